@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# modelwatch image: one image for every role (api, worker, beat, flower, migrate);
+# docker-compose.yml picks the role with `command:`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Install the package (not editable); the source copy is removed afterwards.
+# .dockerignore keeps .venv, .git, tests and local state out of the build context.
+COPY . /tmp/modelwatch-src
+RUN pip install /tmp/modelwatch-src \
+    && rm -rf /tmp/modelwatch-src
+
+# Non-root runtime user; MODELWATCH_DATA_DIR is its writable state directory
+# (docker-compose.yml mounts a named volume there).
+RUN groupadd --system --gid 10001 modelwatch \
+    && useradd --system --uid 10001 --gid modelwatch --home-dir /home/modelwatch \
+       --create-home --shell /usr/sbin/nologin modelwatch \
+    && mkdir -p /var/lib/modelwatch \
+    && chown modelwatch:modelwatch /var/lib/modelwatch
+
+ENV MODELWATCH_DATA_DIR=/var/lib/modelwatch
+WORKDIR /var/lib/modelwatch
+USER modelwatch
+
+EXPOSE 8000
+CMD ["modelwatch", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,65 @@
+# modelwatch developer entry points (GNU make).
+#
+#   make demo      run the end-to-end demo on the embedded defaults (SQLite + filesystem broker)
+#   make test      full test suite (installs redis-server / PostgreSQL binaries if missing)
+#
+# CI runs `bash .ci/run`, which is `make test` with CI=true.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+
+.DEFAULT_GOAL := help
+
+.PHONY: help venv demo services test unit lint clean distclean
+
+help:
+	@echo "make demo        Run the end-to-end demo (.venv/bin/modelwatch demo)"
+	@echo "make test        Run the full test suite (PYTEST_ARGS='-k expr' to filter)"
+	@echo "make unit        Run tests/unit only"
+	@echo "make lint        Run ruff if it is installed (skipped otherwise)"
+	@echo "make services    Ensure redis-server and PostgreSQL binaries are installed"
+	@echo "make venv        Create $(VENV) and install the package with [test] extras"
+	@echo "make clean       Remove modelwatch-data, caches and build output"
+	@echo "make distclean   clean, plus remove $(VENV)"
+
+# The venv is (re)installed whenever pyproject.toml changes.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $@
+
+demo: venv
+	$(BIN)/modelwatch demo
+
+services:
+	bash scripts/ensure-services.sh
+
+test: venv services
+	$(PYTEST) --durations=15 $(PYTEST_ARGS)
+
+unit: venv
+	$(PYTEST) $(PYTEST_ARGS) tests/unit
+
+lint: venv
+	@if [ -x "$(BIN)/ruff" ]; then \
+		$(BIN)/ruff check .; \
+	elif command -v ruff >/dev/null 2>&1; then \
+		ruff check .; \
+	else \
+		echo "lint: ruff is not installed; skipping (pip install ruff to enable)"; \
+	fi
+
+clean:
+	rm -rf modelwatch-data test-artifacts .pytest_cache .ruff_cache .mypy_cache build dist
+	rm -f celerybeat-schedule*
+	find . -path './$(VENV)' -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,25 @@
+"""The clock: what Celery beat runs, and how often.
+
+Exactly one beat should run, but a second one does no harm: a dispatch creates a check run under
+a unique (model, version, window) key, so two dispatchers converge on one run; sweeps only
+re-enqueue work whose atomic claim lets one execution through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def beat_schedule(settings) -> dict[str, dict[str, Any]]:
+    return {
+        "dispatch-due-checks": {
+            "task": "tasks.dispatch.dispatch_due",
+            "schedule": settings.dispatch_interval,
+            "options": {"expires": max(settings.dispatch_interval, 1.0) * 2},
+        },
+        "sweep-recovery-and-notifications": {
+            "task": "tasks.recovery.sweep",
+            "schedule": settings.sweep_interval,
+            "options": {"expires": max(settings.sweep_interval, 1.0) * 2},
+        },
+    }

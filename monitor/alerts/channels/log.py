@@ -1,0 +1,26 @@
+"""The ``log`` channel: the notification as one structured log line (always available)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from monitor.alerts.channels.base import Channel, Delivery
+
+logger = logging.getLogger("modelwatch.alerts")
+_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+class LogChannel(Channel):
+    def __init__(self, level: str = "warning"):
+        self.level = _LEVELS[level]
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "LogChannel":
+        return cls(config.get("level", "warning"))
+
+    def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
+        headline = f"[{payload['state'].upper()}] {payload['model']}: {payload['message']}"
+        logger.log(self.level, "%s %s", headline, json.dumps({"key": idempotency_key, **payload}, default=str))
+        return Delivery(True, "logged")

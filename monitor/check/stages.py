@@ -1,0 +1,142 @@
+"""The six stages of a check run. Each takes a run id, reads what it needs from the database,
+writes its output in the same transaction as its ``succeeded`` mark, and returns a small dict.
+
+Running a stage twice for the same run gives the same result and no second side effect:
+collect freezes the window once (a watermark of row ids), evaluate/detect replace their rows,
+alert applies a run once (``alerts_applied``), recovery actions and notifications have unique keys.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from monitor import failpoints
+from monitor.alerts import lifecycle
+from monitor.check.summary import build_summary
+from monitor.config import Settings
+from monitor.db.engine import session_scope
+from monitor.db.schema import Alert, CheckRun, utcnow
+from monitor.detect.performance import detect_performance_drop
+from monitor.errors import StageError, TransientError
+from monitor.metrics import evaluate as evaluate_kpis
+from monitor.recovery import schedule
+from monitor.reports import render_html
+from monitor.spec import Task
+from monitor.store import logs, models as store_models, runs as store_runs
+
+StageFn = Callable[[Session, CheckRun, Settings], dict[str, Any]]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Database hiccups are worth a retry; everything else fails the run with its reason."""
+    if isinstance(exc, TransientError | OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict[str, Any]:
+    """Run one stage with its bookkeeping: state, attempts, duration, and the failure reason."""
+    url = settings.effective_database_url
+    with session_scope(url) as session:
+        run = store_runs.get_run(session, run_id)
+        if run.status == "failed":
+            raise StageError(f"run {run_id} already failed ({run.error}); not running {name}")
+        attempts = int((run.stages or {}).get(name, {}).get("attempts", 0)) + 1
+        store_runs.mark_stage(session, run, name, "running", attempts=attempts,
+                              started_at=utcnow().isoformat())
+    failpoints.hit(settings.failpoints, name)
+    started = time.perf_counter()
+    try:
+        with session_scope(url) as session:
+            run = store_runs.get_run(session, run_id)
+            output = body(session, run, settings)
+            store_runs.mark_stage(session, run, name, "succeeded", attempts=attempts,
+                                  finished_at=utcnow().isoformat(),
+                                  duration_ms=round((time.perf_counter() - started) * 1000, 1))
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        with session_scope(url) as session:
+            run = store_runs.get_run(session, run_id)
+            if is_transient(exc):
+                store_runs.mark_stage(session, run, name, "retrying", attempts=attempts, error=reason)
+            else:
+                store_runs.fail_run(session, run, name, reason)
+        if is_transient(exc):
+            raise TransientError(reason) from exc
+        raise StageError(reason) from exc
+    failpoints.hit(settings.failpoints, f"{name}.after")
+    return output
+
+
+def collect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
+    if run.watermark is None:
+        run.watermark = logs.freeze_window(session, run.model_id, run.window_start, run.window_end, run.version)
+    return {"rows": run.watermark["rows"], "labelled_rows": run.watermark["labelled_rows"]}
+
+
+def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
+    model = store_models.get_model_by_id(session, run.model_id)
+    spec = store_models.spec_of(model)
+    window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
+    labelled = window[window["label"].notna()] if len(window) else window
+    scores = None
+    if spec.task is Task.binary_classification and len(labelled) and labelled["score"].notna().any():
+        scores = labelled["score"].tolist()
+    evaluation = evaluate_kpis(labelled["label"].tolist() if len(labelled) else [],
+                               labelled["prediction"].tolist() if len(labelled) else [],
+                               spec.task, scores=scores, positive_label=spec.positive_label)
+    reference = store_models.reference_for(session, run.model_id, run.version)
+    baseline = dict(reference.baseline_kpis) if reference else {}
+    store_runs.save_kpis(session, run, evaluation.kpis, baseline)
+    store_runs.set_result(run, "evaluation", evaluation.to_json())
+    store_runs.set_result(run, "counts", {"rows": len(window), "labelled_rows": evaluation.labelled_rows})
+    store_runs.set_result(run, "baseline", baseline)
+    return {"kpis": sum(v is not None for v in evaluation.kpis.values()), "labelled_rows": evaluation.labelled_rows}
+
+
+def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
+    spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
+    evaluation = (run.results or {}).get("evaluation") or {}
+    baseline = (run.results or {}).get("baseline") or {}
+    evaluations = detect_performance_drop(evaluation.get("kpis", {}), baseline,
+                                          evaluation.get("labelled_rows", 0), spec.rules)
+    store_runs.save_findings(session, run, evaluations)
+    return {"findings": sum(e.status == "firing" for e in evaluations), "rules": len(evaluations)}
+
+
+def alert(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
+    spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
+    report_url = f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report"
+    changes = lifecycle.apply_findings(session, run, spec, store_runs.findings_of(session, run.id), report_url)
+    cancelled = schedule.cancel_for_alerts(session, changes.resolved)
+    return {"fired": changes.fired, "resolved": changes.resolved,
+            "cancelled_actions": [{"id": a.id, "task_id": a.celery_task_id} for a in cancelled],
+            "notifications": lifecycle.pending_notifications(session, run.id)}
+
+
+def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
+    spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
+    from sqlalchemy import select
+
+    fired = list(session.scalars(select(Alert).where(Alert.first_run_id == run.id, Alert.state == "firing")))
+    schedule.plan(session, run, spec, fired)
+    return {"actions": [{"id": a.id, "kind": a.kind, "eta": a.eta.isoformat()}
+                        for a in schedule.undispatched(session, run.id)]}
+
+
+def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
+    store_runs.finish_run(run)
+    summary = build_summary(session, run)
+    saved = store_runs.save_report(session, run, summary, render_html(summary))
+    return {"report_id": saved.id, "status": run.status}
+
+
+STAGES: dict[str, StageFn] = {
+    "collect": collect, "evaluate": evaluate, "detect": detect, "alert": alert,
+    "schedule_recovery": schedule_recovery, "report": report,
+}

@@ -1,0 +1,75 @@
+"""The JSON summary of a run: what the report renders, ``modelwatch check --json`` prints and the
+API returns. Built from the database, so any process can build it for any run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from monitor.alerts.lifecycle import alerts_of_run
+from monitor.db.schema import CheckRun, utcnow
+from monitor.detect.performance import PERFORMANCE_RULES, relative_change
+from monitor.recovery.schedule import actions_of_run
+from monitor.store import models as store_models, runs as store_runs
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _thresholds(spec, baseline: dict) -> dict[str, float]:
+    """The KPI value at which each performance rule fires, for plotting."""
+    lines = {}
+    for metric, field in PERFORMANCE_RULES.values():
+        pct, base = getattr(spec.rules, field), baseline.get(metric)
+        if pct is None or base is None:
+            continue
+        sign = 1 if field.endswith("increase_pct") else -1
+        lines[metric] = base * (1 + sign * pct / 100)
+    return lines
+
+
+def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
+    model = store_models.get_model_by_id(session, run.model_id)
+    spec = store_models.spec_of(model)
+    results = run.results or {}
+    evaluation = results.get("evaluation") or {}
+    baseline = results.get("baseline") or {}
+    kpis = {}
+    for value in store_runs.kpis_of(session, run.id):
+        change = None
+        if value.value is not None and value.baseline is not None:
+            change = relative_change(value.value, value.baseline, value.name)
+        kpis[value.name] = {"value": value.value, "baseline": value.baseline, "change_pct": change}
+    report = store_runs.report_of(session, run.id)
+    return {
+        "run_id": run.id, "model": model.name, "version": run.version, "task": model.task,
+        "trigger": run.trigger, "status": run.status, "error": run.error,
+        "window": {"start": _iso(run.window_start), "end": _iso(run.window_end)},
+        "generated_at": utcnow().isoformat(),
+        "counts": results.get("counts") or {"rows": (run.watermark or {}).get("rows")},
+        "stages": run.stages,
+        "kpis": kpis,
+        "confusion_matrix": evaluation.get("confusion_matrix"),
+        "notes": evaluation.get("notes", []),
+        "findings": [
+            {"rule": f.rule, "kind": f.kind, "status": f.status, "severity": f.severity, "metric": f.metric,
+             "value": f.value, "baseline": f.baseline, "threshold": f.threshold, "message": f.message,
+             "segment": f.segment}
+            for f in store_runs.findings_of(session, run.id)
+        ],
+        "alerts": [
+            {"id": a.id, "rule": a.rule, "state": a.state, "severity": a.severity, "message": a.message,
+             "first_seen": _iso(a.first_seen), "resolved_at": _iso(a.resolved_at)}
+            for a in alerts_of_run(session, run)
+        ],
+        "recovery_actions": [
+            {"id": a.id, "kind": a.kind, "state": a.state, "eta": _iso(a.eta), "reason": a.reason,
+             "result": a.result, "error": a.error}
+            for a in actions_of_run(session, run)
+        ],
+        "history": store_runs.kpi_history(session, model.id, [k for k in kpis if k != "log_loss"]),
+        "thresholds": _thresholds(spec, baseline),
+        "report": {"id": report.id} if report else None,
+    }

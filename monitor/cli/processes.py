@@ -1,0 +1,58 @@
+"""``modelwatch run`` and ``modelwatch demo``: commands that start real worker and beat processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import click
+
+from monitor.config import get_settings
+from monitor.db.migrate import upgrade
+
+
+def register(main: click.Group) -> None:
+    main.add_command(run)
+    main.add_command(demo)
+
+
+@click.command()
+@click.option("--concurrency", default=2, show_default=True, help="Worker processes.")
+@click.option("--no-beat", is_flag=True, help="Do not start beat (one beat per deployment).")
+def run(concurrency: int, no_beat: bool) -> None:
+    """Worker and beat on this machine (the embedded default needs nothing else)."""
+    from monitor import runner
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    env = dict(os.environ)
+    services = runner.Services([runner.start_worker(env, concurrency=concurrency)])
+    if not no_beat:
+        services.items.append(runner.start_beat(env))
+    click.echo(f"modelwatch running: worker{'' if no_beat else ' + beat'} on "
+               f"{settings.effective_broker_url.split('@')[-1]}, state in "
+               f"{settings.effective_database_url.split('@')[-1]}; Ctrl-C stops")
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping and all(s.alive() for s in services.items):
+            time.sleep(0.5)
+    finally:
+        services.stop()
+
+
+@click.command()
+@click.option("--data-dir", default=None, help="Where the demo keeps its state (default: DATA_DIR/demo).")
+@click.option("--keep-running", is_flag=True, help="Leave worker and beat running at the end.")
+def demo(data_dir: str | None, keep_running: bool) -> None:
+    """The whole story on the embedded default: a model, trouble, alerts, recovery, reports."""
+    from monitor.demo.story import run_demo
+
+    run_demo(data_dir, keep_running=keep_running)

@@ -1,0 +1,71 @@
+"""Settings from ``MODELWATCH_*`` environment variables, with embedded defaults.
+
+With nothing set, modelwatch runs on one machine with no server: SQLite under the data
+directory for state, and kombu's filesystem transport under the same directory as the broker
+(a real worker and a real beat process share it). Setting ``MODELWATCH_BROKER_URL=redis://...``
+and ``MODELWATCH_DATABASE_URL=postgresql+psycopg://...`` runs the same code on Redis and
+PostgreSQL with any number of workers on any number of hosts.
+
+Build :class:`Settings` once (:func:`get_settings`) and pass it down; no other module reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODELWATCH_", extra="ignore")
+
+    data_dir: Path = Field(Path("modelwatch-data"), description="Where embedded state lives.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; SQLite in data_dir if unset.")
+    broker_url: str | None = Field(None, description="Celery broker URL; filesystem broker if unset.")
+    visibility_timeout: int = Field(3600, ge=1, description="Redis transport visibility timeout (s).")
+    dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
+    sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
+    auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")
+    api_token: str | None = None
+    webhook_secret: str | None = None
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL used for links in alerts.")
+    failpoints: str = Field("", description="Fault injection for failure drills, e.g. 'evaluate=sleep(5)'.")
+    task_soft_time_limit: int = 300
+    task_time_limit: int = 360
+    log_level: str = "INFO"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'modelwatch.db'}"
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.effective_broker_url.startswith("filesystem://")
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""State: SQLAlchemy 2 tables, engine/session handling and Alembic migrations."""

@@ -1,0 +1,299 @@
+"""The tables. Every uniqueness the design relies on for idempotency is a database constraint.
+
+* ``check_runs.dedup_key``: one (model, version, window) is checked once.
+* ``predictions``/``labels`` ``(model_id, request_id)``: a re-sent row is a duplicate, not a second row.
+* ``alerts``: at most one open alert per (model, rule, segment) (partial unique index).
+* ``notifications.dedup_key``: one notification per alert state change and channel.
+* ``recovery_actions``: at most one pending action per (model, kind) (partial unique index), and
+  the ``scheduled -> running`` transition is a conditional UPDATE (see ``monitor.store``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC: the same on SQLite (no time zones) and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: modelwatch stores UTC, pass an aware datetime")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# A 64-bit id on PostgreSQL that is still SQLite's INTEGER PRIMARY KEY (its rowid alias).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: UTCDateTime}
+
+
+class Model(Base):
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    task: Mapped[str] = mapped_column(String(32))
+    spec: Mapped[dict[str, Any]]
+    every_seconds: Mapped[float] = mapped_column(Float)
+    window_seconds: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32), default="builtin")
+    status: Mapped[str] = mapped_column(String(16), default="registered")
+    serving: Mapped[bool] = mapped_column(Boolean, default=False)
+    promoted_at: Mapped[dt.datetime | None]
+    artifact: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReferenceProfile(Base):
+    __tablename__ = "reference_profiles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), unique=True
+    )
+    rows: Mapped[int] = mapped_column(Integer)
+    profile: Mapped[dict[str, Any]]
+    baseline_kpis: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (
+        UniqueConstraint("model_id", "request_id", name="uq_predictions_model_request"),
+        Index("ix_predictions_model_ts", "model_id", "ts"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(128))
+    ts: Mapped[dt.datetime]
+    features: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prediction: Mapped[Any] = mapped_column(JSON)
+    score: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("model_id", "request_id", name="uq_labels_model_request"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    request_id: Mapped[str] = mapped_column(String(128))
+    label: Mapped[Any] = mapped_column(JSON)
+    ts: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class QuarantinedRow(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(512))
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    row: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CheckRun(Base):
+    __tablename__ = "check_runs"
+    __table_args__ = (Index("ix_check_runs_model_created", "model_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[str | None] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16))
+    window_start: Mapped[dt.datetime]
+    window_end: Mapped[dt.datetime]
+    dedup_key: Mapped[str] = mapped_column(String(256), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    stages: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    watermark: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    results: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    alerts_applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class KpiValue(Base):
+    __tablename__ = "kpi_values"
+    __table_args__ = (
+        UniqueConstraint("run_id", "name", "segment", name="uq_kpi_values_run_name_segment"),
+        Index("ix_kpi_values_model_name_window", "model_id", "name", "window_end"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("check_runs.id", ondelete="CASCADE"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str] = mapped_column(String(128), default="")
+    value: Mapped[float | None] = mapped_column(Float)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    window_end: Mapped[dt.datetime]
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("run_id", "rule", "segment", name="uq_findings_run_rule_segment"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("check_runs.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    segment: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    metric: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_open",
+            "model_id",
+            "rule",
+            "segment",
+            unique=True,
+            sqlite_where=text("state = 'firing'"),
+            postgresql_where=text("state = 'firing'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    segment: Mapped[str] = mapped_column(String(128), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    clean_checks: Mapped[int] = mapped_column(Integer, default=0)
+    first_run_id: Mapped[str] = mapped_column(String(32))
+    last_run_id: Mapped[str] = mapped_column(String(32))
+    last_window_end: Mapped[dt.datetime]
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    transition: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(256), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class RecoveryAction(Base):
+    __tablename__ = "recovery_actions"
+    __table_args__ = (
+        Index(
+            "uq_recovery_actions_pending",
+            "model_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("state IN ('scheduled', 'running')"),
+            postgresql_where=text("state IN ('scheduled', 'running')"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="scheduled")
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    run_id: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(256), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    eta: Mapped[dt.datetime]
+    celery_task_id: Mapped[str | None] = mapped_column(String(64))
+    dispatched_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    executions: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("check_runs.id", ondelete="CASCADE"), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    summary: Mapped[dict[str, Any]]
+    html: Mapped[str] = mapped_column(Text, deferred=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

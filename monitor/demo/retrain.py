@@ -1,0 +1,33 @@
+"""The demo's retrain callable (``callable: monitor.demo.retrain:retrain`` in its spec).
+
+It trains on the most recent labelled window the request carries (the world as it is now),
+holds out a quarter to build the new version's reference, and reports its validation metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sklearn.metrics import f1_score, recall_score
+
+from monitor.demo import data
+from monitor.recovery.retrain import RetrainRequest, RetrainResult
+
+
+def retrain(request: RetrainRequest) -> RetrainResult:
+    frame = request.data.copy()
+    if frame.empty:
+        raise ValueError("no labelled rows to retrain on")
+    newest = pd.to_datetime(frame["ts"], utc=True).max()
+    recent = frame[pd.to_datetime(frame["ts"], utc=True) >= newest - dt.timedelta(seconds=request.spec.window)]
+    recent = recent.assign(label=recent["label"].astype(int)).sample(frac=1.0, random_state=0)
+    cut = int(len(recent) * 0.75)
+    train, holdout = recent.iloc[:cut], recent.iloc[cut:]
+    model = data.train(train[data.FEATURES + ["label"]])
+    reference = data.with_predictions(model, holdout[data.FEATURES + ["label"]].reset_index(drop=True))
+    metrics = {"training_rows": len(train), "holdout_rows": len(holdout),
+               "holdout_recall": float(recall_score(reference["label"], reference["prediction"])),
+               "holdout_f1": float(f1_score(reference["label"], reference["prediction"]))}
+    return RetrainResult(version=request.next_version, reference=reference,
+                         artifact=data.dumps(model), metrics=metrics)

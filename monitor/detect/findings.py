@@ -1,0 +1,32 @@
+"""What a rule concluded about one window: firing, ok, or not enough data to say."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["firing", "ok", "insufficient_data"]
+
+
+@dataclass(frozen=True)
+class RuleEvaluation:
+    """One rule's verdict on one window.
+
+    ``ok`` matters as much as ``firing``: it is what lets an open alert resolve. A rule that could
+    not be evaluated (too few labelled rows) is ``insufficient_data`` and leaves alerts as they are.
+    """
+
+    rule: str
+    kind: str
+    status: Status
+    message: str
+    metric: str | None = None
+    value: float | None = None
+    baseline: float | None = None
+    threshold: float | None = None
+    severity: str = "warning"
+    segment: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

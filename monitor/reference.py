@@ -1,0 +1,100 @@
+"""The reference profile of a model version, computed once when the version is registered.
+
+A profile holds what later checks compare a window against without touching the reference data
+again: baseline KPIs (the version's predictions on its reference data, against the labels), and
+per-column statistics (quantiles, moments and a bounded sorted sample for numeric columns,
+category counts for categorical ones).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitor.errors import IngestError
+from monitor.metrics import Evaluation, evaluate
+from monitor.spec import ModelSpec, Task
+
+SAMPLE_SIZE = 5000
+QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """Read a Parquet or CSV reference file."""
+    lowered = path.lower()
+    try:
+        if lowered.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if lowered.endswith(".csv"):
+            return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise IngestError(f"{path}: cannot read reference data: {exc}") from exc
+    raise IngestError(f"{path}: reference data must be Parquet (.parquet) or CSV (.csv)")
+
+
+def _numeric_profile(values: pd.Series, rng: np.random.Generator) -> dict[str, Any]:
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    finite = numbers[np.isfinite(numbers)]
+    profile: dict[str, Any] = {"type": "numeric", "count": int(len(numbers)),
+                               "missing": int(len(numbers) - len(finite))}
+    if len(finite) == 0:
+        return profile
+    sample = finite if len(finite) <= SAMPLE_SIZE else rng.choice(finite, SAMPLE_SIZE, replace=False)
+    profile.update(
+        mean=float(finite.mean()),
+        std=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
+        min=float(finite.min()),
+        max=float(finite.max()),
+        quantiles={str(q): float(v) for q, v in zip(QUANTILES, np.quantile(finite, QUANTILES))},
+        sample=np.sort(sample).tolist(),
+    )
+    return profile
+
+
+def _categorical_profile(values: pd.Series) -> dict[str, Any]:
+    present = values.dropna().astype(str)
+    return {
+        "type": "categorical",
+        "count": int(len(values)),
+        "missing": int(values.isna().sum()),
+        "counts": {str(k): int(v) for k, v in present.value_counts().items()},
+    }
+
+
+def build_profile(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) -> tuple[dict, Evaluation]:
+    """Column statistics and baseline KPIs of a reference DataFrame.
+
+    The reference must hold the label and prediction columns named in the spec (the version's
+    predictions on held-out data), plus the feature columns it lists.
+    """
+    columns = spec.columns
+    missing = [c for c in (columns.label, columns.prediction, *columns.features) if c not in reference]
+    if missing:
+        raise IngestError(
+            f"reference data for model {spec.name!r} lacks column(s) {missing}; "
+            f"it has {list(reference.columns)}"
+        )
+    rng = np.random.default_rng(seed)
+    profile: dict[str, Any] = {"rows": int(len(reference)), "columns": {}}
+    for name in columns.numeric:
+        profile["columns"][name] = _numeric_profile(reference[name], rng)
+    for name in columns.categorical:
+        profile["columns"][name] = _categorical_profile(reference[name])
+    has_scores = bool(columns.score and columns.score in reference)
+    if has_scores:
+        profile["score"] = _numeric_profile(reference[columns.score], rng)
+    if spec.task is Task.regression:
+        profile["prediction"] = _numeric_profile(reference[columns.prediction], rng)
+    else:
+        profile["prediction"] = _categorical_profile(reference[columns.prediction])
+    labelled = reference[reference[columns.label].notna()]
+    baseline = evaluate(
+        labelled[columns.label].tolist(),
+        labelled[columns.prediction].tolist(),
+        spec.task,
+        scores=labelled[columns.score].tolist() if has_scores else None,
+        positive_label=spec.positive_label,
+    )
+    return profile, baseline

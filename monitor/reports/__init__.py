@@ -1,0 +1,5 @@
+"""Check-run reports: a self-contained HTML page with inline SVG plots (no JS, no network)."""
+
+from monitor.reports.html import render_html
+
+__all__ = ["render_html"]

@@ -1,0 +1,286 @@
+"""Render one check run's JSON summary as a single, self-contained HTML5 page.
+
+Why this shape: the report is attached to alerts, archived next to the run and opened by people
+who may be offline or behind a mail gateway, so it carries its CSS inline, plots as inline SVG,
+uses no JavaScript and loads nothing from the network. The summary comes from stored JSON that may
+be partial (a failed run, an old schema), so every key except ``model`` and ``run_id`` is optional
+and every string is escaped: model, metric and label names are user input.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timezone
+
+from monitor.reports import svg
+
+DASH = "\u2014"
+ROW_BREACHED = ' class="breached"'
+_BADGE = {  # value -> CSS class; a fixed map so data never reaches a class attribute
+    "firing": "crit", "critical": "crit", "failed": "crit",
+    "warning": "warn", "running": "warn", "scheduled": "warn", "insufficient_data": "muted",
+    "ok": "ok", "succeeded": "ok", "resolved": "ok", "cancelled": "muted",
+}
+
+CSS = """
+*{box-sizing:border-box}
+body{margin:0;background:#f5f6f8;color:#1f2937;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,
+"Helvetica Neue",Arial,sans-serif}
+main{max-width:1080px;margin:0 auto;padding:28px 24px 40px}
+h1{font-size:26px;margin:0 0 4px}h1 .ver{color:#6b7280;font-weight:500}
+h2{font-size:18px;margin:0 0 12px}
+.meta{display:flex;flex-wrap:wrap;gap:6px 36px;margin:12px 0 0}
+.meta div{display:flex;gap:8px}.meta dt{color:#6b7280}.meta dd{margin:0;font-weight:500}
+.banner{border-radius:8px;padding:14px 18px;margin:20px 0;font-size:17px;font-weight:600;border:1px solid}
+.banner small{display:block;font-weight:400;font-size:14px;margin-top:2px}
+.banner.ok{background:#ecfdf5;border-color:#a7f3d0;color:#065f46}
+.banner.warn{background:#fffbeb;border-color:#fde68a;color:#92400e}
+.banner.crit{background:#fef2f2;border-color:#fecaca;color:#991b1b}
+section{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:18px 20px;margin:0 0 18px}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-size:14px}
+th{text-align:left;color:#6b7280;font-weight:600;border-bottom:2px solid #e5e7eb;padding:6px 10px;white-space:nowrap}
+td{border-bottom:1px solid #f0f1f3;padding:7px 10px;vertical-align:top}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.breached td{background:#fef2f2}
+.badge{display:inline-block;border-radius:999px;padding:1px 9px;font-size:12px;font-weight:600;
+background:#f3f4f6;color:#374151;white-space:nowrap}
+.badge.crit{background:#fee2e2;color:#991b1b}.badge.warn{background:#fef3c7;color:#92400e}
+.badge.ok{background:#d1fae5;color:#065f46}.badge.muted{background:#f3f4f6;color:#6b7280}
+.down{color:#b91c1c}.up{color:#047857}
+figure{margin:16px 0 0}figure svg{display:block}
+figcaption{color:#6b7280;font-size:13px;margin-top:4px}
+.none{color:#6b7280;font-style:italic;margin:0}
+code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f3f4f6;padding:1px 4px;
+border-radius:4px;word-break:break-all}
+.err{color:#b91c1c}
+footer{color:#6b7280;font-size:13px;text-align:center;margin-top:8px}
+"""
+
+
+def _e(value: object) -> str:
+    """Escape for HTML text and attributes; None renders as an em dash so gaps look intentional."""
+    return DASH if value is None or value == "" else html.escape(str(value), quote=True)
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _num(value: object) -> str:
+    return DASH if svg.finite(value) is None else svg.fmt(value)
+
+
+def _plain(value: object) -> str:
+    """Thresholds are settings (10 %, 0.72), so print them as written rather than padded."""
+    f = svg.finite(value)
+    return DASH if f is None else f"{f:g}"
+
+
+def _time(raw: object) -> str:
+    """ISO timestamp -> readable UTC-ish text inside <time>; unparseable text is shown escaped."""
+    if raw is None or raw == "":
+        return DASH
+    try:
+        t = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return _e(raw)
+    if t.tzinfo is not None and t.utcoffset() == timezone.utc.utcoffset(None):
+        text = t.strftime("%Y-%m-%d %H:%M:%S UTC")
+    else:
+        text = t.isoformat(sep=" ")
+    return f'<time datetime="{_e(raw)}">{_e(text)}</time>'
+
+
+def _badge(value: object) -> str:
+    if value is None or value == "":
+        return DASH
+    return f'<span class="badge {_BADGE.get(str(value), "")}">{_e(str(value).replace("_", " "))}</span>'
+
+
+def _table(headers: list[str], rows: list[str], empty: str, numeric: frozenset = frozenset()) -> str:
+    """A table, or a short 'none' line: an empty grid suggests missing data, not an empty result."""
+    if not rows:
+        return f'<p class="none">{_e(empty)}</p>'
+    head = "".join(f'<th class="num">{_e(h)}</th>' if h in numeric else f"<th>{_e(h)}</th>" for h in headers)
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _section(key: str, title: str, body: str) -> str:
+    return f'<section id="{key}"><h2>{_e(title)}</h2>{body}</section>'
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _window(window: dict) -> str:
+    start, end = window.get("start"), window.get("end")
+    return DASH if not start and not end else f"{_time(start)} &rarr; {_time(end)}"
+
+
+def _header(s: dict) -> str:
+    window = _dict(s.get("window"))
+    version = f' <span class="ver">v{_e(s["version"])}</span>' if s.get("version") not in (None, "") else ""
+    fields = [
+        ("Task", _e(s.get("task"))), ("Trigger", _e(s.get("trigger"))), ("Status", _badge(s.get("status"))),
+        ("Run id", f"<code>{_e(s.get('run_id'))}</code>"),
+        ("Window", _window(window)),
+        ("Generated", _time(s.get("generated_at"))),
+    ]
+    meta = "".join(f"<div><dt>{_e(k)}</dt><dd>{v}</dd></div>" for k, v in fields)
+    return f'<header><h1>{_e(s.get("model"))}{version}</h1><dl class="meta">{meta}</dl></header>'
+
+
+def _firing(s: dict) -> tuple[int, bool]:
+    """Count firing alerts (or firing findings when no alert list was stored) and whether any is critical."""
+    alerts = s.get("alerts")
+    source = _list(alerts) if isinstance(alerts, list) else _list(s.get("findings"))
+    key = "state" if isinstance(alerts, list) else "status"
+    firing = [a for a in source if isinstance(a, dict) and a.get(key) == "firing"]
+    return len(firing), any(a.get("severity") == "critical" for a in firing)
+
+
+def _banner(s: dict) -> str:
+    if s.get("status") == "failed":
+        detail = f"<small>{_e(s.get('error'))}</small>" if s.get("error") else ""
+        return f'<div class="banner crit" role="status">Check run failed{detail}</div>'
+    count, critical = _firing(s)
+    if count == 0:
+        return '<div class="banner ok" role="status">Healthy &mdash; no alerts firing</div>'
+    level = "crit" if critical else "warn"
+    noun = "alert" if count == 1 else "alerts"
+    return f'<div class="banner {level}" role="status">{count} {noun} firing</div>'
+
+
+def _breached(s: dict) -> set[str]:
+    """Metrics named by a firing finding: those are the KPI rows to mark."""
+    return {str(f.get("metric")) for f in _list(s.get("findings"))
+            if isinstance(f, dict) and f.get("status") == "firing" and f.get("metric") is not None}
+
+
+def _change(value: object, baseline: object) -> str:
+    v, b = svg.finite(value), svg.finite(baseline)
+    if v is None or b is None or b == 0:
+        return DASH
+    pct = (v - b) / abs(b) * 100
+    cls = "down" if pct < 0 else "up" if pct > 0 else ""
+    text = f"{pct:+.1f}%".replace("-", "\u2212")  # a real minus sign lines up with the plus
+    return f'<span class="{cls}">{text}</span>'
+
+
+def _kpis(s: dict) -> str:
+    kpis = {str(k): v if isinstance(v, dict) else {"value": v} for k, v in _dict(s.get("kpis")).items()}
+    breached = _breached(s)
+    rows = []
+    for name, k in kpis.items():
+        hit = name in breached
+        mark = ' <span class="badge crit">breached</span>' if hit else ""
+        rows.append(
+            f'<tr{ROW_BREACHED if hit else ""}><td>{_e(name)}{mark}</td>'
+            f'<td class="num">{_num(k.get("value"))}</td><td class="num">{_num(k.get("baseline"))}</td>'
+            f'<td class="num">{_change(k.get("value"), k.get("baseline"))}</td></tr>'
+        )
+    body = _table(["Metric", "Window", "Baseline", "Change"], rows, "none: no KPIs were computed",
+                  frozenset({"Window", "Baseline", "Change"}))
+    if kpis:
+        items = [(n, k.get("value"), k.get("baseline")) for n, k in kpis.items()]
+        body += f"<figure>{svg.bar_comparison(items, 'Window vs baseline')}</figure>"
+    return _section("kpis", "KPIs against baseline", body)
+
+
+def _confusion(s: dict) -> str:
+    cm = _dict(s.get("confusion_matrix"))
+    matrix = _list(cm.get("matrix"))
+    if not matrix:
+        return ""
+    labels = [str(x) for x in _list(cm.get("labels"))]
+    plot = svg.heatmap(labels, matrix, "Actual vs predicted")
+    caption = "<figcaption>Rows are actual classes; colour is each cell's share of its row.</figcaption>"
+    return _section("confusion", "Confusion matrix", f"<figure>{plot}{caption}</figure>")
+
+
+def _findings(s: dict) -> str:
+    rows = [
+        f"<tr><td>{_e(f.get('rule'))}</td><td>{_e(f.get('kind'))}</td><td>{_e(f.get('metric'))}</td>"
+        f"<td>{_badge(f.get('status'))}</td><td>{_badge(f.get('severity'))}</td>"
+        f'<td class="num">{_num(f.get("value"))}</td><td class="num">{_num(f.get("baseline"))}</td>'
+        f'<td class="num">{_plain(f.get("threshold"))}</td><td>{_e(f.get("message"))}</td></tr>'
+        for f in _list(s.get("findings")) if isinstance(f, dict)
+    ]
+    heads = ["Rule", "Kind", "Metric", "Status", "Severity", "Value", "Baseline", "Threshold", "Message"]
+    return _section("findings", "Findings",
+                    _table(heads, rows, "none: no rules were evaluated", frozenset(heads[5:8])))
+
+
+def _alerts(s: dict) -> str:
+    rows = []
+    for a in (a for a in _list(s.get("alerts")) if isinstance(a, dict)):
+        since = _time(a.get("first_seen"))
+        if a.get("resolved_at"):
+            since += f"<br><small>resolved {_time(a.get('resolved_at'))}</small>"
+        rows.append(
+            f"<tr><td>{_e(a.get('id'))}</td><td>{_e(a.get('rule'))}</td><td>{_badge(a.get('state'))}</td>"
+            f"<td>{_badge(a.get('severity'))}</td><td>{_e(a.get('message'))}</td><td>{since}</td></tr>"
+        )
+    heads = ["ID", "Rule", "State", "Severity", "Message", "Since"]
+    return _section("alerts", "Alerts", _table(heads, rows, "none: no alerts"))
+
+
+def _result(action: dict) -> str:
+    """Result payloads are free-form dicts; show compact JSON, and the error when there is one."""
+    parts = []
+    if action.get("result") is not None:
+        parts.append(f"<code>{_e(json.dumps(action['result'], sort_keys=True, default=str))}</code>")
+    if action.get("error"):
+        parts.append(f'<span class="err">{_e(action["error"])}</span>')
+    return "<br>".join(parts) or DASH
+
+
+def _recovery(s: dict) -> str:
+    rows = [
+        f"<tr><td>{_e(r.get('id'))}</td><td>{_e(r.get('kind'))}</td><td>{_badge(r.get('state'))}</td>"
+        f"<td>{_time(r.get('eta'))}</td><td>{_e(r.get('reason'))}</td><td>{_result(r)}</td></tr>"
+        for r in _list(s.get("recovery_actions")) if isinstance(r, dict)
+    ]
+    heads = ["ID", "Kind", "State", "ETA", "Reason", "Result"]
+    return _section("recovery", "Recovery actions", _table(heads, rows, "none: no recovery actions"))
+
+
+def _history(s: dict) -> str:
+    history = {str(k): _list(v) for k, v in _dict(s.get("history")).items() if _list(v)}
+    if not history:
+        return ""
+    limits = {k: v for k, v in _dict(s.get("thresholds")).items() if str(k) in history}
+    plot = svg.line_chart(history, "KPI value per check run", limits or None)
+    return _section("history", "KPI history", f"<figure>{plot}</figure>")
+
+
+def _footer(s: dict) -> str:
+    counts = _dict(s.get("counts"))
+    rows, labelled = svg.finite(counts.get("rows")), svg.finite(counts.get("labelled_rows"))
+    if rows is None and labelled is None:
+        data = "Data counts not recorded"
+    else:
+        share = f" ({labelled / rows:.1%})" if rows and labelled is not None else ""
+        data = (f"Data: {svg.fmt_count(rows) if rows is not None else DASH} rows, "
+                f"{svg.fmt_count(labelled) if labelled is not None else DASH} labelled rows{share}")
+    return f"<footer>{data} &middot; report by modelwatch</footer>"
+
+
+def render_html(summary: dict) -> str:
+    """Full HTML5 document for one check run; safe on partial summaries and hostile strings."""
+    s = _dict(summary)
+    title = f"{s.get('model')} \u00b7 check run {s.get('run_id')}"
+    parts = [_header(s), _banner(s), _kpis(s), _confusion(s), _findings(s), _alerts(s),
+             _recovery(s), _history(s), _footer(s)]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head>"
+        f"<body><main>{''.join(parts)}</main></body></html>\n"
+    )

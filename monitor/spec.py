@@ -1,0 +1,289 @@
+"""The model spec: what to watch, how often, against what, and what to do about it.
+
+A spec file holds ``models: [...]``; each entry is validated into a :class:`ModelSpec`. Errors
+name the model, the field and what was expected (:class:`monitor.errors.SpecError`). The format
+is documented in ``docs/model-spec.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.durations import parse_duration
+from monitor.errors import SpecError
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class Task(str, Enum):
+    binary_classification = "binary_classification"
+    multiclass_classification = "multiclass_classification"
+    regression = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.regression
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Columns(_Strict):
+    """Which column of the logs holds what. Defaults match the ingestion docs."""
+
+    id: str = "request_id"
+    timestamp: str = "ts"
+    prediction: str = "prediction"
+    score: str | None = "score"
+    label: str = "label"
+    version: str = "version"
+    latency_ms: str = "latency_ms"
+    status: str = "status"
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _features_distinct(self) -> "Columns":
+        both = set(self.numeric) & set(self.categorical)
+        if both:
+            raise ValueError(f"columns listed as both numeric and categorical: {sorted(both)}")
+        return self
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+class Rules(_Strict):
+    """Thresholds of the detect stage. Every rule has a default; set one to ``null`` to turn it off.
+
+    A ``*_drop_pct`` rule fires when the window's metric is that many percent (relative) below the
+    reference baseline; a ``*_increase_pct`` rule when an error metric rises that much above it.
+    """
+
+    accuracy_drop_pct: float | None = Field(10.0, ge=0)
+    precision_drop_pct: float | None = Field(10.0, ge=0)
+    recall_drop_pct: float | None = Field(10.0, ge=0)
+    f1_drop_pct: float | None = Field(10.0, ge=0)
+    roc_auc_drop_pct: float | None = Field(5.0, ge=0)
+    r2_drop_pct: float | None = Field(10.0, ge=0)
+    mae_increase_pct: float | None = Field(20.0, ge=0)
+    rmse_increase_pct: float | None = Field(20.0, ge=0)
+    min_labelled_rows: int = Field(50, ge=1)
+    resolve_after: int = Field(1, ge=1, description="Clean checks in a row before an alert resolves.")
+
+
+class WebhookChannel(_Strict):
+    url: str
+    secret: str | None = None
+    timeout: float = Field(5.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+
+class LogChannel(_Strict):
+    level: Literal["info", "warning", "error"] = "warning"
+
+
+CHANNEL_TYPES: dict[str, type[_Strict]] = {"log": LogChannel, "webhook": WebhookChannel}
+
+
+class ChannelSpec(_Strict):
+    """One entry of ``alerts``: ``{webhook: URL}``, ``{webhook: {url: ..., secret: ...}}`` or ``{log: {}}``."""
+
+    type: str
+    config: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_key(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "type" in value:
+            return value
+        if not isinstance(value, dict) or len(value) != 1:
+            raise ValueError(
+                "each alert channel is a mapping with one key, one of "
+                f"{sorted(CHANNEL_TYPES)}, e.g. {{webhook: https://example.com/hook}}"
+            )
+        (kind, config), = value.items()
+        if kind not in CHANNEL_TYPES:
+            raise ValueError(f"unknown alert channel {kind!r}; expected one of {sorted(CHANNEL_TYPES)}")
+        if kind == "webhook" and isinstance(config, str):
+            config = {"url": config}
+        config = config or {}
+        CHANNEL_TYPES[kind].model_validate(config)
+        return {"type": kind, "config": config}
+
+    def parsed(self) -> _Strict:
+        return CHANNEL_TYPES[self.type].model_validate(self.config)
+
+
+class RecoveryPolicy(_Strict):
+    """What to do when an alert of a rule (or of a kind of finding) starts firing."""
+
+    action: Literal["rollback", "retrain"]
+    after: float = Field(0.0, description="Delay before the action runs (a duration).")
+    callable: str | None = Field(None, description="'package.module:function' for retrain.")
+    cooldown: float | None = Field(None, description="No second run of this action for the model "
+                                   "within this long after one ran (a duration; default: the model's window).")
+    max_version_age: float | None = Field(None, description="rollback only: applies only while the serving "
+                                          "version was promoted less than this long ago (a duration).")
+
+    @field_validator("after", "cooldown", "max_version_age", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        return None if value is None else parse_duration(value)
+
+    @model_validator(mode="after")
+    def _retrain_needs_callable(self) -> "RecoveryPolicy":
+        if self.action == "retrain":
+            if not self.callable or ":" not in self.callable:
+                raise ValueError("action 'retrain' needs callable: 'package.module:function'")
+        return self
+
+    def load_callable(self):
+        """Import the retrain function named by ``callable``."""
+        module_name, _, attr = (self.callable or "").partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise SpecError([f"recovery callable {self.callable!r} cannot be imported: {exc}"]) from exc
+
+
+class ModelSpec(_Strict):
+    name: str
+    task: Task
+    every: float = Field(300.0, description="How often beat checks the model (a duration).")
+    window: float = Field(3600.0, description="How far back a check looks (a duration).")
+    columns: Columns = Field(default_factory=Columns)
+    positive_label: Any = Field(1, description="The positive class of a binary classifier.")
+    reference: str | None = Field(None, description="Parquet or CSV with features, labels and predictions.")
+    source: Literal["builtin"] = "builtin"
+    registry_check_delay: float = Field(0.0, description="Wait after a new version before checking it.")
+    rules: Rules = Field(default_factory=Rules)
+    alerts: list[ChannelSpec] = Field(default_factory=lambda: [ChannelSpec.model_validate({"log": {}})])
+    recovery: dict[str, list[RecoveryPolicy]] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError(
+                "expected 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("every", "window", "registry_check_delay", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    @field_validator("every", "window")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value < 1:
+            raise ValueError("expected at least 1s")
+        return value
+
+    @field_validator("recovery", mode="before")
+    @classmethod
+    def _policy_lists(cls, value: Any) -> Any:
+        """``{rule: policy}`` or ``{rule: [policy, fallback, ...]}``: the first that applies runs."""
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _recovery_keys(self) -> "ModelSpec":
+        from monitor.detect.performance import FINDING_KINDS, rule_names
+
+        known = set(rule_names()) | set(FINDING_KINDS)
+        unknown = sorted(set(self.recovery) - known)
+        if unknown:
+            raise ValueError(
+                f"recovery names unknown rule(s) {unknown}; expected rule names or finding kinds "
+                f"from {sorted(known)}"
+            )
+        return self
+
+    def policies_for(self, rule: str, kind: str) -> list[RecoveryPolicy]:
+        """The recovery policies for a rule (in order of preference), else those of its kind."""
+        return self.recovery.get(rule) or self.recovery.get(kind) or []
+
+
+class SpecFile(_Strict):
+    models: list[ModelSpec]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "SpecFile":
+        seen: set[str] = set()
+        for model in self.models:
+            if model.name in seen:
+                raise ValueError(f"model name {model.name!r} appears twice")
+            seen.add(model.name)
+        return self
+
+
+def _describe(error: dict[str, Any], document: Any) -> str:
+    """'model "churn", field rules.recall_drop_pct: expected ...' from a pydantic error."""
+    loc = list(error["loc"])
+    prefix = ""
+    if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
+        index = loc[1]
+        name = None
+        try:
+            name = document["models"][index].get("name")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            pass
+        prefix = f'model "{name}"' if name else f"model #{index + 1}"
+        loc = loc[2:]
+    field = ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    parts = [p for p in (prefix, f"field {field}" if field else "") if p]
+    return f"{', '.join(parts)}: {message}" if parts else message
+
+
+def parse_spec(document: Any, source: str | None = None) -> list[ModelSpec]:
+    """Validate a parsed spec document (a dict with ``models``) into model specs."""
+    if isinstance(document, dict) and "models" not in document and "name" in document:
+        document = {"models": [document]}
+    if not isinstance(document, dict):
+        raise SpecError(["expected a mapping with a 'models' list at the top"], source)
+    try:
+        return SpecFile.model_validate(document).models
+    except ValidationError as exc:
+        raise SpecError([_describe(e, document) for e in exc.errors()], source) from None
+
+
+def load_spec_file(path: str | Path) -> list[ModelSpec]:
+    """Read and validate a YAML spec file. Relative ``reference`` paths resolve against it."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise SpecError([f"file not found: {path}"]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([f"not valid YAML: {exc}"], str(path)) from None
+    specs = parse_spec(document, str(path))
+    resolved = []
+    for spec in specs:
+        if spec.reference and not Path(spec.reference).is_absolute():
+            spec = spec.model_copy(update={"reference": str((path.parent / spec.reference).resolve())})
+        resolved.append(spec)
+    return resolved

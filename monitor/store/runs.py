@@ -1,0 +1,151 @@
+"""Check runs and what they produce: KPI values, findings and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from monitor.db.schema import CheckRun, Finding, KpiValue, Report, utcnow
+from monitor.detect.findings import RuleEvaluation
+from monitor.errors import NotFound
+from monitor.store.common import insert_ignoring_conflicts
+
+STAGES = ("collect", "evaluate", "detect", "alert", "schedule_recovery", "report")
+
+
+def window_key(model: str, version: str | None, start: dt.datetime, end: dt.datetime) -> str:
+    return f"{model}:{version or '*'}:{start.isoformat()}:{end.isoformat()}"
+
+
+def open_run(session: Session, *, model_id: int, model_name: str, version: str | None, trigger: str,
+             start: dt.datetime, end: dt.datetime, rerun: bool = False) -> tuple[CheckRun, bool]:
+    """Create the run for (model, version, window) unless one exists. Returns (run, created).
+
+    The unique ``dedup_key`` makes racing beats, duplicate beats and repeated forced checks
+    converge on one run; ``rerun`` asks explicitly for a new one.
+    """
+    key = window_key(model_name, version, start, end)
+    run_id = uuid.uuid4().hex
+    if rerun:
+        key = f"{key}:rerun:{run_id}"
+    inserted = insert_ignoring_conflicts(session, CheckRun.__table__, [{
+        "id": run_id, "model_id": model_id, "version": version, "trigger": trigger,
+        "window_start": start, "window_end": end, "dedup_key": key, "status": "pending",
+        "stages": {}, "results": {}, "alerts_applied": False, "created_at": utcnow(),
+    }])
+    run = session.scalar(select(CheckRun).where(CheckRun.dedup_key == key))
+    return run, bool(inserted)
+
+
+def get_run(session: Session, run_id: str) -> CheckRun:
+    run = session.get(CheckRun, run_id)
+    if run is None:
+        raise NotFound(f"no check run {run_id!r}")
+    return run
+
+
+def mark_stage(session: Session, run: CheckRun, stage: str, state: str, **fields: Any) -> None:
+    """Record a stage's state; the dict is replaced, not mutated, so SQLAlchemy sees the change."""
+    stages = dict(run.stages or {})
+    entry = dict(stages.get(stage, {}))
+    entry.update(state=state, **fields)
+    stages[stage] = entry
+    run.stages = stages
+    if state == "running" and run.status == "pending":
+        run.status = "running"
+
+
+def set_result(run: CheckRun, key: str, value: Any) -> None:
+    results = dict(run.results or {})
+    results[key] = value
+    run.results = results
+
+
+def fail_run(session: Session, run: CheckRun, stage: str, reason: str) -> None:
+    mark_stage(session, run, stage, "failed", error=reason, finished_at=utcnow().isoformat())
+    run.status = "failed"
+    run.error = f"{stage}: {reason}"
+    run.finished_at = utcnow()
+
+
+def finish_run(run: CheckRun) -> None:
+    run.status = "succeeded"
+    run.finished_at = utcnow()
+
+
+def save_kpis(session: Session, run: CheckRun, kpis: dict[str, float | None],
+              baseline: dict[str, float | None], segment: str = "") -> None:
+    """Replace the run's KPI values (safe to run twice)."""
+    session.execute(delete(KpiValue).where(KpiValue.run_id == run.id, KpiValue.segment == segment))
+    session.execute(KpiValue.__table__.insert(), [
+        {"run_id": run.id, "model_id": run.model_id, "version": run.version, "name": name,
+         "segment": segment, "value": value, "baseline": baseline.get(name), "window_end": run.window_end}
+        for name, value in kpis.items()
+    ])
+
+
+def kpis_of(session: Session, run_id: str) -> list[KpiValue]:
+    return list(session.scalars(select(KpiValue).where(KpiValue.run_id == run_id).order_by(KpiValue.id)))
+
+
+def save_findings(session: Session, run: CheckRun, evaluations: list[RuleEvaluation]) -> None:
+    """Replace the run's findings (safe to run twice)."""
+    session.execute(delete(Finding).where(Finding.run_id == run.id))
+    insert_ignoring_conflicts(session, Finding.__table__, [
+        {"run_id": run.id, "model_id": run.model_id, "rule": e.rule, "kind": e.kind, "segment": e.segment,
+         "status": e.status, "severity": e.severity, "metric": e.metric, "value": e.value,
+         "baseline": e.baseline, "threshold": e.threshold, "message": e.message, "details": e.details}
+        for e in evaluations
+    ])
+
+
+def findings_of(session: Session, run_id: str) -> list[Finding]:
+    return list(session.scalars(select(Finding).where(Finding.run_id == run_id).order_by(Finding.id)))
+
+
+def kpi_history(session: Session, model_id: int, names: list[str], limit: int = 50) -> dict[str, list]:
+    """The last ``limit`` values of each KPI (oldest first), for reports and the dashboard."""
+    history: dict[str, list] = {}
+    for name in names:
+        rows = session.execute(
+            select(KpiValue.window_end, KpiValue.value)
+            .join(CheckRun, CheckRun.id == KpiValue.run_id)
+            .where(KpiValue.model_id == model_id, KpiValue.name == name, KpiValue.segment == "")
+            .order_by(KpiValue.window_end.desc(), KpiValue.id.desc()).limit(limit)
+        ).all()
+        history[name] = [(ts.isoformat(), value) for ts, value in reversed(rows)]
+    return history
+
+
+def save_report(session: Session, run: CheckRun, summary: dict, html: str) -> Report:
+    report = session.scalar(select(Report).where(Report.run_id == run.id))
+    if report is None:
+        report = Report(run_id=run.id, model_id=run.model_id)
+        session.add(report)
+    report.summary, report.html = summary, html
+    session.flush()
+    return report
+
+
+def latest_report(session: Session, model_id: int) -> Report | None:
+    return session.scalar(select(Report).where(Report.model_id == model_id).order_by(Report.id.desc()).limit(1))
+
+
+def report_of(session: Session, run_id: str) -> Report | None:
+    return session.scalar(select(Report).where(Report.run_id == run_id))
+
+
+def latest_run(session: Session, model_id: int) -> CheckRun | None:
+    return session.scalar(
+        select(CheckRun).where(CheckRun.model_id == model_id).order_by(CheckRun.created_at.desc()).limit(1)
+    )
+
+
+def recent_runs(session: Session, model_id: int, limit: int = 20) -> list[CheckRun]:
+    return list(session.scalars(
+        select(CheckRun).where(CheckRun.model_id == model_id).order_by(CheckRun.created_at.desc()).limit(limit)
+    ))

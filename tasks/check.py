@@ -1,0 +1,91 @@
+"""The check chain: ``run_check`` opens a run, then collect -> evaluate -> detect -> alert ->
+schedule_recovery -> report, each a task that passes ``{"run_id": ...}`` along."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import chain
+
+from monitor.check import stages
+from monitor.check.runs import open_check
+from monitor.config import get_settings
+from monitor.db.engine import session_scope
+from tasks.base import RELIABLE
+from workers.app import app
+
+
+@app.task(name="tasks.check.run_check", **RELIABLE)
+def run_check(model: str, trigger: str = "manual", version: str | None = None, rerun: bool = False) -> dict:
+    """Open the run for ``model``'s current window and start its chain (once per window).
+
+    ``celery -A workers.app call tasks.check.run_check --args='["churn"]'`` forces a check.
+    """
+    settings = get_settings()
+    with session_scope(settings.effective_database_url) as session:
+        opened = open_check(session, model, trigger=trigger, version=version, rerun=rerun)
+    if opened.created:
+        launch(opened.run_id, model)
+    return {"run_id": opened.run_id, "model": model, "created": opened.created}
+
+
+def launch(run_id: str, model: str) -> str:
+    """Publish the chain of a run; returns the id of its last task."""
+    head = {"run_id": run_id, "model": model}
+    result = chain(collect.si(head), evaluate.s(), detect.s(), alert.s(), schedule_recovery.s(),
+                   report.s()).apply_async()
+    return result.id
+
+
+def _run(name: str, run: dict[str, Any]) -> dict[str, Any]:
+    output = stages.run_stage(get_settings(), run["run_id"], name, stages.STAGES[name])
+    return {"run_id": run["run_id"], "model": run.get("model"), name: output}
+
+
+@app.task(name="tasks.check.collect", **RELIABLE)
+def collect(run: dict) -> dict:
+    return _run("collect", run)
+
+
+@app.task(name="tasks.check.evaluate", **RELIABLE)
+def evaluate(run: dict) -> dict:
+    return _run("evaluate", run)
+
+
+@app.task(name="tasks.check.detect", **RELIABLE)
+def detect(run: dict) -> dict:
+    return _run("detect", run)
+
+
+@app.task(name="tasks.check.alert", **RELIABLE)
+def alert(run: dict) -> dict:
+    from tasks.alerts import deliver
+
+    result = _run("alert", run)
+    for notification_id in result["alert"]["notifications"]:
+        deliver.delay(notification_id)
+    for cancelled in result["alert"]["cancelled_actions"]:
+        if cancelled["task_id"]:
+            app.control.revoke(cancelled["task_id"])
+    return result
+
+
+@app.task(name="tasks.check.schedule_recovery", **RELIABLE)
+def schedule_recovery(run: dict) -> dict:
+    import datetime as dt
+
+    from monitor.recovery.schedule import mark_dispatched
+    from tasks.recovery import execute
+
+    result = _run("schedule_recovery", run)
+    settings = get_settings()
+    for action in result["schedule_recovery"]["actions"]:
+        sent = execute.apply_async(args=[action["id"]], eta=dt.datetime.fromisoformat(action["eta"]))
+        with session_scope(settings.effective_database_url) as session:
+            mark_dispatched(session, action["id"], sent.id)
+    return result
+
+
+@app.task(name="tasks.check.report", **RELIABLE)
+def report(run: dict) -> dict:
+    return _run("report", run)

@@ -1,0 +1,142 @@
+"""Static checks of docker-compose.yml and the Dockerfile (no Docker engine needed).
+
+The compose checks run twice: on the file as PyYAML reads it (anchors and ``<<`` merge
+keys resolved; always runs) and on ``docker compose config --format json``, Compose's own
+normalised model (skipped when the docker CLI or its compose plugin is missing).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+
+ALL_SERVICES = {"redis", "postgres", "migrate", "worker", "beat", "flower", "api"}
+ONE_SHOT = {"migrate"}
+APP_SERVICES = ("worker", "beat", "api")
+
+
+@functools.cache
+def _docker_compose_config() -> dict | str:
+    """Compose's normalised JSON model, or the reason it is unavailable (a str)."""
+    if shutil.which("docker") is None:
+        return "docker CLI not on PATH"
+    try:
+        version = subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`docker compose version` failed: {exc}"
+    if version.returncode != 0:
+        output = (version.stderr or version.stdout).strip()
+        first_line = output.splitlines()[0] if output else f"exit code {version.returncode}"
+        return f"`docker compose version` failed: {first_line}"
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(COMPOSE_FILE), "config", "--format", "json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"docker compose config failed:\n{result.stderr}"
+    return json.loads(result.stdout)
+
+
+def _yaml_config() -> dict:
+    with COMPOSE_FILE.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@pytest.fixture(scope="module", params=["yaml", "docker-compose-config"])
+def compose(request) -> dict:
+    if request.param == "yaml":
+        return _yaml_config()
+    config = _docker_compose_config()
+    if isinstance(config, str):
+        pytest.skip(config)
+    return config
+
+
+def _environment(service: dict) -> dict:
+    env = service.get("environment") or {}
+    if isinstance(env, list):  # ["KEY=value", ...] form
+        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return env
+
+
+def test_no_version_key():
+    assert "version" not in _yaml_config(), "Compose spec files have no top-level `version:`"
+
+
+def test_services_exist(compose):
+    assert ALL_SERVICES <= set(compose["services"])
+
+
+def test_worker_is_scalable(compose):
+    assert "container_name" not in compose["services"]["worker"]
+
+
+def test_long_running_services_have_healthchecks(compose):
+    for name, service in compose["services"].items():
+        if name in ONE_SHOT:
+            continue
+        healthcheck = service.get("healthcheck")
+        assert healthcheck, f"{name} has no healthcheck"
+        assert not healthcheck.get("disable"), f"{name} has its healthcheck disabled"
+        assert healthcheck.get("test"), f"{name} healthcheck has no test"
+
+
+def test_migrate_is_one_shot_and_gates_the_app(compose):
+    services = compose["services"]
+    assert str(services["migrate"].get("restart")) == "no"
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in APP_SERVICES:
+        deps = services[name]["depends_on"]
+        assert deps["migrate"]["condition"] == "service_completed_successfully", name
+        assert deps["redis"]["condition"] == "service_healthy", name
+
+
+def test_single_beat(compose):
+    beat = compose["services"]["beat"]
+    assert beat.get("deploy", {}).get("replicas") == 1
+    assert "scale" not in beat or beat["scale"] == 1
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_environment(compose, name):
+    env = _environment(compose["services"][name])
+    assert env.get("MODELWATCH_BROKER_URL", "").startswith("redis://redis:6379"), env
+    assert env.get("MODELWATCH_DATABASE_URL", "").startswith("postgresql+psycopg://"), env
+    assert "@postgres:5432/" in env["MODELWATCH_DATABASE_URL"]
+    assert "MODELWATCH_API_TOKEN" in env
+
+
+def test_dockerfile_runs_as_non_root():
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    instructions = [
+        line.split(None, 1)
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    froms = [args for ins, *args in instructions if ins.upper() == "FROM"]
+    assert froms and froms[0][0].startswith("python:3.11-slim")
+    users = [args[0].strip() for ins, *args in instructions if ins.upper() == "USER" and args]
+    assert users and users[-1] not in {"root", "0", "0:0"}, "the final image must not run as root"
+
+
+def test_dockerignore_keeps_what_pip_install_needs():
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".git", ".venv"} <= ignored
+    assert not {"pyproject.toml", "README.md", "monitor", "workers", "tasks"} & ignored

@@ -1,0 +1,1 @@
+"""Celery wiring: the app (``celery -A workers.app``), its configuration and signals."""
