@@ -1,0 +1,301 @@
+"""Fixtures that start the real things: a redis-server on a free port, a throwaway PostgreSQL
+database (on the server named by MODELWATCH_TEST_PG_ADMIN_URL, a local one, or a cluster this
+fixture initialises itself), and real worker and beat processes.
+
+In CI (``CI=true``) a service that cannot be had fails the test; elsewhere it skips it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.2):
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+# --- Redis -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[dict]:
+    """A redis-server of our own (or REDIS_URL's). Yields {"url", "port", "restart"}."""
+    if os.environ.get("REDIS_URL"):
+        yield {"url": os.environ["REDIS_URL"], "port": None}
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        unavailable("redis-server is not installed (make services installs it)")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="mw-redis-")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", workdir, "--daemonize", "no"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    import redis
+
+    client = redis.Redis(port=port)
+    try:
+        wait_for(lambda: _ping(client), 15, "redis-server to answer PING")
+        yield {"url": f"redis://127.0.0.1:{port}/0", "port": port}
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _ping(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session's Redis, emptied before each test so no queued message crosses tests."""
+    import redis
+
+    redis.Redis.from_url(redis_server["url"]).flushdb()
+    return redis_server["url"]
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    return str(candidates[0]) if candidates else None
+
+
+def _can_connect(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """An admin URL of a PostgreSQL server that this session may create databases on."""
+    for url in (os.environ.get("MODELWATCH_TEST_PG_ADMIN_URL"), "postgresql://postgres@127.0.0.1:5432/postgres"):
+        if url and _can_connect(url):
+            yield url
+            return
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        unavailable("no PostgreSQL server reachable and no initdb to start one (make services installs it)")
+    datadir = Path(tempfile.mkdtemp(prefix="mw-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(datadir, "postgres", "postgres")
+    port = free_port()
+    subprocess.run(_as_postgres_user([initdb, "-D", str(datadir), "-A", "trust", "-U", "postgres"]),
+                   check=True, stdout=subprocess.DEVNULL)
+    options = f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(_as_postgres_user([pg_ctl, "-D", str(datadir), "-o", options, "-w", "-l",
+                                      str(datadir / "log"), "start"]), check=True, stdout=subprocess.DEVNULL)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_postgres_user([pg_ctl, "-D", str(datadir), "-m", "immediate", "stop"]),
+                       stdout=subprocess.DEVNULL)
+        shutil.rmtree(datadir, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(pg_admin_url) -> Iterator[str]:
+    """A fresh database, dropped after the test."""
+    import psycopg
+
+    name = f"mw_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = pg_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    url = f"{base}/{name}"
+    try:
+        yield url
+    finally:
+        from monitor.db.engine import dispose_all
+
+        dispose_all()
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """Each storage test runs on both engines, with the schema migrated."""
+    from monitor.db.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    return url
+
+
+# --- Processes ---------------------------------------------------------------------------------
+
+class Stack:
+    """Environment and real processes (worker, beat, CLI) for one test's modelwatch."""
+
+    def __init__(self, env: dict[str, str], logs: Path):
+        self.env, self.logs = env, logs
+        self.services: list = []
+
+    @property
+    def database_url(self) -> str:
+        from monitor.config import Settings
+
+        return Settings(data_dir=self.env["MODELWATCH_DATA_DIR"],
+                        database_url=self.env.get("MODELWATCH_DATABASE_URL")).effective_database_url
+
+    def settings(self):
+        from monitor.config import Settings
+
+        return Settings(data_dir=self.env["MODELWATCH_DATA_DIR"],
+                        database_url=self.env.get("MODELWATCH_DATABASE_URL"),
+                        broker_url=self.env.get("MODELWATCH_BROKER_URL"))
+
+    def worker(self, name: str = "w1", extra_env: dict[str, str] | None = None, concurrency: int = 2):
+        from monitor import runner
+
+        service = runner.start_worker({**self.env, **(extra_env or {})}, log=self.logs / f"worker-{name}.log",
+                                      concurrency=concurrency, hostname=f"{name}@%h")
+        self.services.append(service)
+        runner.wait_ready(service, "ready.", timeout=60)
+        return service
+
+    def beat(self):
+        from monitor import runner
+
+        service = runner.start_beat(self.env, log=self.logs / "beat.log",
+                                    schedule=Path(self.env["MODELWATCH_DATA_DIR"]) / "beat-schedule")
+        self.services.append(service)
+        runner.wait_ready(service, "beat: Starting", timeout=60)
+        return service
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
+        result = subprocess.run([str(ROOT / ".venv/bin/modelwatch"), *args] if (ROOT / ".venv/bin/modelwatch").exists()
+                                else ["modelwatch", *args], env=self.env, capture_output=True, text=True,
+                                timeout=timeout, cwd=self.env["MODELWATCH_DATA_DIR"])
+        if check and result.returncode != 0:
+            raise AssertionError(f"modelwatch {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def celery(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        import sys
+
+        return subprocess.run([sys.executable, "-m", "celery", "-A", "workers.app", *args], env=self.env,
+                              capture_output=True, text=True, timeout=timeout, check=True, cwd=ROOT)
+
+    def stop(self) -> None:
+        from monitor.runner import Services
+
+        Services(self.services).stop()
+
+    def logs_text(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-6000:]}" for p in sorted(self.logs.glob("*.log")))
+
+
+def _stack(tmp_path: Path, request, extra: dict[str, str]) -> Iterator[Stack]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
+    env.update({"MODELWATCH_DATA_DIR": str(tmp_path / "data"), "MODELWATCH_DISPATCH_INTERVAL": "1",
+                "MODELWATCH_SWEEP_INTERVAL": "2", "PYTHONPATH": str(ROOT)}, **extra)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    logs = tmp_path / "logs"
+    logs.mkdir(exist_ok=True)
+    stack = Stack(env, logs)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / f"{request.node.name}.log").write_text(stack.logs_text())
+
+
+@pytest.fixture
+def redis_stack(tmp_path, request, redis_url, postgres_url) -> Iterator[Stack]:
+    """modelwatch on Redis and PostgreSQL (a short visibility timeout, for redelivery drills)."""
+    yield from _stack(tmp_path, request, {"MODELWATCH_BROKER_URL": redis_url,
+                                          "MODELWATCH_DATABASE_URL": postgres_url,
+                                          "MODELWATCH_VISIBILITY_TIMEOUT": "5"})
+
+
+@pytest.fixture
+def embedded_stack(tmp_path, request) -> Iterator[Stack]:
+    """modelwatch on the embedded default: SQLite and the filesystem broker."""
+    yield from _stack(tmp_path, request, {})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """``get_settings`` is cached per process; tests that change the environment get a fresh one."""
+    from monitor.config import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@contextlib.contextmanager
+def session(url: str):
+    from monitor.db.engine import session_scope
+
+    with session_scope(url) as s:
+        yield s

@@ -1,0 +1,57 @@
+"""A small fraud model and windows of its traffic, written as the files a team would have."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+MODEL = "fraud"
+
+
+def _labelled(n: int, rng: np.random.Generator, recall: float, specificity: float = 0.95) -> pd.DataFrame:
+    label = (rng.random(n) < 0.3).astype(int)
+    hit = rng.random(n)
+    prediction = np.where(label == 1, hit < recall, hit > specificity).astype(int)
+    score = np.clip(np.where(prediction == 1, 0.7, 0.3) + rng.normal(0, 0.15, n), 0.001, 0.999)
+    return pd.DataFrame({"amount": rng.gamma(2, 50, n).round(2), "channel": rng.choice(["web", "app", "pos"], n),
+                         "label": label, "prediction": prediction, "score": score.round(4)})
+
+
+def write_model(folder: Path, webhook_url: str, *, secret: str = "s3cret", every: str = "1d",
+                recovery: dict | None = None, seed: int = 0) -> Path:
+    """A spec plus its reference data (recall about 0.9)."""
+    rng = np.random.default_rng(seed)
+    reference = folder / "fraud_reference.csv"
+    _labelled(3000, rng, recall=0.9).to_csv(reference, index=False)
+    spec = {"models": [{
+        "name": MODEL, "task": "binary_classification", "every": every, "window": "1h",
+        "columns": {"numeric": ["amount"], "categorical": ["channel"]},
+        "reference": reference.name,
+        "rules": {"recall_drop_pct": 10, "precision_drop_pct": None, "accuracy_drop_pct": None,
+                  "f1_drop_pct": None, "roc_auc_drop_pct": None, "min_labelled_rows": 100},
+        "alerts": [{"log": {}}, {"webhook": {"url": webhook_url, "secret": secret}}],
+        "recovery": recovery if recovery is not None else {"recall_drop": {"action": "rollback", "after": "0s"}},
+    }]}
+    path = folder / "models.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def write_window(folder: Path, *, version: str, recall: float, n: int = 800, seed: int = 1,
+                 prefix: str = "req") -> tuple[Path, Path]:
+    """Prediction logs of the last half hour and their labels, as two CSV files."""
+    rng = np.random.default_rng(seed)
+    frame = _labelled(n, rng, recall=recall)
+    now = dt.datetime.now(dt.timezone.utc)
+    frame["request_id"] = [f"{prefix}-{version}-{i}" for i in range(n)]
+    frame["ts"] = [(now - dt.timedelta(seconds=float(s))).isoformat() for s in rng.uniform(5, 1800, n)]
+    frame["version"] = version
+    predictions = folder / f"predictions-{prefix}-{version}.csv"
+    labels = folder / f"labels-{prefix}-{version}.csv"
+    frame[["request_id", "ts", "version", "amount", "channel", "prediction", "score"]].to_csv(predictions, index=False)
+    frame[["request_id", "label"]].to_csv(labels, index=False)
+    return predictions, labels
