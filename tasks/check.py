@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import chain
 
+from monitor import failpoints
 from monitor.check import stages
 from monitor.check.runs import open_check
 from monitor.config import get_settings
@@ -42,19 +43,25 @@ def _run(name: str, run: dict[str, Any]) -> dict[str, Any]:
     return {"run_id": run["run_id"], "model": run.get("model"), name: output}
 
 
+def _done(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The ``<stage>.after`` failpoint: the stage's work and hand-offs are done, the message unacked."""
+    failpoints.hit(get_settings().failpoints, f"{name}.after")
+    return result
+
+
 @app.task(name="tasks.check.collect", **RELIABLE)
 def collect(run: dict) -> dict:
-    return _run("collect", run)
+    return _done("collect", _run("collect", run))
 
 
 @app.task(name="tasks.check.evaluate", **RELIABLE)
 def evaluate(run: dict) -> dict:
-    return _run("evaluate", run)
+    return _done("evaluate", _run("evaluate", run))
 
 
 @app.task(name="tasks.check.detect", **RELIABLE)
 def detect(run: dict) -> dict:
-    return _run("detect", run)
+    return _done("detect", _run("detect", run))
 
 
 @app.task(name="tasks.check.alert", **RELIABLE)
@@ -67,7 +74,7 @@ def alert(run: dict) -> dict:
     for cancelled in result["alert"]["cancelled_actions"]:
         if cancelled["task_id"]:
             app.control.revoke(cancelled["task_id"])
-    return result
+    return _done("alert", result)
 
 
 @app.task(name="tasks.check.schedule_recovery", **RELIABLE)
@@ -83,9 +90,9 @@ def schedule_recovery(run: dict) -> dict:
         sent = execute.apply_async(args=[action["id"]], eta=dt.datetime.fromisoformat(action["eta"]))
         with session_scope(settings.effective_database_url) as session:
             mark_dispatched(session, action["id"], sent.id)
-    return result
+    return _done("schedule_recovery", result)
 
 
 @app.task(name="tasks.check.report", **RELIABLE)
 def report(run: dict) -> dict:
-    return _run("report", run)
+    return _done("report", _run("report", run))

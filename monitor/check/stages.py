@@ -69,7 +69,6 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
         if is_transient(exc):
             raise TransientError(reason) from exc
         raise StageError(reason) from exc
-    failpoints.hit(settings.failpoints, f"{name}.after")
     return output
 
 

@@ -1,0 +1,78 @@
+"""Failure drills on Redis: a worker SIGKILLed in the middle of a chain, and again in the middle of
+a recovery action. A new worker finishes the chain; nothing is notified or executed twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+from sqlalchemy import select
+
+from monitor.db.schema import CheckRun, Notification, RecoveryAction
+from monitor.demo.receiver import WebhookReceiver
+from monitor.registry import on_model_update
+from tests.conftest import session, wait_for
+from tests.integration.scenario import MODEL, write_model, write_window
+
+pytestmark = pytest.mark.integration
+
+
+def _kill(service) -> None:
+    os.killpg(service.process.pid, signal.SIGKILL)
+    service.process.wait(10)
+
+
+def test_sigkilled_workers_leave_no_duplicate_notification_or_recovery(redis_stack, tmp_path):
+    stack, url = redis_stack, redis_stack.database_url
+    with WebhookReceiver() as hook:
+        stack.cli("apply", "-f", str(write_model(tmp_path, hook.url)))
+        on_model_update(MODEL, "2", settings=stack.settings(), enqueue=False)
+        predictions, labels = write_window(tmp_path, version="2", recall=0.4)
+        stack.cli("ingest", "predictions", str(predictions), "--model", MODEL)
+        stack.cli("ingest", "labels", str(labels), "--model", MODEL)
+
+        # Worker 1 stalls after the alert stage committed: it is killed holding the unacked message.
+        first = stack.worker("w1", {"MODELWATCH_FAILPOINTS": "alert.after=sleep(60)"})
+        stack.celery("call", "tasks.check.run_check", "--args", json.dumps([MODEL]))
+        wait_for(lambda: hook.received, 60, "the firing notification")
+        _kill(first)
+        with session(url) as s:
+            assert s.scalar(select(CheckRun.status)) == "running"
+
+        # Worker 2 gets the alert stage back after the visibility timeout; it stalls after the
+        # rollback ran and is killed too, holding the recovery message.
+        second = stack.worker("w2", {"MODELWATCH_FAILPOINTS": "recovery.after=sleep(60)"})
+        wait_for(lambda: _action_state(url) == "succeeded", 90, "the rollback to run")
+        _kill(second)
+
+        # Worker 3 is healthy: it sees the redelivered recovery message and the rest of the chain.
+        stack.worker("w3")
+        run = wait_for(lambda: _finished(url), 90, "the chain to finish")
+        assert run.status == "succeeded", run.error
+        assert run.stages["alert"]["attempts"] >= 2, "the alert stage was not redelivered"
+        wait_for(lambda: _redelivered_recovery_seen(stack), 60, "worker 3 to receive the recovery message again")
+
+        with session(url) as s:
+            action = s.scalar(select(RecoveryAction))
+            assert (action.kind, action.state, action.executions) == ("rollback", "succeeded", 1)
+            webhook = s.scalars(select(Notification).where(Notification.channel.like("%webhook"))).all()
+            assert [(n.transition, n.state, n.attempts) for n in webhook] == [("firing", "sent", 1)]
+        assert len(hook.received) == 1
+
+
+def _action_state(url: str):
+    with session(url) as s:
+        return s.scalar(select(RecoveryAction.state))
+
+
+def _finished(url: str):
+    with session(url) as s:
+        run = s.scalar(select(CheckRun))
+        return run if run.status in ("succeeded", "failed") else None
+
+
+def _redelivered_recovery_seen(stack) -> bool:
+    log = (stack.logs / "worker-w3.log").read_text(errors="replace")
+    return "tasks.recovery.execute" in log and "'skipped': True" in log
