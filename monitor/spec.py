@@ -49,12 +49,17 @@ class Columns(_Strict):
     status: str = "status"
     numeric: list[str] = Field(default_factory=list)
     categorical: list[str] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list,
+                                description="Categorical columns whose values get their own KPIs and drift.")
 
     @model_validator(mode="after")
     def _features_distinct(self) -> "Columns":
         both = set(self.numeric) & set(self.categorical)
         if both:
             raise ValueError(f"columns listed as both numeric and categorical: {sorted(both)}")
+        unknown = [s for s in self.segments if s not in self.categorical]
+        if unknown:
+            raise ValueError(f"segments {unknown} must also be listed under categorical")
         return self
 
     @property
@@ -79,6 +84,60 @@ class Rules(_Strict):
     rmse_increase_pct: float | None = Field(20.0, ge=0)
     min_labelled_rows: int = Field(50, ge=1)
     resolve_after: int = Field(1, ge=1, description="Clean checks in a row before an alert resolves.")
+    drift: "DriftRules" = Field(default_factory=lambda: DriftRules())
+    drift_p_value: float | None = Field(None, gt=0, lt=1, description="Shortcut for drift.p_value.")
+    prediction_drift: bool = Field(True, description="Test the score/prediction distribution too.")
+    variance_p_value: float | None = Field(0.01, gt=0, lt=1)
+    variance_min_ratio: float = Field(1.5, gt=1, description="Window/reference variance ratio that matters.")
+    multivariate_auc: float | None = Field(0.65, gt=0.5, le=1,
+                                           description="Domain-classifier ROC-AUC that counts as joint drift.")
+    missing_increase: float | None = Field(0.05, ge=0, le=1, description="Absolute rise in missing share.")
+    out_of_range_share: float | None = Field(0.01, ge=0, le=1, description="Share outside the reference range.")
+    anomaly: "AnomalyRules | None" = Field(default_factory=lambda: AnomalyRules())
+    estimated_performance: bool = Field(True, description="Estimate KPIs from scores while labels are missing.")
+
+    @model_validator(mode="after")
+    def _drift_shortcut(self) -> "Rules":
+        if self.drift_p_value is not None and self.drift_p_value != self.drift.p_value:
+            object.__setattr__(self, "drift", self.drift.model_copy(update={"p_value": self.drift_p_value}))
+        return self
+
+
+class DriftRules(_Strict):
+    """Per-feature drift: a BH-adjusted p-value below ``p_value`` AND an effect size at or above its
+    threshold, with at least ``min_samples`` values on both sides (see ``monitor.drift``)."""
+
+    enabled: bool = True
+    p_value: float = Field(0.01, gt=0, lt=1)
+    min_samples: int = Field(100, ge=1)
+    numeric_test: Literal["ks"] = "ks"
+    categorical_test: Literal["chi2"] = "chi2"
+    numeric_effect: Literal["wasserstein", "psi"] = "wasserstein"
+    categorical_effect: Literal["jensen_shannon", "psi"] = "jensen_shannon"
+    wasserstein: float = Field(0.1, ge=0)
+    jensen_shannon: float = Field(0.1, ge=0, le=1)
+    psi: float = Field(0.2, ge=0)
+    features: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                                description="Per-feature overrides of the fields above.")
+
+    def options(self) -> dict[str, Any]:
+        """Keyword options for ``monitor.drift.detect_drift``."""
+        return {"p_value": self.p_value, "min_samples": self.min_samples, "numeric_test": self.numeric_test,
+                "categorical_test": self.categorical_test, "numeric_effect": self.numeric_effect,
+                "categorical_effect": self.categorical_effect, "wasserstein": self.wasserstein,
+                "jensen_shannon": self.jensen_shannon, "psi": self.psi, "per_feature": self.features}
+
+
+class AnomalyRules(_Strict):
+    """Anomalies in a model's KPI history (``monitor.anomaly``): a sudden change or a slow slide."""
+
+    method: Literal["ewma", "page_hinkley", "cusum"] = "ewma"
+    metrics: list[str] | None = Field(None, description="KPIs to watch; default: all of the model's.")
+    min_history: int = Field(8, ge=3, description="Checks of history before the detector may fire.")
+    params: dict[str, float] = Field(default_factory=dict)
+
+
+Rules.model_rebuild()
 
 
 class WebhookChannel(_Strict):

@@ -340,3 +340,7 @@ def report(name: str, run_id: str | None, output: Path | None) -> None:
 from monitor.cli import processes  # noqa: E402  (registers run / demo)
 
 processes.register(main)
+
+
+if __name__ == "__main__":
+    main()

@@ -107,6 +107,8 @@ class ReferenceProfile(Base):
     rows: Mapped[int] = mapped_column(Integer)
     profile: Mapped[dict[str, Any]]
     baseline_kpis: Mapped[dict[str, Any]]
+    #: ``monitor.drift.DriftReference.to_bytes()``: sorted numeric columns and category counts.
+    drift_reference: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
