@@ -15,6 +15,7 @@ from monitor.db.migrate import upgrade
 def register(main: click.Group) -> None:
     main.add_command(run)
     main.add_command(demo)
+    main.add_command(serve)
 
 
 @click.command()
@@ -56,3 +57,16 @@ def demo(data_dir: str | None, keep_running: bool) -> None:
     from monitor.demo.story import run_demo
 
     run_demo(data_dir, keep_running=keep_running)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="API processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """The HTTP API (OpenAPI at /docs), report pages and Prometheus /metrics."""
+    import uvicorn
+
+    upgrade(get_settings().effective_database_url)
+    uvicorn.run("monitor.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="info")

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): health, read endpoints, forcing a check, reports, ``/metrics``."""
