@@ -90,11 +90,18 @@ def build_profile(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) ->
     else:
         profile["prediction"] = _categorical_profile(reference[columns.prediction])
     labelled = reference[reference[columns.label].notna()]
-    baseline = evaluate(
-        labelled[columns.label].tolist(),
-        labelled[columns.prediction].tolist(),
-        spec.task,
-        scores=labelled[columns.score].tolist() if has_scores else None,
-        positive_label=spec.positive_label,
-    )
+    baseline = _evaluate(labelled, spec, has_scores)
+    profile["segments"] = {}
+    for column in columns.segments:
+        for value, group in labelled.groupby(labelled[column].astype(str)):
+            evaluation = _evaluate(group, spec, has_scores)
+            profile["segments"][f"{column}={value}"] = {"kpis": evaluation.kpis,
+                                                        "labelled_rows": evaluation.labelled_rows}
     return profile, baseline
+
+
+def _evaluate(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool) -> Evaluation:
+    columns = spec.columns
+    return evaluate(labelled[columns.label].tolist(), labelled[columns.prediction].tolist(), spec.task,
+                    scores=labelled[columns.score].tolist() if has_scores else None,
+                    positive_label=spec.positive_label)

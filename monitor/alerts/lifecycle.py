@@ -62,8 +62,9 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
     if run.alerts_applied:
         return changes
     now = utcnow()
+    findings = [*findings, *_expand_wildcards(session, run, findings)]
     for finding in findings:
-        if finding.status not in ("firing", "ok"):
+        if finding.status not in ("firing", "ok") or finding.segment == "*":
             continue
         alert = _open_alert(session, run.model_id, finding.rule, finding.segment)
         if alert is not None and alert.last_window_end > run.window_end:
@@ -96,6 +97,22 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
     run.alerts_applied = True
     session.flush()
     return changes
+
+
+def _expand_wildcards(session: Session, run: CheckRun, findings: list[Finding]) -> list[Finding]:
+    """An ``ok`` finding with segment ``*`` clears every open alert of its rule that this run did
+    not find again: a data-quality check that found nothing wrong resolves its old issues."""
+    wildcard = {f.rule: f for f in findings if f.segment == "*" and f.status == "ok"}
+    if not wildcard:
+        return []
+    seen = {(f.rule, f.segment) for f in findings}
+    open_alerts = session.scalars(select(Alert).where(Alert.model_id == run.model_id, Alert.state == "firing",
+                                                      Alert.rule.in_(list(wildcard))))
+    return [Finding(run_id=run.id, model_id=run.model_id, rule=a.rule, kind=a.kind, segment=a.segment,
+                    status="ok", severity=a.severity, metric=wildcard[a.rule].metric, value=None,
+                    baseline=None, threshold=None, message=f"{a.segment}: {wildcard[a.rule].message}",
+                    details={})
+            for a in open_alerts if (a.rule, a.segment) not in seen]
 
 
 def pending_notifications(session: Session, run_id: str) -> list[int]:

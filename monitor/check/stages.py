@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -92,6 +93,21 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
     reference = store_models.reference_for(session, run.model_id, run.version)
     baseline = dict(reference.baseline_kpis) if reference else {}
     store_runs.save_kpis(session, run, evaluation.kpis, baseline)
+    segments = {}
+    profile_segments = (reference.profile.get("segments") or {}) if reference else {}
+    for column in spec.columns.segments:
+        if column not in labelled:
+            continue
+        for value, group in labelled.groupby(labelled[column].astype(str)):
+            segment = f"{column}={value}"
+            part = evaluate_kpis(group["label"].tolist(), group["prediction"].tolist(), spec.task,
+                                 scores=group["score"].tolist() if scores is not None else None,
+                                 positive_label=spec.positive_label)
+            segment_baseline = (profile_segments.get(segment) or {}).get("kpis") or {}
+            store_runs.save_kpis(session, run, part.kpis, segment_baseline, segment=segment)
+            segments[segment] = {"kpis": part.kpis, "labelled_rows": part.labelled_rows,
+                                 "baseline": segment_baseline}
+    store_runs.set_result(run, "segments", segments)
     store_runs.set_result(run, "evaluation", evaluation.to_json())
     store_runs.set_result(run, "counts", {"rows": len(window), "labelled_rows": evaluation.labelled_rows})
     store_runs.set_result(run, "baseline", baseline)
@@ -104,6 +120,10 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
     baseline = (run.results or {}).get("baseline") or {}
     evaluations = detect_performance_drop(evaluation.get("kpis", {}), baseline,
                                           evaluation.get("labelled_rows", 0), spec.rules)
+    for segment, part in ((run.results or {}).get("segments") or {}).items():
+        evaluations += [replace(e, segment=segment, message=f"[{segment}] {e.message}")
+                        for e in detect_performance_drop(part["kpis"], part["baseline"], part["labelled_rows"],
+                                                         spec.rules)]
     store_runs.save_findings(session, run, evaluations)
     return {"findings": sum(e.status == "firing" for e in evaluations), "rules": len(evaluations)}
 

@@ -1,0 +1,56 @@
+"""KPIs per segment: a recall drop confined to one region is seen, and only there."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitor.config import Settings
+from monitor.db.engine import session_scope
+from monitor.registry import builtin
+from monitor.spec import parse_spec
+from monitor.store import logs, models as store, runs
+from tests.integration.stages import run_chain
+
+pytestmark = pytest.mark.integration
+
+
+def frame(n: int, rng, recall_by_region: dict[str, float]) -> pd.DataFrame:
+    region = rng.choice(list(recall_by_region), n)
+    label = (rng.random(n) < 0.4).astype(int)
+    recall = np.array([recall_by_region[r] for r in region])
+    prediction = np.where(label == 1, rng.random(n) < recall, rng.random(n) < 0.05).astype(int)
+    return pd.DataFrame({"x": rng.normal(size=n), "region": region, "label": label, "prediction": prediction})
+
+
+def test_recall_drop_in_one_segment_fires_only_for_that_segment(db_url, tmp_path):
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
+    spec = parse_spec({"models": [{
+        "name": "m", "task": "binary_classification", "window": "1h",
+        "columns": {"numeric": ["x"], "categorical": ["region"], "segments": ["region"], "score": None},
+        "rules": {"recall_drop_pct": 25, "precision_drop_pct": None, "accuracy_drop_pct": None,
+                  "f1_drop_pct": None, "min_labelled_rows": 100},
+    }]})[0]
+    rng = np.random.default_rng(3)
+    healthy = {"north": 0.9, "south": 0.9, "east": 0.9}
+    window = frame(3000, rng, {"north": 0.9, "south": 0.4, "east": 0.9})
+    now = dt.datetime.now(dt.timezone.utc)
+    with session_scope(db_url) as s:
+        model, _ = store.upsert_model(s, spec)
+        builtin.register(s, model, spec, "1", reference=frame(6000, rng, healthy))
+        rows = [{"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=i % 600), "prediction": int(p),
+                 "features": {"x": float(x), "region": r}} for i, (x, r, p) in
+                enumerate(zip(window["x"], window["region"], window["prediction"]))]
+        logs.insert_predictions(s, model.id, rows, "1")
+        logs.insert_labels(s, model.id, [{"request_id": f"r{i}", "label": int(y)} for i, y in enumerate(window["label"])])
+
+    run_id = run_chain(settings, "m")
+    with session_scope(db_url) as s:
+        firing = {(f.rule, f.segment) for f in runs.findings_of(s, run_id) if f.status == "firing"}
+        segment_kpis = {k.segment: k.value for k in runs.kpis_of(s, run_id) if k.name == "recall"}
+    assert firing == {("recall_drop", "region=south")}
+    assert segment_kpis["region=south"] < 0.5 < segment_kpis["region=north"]
+    assert set(segment_kpis) == {"", "region=north", "region=south", "region=east"}
