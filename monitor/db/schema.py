@@ -200,7 +200,7 @@ class Finding(Base):
     rule: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     segment: Mapped[str] = mapped_column(String(128), default="")
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
     severity: Mapped[str] = mapped_column(String(16), default="warning")
     metric: Mapped[str | None] = mapped_column(String(64))
     value: Mapped[float | None] = mapped_column(Float)

@@ -146,7 +146,7 @@ def upgrade() -> None:
     sa.Column('rule', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('segment', sa.String(length=128), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('severity', sa.String(length=16), nullable=False),
     sa.Column('metric', sa.String(length=64), nullable=True),
     sa.Column('value', sa.Float(), nullable=True),
