@@ -45,7 +45,7 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _label_key(value: Any) -> str:
+def label_key(value: Any) -> str:
     """Labels compared as text so that 1, 1.0 and "1" from different sources agree."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -86,12 +86,12 @@ def _regression(y_true: np.ndarray, y_pred: np.ndarray) -> Evaluation:
 
 
 def _classification(y_true, y_pred, task: Task, scores, positive_label) -> Evaluation:
-    truth = np.array([_label_key(v) for v in y_true], dtype=object)
-    predicted = np.array([_label_key(v) for v in y_pred], dtype=object)
+    truth = np.array([label_key(v) for v in y_true], dtype=object)
+    predicted = np.array([label_key(v) for v in y_pred], dtype=object)
     labels = sorted(set(truth) | set(predicted))
     notes: list[str] = []
     if task is Task.binary_classification:
-        positive = _label_key(positive_label)
+        positive = label_key(positive_label)
         average_kwargs: dict[str, Any] = {"average": "binary", "pos_label": positive}
         if positive not in labels:
             labels.append(positive)
@@ -107,7 +107,7 @@ def _classification(y_true, y_pred, task: Task, scores, positive_label) -> Evalu
         "log_loss": None,
     }
     if task is Task.binary_classification and scores is not None:
-        kpis["roc_auc"], kpis["log_loss"] = _score_kpis(truth, scores, _label_key(positive_label), notes)
+        kpis["roc_auc"], kpis["log_loss"] = _score_kpis(truth, scores, label_key(positive_label), notes)
     matrix = skm.confusion_matrix(truth, predicted, labels=labels)
     confusion = {"labels": labels, "matrix": matrix.astype(int).tolist()}
     return Evaluation(kpis, len(truth), confusion, notes)

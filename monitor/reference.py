@@ -14,10 +14,13 @@ import numpy as np
 import pandas as pd
 
 from monitor.errors import IngestError
-from monitor.metrics import Evaluation, evaluate
+from monitor.metrics import Evaluation, evaluate, label_key
 from monitor.spec import ModelSpec, Task
 
 SAMPLE_SIZE = 5000
+JOINT_SAMPLE_SIZE = 2000
+SCORE = "__score__"
+PREDICTION = "__prediction__"
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 
 
@@ -63,6 +66,45 @@ def _categorical_profile(values: pd.Series) -> dict[str, Any]:
     }
 
 
+def drift_frame(frame: pd.DataFrame, spec: ModelSpec, *, prediction: str, score: str | None) -> pd.DataFrame:
+    """Features plus the model's outputs under reserved names, as the drift code compares them."""
+    columns = spec.columns
+    out = frame[[c for c in columns.features if c in frame]].copy()
+    if prediction in frame:
+        values = frame[prediction]
+        out[PREDICTION] = pd.to_numeric(values, errors="coerce") if spec.task is Task.regression else \
+            values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                       else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    if score and score in frame:
+        out[SCORE] = pd.to_numeric(frame[score], errors="coerce")
+    return out
+
+
+def drift_columns(spec: ModelSpec, frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) column names of a :func:`drift_frame`."""
+    numeric = [c for c in spec.columns.numeric if c in frame]
+    categorical = [c for c in spec.columns.categorical if c in frame]
+    if SCORE in frame:
+        numeric.append(SCORE)
+    if PREDICTION in frame:
+        (numeric if spec.task is Task.regression else categorical).append(PREDICTION)
+    return numeric, categorical
+
+
+def build_drift_reference(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) -> bytes:
+    """The cached drift side of the reference (sorted numeric columns, category counts)."""
+    from monitor.drift.reference import DriftReference
+
+    frame = drift_frame(reference, spec, prediction=spec.columns.prediction, score=spec.columns.score)
+    numeric, categorical = drift_columns(spec, frame)
+    return DriftReference.from_frame(frame, numeric, categorical, seed=seed).to_bytes()
+
+
+def _json_records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+            for row in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+
+
 def build_profile(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) -> tuple[dict, Evaluation]:
     """Column statistics and baseline KPIs of a reference DataFrame.
 
@@ -89,7 +131,21 @@ def build_profile(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) ->
         profile["prediction"] = _numeric_profile(reference[columns.prediction], rng)
     else:
         profile["prediction"] = _categorical_profile(reference[columns.prediction])
+    from monitor.quality import reference_stats
+
+    profile["quality"] = reference_stats(reference, columns.numeric, columns.categorical)
+    sample = reference.sample(min(JOINT_SAMPLE_SIZE, len(reference)), random_state=seed)
+    joint = drift_frame(sample, spec, prediction=columns.prediction, score=columns.score if has_scores else None)
+    profile["sample"] = _json_records(joint)
     labelled = reference[reference[columns.label].notna()]
+    if has_scores and spec.task is Task.binary_classification:
+        pairs = labelled[[columns.score, columns.label]].dropna()
+        pairs = pairs.sample(min(SAMPLE_SIZE, len(pairs)), random_state=seed)
+        positive = label_key(spec.positive_label)
+        profile["calibration"] = {
+            "scores": pairs[columns.score].astype(float).round(6).tolist(),
+            "labels": [int(label_key(v) == positive) for v in pairs[columns.label]],
+        }
     baseline = _evaluate(labelled, spec, has_scores)
     profile["segments"] = {}
     for column in columns.segments:

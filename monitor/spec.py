@@ -266,9 +266,9 @@ class ModelSpec(_Strict):
 
     @model_validator(mode="after")
     def _recovery_keys(self) -> "ModelSpec":
-        from monitor.detect.performance import FINDING_KINDS, rule_names
+        from monitor.detect.catalog import finding_kinds, rule_names
 
-        known = set(rule_names()) | set(FINDING_KINDS)
+        known = set(rule_names()) | set(finding_kinds())
         unknown = sorted(set(self.recovery) - known)
         if unknown:
             raise ValueError(

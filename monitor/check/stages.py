@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,9 @@ from monitor.check.summary import build_summary
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.schema import Alert, CheckRun, utcnow
+from monitor.detect import data
+from monitor.detect.estimated import estimate_window, estimated_evaluations
+from monitor.detect.history import anomaly_evaluations
 from monitor.detect.performance import detect_performance_drop
 from monitor.errors import StageError, TransientError
 from monitor.metrics import evaluate as evaluate_kpis
@@ -108,6 +112,8 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
             segments[segment] = {"kpis": part.kpis, "labelled_rows": part.labelled_rows,
                                  "baseline": segment_baseline}
     store_runs.set_result(run, "segments", segments)
+    estimated = estimate_window(window, spec, (reference.profile.get("calibration") if reference else None))
+    store_runs.set_result(run, "estimated", estimated)
     store_runs.set_result(run, "evaluation", evaluation.to_json())
     store_runs.set_result(run, "counts", {"rows": len(window), "labelled_rows": evaluation.labelled_rows})
     store_runs.set_result(run, "baseline", baseline)
@@ -115,16 +121,37 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
 
 
 def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
+    """Every rule on this window: performance (realised, per segment, estimated), drift of
+    features and outputs, variance change, joint drift, data quality and KPI-history anomalies."""
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
-    evaluation = (run.results or {}).get("evaluation") or {}
-    baseline = (run.results or {}).get("baseline") or {}
-    evaluations = detect_performance_drop(evaluation.get("kpis", {}), baseline,
-                                          evaluation.get("labelled_rows", 0), spec.rules)
-    for segment, part in ((run.results or {}).get("segments") or {}).items():
+    results = run.results or {}
+    evaluation = results.get("evaluation") or {}
+    baseline = results.get("baseline") or {}
+    labelled_rows = evaluation.get("labelled_rows", 0)
+    evaluations = detect_performance_drop(evaluation.get("kpis", {}), baseline, labelled_rows, spec.rules)
+    for segment, part in (results.get("segments") or {}).items():
         evaluations += [replace(e, segment=segment, message=f"[{segment}] {e.message}")
                         for e in detect_performance_drop(part["kpis"], part["baseline"], part["labelled_rows"],
                                                          spec.rules)]
+    evaluations += estimated_evaluations(results.get("estimated"), baseline, labelled_rows, spec)
+
+    reference = store_models.reference_for(session, run.model_id, run.version)
+    window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
+    frame = data.window_frame(window, spec) if len(window) else window
+    profile = reference.profile if reference else {}
+    sample = pd.DataFrame.from_records(profile.get("sample") or [])
+    drift, drift_json = data.drift_evaluations(reference.drift_reference if reference else None, frame, spec)
+    variance, variance_json = data.variance_evaluations(sample, frame, spec)
+    joint, joint_json = data.multivariate_evaluation(sample, frame, spec)
+    quarantined = logs.quarantined_between(session, run.model_id, run.window_start, run.window_end)
+    quality, quality_json = data.quality_evaluations(profile.get("quality"), window, spec, quarantined)
+    history = store_runs.kpi_history(session, run.model_id, list(evaluation.get("kpis", {})), limit=60)
+    anomalies, flagged = anomaly_evaluations(history, spec)
+    evaluations += drift + variance + joint + quality + anomalies
     store_runs.save_findings(session, run, evaluations)
+    store_runs.set_result(run, "detection", {"drift": drift_json, "variance": variance_json,
+                                             "multivariate": joint_json, "quality": quality_json,
+                                             "anomalies": flagged})
     return {"findings": sum(e.status == "firing" for e in evaluations), "rules": len(evaluations)}
 
 

@@ -30,12 +30,31 @@ def _thresholds(spec, baseline: dict) -> dict[str, float]:
     return lines
 
 
+def _distributions(session: Session, run: CheckRun, detection: dict) -> dict[str, Any]:
+    """Reference vs window histograms (numeric, on the reference's bin edges) or category counts."""
+    window = (detection.get("quality") or {}).get("histograms") or {}
+    reference = store_models.reference_for(session, run.model_id, run.version)
+    stats = (reference.profile.get("quality") or {}) if reference else {}
+    out = {}
+    for column, current in window.items():
+        entry = stats.get(column) or {}
+        if entry.get("type") == "numeric" and "histogram" in entry:
+            out[column] = {"type": "numeric", "reference": entry["histogram"], "window": current}
+        elif entry.get("type") == "categorical":
+            names = current.get("categories") or []
+            counts = entry.get("counts") or {}
+            out[column] = {"type": "categorical", "window": current,
+                           "reference": {"categories": names, "counts": [counts.get(n, 0) for n in names]}}
+    return out
+
+
 def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
     model = store_models.get_model_by_id(session, run.model_id)
     spec = store_models.spec_of(model)
     results = run.results or {}
     evaluation = results.get("evaluation") or {}
     baseline = results.get("baseline") or {}
+    detection = results.get("detection") or {}
     kpis = {}
     for value in store_runs.kpis_of(session, run.id):
         change = None
@@ -71,5 +90,13 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         ],
         "history": store_runs.kpi_history(session, model.id, [k for k in kpis if k != "log_loss"]),
         "thresholds": _thresholds(spec, baseline),
+        "segments": results.get("segments") or {},
+        "estimated": results.get("estimated"),
+        "drift": detection.get("drift") or [],
+        "variance": detection.get("variance") or {},
+        "multivariate": detection.get("multivariate"),
+        "quality": (detection.get("quality") or {}).get("issues", []),
+        "distributions": _distributions(session, run, detection),
+        "anomalies": detection.get("anomalies") or {},
         "report": {"id": report.id} if report else None,
     }

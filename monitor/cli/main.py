@@ -256,7 +256,7 @@ def alerts(open_only: bool, model_name: str | None, as_json: bool) -> None:
         return
     table(["id", "model", "rule", "state", "severity", "since", "notified", "message"],
           [[r["id"], r["model"], r["rule"], r["state"], r["severity"], when(r["first_seen"]),
-            ", ".join(f"{n['transition']}:{n['state']}" for n in r["notifications"]) or "-", r["message"]]
+            ", ".join(f"{n['channel'].split(':')[-1]} {n['transition']}:{n['state']}" for n in r["notifications"]) or "-", r["message"]]
            for r in rows], empty="no alerts")
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import Model, ModelVersion
-from monitor.reference import build_profile
+from monitor.reference import build_drift_reference, build_profile
 from monitor.spec import ModelSpec
 from monitor.store import models as store
 
@@ -27,12 +27,14 @@ def register(session: Session, model: Model, spec: ModelSpec, version: str, *,
                                      details=details)
     if reference is not None:
         profile, baseline = build_profile(reference, spec)
-        store.save_reference(session, row, profile, baseline.to_json()["kpis"], rows=len(reference))
+        store.save_reference(session, row, profile, baseline.to_json()["kpis"], rows=len(reference),
+                             drift_reference=build_drift_reference(reference, spec))
         row.details = {**(row.details or {}), "baseline": baseline.to_json()}
     elif created:
         inherited = store.reference_for(session, model.id, None)
         if inherited is not None and inherited.model_version_id != row.id:
-            store.save_reference(session, row, inherited.profile, inherited.baseline_kpis, inherited.rows)
+            store.save_reference(session, row, inherited.profile, inherited.baseline_kpis, inherited.rows,
+                                 drift_reference=inherited.drift_reference)
             row.details = {**(row.details or {}), "reference": "inherited from an earlier version"}
     if serving and not row.serving:
         store.set_serving(session, model.id, version)

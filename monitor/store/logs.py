@@ -59,6 +59,13 @@ def quarantined(session: Session, model_id: int, limit: int = 100) -> list[Quara
     ))
 
 
+def quarantined_between(session: Session, model_id: int, start: dt.datetime, end: dt.datetime) -> int:
+    """Rows of the model set aside during a window's time span (they never reached the window)."""
+    return session.scalar(select(func.count()).select_from(QuarantinedRow).where(
+        QuarantinedRow.model_id == model_id, QuarantinedRow.created_at >= start,
+        QuarantinedRow.created_at < end)) or 0
+
+
 def _window_filter(model_id: int, start: dt.datetime, end: dt.datetime, version: str | None):
     conditions = [Prediction.model_id == model_id, Prediction.ts >= start, Prediction.ts < end]
     if version is not None:

@@ -109,12 +109,14 @@ def previous_serving(session: Session, model_id: int) -> ModelVersion | None:
     )
 
 
-def save_reference(session: Session, version: ModelVersion, profile: dict, baseline: dict, rows: int) -> ReferenceProfile:
+def save_reference(session: Session, version: ModelVersion, profile: dict, baseline: dict, rows: int,
+                   drift_reference: bytes | None = None) -> ReferenceProfile:
     existing = session.scalar(select(ReferenceProfile).where(ReferenceProfile.model_version_id == version.id))
     if existing is None:
         existing = ReferenceProfile(model_version_id=version.id)
         session.add(existing)
     existing.profile, existing.baseline_kpis, existing.rows = profile, baseline, rows
+    existing.drift_reference = drift_reference
     session.flush()
     return existing
 

@@ -1,0 +1,63 @@
+"""Performance estimated from scores while labels are missing (``monitor.estimation``).
+
+While a window has fewer labelled rows than ``min_labelled_rows``, the performance rules run on
+the estimated KPIs (rules ``estimated_<rule>``); once labels arrive the realised rules take over
+and the estimated alerts resolve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+from monitor.detect.findings import RuleEvaluation
+from monitor.detect.performance import detect_performance_drop
+from monitor.spec import ModelSpec, Task
+
+KIND = "estimated_performance_drop"
+
+
+def estimate_window(window: pd.DataFrame, spec: ModelSpec, calibration: dict | None) -> dict[str, Any] | None:
+    """The CBPE estimate of the window's KPIs, or None when the model/window cannot have one."""
+    if (spec.task is not Task.binary_classification or not calibration or not spec.rules.estimated_performance
+            or window.empty or "score" not in window or window["score"].notna().sum() < 2):
+        return None
+    from monitor.estimation import Calibrator, estimate
+
+    calibrator = Calibrator().fit(calibration["scores"], calibration["labels"], positive_label=1)
+    scored = window[window["score"].notna()]
+    positive = str(spec.positive_label)
+    predictions = [1 if str(p) == positive or (isinstance(p, float) and str(int(p)) == positive) else 0
+                   for p in scored["prediction"]]
+    result = estimate(scored["score"].astype(float).to_numpy(), calibrator=calibrator,
+                      predictions=predictions, positive_label=1)
+    return result.to_json()
+
+
+def estimated_evaluations(estimated: dict[str, Any] | None, baseline: dict, labelled_rows: int,
+                          spec: ModelSpec) -> list[RuleEvaluation]:
+    if estimated is None:
+        return []
+    rules = spec.rules
+    if labelled_rows >= rules.min_labelled_rows:
+        return [RuleEvaluation(rule=f"estimated_{name}", kind=KIND, status="ok",
+                               message=f"{labelled_rows} labelled rows: the realised KPIs apply")
+                for name in _rule_names(estimated, baseline, rules)]
+    evaluations = detect_performance_drop(estimated["kpis"], baseline, estimated["n"], rules)
+    lower, upper = estimated.get("lower") or {}, estimated.get("upper") or {}
+    return [replace(e, rule=f"estimated_{e.rule}", kind=KIND,
+                    message=f"estimated without labels: {e.message} (95% band "
+                            f"{_fmt(lower.get(e.metric))}..{_fmt(upper.get(e.metric))})",
+                    details={**e.details, "lower": lower.get(e.metric), "upper": upper.get(e.metric),
+                             "estimated": True})
+            for e in evaluations]
+
+
+def _rule_names(estimated: dict, baseline: dict, rules) -> list[str]:
+    return [e.rule for e in detect_performance_drop(estimated["kpis"], baseline, 10**9, rules)]
+
+
+def _fmt(value: float | None) -> str:
+    return "?" if value is None else f"{value:.3f}"

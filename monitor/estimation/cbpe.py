@@ -1,0 +1,205 @@
+"""Performance of a binary classifier while its labels have not arrived yet.
+
+Labels often come days or weeks after the predictions; the KPIs of the last window would stay
+unknown until then. Confidence-based performance estimation (CBPE, NannyML:
+https://nannyml.readthedocs.io/en/stable/how_it_works/performance_estimation.html) reads them from
+the scores instead: once scores are calibrated on the labelled reference, the score ``p_i`` of a
+row is the probability that its label is positive, so every confusion-matrix cell has an expected
+value and so does every KPI. This holds under covariate shift (the inputs, hence the scores, move;
+``P(y | score)`` does not), which is the drift monitoring worries about most; it cannot see concept
+drift, where ``P(y | score)`` itself changes.
+
+The band around each estimate is a parametric bootstrap: labels are drawn ``y_i ~ Bernoulli(p_i)``
+many times and the KPIs recomputed, so the band is the range the realised KPI should fall in once
+the labels arrive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.isotonic import IsotonicRegression
+
+KPIS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+#: Bootstrap draws per chunk: bounds memory at CHUNK x rows booleans.
+CHUNK = 50
+
+
+def _positive_mask(labels: Sequence[Any] | np.ndarray, positive_label: Any) -> np.ndarray:
+    """Labels compared as text so that 1, 1.0, True and "1" agree (as :mod:`monitor.metrics` does)."""
+    def key(value: Any) -> str:
+        if isinstance(value, (bool, np.bool_)):
+            value = int(value)
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        return str(value)
+    target = key(positive_label)
+    return np.array([key(v) == target for v in np.asarray(labels, dtype=object)], dtype=bool)
+
+
+class Calibrator:
+    """Isotonic calibration of raw scores on the labelled reference, clipped to the reference range.
+
+    Isotonic regression is monotone, so it keeps the model's ranking (and its ROC-AUC) while
+    turning scores into probabilities, and it assumes no shape the way Platt scaling does. Scores
+    outside the reference's range take the calibrated value of its nearest end. The fitted map is
+    two short lists, so it lives in the reference profile as JSON (:meth:`to_json`).
+
+    >>> calibrator = Calibrator().fit([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
+    >>> calibrator.transform([0.15, 0.85, 5.0]).tolist()
+    [0.0, 1.0, 1.0]
+    """
+
+    def __init__(self, thresholds: Sequence[float] = (), values: Sequence[float] = ()):
+        self.thresholds = np.asarray(thresholds, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+
+    def fit(self, reference_scores, reference_labels, *, positive_label: Any = 1) -> "Calibrator":
+        """Fit on the reference's scores and labels (rows with a missing score are left out)."""
+        scores = np.asarray(reference_scores, dtype=float)
+        positive = _positive_mask(reference_labels, positive_label)
+        if len(scores) != len(positive):
+            raise ValueError(f"{len(scores)} scores but {len(positive)} labels")
+        keep = np.isfinite(scores)
+        if keep.sum() < 2 or positive[keep].all() or not positive[keep].any():
+            raise ValueError("calibration needs scored reference rows of both classes")
+        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        isotonic.fit(scores[keep], positive[keep].astype(float))
+        self.thresholds, self.values = isotonic.X_thresholds_, isotonic.y_thresholds_
+        return self
+
+    def transform(self, scores) -> np.ndarray:
+        """Calibrated probabilities (linear between the fitted steps, as IsotonicRegression predicts)."""
+        if not len(self.thresholds):
+            raise ValueError("the calibrator is not fitted; call fit(reference_scores, reference_labels)")
+        return np.clip(np.interp(np.asarray(scores, dtype=float), self.thresholds, self.values), 0.0, 1.0)
+
+    def to_json(self) -> dict[str, list[float]]:
+        return {"thresholds": self.thresholds.tolist(), "values": self.values.tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[float]]) -> "Calibrator":
+        return cls(data["thresholds"], data["values"])
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Estimated KPIs of a window without labels, with a band the realised KPIs should fall in."""
+
+    kpis: dict[str, float | None]
+    lower: dict[str, float | None]
+    upper: dict[str, float | None]
+    n: int
+    confidence: float = 0.95
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ratio(numerator, denominator):
+    """Elementwise numerator / denominator, 0 where the denominator is 0 (sklearn's zero_division=0)."""
+    numerator, denominator = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    return np.divide(numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape),
+                     where=denominator > 0)
+
+
+def _kpis(tp, fp, fn, tn, auc) -> dict[str, np.ndarray]:
+    """KPIs from (expected or sampled) confusion-matrix cells; arrays in, arrays out."""
+    n = tp + fp + fn + tn
+    return {"accuracy": _ratio(tp + tn, n), "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
+            "f1": _ratio(2 * tp, 2 * tp + fp + fn), "roc_auc": np.asarray(auc, dtype=float)}
+
+
+def _expected_auc(ranks: np.ndarray, p: np.ndarray) -> float:
+    """ROC-AUC of the expected ROC curve: expected TPR against expected FPR over all thresholds.
+
+    Equivalent to the Mann-Whitney form with every row counted as a positive of weight p_i and a
+    negative of weight 1 - p_i (ties count half), i.e. sklearn's ``roc_auc_score`` on the rows
+    duplicated with those sample weights.
+    """
+    positives, negatives = p.sum(), (1 - p).sum()
+    if positives <= 0 or negatives <= 0:
+        return math.nan
+    # Sum over pairs (i positive, j negative) of [r_i > r_j] + [r_i == r_j] / 2, with r midranks:
+    # for each i, the weight of negatives ranked below it is a cumulative sum over sorted ranks.
+    order = np.argsort(ranks, kind="stable")
+    r, weights_pos, weights_neg = ranks[order], p[order], 1 - p[order]
+    unique, start = np.unique(r, return_index=True)
+    neg_per_rank = np.add.reduceat(weights_neg, start)
+    pos_per_rank = np.add.reduceat(weights_pos, start)
+    below = np.cumsum(neg_per_rank) - neg_per_rank
+    return float((pos_per_rank * (below + neg_per_rank / 2)).sum() / (positives * negatives))
+
+
+def _bootstrap(p: np.ndarray, predicted: np.ndarray, ranks: np.ndarray, draws: int,
+               rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """KPIs of ``draws`` label vectors drawn from Bernoulli(p); vectorised, chunked for memory."""
+    n = len(p)
+    results: dict[str, list[np.ndarray]] = {name: [] for name in KPIS}
+    for size in [CHUNK] * (draws // CHUNK) + ([draws % CHUNK] if draws % CHUNK else []):
+        labels = rng.random((size, n)) < p
+        positives = labels.sum(axis=1)
+        tp = labels[:, predicted].sum(axis=1)
+        fp = predicted.sum() - tp
+        fn = positives - tp
+        tn = n - tp - fp - fn
+        negatives = n - positives
+        # Mann-Whitney: (sum of positives' midranks - P(P+1)/2) / (P N), undefined with one class.
+        rank_sum = labels.astype(float) @ ranks
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc = np.where((positives > 0) & (negatives > 0),
+                           (rank_sum - positives * (positives + 1) / 2) / (positives * negatives), np.nan)
+        for name, values in _kpis(tp, fp, fn, tn, auc).items():
+            results[name].append(values)
+    return {name: np.concatenate(chunks) for name, chunks in results.items()}
+
+
+def _clean(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def estimate(scores, *, calibrator: Calibrator | None = None, threshold: float = 0.5, predictions=None,
+             positive_label: Any = 1, draws: int = 200, confidence: float = 0.95, seed: int = 0) -> Estimate:
+    """Expected accuracy, precision, recall, F1 and ROC-AUC of unlabelled scored rows.
+
+    ``scores`` are raw model scores when a ``calibrator`` is given (they are calibrated here) and
+    calibrated probabilities otherwise. The predicted class is ``predictions == positive_label``
+    when predictions are given, else ``scores >= threshold`` on the raw scores (the model's own
+    decision rule). With ``p_i`` the calibrated probabilities, E[TP] sums ``p_i`` over predicted
+    positives, E[FP] sums ``1 - p_i`` over them, E[FN] and E[TN] likewise over predicted
+    negatives; the KPIs are taken from these expected cells. Rows without a score are left out.
+
+    >>> result = estimate([0.9, 0.8, 0.3, 0.1])
+    >>> round(result.kpis["accuracy"], 3), round(result.kpis["precision"], 3)
+    (0.825, 0.85)
+    """
+    raw = np.asarray(scores, dtype=float)
+    keep = np.isfinite(raw)
+    if predictions is not None:
+        if len(predictions) != len(raw):
+            raise ValueError(f"{len(raw)} scores but {len(predictions)} predictions")
+        predicted = _positive_mask(predictions, positive_label)[keep]
+    else:
+        predicted = raw[keep] >= threshold
+    raw = raw[keep]
+    p = calibrator.transform(raw) if calibrator is not None else np.clip(raw, 0.0, 1.0)
+    n = len(p)
+    if n == 0:
+        empty = {name: None for name in KPIS}
+        return Estimate(empty, dict(empty), dict(empty), 0, confidence)
+    ranks = rankdata(raw)
+    expected = _kpis(p[predicted].sum(), (1 - p[predicted]).sum(), p[~predicted].sum(), (1 - p[~predicted]).sum(),
+                     _expected_auc(ranks, p))
+    sampled = _bootstrap(p, predicted, ranks, draws, np.random.default_rng(seed))
+    tail = (1 - confidence) / 2 * 100
+    lower, upper = {}, {}
+    for name in KPIS:
+        values = sampled[name][np.isfinite(sampled[name])]
+        low, high = np.percentile(values, [tail, 100 - tail]) if len(values) else (math.nan, math.nan)
+        lower[name], upper[name] = _clean(low), _clean(high)
+    return Estimate({name: _clean(float(value)) for name, value in expected.items()}, lower, upper, n, confidence)

@@ -1,0 +1,302 @@
+"""Data quality of a window against its reference: is the input still what the model was built on?
+
+Bad data explains a large share of model incidents and is cheaper to see than drift: a feed that
+stopped filling a column, a unit change that pushes values out of the range the model ever saw, a
+string where a number belongs, a renamed column, a sensor stuck at one value, a new category the
+encoder maps to "unknown". Each check here is one small function over the same :class:`_Window`,
+registered in :data:`CHECKS` (in the spirit of Great Expectations' expectations or Deequ's
+constraints: Schelter et al., 2018, Automating large-scale data quality verification, VLDB).
+
+Reference statistics are plain JSON (:func:`reference_stats`), so they live in the reference
+profile; the profile :mod:`monitor.reference` builds is accepted as well (it has ``counts`` where
+this module writes ``categories``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+HISTOGRAM_BINS = 20
+#: Categories kept in the reference statistics (most frequent first).
+MAX_CATEGORIES = 1000
+#: An issue is critical when its value exceeds the threshold this many times over.
+CRITICAL_FACTOR = 5.0
+#: Share of unparseable values (or quarantined rows) that makes a type issue critical.
+CRITICAL_TYPE_ERROR_SHARE = 0.05
+#: A window needs this many non-missing values before "it is constant" means anything.
+CONSTANT_MIN_VALUES = 10
+
+Severity = Literal["warning", "critical"]
+
+
+@dataclass(frozen=True)
+class QualityIssue:
+    """One problem found in a window; ``column`` is None for a table-level issue."""
+
+    check: str
+    column: str | None
+    severity: Severity
+    value: float | None
+    threshold: float | None
+    reference_value: float | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _parse_numbers(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Values as floats (NaN where missing or unparseable) and how many did not parse."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.to_numpy(dtype=float, na_value=np.nan), 0
+    numbers = pd.to_numeric(values, errors="coerce")
+    invalid = int((numbers.isna() & values.notna()).sum())
+    return numbers.to_numpy(dtype=float, na_value=np.nan), invalid
+
+
+def histogram(values: Iterable[float] | pd.Series, bins: int | Sequence[float] = HISTOGRAM_BINS) -> dict[str, Any]:
+    """Counts of ``values`` in ``bins`` (a number of bins, or the reference's edges) for plots.
+
+    With the reference's edges, a window's histogram is directly comparable to the reference's;
+    values outside the edges are counted in ``below``/``above`` rather than silently dropped.
+
+    >>> histogram([0.5, 1.5, 1.7, 9.0, None], [0, 1, 2])
+    {'edges': [0.0, 1.0, 2.0], 'counts': [1, 2], 'below': 0, 'above': 1, 'missing': 1}
+    """
+    numbers, _ = _parse_numbers(pd.Series(values) if not isinstance(values, pd.Series) else values)
+    present = numbers[~np.isnan(numbers)]
+    if isinstance(bins, (int, np.integer)):
+        finite = present[np.isfinite(present)]
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        edges = np.histogram_bin_edges(finite, bins=int(bins), range=(lo - 0.5, hi + 0.5) if lo == hi else (lo, hi))
+    else:
+        edges = np.asarray(bins, dtype=float)
+    counts, _ = np.histogram(present[(present >= edges[0]) & (present <= edges[-1])], bins=edges)
+    return {"edges": edges.tolist(), "counts": counts.astype(int).tolist(),
+            "below": int((present < edges[0]).sum()), "above": int((present > edges[-1]).sum()),
+            "missing": int(len(numbers) - len(present))}
+
+
+def category_counts(values: Iterable[Any] | pd.Series, categories: Sequence[str] | None = None) -> dict[str, Any]:
+    """Counts per category (the reference's, in their order, when given) plus ``other`` and ``missing``.
+
+    >>> category_counts(["a", "b", "a", "z", None], ["a", "b"])
+    {'categories': ['a', 'b'], 'counts': [2, 1], 'other': 1, 'missing': 1}
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    present = series.dropna().astype(str)
+    frequencies = present.value_counts()
+    names = list(categories) if categories is not None else [str(c) for c in frequencies.index]
+    counts = [int(frequencies.get(name, 0)) for name in names]
+    return {"categories": names, "counts": counts, "other": int(len(present) - sum(counts)),
+            "missing": int(series.isna().sum())}
+
+
+def reference_stats(df: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> dict[str, dict]:
+    """Per-column statistics :func:`assess_quality` compares windows against (JSON-able).
+
+    ``{column: {"type", "count", "missing", "distinct", "min", "max", "histogram"}}`` for numeric
+    columns and ``{"type", "count", "missing", "distinct", "categories", "counts"}`` for categorical
+    ones; ``count`` includes missing values.
+    """
+    stats: dict[str, dict] = {}
+    for column in numeric:
+        numbers, _ = _parse_numbers(df[column])
+        finite = numbers[np.isfinite(numbers)]
+        entry: dict[str, Any] = {"type": "numeric", "count": int(len(numbers)), "missing": int(df[column].isna().sum()),
+                                 "distinct": int(len(np.unique(finite)))}
+        if len(finite):
+            entry.update(min=float(finite.min()), max=float(finite.max()), histogram=histogram(finite))
+        stats[column] = entry
+    for column in categorical:
+        present = df[column].dropna().astype(str).value_counts()
+        top = present.iloc[:MAX_CATEGORIES]
+        stats[column] = {"type": "categorical", "count": int(len(df)), "missing": int(df[column].isna().sum()),
+                         "distinct": int(len(present)), "categories": [str(c) for c in top.index],
+                         "counts": {str(c): int(n) for c, n in top.items()}}
+    return stats
+
+
+def histograms(stats: dict[str, dict], window: pd.DataFrame) -> dict[str, dict]:
+    """The window's histogram (numeric, on the reference's edges) or category counts, per column."""
+    plots: dict[str, dict] = {}
+    for column, entry in stats.items():
+        if column not in window:
+            continue
+        if entry.get("type") == "numeric" and "histogram" in entry:
+            plots[column] = histogram(window[column], entry["histogram"]["edges"])
+        elif entry.get("type") == "categorical":
+            plots[column] = category_counts(window[column], _categories(entry))
+    return plots
+
+
+@dataclass(frozen=True)
+class _Window:
+    """What every check looks at."""
+
+    stats: dict[str, dict]
+    window: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+    ignore: frozenset[str]
+    quarantined: int
+    max_missing_increase: float
+    max_out_of_range: float
+    max_new_categories: float
+
+    def present(self, columns: list[str]) -> list[str]:
+        return [c for c in columns if c in self.window and c in self.stats] if len(self.window) else []
+
+
+def _categories(entry: dict) -> list[str]:
+    return list(entry.get("categories") or entry.get("counts") or [])
+
+
+def _severity(value: float, threshold: float) -> Severity:
+    return "critical" if value > CRITICAL_FACTOR * threshold else "warning"
+
+
+def _schema(w: _Window) -> list[QualityIssue]:
+    issues = [QualityIssue("schema", c, "critical", None, None, None,
+                           f"expected column {c!r} is missing from the window")
+              for c in (*w.numeric, *w.categorical) if c not in w.window]
+    known = {*w.numeric, *w.categorical, *w.ignore}
+    issues += [QualityIssue("schema", str(c), "warning", None, None, None,
+                            f"column {c!r} is in the window but not in the model's features")
+               for c in w.window.columns if c not in known]
+    return issues
+
+
+def _completeness(w: _Window) -> list[QualityIssue]:
+    issues = []
+    for column in w.present([*w.numeric, *w.categorical]):
+        entry = w.stats[column]
+        reference = entry["missing"] / entry["count"] if entry.get("count") else 0.0
+        current = float(w.window[column].isna().mean())
+        increase = current - reference
+        if increase > w.max_missing_increase:
+            severity = "critical" if current == 1.0 else _severity(increase, w.max_missing_increase)
+            issues.append(QualityIssue("completeness", column, severity, current, w.max_missing_increase, reference,
+                                       f"{column!r} is missing in {current:.1%} of the window's rows against "
+                                       f"{reference:.1%} in the reference (allowed rise {w.max_missing_increase:.1%})"))
+    return issues
+
+
+def _type_errors(w: _Window) -> list[QualityIssue]:
+    issues = []
+    if w.quarantined:
+        share = w.quarantined / (w.quarantined + len(w.window))
+        issues.append(QualityIssue("type_errors", None, "critical" if share >= CRITICAL_TYPE_ERROR_SHARE else "warning",
+                                   float(w.quarantined), 0.0, None,
+                                   f"{w.quarantined} row(s) ({share:.1%}) were quarantined at ingestion "
+                                   f"and are not in the window"))
+    for column in w.present(w.numeric):
+        _, invalid = _parse_numbers(w.window[column])
+        if invalid:
+            share = invalid / max(int(w.window[column].notna().sum()), 1)
+            issues.append(QualityIssue("type_errors", column,
+                                       "critical" if share >= CRITICAL_TYPE_ERROR_SHARE else "warning",
+                                       float(invalid), 0.0, None,
+                                       f"{invalid} value(s) ({share:.1%}) of numeric column {column!r} "
+                                       f"are not numbers"))
+    return issues
+
+
+def _out_of_range(w: _Window) -> list[QualityIssue]:
+    issues = []
+    for column in w.present(w.numeric):
+        entry = w.stats[column]
+        if "min" not in entry or "max" not in entry:
+            continue
+        numbers, _ = _parse_numbers(w.window[column])
+        present = numbers[~np.isnan(numbers)]
+        if not len(present):
+            continue
+        share = float(((present < entry["min"]) | (present > entry["max"])).mean())
+        if share > w.max_out_of_range:
+            issues.append(QualityIssue("out_of_range", column, _severity(share, w.max_out_of_range), share,
+                                       w.max_out_of_range, 0.0,
+                                       f"{share:.1%} of {column!r} lies outside the reference range "
+                                       f"[{entry['min']:.4g}, {entry['max']:.4g}] (allowed {w.max_out_of_range:.1%})"))
+    return issues
+
+
+def _new_categories(w: _Window) -> list[QualityIssue]:
+    issues = []
+    for column in w.present(w.categorical):
+        known = set(_categories(w.stats[column]))
+        present = w.window[column].dropna().astype(str)
+        if not len(present) or not known:
+            continue
+        unseen = ~present.isin(known)
+        share = float(unseen.mean())
+        if share > w.max_new_categories:
+            examples = ", ".join(repr(v) for v in present[unseen].value_counts().index[:3])
+            issues.append(QualityIssue("new_categories", column, _severity(share, w.max_new_categories), share,
+                                       w.max_new_categories, 0.0,
+                                       f"{share:.1%} of {column!r} are categories the reference never had "
+                                       f"(e.g. {examples}; allowed {w.max_new_categories:.1%})"))
+    return issues
+
+
+def _reference_constant(entry: dict) -> bool | None:
+    if "distinct" in entry:
+        return entry["distinct"] <= 1
+    if entry.get("type") == "numeric":
+        return entry["min"] == entry["max"] if "min" in entry else None
+    return len(_categories(entry)) <= 1
+
+
+def _constant(w: _Window) -> list[QualityIssue]:
+    issues = []
+    for column in w.present([*w.numeric, *w.categorical]):
+        if _reference_constant(w.stats[column]) is not False:
+            continue
+        values = w.window[column].dropna()
+        if column in w.numeric:
+            numbers, _ = _parse_numbers(values)
+            values = pd.Series(numbers[~np.isnan(numbers)])
+        else:
+            values = values.astype(str)
+        if len(values) >= CONSTANT_MIN_VALUES and values.nunique() == 1:
+            issues.append(QualityIssue("constant_column", column, "warning", 1.0, None,
+                                       float(w.stats[column].get("distinct", 2)),
+                                       f"{column!r} takes the single value {values.iloc[0]!r} throughout the "
+                                       f"window, though it varied in the reference (a stuck feed?)"))
+    return issues
+
+
+#: The checks by name, run in this order.
+CHECKS: dict[str, Callable[[_Window], list[QualityIssue]]] = {
+    "schema": _schema,
+    "completeness": _completeness,
+    "type_errors": _type_errors,
+    "out_of_range": _out_of_range,
+    "new_categories": _new_categories,
+    "constant_column": _constant,
+}
+
+
+def assess_quality(reference_stats: dict[str, dict], window: pd.DataFrame, numeric: Sequence[str],
+                   categorical: Sequence[str], *, quarantined: int = 0, max_missing_increase: float = 0.05,
+                   max_out_of_range: float = 0.01, max_new_categories: float = 0.01,
+                   ignore: Iterable[str] = ()) -> list[QualityIssue]:
+    """Every quality issue of ``window`` against ``reference_stats`` (see :data:`CHECKS`).
+
+    ``ignore`` names window columns that are expected but are not features (label, prediction,
+    score, timestamp, id), so that the schema check does not report them as unexpected.
+    ``quarantined`` is the number of rows ingestion set aside as unparseable.
+
+    >>> ref = pd.DataFrame({"age": [20, 30, 40, 50], "plan": ["a", "b", "a", "b"]})
+    >>> win = pd.DataFrame({"age": [25, 35, 90, None], "plan": ["a", "b", "c", "a"]})
+    >>> [issue.check for issue in assess_quality(reference_stats(ref, ["age"], ["plan"]), win, ["age"], ["plan"])]
+    ['completeness', 'out_of_range', 'new_categories']
+    """
+    context = _Window(reference_stats, window, list(numeric), list(categorical), frozenset(ignore), int(quarantined),
+                      max_missing_increase, max_out_of_range, max_new_categories)
+    return [issue for check in CHECKS.values() for issue in check(context)]
