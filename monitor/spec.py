@@ -134,7 +134,8 @@ class AnomalyRules(_Strict):
     method: Literal["ewma", "page_hinkley", "cusum"] = "ewma"
     metrics: list[str] | None = Field(None, description="KPIs to watch; default: all of the model's.")
     min_history: int = Field(8, ge=3, description="Checks of history before the detector may fire.")
-    params: dict[str, float] = Field(default_factory=dict)
+    params: dict[str, float | str] = Field(default_factory=dict,
+                                          description="The detector's own parameters (see monitor.anomaly).")
 
 
 Rules.model_rebuild()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from celery import Celery
+import os
 
-from monitor.config import get_settings
-from workers.celeryconfig import build_config
+# Each prefork child is one unit of parallelism: keep OpenMP (scikit-learn's boosting) from
+# spawning a thread per core in every child, which oversubscribes small machines badly.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from celery import Celery  # noqa: E402
+
+from monitor.config import get_settings  # noqa: E402
+from workers.celeryconfig import build_config  # noqa: E402
 
 settings = get_settings()
 settings.data_dir.mkdir(parents=True, exist_ok=True)

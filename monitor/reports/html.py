@@ -9,19 +9,12 @@ and every string is escaped: model, metric and label names are user input.
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import datetime, timezone
 
-from monitor.reports import svg
-
-DASH = "\u2014"
-ROW_BREACHED = ' class="breached"'
-_BADGE = {  # value -> CSS class; a fixed map so data never reaches a class attribute
-    "firing": "crit", "critical": "crit", "failed": "crit",
-    "warning": "warn", "running": "warn", "scheduled": "warn", "insufficient_data": "muted",
-    "ok": "ok", "succeeded": "ok", "resolved": "ok", "cancelled": "muted",
-}
+from monitor.reports import sections, svg
+from monitor.reports.sections import DASH, ROW_BREACHED, as_dict as _dict, as_list as _list, badge as _badge, \
+    column_name, esc as _e, num as _num, p_value, plain as _plain, section as _section, table as _table
 
 CSS = """
 *{box-sizing:border-box}
@@ -56,30 +49,13 @@ code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;backgrou
 border-radius:4px;word-break:break-all}
 .err{color:#b91c1c}
 footer{color:#6b7280;font-size:13px;text-align:center;margin-top:8px}
+td small,.note{color:#6b7280}td small{font-size:12px}
+.note{font-size:13px;margin:10px 0 0}.note.lead{margin:0 0 10px;font-size:14px;color:#374151}
+td.breached{background:#fef2f2}.mark{color:#b91c1c;font-size:11px}.over{color:#b91c1c;font-weight:600}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:4px 24px}
+details{margin:16px 0 0}summary{cursor:pointer;color:#374151;font-weight:600;font-size:14px}
+.nowrap{white-space:nowrap}.verdict{display:flex;flex-wrap:wrap;align-items:baseline;gap:6px 12px;margin:0}
 """
-
-
-def _e(value: object) -> str:
-    """Escape for HTML text and attributes; None renders as an em dash so gaps look intentional."""
-    return DASH if value is None or value == "" else html.escape(str(value), quote=True)
-
-
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _num(value: object) -> str:
-    return DASH if svg.finite(value) is None else svg.fmt(value)
-
-
-def _plain(value: object) -> str:
-    """Thresholds are settings (10 %, 0.72), so print them as written rather than padded."""
-    f = svg.finite(value)
-    return DASH if f is None else f"{f:g}"
 
 
 def _time(raw: object) -> str:
@@ -95,24 +71,6 @@ def _time(raw: object) -> str:
     else:
         text = t.isoformat(sep=" ")
     return f'<time datetime="{_e(raw)}">{_e(text)}</time>'
-
-
-def _badge(value: object) -> str:
-    if value is None or value == "":
-        return DASH
-    return f'<span class="badge {_BADGE.get(str(value), "")}">{_e(str(value).replace("_", " "))}</span>'
-
-
-def _table(headers: list[str], rows: list[str], empty: str, numeric: frozenset = frozenset()) -> str:
-    """A table, or a short 'none' line: an empty grid suggests missing data, not an empty result."""
-    if not rows:
-        return f'<p class="none">{_e(empty)}</p>'
-    head = "".join(f'<th class="num">{_e(h)}</th>' if h in numeric else f"<th>{_e(h)}</th>" for h in headers)
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-
-
-def _section(key: str, title: str, body: str) -> str:
-    return f'<section id="{key}"><h2>{_e(title)}</h2>{body}</section>'
 
 
 # ---------------------------------------------------------------- sections
@@ -158,9 +116,14 @@ def _banner(s: dict) -> str:
 
 
 def _breached(s: dict) -> set[str]:
-    """Metrics named by a firing finding: those are the KPI rows to mark."""
+    """Metrics named by a firing whole-window finding: those are the KPI rows to mark.
+
+    Segment findings (and the per-KPI anomaly and data-quality ones, which use ``segment`` as their
+    key) and estimated-performance findings are marked in their own sections instead.
+    """
     return {str(f.get("metric")) for f in _list(s.get("findings"))
-            if isinstance(f, dict) and f.get("status") == "firing" and f.get("metric") is not None}
+            if isinstance(f, dict) and f.get("status") == "firing" and f.get("metric") is not None
+            and not f.get("segment") and f.get("kind") != "estimated_performance_drop"}
 
 
 def _change(value: object, baseline: object) -> str:
@@ -191,6 +154,63 @@ def _kpis(s: dict) -> str:
         items = [(n, k.get("value"), k.get("baseline")) for n, k in kpis.items()]
         body += f"<figure>{svg.bar_comparison(items, 'Window vs baseline')}</figure>"
     return _section("kpis", "KPIs against baseline", body)
+
+
+def _joint(s: dict) -> str:
+    """One verdict line for the multivariate test: drift that no single column shows on its own."""
+    m = _dict(s.get("multivariate"))
+    if not m:
+        return ""
+    verdict = _badge("drifted" if m.get("drifted") is True else "ok")
+    if svg.finite(m.get("auc")) is not None:
+        spread = f" \u00b1 {_num(m.get('auc_std'))}" if svg.finite(m.get("auc_std")) is not None else ""
+        stat = f"Domain classifier ROC-AUC <b>{_num(m.get('auc'))}</b>{spread}"
+    else:
+        stat = f"{_e(str(m.get('method') or 'statistic').replace('_', ' '))} <b>{_num(m.get('statistic'))}</b>"
+    limit = f" (drift at \u2265 {_plain(m.get('threshold'))})" if svg.finite(m.get("threshold")) is not None else ""
+    features = [f for f in _list(m.get("top_features")) if isinstance(f, dict)]
+    top = ", ".join(f"{_e(column_name(f.get('feature')))} <small>{_num(f.get('importance'))}</small>"
+                    for f in features)
+    body = f'<p class="verdict">{verdict}<span>{stat}{limit}</span></p>'
+    if m.get("message"):
+        body += f'<p class="note">{_e(m.get("message"))}</p>'
+    if top:
+        body += f'<p class="note">Features that best tell window from reference: {top}</p>'
+    return _section("joint", "Joint drift", body)
+
+
+def _variance(s: dict) -> str:
+    results = {str(k): v for k, v in _dict(s.get("variance")).items() if isinstance(v, dict)}
+    if not results:
+        return ""
+    order = sorted(results, key=lambda c: results[c].get("drifted") is not True)
+    rows = [
+        f'<tr{ROW_BREACHED if v.get("drifted") is True else ""}><td>{_e(column_name(c))}</td>'
+        f'<td>{_badge("drifted" if v.get("drifted") is True else "ok")}</td>'
+        f'<td class="nowrap">{sections.method_name(v.get("test"))}</td><td class="num">{_num(v.get("variance_ratio"))}</td>'
+        f'<td class="num">{_num(v.get("statistic"))}</td><td class="num">{p_value(v.get("p_value"))}</td>'
+        f'<td>{_e(v.get("message"))}</td></tr>'
+        for c, v in ((c, results[c]) for c in order)
+    ]
+    heads = ["Column", "Status", "Test", "Variance ratio", "Statistic", "p", "Message"]
+    return _section("variance", "Variance change", _table(heads, rows, "", frozenset(heads[3:6])))
+
+
+def _quality(s: dict) -> str:
+    if not isinstance(s.get("quality"), list):
+        return ""
+    rank = {"critical": 0, "warning": 1}
+    issues = sorted((q for q in s["quality"] if isinstance(q, dict)), key=lambda q: rank.get(q.get("severity"), 2))
+    rows = [
+        f'<tr><td>{_e(str(q.get("check") or "").replace("_", " "))}</td>'
+        f'<td>{_e(column_name(q.get("column")))}</td><td>{_badge(q.get("severity"))}</td>'
+        f'<td class="num">{_num(q.get("value"))}</td><td class="num">{_plain(q.get("threshold"))}</td>'
+        f'<td class="num">{_num(q.get("reference_value"))}</td><td>{_e(q.get("message"))}</td></tr>'
+        for q in issues
+    ]
+    heads = ["Check", "Column", "Severity", "Value", "Threshold", "Reference", "Message"]
+    return _section("quality", "Data quality",
+                    _table(heads, rows, "none: no data-quality issues found", frozenset(heads[3:6])))
 
 
 def _confusion(s: dict) -> str:
@@ -256,8 +276,11 @@ def _history(s: dict) -> str:
     if not history:
         return ""
     limits = {k: v for k, v in _dict(s.get("thresholds")).items() if str(k) in history}
-    plot = svg.line_chart(history, "KPI value per check run", limits or None)
-    return _section("history", "KPI history", f"<figure>{plot}</figure>")
+    flagged = {str(k): v for k, v in _dict(s.get("anomalies")).items() if str(k) in history and _list(v)}
+    plot = svg.line_chart(history, "KPI value per check run", limits or None, flagged or None)
+    caption = ("<figcaption>Red rings mark points an anomaly detector flagged against the KPI's own "
+               "history.</figcaption>" if 'class="anomaly"' in plot else "")
+    return _section("history", "KPI history", f"<figure>{plot}{caption}</figure>")
 
 
 def _footer(s: dict) -> str:
@@ -276,8 +299,9 @@ def render_html(summary: dict) -> str:
     """Full HTML5 document for one check run; safe on partial summaries and hostile strings."""
     s = _dict(summary)
     title = f"{s.get('model')} \u00b7 check run {s.get('run_id')}"
-    parts = [_header(s), _banner(s), _kpis(s), _confusion(s), _findings(s), _alerts(s),
-             _recovery(s), _history(s), _footer(s)]
+    parts = [_header(s), _banner(s), _kpis(s), sections.estimated(s), sections.segments(s), sections.drift(s),
+             _joint(s), _variance(s), _quality(s), _confusion(s), _findings(s), _alerts(s), _recovery(s),
+             _history(s), _footer(s)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -16,6 +16,7 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, s
 PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#4b5563"]
 WINDOW_COLOR, BASELINE_COLOR, INK, MUTED, GRID = "#2563eb", "#b6bcc6", "#1f2937", "#6b7280", "#e5e7eb"
 BAR_W, LINE_W = 820.0, 960.0  # natural sizes; charts shrink below these on narrow screens
+ANOMALY_RING = 'fill="none" stroke="#b91c1c" stroke-width="2.2"'
 CHAR_W = 6.6  # rough width of one 12px glyph, used to lay out labels without a font engine
 
 
@@ -242,12 +243,14 @@ def _short_time(text: str) -> str:
 
 
 def line_chart(series: dict[str, list[tuple[str, float | None]]], title: str,
-               thresholds: dict[str, float] | None = None) -> str:
+               thresholds: dict[str, float] | None = None, anomalies: dict[str, list[int]] | None = None) -> str:
     """KPI history: one polyline per series over time, points as circles, dashed threshold lines.
 
     A None value breaks the line (a gap is information: the run had no labelled data), and isolated
-    points still get a circle so a single-run history is visible.
+    points still get a circle so a single-run history is visible. ``anomalies`` holds indices into
+    each series' list (as given) that a detector flagged; those points get a red ring.
     """
+    flagged = _flagged(series or {}, anomalies or {})
     clean = {str(k): [(str(p[0]), finite(p[1])) for p in v if isinstance(p, (list, tuple)) and len(p) >= 2]
              for k, v in (series or {}).items()}
     limits = {str(k): f for k, v in (thresholds or {}).items() if (f := finite(v)) is not None}
@@ -258,7 +261,8 @@ def line_chart(series: dict[str, list[tuple[str, float | None]]], title: str,
     order, pos = _x_positions(xs)
     pad = 0.0 if max(values) > min(values) else abs(values[0]) * 0.1 or 1.0  # flat: band, not a 0-height axis
     ticks = _nice_ticks(min(values) - pad, max(values) + pad)
-    legend, top = _line_legend(list(clean), LINE_W)
+    rings = any(v is not None and x in flagged.get(k, ()) for k, pts in clean.items() for x, v in pts)
+    legend, top = _line_legend(list(clean), LINE_W, rings)
     left, right, bottom = 56.0, LINE_W - 20.0, top + 240.0
 
     def px(x: str) -> float:
@@ -270,7 +274,7 @@ def line_chart(series: dict[str, list[tuple[str, float | None]]], title: str,
     body = legend + _line_axes(ticks, order, left, right, top, bottom, px, py)
     for i, (name, pts) in enumerate(clean.items()):
         pts = sorted(pts, key=lambda p: pos[p[0]])
-        body.extend(_series_marks(name, pts, PALETTE[i % len(PALETTE)], px, py))
+        body.extend(_series_marks(name, pts, PALETTE[i % len(PALETTE)], px, py, flagged.get(name, set())))
     colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(clean)}
     for name, limit in limits.items():
         y = py(limit)
@@ -280,16 +284,29 @@ def line_chart(series: dict[str, list[tuple[str, float | None]]], title: str,
     return _svg(LINE_W, bottom + 36, title, body)
 
 
-def _line_legend(names: list[str], width: float) -> tuple[list[str], float]:
+def _flagged(series: dict, anomalies: dict) -> dict[str, set[str]]:
+    """The x labels of the points each series' anomaly indices point at."""
+    out = {}
+    for name, indices in anomalies.items():
+        pts = series.get(name)
+        if isinstance(pts, (list, tuple)) and isinstance(indices, (list, tuple)):
+            out[str(name)] = {str(pts[i][0]) for i in indices if type(i) is int and 0 <= i < len(pts)
+                              and isinstance(pts[i], (list, tuple)) and len(pts[i]) >= 2}
+    return out
+
+
+def _line_legend(names: list[str], width: float, rings: bool = False) -> tuple[list[str], float]:
     """Legend swatches that wrap onto more rows when there are many series; returns the plot top."""
     out, x, y = [], 56.0, 40.0
-    for i, name in enumerate(names):
-        label = _truncate(name, 28)
+    for i, name in enumerate([*names, *([None] if rings else [])]):
+        label = "anomaly" if name is None else _truncate(name, 28)
         w = 24 + len(label) * CHAR_W + 18
         if x + w > width - 10 and x > 56:
             x, y = 56.0, y + 18
-        color = PALETTE[i % len(PALETTE)]
-        out.append(_line(x, y - 4, x + 18, y - 4, color, stroke_width="2.5"))
+        if name is None:
+            out.append(f'<circle cx="{x + 9:.1f}" cy="{y - 4:.1f}" r="6" {ANOMALY_RING}/>')
+        else:
+            out.append(_line(x, y - 4, x + 18, y - 4, PALETTE[i % len(PALETTE)], stroke_width="2.5"))
         out.append(_text(x + 24, y, label))
         x += w
     return out, y + 22
@@ -323,8 +340,9 @@ def _spaced(order: list[str], px, gap: float) -> list[str]:
     return shown
 
 
-def _series_marks(name: str, pts: list[tuple[str, float | None]], color: str, px, py) -> list[str]:
-    """Polyline segments split at gaps, plus a circle (with tooltip) per real point."""
+def _series_marks(name: str, pts: list[tuple[str, float | None]], color: str, px, py,
+                  flagged: set[str] = frozenset()) -> list[str]:
+    """Polyline segments split at gaps, a circle (with tooltip) per real point, rings on anomalies."""
     out, segment = [], []
     for x, v in pts + [("", None)]:
         if v is not None:
@@ -338,4 +356,9 @@ def _series_marks(name: str, pts: list[tuple[str, float | None]], color: str, px
         if v is not None:
             out.append(f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="3.5" fill="{color}" stroke="#ffffff">'
                        f"<title>{_esc(name)} at {_esc(x)}: {_esc(fmt(v))}</title></circle>")
+        if v is not None and x in flagged:
+            out.append(f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="7.5" fill="none" stroke="#ffffff" '
+                       f'stroke-width="5"/><circle class="anomaly" cx="{px(x):.1f}" cy="{py(v):.1f}" r="7.5" '
+                       f'{ANOMALY_RING}>'
+                       f"<title>anomaly: {_esc(name)} at {_esc(x)}: {_esc(fmt(v))}</title></circle>")
     return out

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from monitor.reports import render_html
+from monitor.reports.charts import distribution
 from monitor.reports.svg import bar_comparison, heatmap, line_chart
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -40,6 +41,70 @@ def full_summary() -> dict:
                     "accuracy": [["2026-11-23T07:00:00+00:00", 0.9], ["2026-11-23T10:00:00+00:00", 0.81]]},
         "thresholds": {"recall": 0.72},
     }
+
+
+def rich_summary() -> dict:
+    """full_summary plus every data section: estimate, segments, drift, variance, quality, anomalies."""
+    s = full_summary()
+    s["estimated"] = {"kpis": {"accuracy": 0.83, "recall": 0.6}, "lower": {"accuracy": 0.81, "recall": 0.56},
+                      "upper": {"accuracy": 0.85, "recall": 0.64}, "n": 5000, "confidence": 0.95}
+    s["segments"] = {
+        "region=north": {"kpis": {"recall": 0.71, "precision": 0.77}, "labelled_rows": 812,
+                         "baseline": {"recall": 0.81, "precision": 0.75}},
+        "region=south": {"kpis": {"recall": 0.41, "precision": 0.7}, "labelled_rows": 1930,
+                         "baseline": {"recall": 0.8, "precision": 0.73}},
+    }
+    s["findings"].append({"rule": "precision_drop", "kind": "performance_drop", "status": "firing",
+                          "severity": "warning", "metric": "precision", "value": 0.7, "baseline": 0.73,
+                          "threshold": 2.0, "segment": "region=south", "message": "[region=south] precision fell"})
+    edges = [0, 10, 20, 30, 40]
+    s["drift"] = [
+        {"column": "age", "kind": "numeric", "method": "ks", "statistic": 0.03, "p_value": 0.4,
+         "p_value_adjusted": 0.8, "effect_method": "wasserstein", "effect_size": 0.02, "threshold_p_value": 0.01,
+         "threshold_effect": 0.1, "drifted": False, "reference_count": 3000, "current_count": 800,
+         "unseen_categories": [], "unseen_share": 0.0, "message": "no drift", "skipped": None},
+        {"column": "plan", "kind": "categorical", "method": "chi2", "statistic": 88.1, "p_value": 3e-12,
+         "p_value_adjusted": 9e-12, "effect_method": "jensen_shannon", "effect_size": 0.21, "threshold_p_value": 0.01,
+         "threshold_effect": 0.1, "drifted": True, "reference_count": 3000, "current_count": 800,
+         "unseen_categories": ["platinum"], "unseen_share": 0.02, "message": "plan drifted", "skipped": None},
+        {"column": "__score__", "kind": "numeric", "method": "ks", "statistic": 0.12, "p_value": 1e-9,
+         "p_value_adjusted": 2e-9, "effect_method": "psi", "effect_size": 0.31, "threshold_p_value": 0.01,
+         "threshold_effect": 0.1, "drifted": True, "reference_count": 3000, "current_count": 800,
+         "message": "score drifted", "skipped": None},
+        {"column": "__prediction__", "kind": "categorical", "method": "chi2", "drifted": False,
+         "reference_count": 3000, "current_count": 12, "skipped": "too few rows (12 < 50)"},
+    ]
+    s["variance"] = {"age": {"test": "brown_forsythe", "statistic": 0.4, "p_value": 0.52, "variance_ratio": 1.02,
+                             "drifted": False, "message": "no significant change in variance"},
+                     "income": {"test": "brown_forsythe", "statistic": 41.2, "p_value": 3e-10,
+                                "variance_ratio": 1.8, "drifted": True, "message": "more variable than the reference"}}
+    s["multivariate"] = {"method": "domain_classifier", "drifted": False, "message": "hard to tell apart",
+                         "auc": 0.53, "auc_std": 0.01, "threshold": 0.65,
+                         "top_features": [{"feature": "income", "importance": 0.4},
+                                          {"feature": "__score__", "importance": 0.21}]}
+    s["quality"] = [
+        {"check": "missing", "column": "age", "severity": "warning", "value": 0.2, "threshold": 0.05,
+         "reference_value": 0.01, "message": "20.0% of 'age' is missing"},
+        {"check": "new_categories", "column": "plan", "severity": "critical", "value": 0.02, "threshold": 0.01,
+         "reference_value": 0.0, "message": "2.0% of 'plan' are new categories"},
+    ]
+    s["distributions"] = {
+        "age": {"type": "numeric", "reference": {"edges": edges, "counts": [10, 20, 30, 40], "below": 0, "above": 0,
+                                                 "missing": 0},
+                "window": {"edges": edges, "counts": [1, 2, 3, 4], "below": 0, "above": 0, "missing": 2}},
+        "plan": {"type": "categorical", "reference": {"categories": ["a", "b"], "counts": [10, 5]},
+                 "window": {"categories": ["a", "b"], "counts": [3, 9], "other": 1, "missing": 0}},
+        "__score__": {"type": "numeric", "reference": {"edges": [0, 0.5, 1], "counts": [5, 5]},
+                      "window": {"edges": [0, 0.5, 1], "counts": [1, 9], "below": 0, "above": 0, "missing": 0}},
+    }
+    s["anomalies"] = {"recall": [1, 3], "accuracy": [1]}
+    return s
+
+
+def between(document: str, section: str) -> str:
+    """The HTML of one <section id=...>."""
+    start = document.index(f'<section id="{section}">')
+    return document[start:document.index("</section>", start)]
 
 
 def svgs(document: str) -> list[ET.Element]:
@@ -246,3 +311,201 @@ def test_svg_text_is_escaped():
         assert "<script>" not in out
         root = parse_svg(out)
         assert root.find(SVG_NS + "title").text == EVIL
+
+
+# ---------------------------------------------------------------- data sections
+
+
+def test_data_sections_render_in_order():
+    out = render_html(rich_summary())
+    order = ["kpis", "estimated", "segments", "drift", "joint", "variance", "quality", "confusion", "history"]
+    positions = [out.index(f'<section id="{key}">') for key in order]
+    assert positions == sorted(positions)
+    for heading in ("Estimated performance (no labels needed)", "Segments", "Data drift", "Joint drift",
+                    "Variance change", "Data quality"):
+        assert f"<h2>{heading}</h2>" in out
+    assert "<script" not in out and not re.search(r"https?://(?!www\.w3\.org/2000/svg)", out)
+    roots = svgs(out)
+    assert len(roots) == 3 + 3  # bars, heatmap, history + one distribution per column
+    assert "__score__" not in out and "__prediction__" not in out  # the model's outputs get names
+
+
+def test_estimated_section():
+    s = rich_summary()
+    out = between(render_html(s), "estimated")
+    rows = re.findall(r"<tr.*?</tr>", out, flags=re.S)
+    assert "95% band" in rows[0]
+    accuracy = next(r for r in rows if ">accuracy<" in r)
+    assert "0.830" in accuracy and "0.810 \u2013 0.850" in accuracy and "0.900" in accuracy  # baseline from kpis
+    assert "calibrated scores" in out and "5,000 scored rows" in out and "breached" not in out
+    s["findings"].append({"rule": "estimated_recall_drop", "kind": "estimated_performance_drop",
+                          "status": "firing", "metric": "recall", "segment": None})
+    out = render_html(s)
+    recall = next(r for r in re.findall(r"<tr.*?</tr>", between(out, "estimated"), flags=re.S) if ">recall" in r)
+    assert 'class="breached"' in recall
+    kpi_rows = re.findall(r"<tr.*?</tr>", between(out, "kpis"), flags=re.S)
+    assert 'class="breached"' in next(r for r in kpi_rows if ">recall" in r)  # still, from the realised rule
+
+
+def test_segment_section_marks_breached_cells_only():
+    out = render_html(rich_summary())
+    seg = between(out, "segments")
+    rows = re.findall(r"<tr>.*?</tr>", seg, flags=re.S)
+    south = next(r for r in rows if "region=south" in r)
+    north = next(r for r in rows if "region=north" in r)
+    assert "1,930" in south and "812" in north
+    assert south.count('class="num breached"') == 1 and "breached</span>" in south
+    breached_cell = re.search(r'<td class="num breached">(.*?)</td>', south).group(1)
+    assert "0.700" in breached_cell and "0.730" in breached_cell  # precision, with its baseline
+    assert "breached" not in north
+    kpi_rows = re.findall(r"<tr.*?</tr>", between(out, "kpis"), flags=re.S)
+    assert "breached" not in next(r for r in kpi_rows if ">precision" in r)  # segment findings stay in segments
+
+
+def test_drift_section_table_and_plots():
+    out = between(render_html(rich_summary()), "drift")
+    rows = re.findall(r"<tr[ >].*?</tr>", out, flags=re.S)[1:]
+    columns = [re.search(r"<td>(.*?)</td>", r).group(1) for r in rows]
+    assert columns == ["plan", "model score", "age", "model prediction"]  # drifted first, skipped last
+    assert all('class="breached"' in r for r in rows[:2]) and not any('class="breached"' in r for r in rows[2:])
+    assert "9.0e\u221212" in rows[0] and "0.210" in rows[0] and "vs 0.1" in rows[0]
+    assert "<code>platinum</code>" in rows[0] and "2.0% of rows" in rows[0]
+    assert "too few rows (12 &lt; 50)" in rows[3]
+    assert "2 of 4 columns drifted" in out
+    visible, _, hidden = out.partition("<details>")
+    assert len(svgs(visible)) == 2 and len(svgs(hidden)) == 1  # drifted plots shown, the rest collapsed
+    assert "plan: reference vs window" in visible and "age: reference vs window" in hidden
+
+
+def test_joint_variance_and_quality_sections():
+    out = render_html(rich_summary())
+    joint = between(out, "joint")
+    assert "0.530" in joint and "\u00b1 0.010" in joint and "0.65" in joint and "hard to tell apart" in joint
+    assert "income" in joint and "model score" in joint and "badge ok" in joint
+    variance = re.findall(r"<tr[ >].*?</tr>", between(out, "variance"), flags=re.S)[1:]
+    assert ">income<" in variance[0] and 'class="breached"' in variance[0] and "1.800" in variance[0]
+    assert "3.0e\u221210" in variance[0] and "Brown\u2013Forsythe" in variance[0]
+    quality = re.findall(r"<tr>.*?</tr>", between(out, "quality"), flags=re.S)[1:]
+    assert len(quality) == 2 and "new categories" in quality[0] and "critical" in quality[0]  # worst first
+    assert "20.0% of &#x27;age&#x27; is missing" in quality[1]
+
+
+def test_data_sections_absent_or_none_without_data():
+    s = full_summary()
+    out = render_html(s)
+    for key in ("estimated", "segments", "drift", "joint", "variance", "quality"):
+        assert f'id="{key}"' not in out
+    s.update(estimated=None, segments={}, drift=[], variance={}, multivariate=None, distributions={}, anomalies={})
+    out = render_html(s | {"quality": []})
+    for key in ("estimated", "segments", "drift", "joint", "variance"):
+        assert f'id="{key}"' not in out
+    assert "none: no data-quality issues found" in between(out, "quality")
+    assert 'class="anomaly"' not in out and ">anomaly<" not in out
+    only_plots = render_html(s | {"distributions": rich_summary()["distributions"]})
+    assert "none: no drift tests ran" in between(only_plots, "drift")
+    assert len(svgs(between(only_plots, "drift"))) == 3
+
+
+def test_anomaly_markers_on_history():
+    out = between(render_html(rich_summary()), "history")
+    root = svgs(out)[0]
+    rings = [c for c in root.iter(SVG_NS + "circle") if c.get("class") == "anomaly"]
+    assert len(rings) == 3  # recall 1 and 3, accuracy 1
+    assert "anomaly" in texts(root) and "Red rings" in out
+    titles = sorted(r.find(SVG_NS + "title").text for r in rings)
+    assert titles[0].startswith("anomaly: accuracy at 2026-11-23T10:00:00")
+    assert any("recall at 2026-11-23T08:00:00+00:00: 0.790" in t for t in titles)
+
+
+def test_anomaly_indices_are_defensive():
+    history = {"recall": [("2026-11-23T07:00:00", 0.8), ("2026-11-23T08:00:00", None), "junk",
+                          ("2026-11-23T09:00:00", 0.5)]}
+    root = parse_svg(line_chart(history, "h", anomalies={"recall": [1, 2, 3, 9, -1, "0", None, True],
+                                                         "ghost": [0], "bad": "x"}))
+    rings = [c for c in root.iter(SVG_NS + "circle") if c.get("class") == "anomaly"]
+    assert len(rings) == 1 and "09:00" in rings[0].find(SVG_NS + "title").text  # None point: no ring
+    plain = parse_svg(line_chart(history, "h"))
+    assert not [c for c in plain.iter(SVG_NS + "circle") if c.get("class") == "anomaly"]
+    assert "anomaly" not in texts(plain)
+
+
+@pytest.mark.parametrize("junk", [None, "x", 3, [], {"a": None}, {"a": "x"}, [None, "x", {"column": None}]])
+def test_garbage_data_sections_do_not_crash(junk):
+    keys = ("segments", "estimated", "drift", "variance", "multivariate", "quality", "distributions", "anomalies")
+    out = render_html(full_summary() | {k: junk for k in keys})
+    assert "</html>" in out
+    svgs(out)
+
+
+# ---------------------------------------------------------------- distribution plots
+
+
+def test_distribution_numeric_shares_and_out_of_range():
+    ref = {"edges": [0, 1, 2], "counts": [30, 10], "below": 0, "above": 0, "missing": 5}
+    win = {"edges": [0, 1, 2], "counts": [2, 6], "below": 1, "above": 1, "missing": 0}
+    root = parse_svg(distribution(ref, win, "income"))
+    bars = {r.find(SVG_NS + "title").text: r for r in root.iter(SVG_NS + "rect") if r.find(SVG_NS + "title") is not None}
+    assert len(bars) == 8  # (2 bins + below + above) x 2 sides
+    assert bars["reference, 0 to 1: 75.0% (30 rows)"] is not None
+    assert bars["window, 1 to 2: 60.0% (6 rows)"] is not None  # shares of 10 non-missing window rows
+    assert bars["window, above 2: 10.0% (1 rows)"] is not None
+    assert float(bars["reference, 0 to 1: 75.0% (30 rows)"].get("height")) > float(
+        bars["window, 0 to 1: 20.0% (2 rows)"].get("height"))
+    t = texts(root)
+    assert "reference (n=40)" in t and "window (n=10)" in t and "below" in t and "above" in t
+    assert any("missing values" in x and "11.1%" in x for x in t)
+
+
+def test_distribution_categorical_other_and_many_categories():
+    root = parse_svg(distribution({"categories": ["a", "b"], "counts": [10, 5]},
+                                  {"categories": ["a", "b"], "counts": [3, 9], "other": 1}, "plan"))
+    tips = [r.find(SVG_NS + "title").text for r in root.iter(SVG_NS + "rect") if r.find(SVG_NS + "title") is not None]
+    assert "reference, a: 66.7% (10 rows)" in tips and "window, other / unseen categories: 7.7% (1 rows)" in tips
+    assert "(other)" in texts(root)
+    many = {"categories": [f"c{i}" for i in range(30)], "counts": list(range(1, 31))}
+    root = parse_svg(distribution({"counts": {f"c{i}": i + 1 for i in range(30)}}, many, "wide"))
+    labels = [t for t in texts(root) if t.startswith("c") or t == "(other)"]
+    assert len(labels) == 12 and "(other)" in labels and "c29" in labels  # biggest kept, the rest folded
+
+
+@pytest.mark.parametrize("ref, win", [({}, {}), (None, None), ({"edges": [0, 1], "counts": [0]}, {}),
+                                      ({"edges": [0, "x"], "counts": [1]}, {"edges": [float("nan")]}),
+                                      ({"categories": ["a"], "counts": ["x"]}, {"categories": "ab"}),
+                                      ({"edges": [0, 1, 2], "counts": [5]}, {"counts": [1, 2, 3, 4]})])
+def test_distribution_degenerate_input(ref, win):
+    out = distribution(ref, win, "t")
+    parse_svg(out)
+    assert "nan" not in out and "inf" not in out
+
+
+def test_distribution_one_side_only():
+    root = parse_svg(distribution({"edges": [0, 1, 2], "counts": [1, 1]}, {}, "t"))
+    tips = [r.find(SVG_NS + "title").text for r in root.iter(SVG_NS + "rect") if r.find(SVG_NS + "title") is not None]
+    assert len(tips) == 2 and all(t.startswith("reference") for t in tips)
+
+
+def test_data_sections_escape_hostile_strings():
+    s = rich_summary()
+    s["estimated"]["kpis"] = {EVIL: 0.5}
+    s["segments"] = {EVIL: {"kpis": {EVIL: 0.5}, "labelled_rows": 3, "baseline": {EVIL: 0.6}}}
+    s["findings"].append({"status": "firing", "segment": EVIL, "metric": EVIL, "message": EVIL})
+    s["drift"][1].update(column=EVIL, message=EVIL, unseen_categories=[EVIL], method=EVIL, effect_method=EVIL)
+    s["drift"][3].update(skipped=EVIL)
+    s["variance"] = {EVIL: {"test": EVIL, "message": EVIL, "drifted": True}}
+    s["multivariate"].update(message=EVIL, method=EVIL, auc=None, top_features=[{"feature": EVIL}])
+    s["quality"] = [{"check": EVIL, "column": EVIL, "severity": EVIL, "message": EVIL}]
+    s["distributions"] = {EVIL: {"reference": {"categories": [EVIL, "b"], "counts": [1, 2]},
+                                 "window": {"categories": [EVIL], "counts": [1]}}}
+    s["anomalies"] = {EVIL: [0]}
+    s["history"] = {EVIL: [["2026-11-23T07:00:00+00:00", 0.5]]}
+    out = render_html(s)
+    assert "<script" not in out.lower()
+    for key in ("estimated", "segments", "drift", "joint", "variance", "quality"):
+        assert "&lt;script&gt;" in between(out, key), key
+    assert 'class="num breached"' in between(out, "segments")  # names still match after escaping
+    roots = svgs(out)
+    plot = next(r for r in roots if (r.find(SVG_NS + "title").text or "").startswith(EVIL))
+    assert EVIL in texts(plot)  # the category label, parsed back to the original text
+    history = roots[-1]
+    assert [c for c in history.iter(SVG_NS + "circle") if c.get("class") == "anomaly"]
+    assert "<script>" not in distribution({"categories": [EVIL]}, {}, EVIL)
