@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import Alert, CheckRun, Finding, Notification, utcnow
@@ -31,6 +31,13 @@ def _open_alert(session: Session, model_id: int, rule: str, segment: str) -> Ale
     statement = select(Alert).where(Alert.model_id == model_id, Alert.rule == rule,
                                     Alert.segment == segment, Alert.state == "firing")
     return session.scalar(for_update(statement, session))
+
+
+def _newer_episode(session: Session, run: CheckRun, finding: Finding) -> bool:
+    """Did a newer run already decide this rule (e.g. resolve it)? Then a late old run must not re-fire it."""
+    newest = session.scalar(select(func.max(Alert.last_window_end)).where(
+        Alert.model_id == run.model_id, Alert.rule == finding.rule, Alert.segment == finding.segment))
+    return newest is not None and newest > run.window_end
 
 
 def _payload(model_name: str, run: CheckRun, alert: Alert, transition: str, report_url: str) -> dict:
@@ -70,6 +77,8 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
         if alert is not None and alert.last_window_end > run.window_end:
             continue
         if finding.status == "firing":
+            if alert is None and _newer_episode(session, run, finding):
+                continue
             if alert is None:
                 alert = Alert(model_id=run.model_id, rule=finding.rule, kind=finding.kind,
                               segment=finding.segment, state="firing", severity=finding.severity,

@@ -79,7 +79,8 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
 
 def collect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
     if run.watermark is None:
-        run.watermark = logs.freeze_window(session, run.model_id, run.window_start, run.window_end, run.version)
+        run.watermark = logs.freeze_window(session, run.model_id, run.window_start, run.window_end, run.version,
+                                           key=run.id)
     return {"rows": run.watermark["rows"], "labelled_rows": run.watermark["labelled_rows"]}
 
 
@@ -177,6 +178,8 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
 
 def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
     store_runs.finish_run(run)
+    if run.watermark:
+        logs.release_window(session, run.watermark["key"])
     summary = build_summary(session, run)
     saved = store_runs.save_report(session, run, summary, render_html(summary))
     return {"report_id": saved.id, "status": run.status}

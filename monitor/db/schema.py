@@ -142,6 +142,20 @@ class Label(Base):
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class WindowRow(Base):
+    """The rows a check run froze: one per prediction in its window, with the label it had then.
+
+    Ids alone cannot freeze a window on PostgreSQL (an id is taken at INSERT but visible at COMMIT,
+    so a lower id can appear after the freeze); the set of row ids, copied inside the database,
+    can. Deleted when the run's report is written.
+    """
+
+    __tablename__ = "window_rows"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    prediction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    label_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class QuarantinedRow(Base):
     __tablename__ = "quarantine"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

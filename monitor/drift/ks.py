@@ -36,8 +36,10 @@ def ks_statistic(reference: np.ndarray, window: np.ndarray) -> tuple[float, floa
     starts = np.flatnonzero(first)  # window values below each distinct value
     ends = np.append(starts[1:], n2)  # window values at or below it
     distinct = window[starts]
-    below = np.searchsorted(reference, distinct, side="left")
-    upto = np.searchsorted(reference, distinct, side="right")
+    upto = np.searchsorted(reference, distinct, side="right")  # reference values at or below
+    below = upto.copy()  # reference values strictly below: fewer only where the value is in both
+    tied = np.flatnonzero(reference[np.maximum(upto - 1, 0)] == distinct)
+    below[tied] = np.searchsorted(reference, distinct[tied], side="left")
     d_plus = max(0.0, float(np.max(below / n1 - starts / n2)))
     d_minus = min(1.0, max(0.0, float(np.max(ends / n2 - upto / n1))))
     return d_plus, d_minus

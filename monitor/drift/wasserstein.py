@@ -15,15 +15,19 @@ def wasserstein_distance(reference: np.ndarray, window: np.ndarray) -> float:
     """``scipy.stats.wasserstein_distance`` of two *sorted* samples, without re-sorting the reference.
 
     The distance is the area between the two empirical CDFs. scipy sorts the pooled values; here
-    the window is merged into the sorted reference at its ``searchsorted`` positions (linear), and
-    each CDF at a pooled value is a running count of that side's values.
+    the window is merged into the sorted reference at its ``searchsorted`` positions (linear: a
+    window value goes after the reference values equal to it, as in a stable sort), and each CDF
+    at a pooled value is a running count of that side's values.
     """
     n1, n2 = reference.size, window.size
-    at = np.searchsorted(reference, window, side="right")
-    pooled = np.insert(reference, at, window)
-    from_reference = np.insert(np.ones(n1, dtype=bool), at, False)
-    below_reference = np.cumsum(from_reference[:-1])
-    below_window = np.arange(1, n1 + n2) - below_reference
+    slots = np.searchsorted(reference, window, side="right") + np.arange(n2)  # window's places when pooled
+    is_window = np.zeros(n1 + n2, dtype=bool)
+    is_window[slots] = True
+    pooled = np.empty(n1 + n2, dtype=np.float64)
+    pooled[slots] = window
+    pooled[~is_window] = reference
+    below_window = np.cumsum(is_window[:-1], dtype=np.int32 if n1 + n2 < 2**31 else np.int64)
+    below_reference = np.arange(1, n1 + n2, dtype=below_window.dtype) - below_window
     return float(np.abs(below_reference / n1 - below_window / n2) @ np.diff(pooled))
 
 

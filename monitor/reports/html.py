@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from monitor.reports import sections, svg
 from monitor.reports.sections import DASH, ROW_BREACHED, as_dict as _dict, as_list as _list, badge as _badge, \
-    column_name, esc as _e, num as _num, p_value, plain as _plain, section as _section, table as _table
+    column_name, esc as _e, method_name, num as _num, p_value, plain as _plain, section as _section, table as _table
 
 CSS = """
 *{box-sizing:border-box}
@@ -183,14 +183,13 @@ def _variance(s: dict) -> str:
     results = {str(k): v for k, v in _dict(s.get("variance")).items() if isinstance(v, dict)}
     if not results:
         return ""
-    order = sorted(results, key=lambda c: results[c].get("drifted") is not True)
     rows = [
         f'<tr{ROW_BREACHED if v.get("drifted") is True else ""}><td>{_e(column_name(c))}</td>'
         f'<td>{_badge("drifted" if v.get("drifted") is True else "ok")}</td>'
-        f'<td class="nowrap">{sections.method_name(v.get("test"))}</td><td class="num">{_num(v.get("variance_ratio"))}</td>'
+        f'<td class="nowrap">{method_name(v.get("test"))}</td><td class="num">{_num(v.get("variance_ratio"))}</td>'
         f'<td class="num">{_num(v.get("statistic"))}</td><td class="num">{p_value(v.get("p_value"))}</td>'
         f'<td>{_e(v.get("message"))}</td></tr>'
-        for c, v in ((c, results[c]) for c in order)
+        for c, v in sorted(results.items(), key=lambda item: item[1].get("drifted") is not True)
     ]
     heads = ["Column", "Status", "Test", "Variance ratio", "Statistic", "p", "Message"]
     return _section("variance", "Variance change", _table(heads, rows, "", frozenset(heads[3:6])))
@@ -202,7 +201,7 @@ def _quality(s: dict) -> str:
     rank = {"critical": 0, "warning": 1}
     issues = sorted((q for q in s["quality"] if isinstance(q, dict)), key=lambda q: rank.get(q.get("severity"), 2))
     rows = [
-        f'<tr><td>{_e(str(q.get("check") or "").replace("_", " "))}</td>'
+        f'<tr><td class="nowrap">{_e(str(q.get("check") or "").replace("_", " "))}</td>'
         f'<td>{_e(column_name(q.get("column")))}</td><td>{_badge(q.get("severity"))}</td>'
         f'<td class="num">{_num(q.get("value"))}</td><td class="num">{_plain(q.get("threshold"))}</td>'
         f'<td class="num">{_num(q.get("reference_value"))}</td><td>{_e(q.get("message"))}</td></tr>'

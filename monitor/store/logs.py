@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+import uuid
+
+from sqlalchemy import and_, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from monitor.db.schema import Label, Prediction, QuarantinedRow
+from monitor.db.schema import Label, Prediction, QuarantinedRow, WindowRow
 from monitor.store.common import insert_ignoring_conflicts
 
 
@@ -74,44 +76,36 @@ def _window_filter(model_id: int, start: dt.datetime, end: dt.datetime, version:
 
 
 def freeze_window(session: Session, model_id: int, start: dt.datetime, end: dt.datetime,
-                  version: str | None) -> dict[str, Any]:
-    """The watermark that fixes what a check sees: later rows never change a run's result.
+                  version: str | None, key: str | None = None) -> dict[str, Any]:
+    """Fix what a check sees: the window's prediction ids, each with the label id it has now.
 
-    Ids only grow, so "predictions with id <= prediction_max_id and labels with id <= label_max_id"
-    is the same set of rows however often a stage is retried.
+    The copy is one ``INSERT ... SELECT`` inside the database (no rows travel), in the caller's
+    transaction, so it lands together with the run's watermark; rows or labels that commit later
+    never change the run's result, however often a stage is retried.
     """
-    prediction_max = session.scalar(select(func.max(Prediction.id)).where(Prediction.model_id == model_id)) or 0
-    label_max = session.scalar(select(func.max(Label.id)).where(Label.model_id == model_id)) or 0
-    in_window = _window_filter(model_id, start, end, version)
-    rows = session.scalar(select(func.count()).select_from(Prediction).where(in_window)) or 0
-    labelled = session.scalar(
-        select(func.count()).select_from(Prediction)
-        .join(Label, and_(Label.model_id == Prediction.model_id, Label.request_id == Prediction.request_id))
-        .where(in_window, Label.id <= label_max)
-    ) or 0
-    newest = session.scalar(select(func.max(Prediction.ts)).where(in_window))
-    return {"prediction_max_id": int(prediction_max), "label_max_id": int(label_max),
-            "rows": int(rows), "labelled_rows": int(labelled),
+    key = key or uuid.uuid4().hex
+    label = and_(Label.model_id == Prediction.model_id, Label.request_id == Prediction.request_id)
+    rows = (select(literal(key), Prediction.id, Label.id).select_from(Prediction).outerjoin(Label, label)
+            .where(_window_filter(model_id, start, end, version)))
+    session.execute(insert(WindowRow).from_select(["key", "prediction_id", "label_id"], rows))
+    total, labelled, newest = session.execute(
+        select(func.count(), func.count(WindowRow.label_id), func.max(Prediction.ts))
+        .select_from(WindowRow).join(Prediction, Prediction.id == WindowRow.prediction_id)
+        .where(WindowRow.key == key)).one()
+    return {"key": key, "rows": int(total), "labelled_rows": int(labelled),
             "newest_prediction": newest.isoformat() if newest else None}
 
 
-def load_window(session: Session, model_id: int, start: dt.datetime, end: dt.datetime,
-                version: str | None, watermark: dict[str, Any]) -> pd.DataFrame:
-    """The frozen window as a DataFrame: one row per prediction, its label (or None) beside it."""
-    statement = (
-        select(Prediction.request_id, Prediction.ts, Prediction.version, Prediction.prediction,
-               Prediction.score, Prediction.latency_ms, Prediction.status, Prediction.features,
-               Label.label)
-        .outerjoin(Label, and_(Label.model_id == Prediction.model_id,
-                               Label.request_id == Prediction.request_id,
-                               Label.id <= watermark["label_max_id"]))
-        .where(_window_filter(model_id, start, end, version),
-               Prediction.id <= watermark["prediction_max_id"])
-        .order_by(Prediction.id)
-    )
-    result = session.execute(statement).all()
-    columns = ["request_id", "ts", "version", "prediction", "score", "latency_ms", "status", "features", "label"]
-    frame = pd.DataFrame.from_records(result, columns=columns)
+def release_window(session: Session, key: str) -> None:
+    """Forget a frozen window once nothing will read it again (after the run's report)."""
+    session.execute(delete(WindowRow).where(WindowRow.key == key))
+
+
+_COLUMNS = ["request_id", "ts", "version", "prediction", "score", "latency_ms", "status", "features", "label"]
+
+
+def _frame(result) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(result, columns=_COLUMNS)
     if len(frame):
         features = pd.DataFrame.from_records(frame.pop("features").tolist(), index=frame.index)
         features = features.drop(columns=[c for c in features.columns if c in frame.columns])
@@ -121,9 +115,24 @@ def load_window(session: Session, model_id: int, start: dt.datetime, end: dt.dat
     return frame
 
 
+_SELECTED = (Prediction.request_id, Prediction.ts, Prediction.version, Prediction.prediction, Prediction.score,
+             Prediction.latency_ms, Prediction.status, Prediction.features, Label.label)
+
+
+def load_window(session: Session, model_id: int, start: dt.datetime, end: dt.datetime,
+                version: str | None, watermark: dict[str, Any]) -> pd.DataFrame:
+    """The frozen window as a DataFrame: one row per prediction, its label (or None) beside it."""
+    statement = (select(*_SELECTED).select_from(WindowRow)
+                 .join(Prediction, Prediction.id == WindowRow.prediction_id)
+                 .outerjoin(Label, Label.id == WindowRow.label_id)
+                 .where(WindowRow.key == watermark["key"]).order_by(Prediction.id))
+    return _frame(session.execute(statement).all())
+
+
 def labelled_history(session: Session, model_id: int, since: dt.datetime, limit: int = 200_000) -> pd.DataFrame:
     """Recent labelled predictions of a model across versions (the retrain action's training data)."""
-    watermark = {"prediction_max_id": 2**62, "label_max_id": 2**62}
-    frame = load_window(session, model_id, since, dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1),
-                        None, watermark)
-    return frame[frame["label"].notna()].tail(limit) if len(frame) else frame
+    statement = (select(*_SELECTED).join(Label, and_(Label.model_id == Prediction.model_id,
+                                                     Label.request_id == Prediction.request_id))
+                 .where(Prediction.model_id == model_id, Prediction.ts >= since)
+                 .order_by(Prediction.id.desc()).limit(limit))
+    return _frame(list(reversed(session.execute(statement).all())))

@@ -444,7 +444,8 @@ def test_distribution_numeric_shares_and_out_of_range():
     ref = {"edges": [0, 1, 2], "counts": [30, 10], "below": 0, "above": 0, "missing": 5}
     win = {"edges": [0, 1, 2], "counts": [2, 6], "below": 1, "above": 1, "missing": 0}
     root = parse_svg(distribution(ref, win, "income"))
-    bars = {r.find(SVG_NS + "title").text: r for r in root.iter(SVG_NS + "rect") if r.find(SVG_NS + "title") is not None}
+    bars = {r.find(SVG_NS + "title").text: r for r in root.iter(SVG_NS + "rect")
+            if r.find(SVG_NS + "title") is not None}
     assert len(bars) == 8  # (2 bins + below + above) x 2 sides
     assert bars["reference, 0 to 1: 75.0% (30 rows)"] is not None
     assert bars["window, 1 to 2: 60.0% (6 rows)"] is not None  # shares of 10 non-missing window rows
