@@ -59,10 +59,14 @@ def _spec(data_dir: Path, reference: Path, webhook: str) -> Path:
         "rules": {"recall_drop_pct": 15, "precision_drop_pct": None, "accuracy_drop_pct": None,
                   "f1_drop_pct": None, "roc_auc_drop_pct": 10, "min_labelled_rows": 200},
         "alerts": [{"log": {}}, {"webhook": webhook}],
-        "recovery": {"performance_drop": [
-            {"action": "rollback", "after": "0s", "max_version_age": "10m"},
-            {"action": "retrain", "after": "2s", "callable": "monitor.demo.retrain:retrain"},
-        ]},
+        "recovery": {
+            "performance_drop": [
+                {"action": "rollback", "after": "0s", "max_version_age": "10m"},
+                {"action": "retrain", "after": "2s", "callable": "monitor.demo.retrain:retrain"},
+            ],
+            # Let the shifted world fill most of the training window before retraining on it.
+            "data_drift": {"action": "retrain", "after": "8s", "callable": "monitor.demo.retrain:retrain"},
+        },
     }]}
     path = data_dir / "models.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -170,6 +174,12 @@ class Watcher:
         with self._session() as session:
             return list_alerts(session, self.model_id, open_only=True)
 
+    def alerts_since(self, started: float):
+        from monitor.alerts.lifecycle import list_alerts
+
+        with self._session() as session:
+            return [a for a in list_alerts(session, self.model_id) if a.first_seen.timestamp() >= started]
+
     def alert(self, alert_id: int):
         from monitor.db.schema import Alert
 
@@ -203,22 +213,24 @@ class Watcher:
 
 
 def _episode(watch: Watcher, services, traffic, started: float, expect_action: str, timeout: float):
-    """Wait for an alert, its recovery action, and the alert's resolution; narrate each."""
-    alerts = _wait("an alert", lambda: [a for a in watch.open_alerts() if a.first_seen.timestamp() >= started],
-                   timeout, services, traffic)
-    first = min(alerts, key=lambda a: a.id)
-    caught_by = watch.run(first.first_run_id)
-    say("  ALERT", f"#{first.id} {first.rule} ({first.severity}), caught by the {caught_by.trigger} check "
-                   f"of version {caught_by.version}: {first.message}")
+    """Wait for the recovery action an alert caused, narrate its cause, then wait for all clear."""
     action = _wait(f"a {expect_action} action to finish", lambda: next(
         (a for a in watch.actions() if a.kind == expect_action and a.created_at.timestamp() >= started
          and a.state in ("succeeded", "failed")), None), timeout, services, traffic)
+    cause = watch.alert(action.alert_id)
+    caught_by = watch.run(cause.first_run_id)
+    fired = watch.alerts_since(started)
+    say("  ALERT", f"#{cause.id} {cause.rule} ({cause.severity}), caught by the {caught_by.trigger} check "
+                   f"of version {caught_by.version}: {cause.message}")
+    others = sorted({a.rule for a in fired if a.id != cause.id})
+    if others:
+        say("   ", f"{len(fired) - 1} more alert(s) in the same episode: {', '.join(others)}")
     say("  RECOVERY", f"#{action.id} {action.kind} {action.state} after {action.executions} execution(s): "
                       f"{(action.result or {}).get('summary') or action.error}")
-    _wait("the alerts to resolve", lambda: all(watch.alert(a.id).state == "resolved" for a in alerts),
+    _wait("the alerts to resolve", lambda: all(watch.alert(a.id).state == "resolved" for a in watch.alerts_since(started)),
           timeout, services, traffic)
-    say("  RESOLVED", f"{', '.join(a.rule for a in alerts)}; version {watch.serving()} serving")
-    return first.first_run_id
+    say("  RESOLVED", f"all {len(watch.alerts_since(started))} alert(s); version {watch.serving()} serving")
+    return cause.first_run_id
 
 
 def _write_reports(url: str, run_ids: dict[str, str], out: Path) -> list[Path]:
@@ -291,7 +303,7 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
             say("3/4 data shift", "the customer base changes; churn now follows monthly charges")
             traffic.shift = 1.0
             started = time.time()
-            drift_run = _episode(watch, services, traffic, started, "retrain", 90)
+            drift_run = _episode(watch, services, traffic, started, "retrain", 120)
             since = time.time()
             final = _wait("a healthy check of the retrained version",
                           lambda: watch.healthy_run(since, watch.serving()), 60, services, traffic)
@@ -306,8 +318,10 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
                                  base / "reports")
     say("4/4 done", f"in {time.monotonic() - began:.0f}s; {traffic.sent} predictions logged; "
                     f"{len(received)} notifications reached the webhook")
-    for message in received:
-        click.echo(f"   webhook got: [{message['state']}] {message['rule']} v{message['version']}: {message['message']}")
+    from collections import Counter
+
+    for (state, rule), count in sorted(Counter((m["state"], m["rule"]) for m in received).items()):
+        click.echo(f"   webhook got {count} x {state} {rule}")
     click.echo("\nReports:")
     for path in reports:
         click.echo(f"   {path}")

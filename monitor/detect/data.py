@@ -25,6 +25,16 @@ def window_frame(window: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     return drift_frame(window, spec, prediction="prediction", score="score" if "score" in window else None)
 
 
+READABLE = {SCORE: "the model score", PREDICTION: "the predicted class"}
+
+
+def readable(text: str) -> str:
+    """Messages name the model's outputs in words, not by their reserved column names."""
+    for column, words in READABLE.items():
+        text = text.replace(column, words)
+    return text
+
+
 def _status(skipped: str | None, drifted: bool) -> str:
     return "insufficient_data" if skipped else ("firing" if drifted else "ok")
 
@@ -52,7 +62,7 @@ def drift_evaluations(reference_blob: bytes | None, frame: pd.DataFrame, spec: M
             kind="prediction_drift" if output else "data_drift",
             status=_status(result.skipped, result.drifted),
             segment=f"{'output' if output else 'feature'}={result.column}",
-            message=result.skipped or result.message, metric=result.effect_method,
+            message=readable(result.skipped or result.message), metric=result.effect_method,
             value=result.effect_size, threshold=result.threshold_effect, details=result.to_json()))
     return evaluations, [r.to_json() for r in results]
 
@@ -69,7 +79,8 @@ def variance_evaluations(sample: pd.DataFrame, frame: pd.DataFrame, spec: ModelS
                                min_ratio=spec.rules.variance_min_ratio)
     evaluations = [RuleEvaluation(
         rule="variance_change", kind="variance_change", status="firing" if r.drifted else "ok",
-        segment=f"{'output' if c == SCORE else 'feature'}={c}", message=r.message, metric="variance_ratio",
+        segment=f"{'output' if c == SCORE else 'feature'}={c}", message=f"{readable(c)}: {r.message}",
+        metric="variance_ratio",
         value=r.variance_ratio if r.variance_ratio is not None and r.variance_ratio != float("inf") else None,
         threshold=spec.rules.variance_min_ratio, details=r.to_json()) for c, r in results.items()]
     return evaluations, {c: r.to_json() for c, r in results.items()}
@@ -96,7 +107,7 @@ def multivariate_evaluation(sample: pd.DataFrame, frame: pd.DataFrame, spec: Mod
 def quality_evaluations(stats: dict[str, dict] | None, window: pd.DataFrame, spec: ModelSpec, quarantined: int
                         ) -> tuple[list[RuleEvaluation], dict[str, Any]]:
     """Data-quality issues; one ``ok`` wildcard finding resolves issues that went away."""
-    if not stats:
+    if not stats or window.empty:  # an empty window says nothing about the data's quality
         return [], {}
     from monitor.quality import assess_quality, histograms
 
