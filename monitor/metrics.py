@@ -47,6 +47,8 @@ def _finite(value: float) -> float | None:
 
 def label_key(value: Any) -> str:
     """Labels compared as text so that 1, 1.0 and "1" from different sources agree."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)

@@ -57,15 +57,11 @@ def test_parse_duration_rejects_booleans(value):
         parse_duration(value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parse_duration(float('nan')) returns nan instead of raising "
-                   "ValueError (nan < 0 is False), so a spec with `every: .nan` validates")
 def test_parse_duration_rejects_nan():
     with pytest.raises(ValueError):
         parse_duration(float("nan"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a spec with `every: .nan` (YAML NaN) is accepted: "
-                   "parse_duration passes NaN through and the `value < 1` check is False for NaN")
 def test_spec_rejects_nan_every():
     with pytest.raises(SpecError):
         parse_spec({"name": "churn", "task": "regression", "every": math.nan})
@@ -100,9 +96,6 @@ def test_format_then_parse_round_trips(seconds):
     assert parse_duration(format_duration(seconds)) == seconds
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: format_duration uses '{seconds:g}s' for non-whole values, which "
-                   "rounds to 6 significant digits and uses exponent notation: format_duration(1234567.5) == "
-                   "'1.23457e+06s' (not exact, and parse_duration rejects it)")
 @pytest.mark.parametrize("seconds", [1234567.5, 0.00001])
 def test_format_duration_is_exact_for_any_value(seconds):
     assert parse_duration(format_duration(seconds)) == seconds

@@ -253,9 +253,6 @@ def test_mixed_types_in_multiclass():
     assert result.kpis["accuracy"] == pytest.approx(5 / 6, abs=TOL)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: label_key only normalises Python floats; a numpy float32 label 1.0 "
-                   "becomes '1.0' (np.float32 is not a float subclass), so it differs from the prediction 1 and "
-                   "a binary evaluate over a float32 array raises 'Target is multiclass but average=binary'")
 def test_float32_labels_equal_integer_predictions():
     truth = np.array([1.0, 0.0, 1.0], dtype=np.float32)
     result = evaluate(truth, [1, 0, 1], BINARY)
