@@ -96,7 +96,7 @@ def multivariate_evaluation(sample: pd.DataFrame, frame: pd.DataFrame, spec: Mod
         return [], None
     from monitor.drift.multivariate import domain_classifier_drift
 
-    result = domain_classifier_drift(sample, frame, numeric, categorical, sample=2000, threshold_auc=threshold)
+    result = domain_classifier_drift(sample, frame, numeric, categorical, sample=1000, threshold_auc=threshold)
     evaluation = RuleEvaluation(rule="multivariate_drift", kind="multivariate_drift",
                                 status="firing" if result.drifted else "ok", message=result.message,
                                 metric="domain_classifier_auc", value=result.auc, threshold=threshold,
