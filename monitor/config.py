@@ -29,13 +29,12 @@ class Settings(BaseSettings):
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
     auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")
-    api_token: str | None = None
-    webhook_secret: str | None = None
+    api_token: str | None = Field(None, description="Bearer token for the API's writes.")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used for links in alerts.")
     failpoints: str = Field("", description="Fault injection for failure drills, e.g. 'evaluate=sleep(5)'.")
     task_soft_time_limit: int = 300
     task_time_limit: int = 360
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="Log level of the worker and beat that modelwatch starts.")
 
     @field_validator("data_dir")
     @classmethod

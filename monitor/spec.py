@@ -120,6 +120,17 @@ class DriftRules(_Strict):
     features: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                                 description="Per-feature overrides of the fields above.")
 
+    @field_validator("features")
+    @classmethod
+    def _known_overrides(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        allowed = {"p_value", "min_samples", "numeric_test", "categorical_test", "numeric_effect",
+                   "categorical_effect", "wasserstein", "jensen_shannon", "psi"}
+        for feature, overrides in value.items():
+            unknown = sorted(set(overrides) - allowed)
+            if unknown:
+                raise ValueError(f"feature {feature!r}: unknown override(s) {unknown}; expected some of {sorted(allowed)}")
+        return value
+
     def options(self) -> dict[str, Any]:
         """Keyword options for ``monitor.drift.detect_drift``."""
         return {"p_value": self.p_value, "min_samples": self.min_samples, "numeric_test": self.numeric_test,
@@ -136,6 +147,16 @@ class AnomalyRules(_Strict):
     min_history: int = Field(8, ge=3, description="Checks of history before the detector may fire.")
     params: dict[str, float | str] = Field(default_factory=dict,
                                           description="The detector's own parameters (see monitor.anomaly).")
+
+    @model_validator(mode="after")
+    def _detector_accepts_params(self) -> "AnomalyRules":
+        from monitor.anomaly import make_detector
+
+        try:
+            make_detector(self.method, **self.params)
+        except TypeError as exc:
+            raise ValueError(f"anomaly method {self.method!r} does not take these params: {exc}") from None
+        return self
 
 
 Rules.model_rebuild()
@@ -170,8 +191,8 @@ class ChannelSpec(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _single_key(cls, value: Any) -> Any:
-        if isinstance(value, dict) and "type" in value:
-            return value
+        if isinstance(value, dict) and set(value) == {"type", "config"}:
+            value = {value["type"]: value["config"]}
         if not isinstance(value, dict) or len(value) != 1:
             raise ValueError(
                 "each alert channel is a mapping with one key, one of "

@@ -23,9 +23,9 @@ def deliver(self, notification_id: int) -> dict:
         alert = session.get(Alert, notification.alert_id)
         spec = store_models.spec_of(store_models.get_model_by_id(session, alert.model_id))
     outcome = delivery.send(spec, notification)
+    countdown = min(300, 2 ** notification.attempts) * (0.5 + random.random())  # backoff with jitter
     with session_scope(url) as session:
-        state = delivery.record(session, notification_id, outcome)
+        state = delivery.record(session, notification_id, outcome, retry_in=countdown)
     if state == "pending":
-        countdown = min(300, 2 ** notification.attempts) * (0.5 + random.random())
         raise self.retry(countdown=countdown, exc=RuntimeError(outcome.detail))
     return {"notification_id": notification_id, "state": state, "detail": outcome.detail}

@@ -42,16 +42,21 @@ def send(spec: ModelSpec, notification: Notification) -> Delivery:
     return channel.send(notification.payload, idempotency_key=notification.dedup_key)
 
 
-def record(session: Session, notification_id: int, delivery: Delivery) -> str:
-    """Store the attempt's outcome; returns the new state (``sent``, ``pending`` to retry, ``failed``)."""
+def record(session: Session, notification_id: int, delivery: Delivery, retry_in: float = 0.0) -> str:
+    """Store the attempt's outcome; returns the new state (``sent``, ``pending`` to retry, ``failed``).
+
+    A notification put back to ``pending`` keeps a lease until its retry is due, so the sweeper
+    does not cut the backoff short.
+    """
     notification = session.get(Notification, notification_id)
+    notification.lease_until = None
     if delivery.ok:
         notification.state, notification.sent_at, notification.last_error = "sent", utcnow(), None
     elif delivery.retryable and notification.attempts < MAX_ATTEMPTS:
         notification.state, notification.last_error = "pending", delivery.detail
+        notification.lease_until = utcnow() + dt.timedelta(seconds=retry_in + LEASE.total_seconds())
     else:
         notification.state, notification.last_error = "failed", delivery.detail
-    notification.lease_until = None
     return notification.state
 
 
@@ -60,7 +65,8 @@ def stale(session: Session, older_than: dt.timedelta) -> list[int]:
     now = utcnow()
     return list(session.scalars(
         select(Notification.id).where(or_(
-            (Notification.state == "pending") & (Notification.created_at < now - older_than),
+            (Notification.state == "pending") & (Notification.created_at < now - older_than)
+            & (Notification.lease_until.is_(None) | (Notification.lease_until < now)),
             (Notification.state == "sending") & (Notification.lease_until < now),
         ))
     ))

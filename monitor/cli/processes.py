@@ -26,11 +26,12 @@ def run(concurrency: int, no_beat: bool) -> None:
     from monitor import runner
 
     settings = get_settings()
-    upgrade(settings.effective_database_url)
+    if settings.auto_migrate:
+        upgrade(settings.effective_database_url)
     env = dict(os.environ)
-    services = runner.Services([runner.start_worker(env, concurrency=concurrency)])
+    services = runner.Services([runner.start_worker(env, concurrency=concurrency, loglevel=settings.log_level)])
     if not no_beat:
-        services.items.append(runner.start_beat(env))
+        services.items.append(runner.start_beat(env, loglevel=settings.log_level))
     click.echo(f"modelwatch running: worker{'' if no_beat else ' + beat'} on "
                f"{settings.effective_broker_url.split('@')[-1]}, state in "
                f"{settings.effective_database_url.split('@')[-1]}; Ctrl-C stops")
@@ -67,6 +68,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """The HTTP API (OpenAPI at /docs), report pages and Prometheus /metrics."""
     import uvicorn
 
-    upgrade(get_settings().effective_database_url)
+    if get_settings().auto_migrate:
+        upgrade(get_settings().effective_database_url)
     uvicorn.run("monitor.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="info")

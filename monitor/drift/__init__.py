@@ -131,7 +131,7 @@ class _Window:
             raw = as_float(series)
             values = finite_sorted(raw)
             return cls(values, int(values.size), int(raw.size - values.size), describe(values), [], 0.0)
-        counts = CategoryCounts.from_values(series)
+        counts = CategoryCounts.of(series)
         new = reference.index.get_indexer(counts.index) < 0
         unseen = [c for c, is_new in zip(counts.categories, new) if is_new]
         share = float(counts.counts[new].sum() / len(series)) if len(series) else 0.0
@@ -152,7 +152,8 @@ class _Comparison:
     skipped: str | None = None
 
     @classmethod
-    def of(cls, name: str, kind: str, reference: Any, current: pd.DataFrame, options: DriftOptions) -> "_Comparison":
+    def of(cls, name: str, kind: str, reference: Any, current: pd.DataFrame,
+           options: DriftOptions) -> "_Comparison":
         if reference is None:
             return cls(name, kind, options, skipped="column missing from the reference")
         if reference.kind != kind:
@@ -190,7 +191,8 @@ class _Comparison:
             effect_method=effect.name, effect_size=effect_size, threshold_p_value=self.options.p_value,
             threshold_effect=threshold_effect, drifted=bool(drifted),
             reference_count=reference.count if reference else 0, current_count=window.count if window else 0,
-            reference_missing=reference.missing if reference else 0, current_missing=window.missing if window else 0,
+            reference_missing=reference.missing if reference else 0,
+            current_missing=window.missing if window else 0,
             unseen_categories=window.unseen if window else [], unseen_share=window.unseen_share if window else 0.0,
             reference_summary=reference.summary() if reference else {},
             current_summary=window.summary if window else {}, skipped=self.skipped)
@@ -210,7 +212,8 @@ class _Comparison:
 
 
 def detect_drift(reference: pd.DataFrame | DriftReference, current: pd.DataFrame,
-                 numeric: Sequence[str] = (), categorical: Sequence[str] = (), **options: Any) -> list[ColumnDrift]:
+                 numeric: Sequence[str] = (), categorical: Sequence[str] = (),
+                 **options: Any) -> list[ColumnDrift]:
     """Drift of each ``numeric`` and ``categorical`` column of ``current`` against ``reference``.
 
     ``reference`` is the model version's cached :class:`DriftReference` (the fast path: only the

@@ -20,7 +20,7 @@ def contingency_table(reference_column: CategoricalReference, current_values: An
     hand-built reference might). A category seen on one side only (an unseen window category, or
     a reference category missing from the window) stays: its expected counts are positive.
     """
-    table = Contingency.of(reference_column, CategoryCounts.from_values(current_values))
+    table = Contingency.of(reference_column, CategoryCounts.of(current_values))
     observed = np.vstack((table.reference, table.current))
     return observed[:, observed.sum(axis=0) > 0]
 
@@ -38,7 +38,7 @@ class ChiSquared(DriftMethod):
     Examples
     --------
     >>> from monitor.drift.reference import CategoricalReference
-    >>> reference = CategoricalReference.from_values(["a"] * 500 + ["b"] * 500, name="plan")
+    >>> reference = CategoricalReference.from_values("plan", ["a"] * 500 + ["b"] * 500)
     >>> result = ChiSquared().compare(reference, ["a"] * 300 + ["b"] * 100)
     >>> round(result.statistic, 1), result.p_value < 1e-9
     (71.9, True)

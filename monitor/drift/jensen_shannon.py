@@ -23,7 +23,7 @@ class JensenShannon(DriftMethod):
     Examples
     --------
     >>> from monitor.drift.reference import CategoricalReference
-    >>> reference = CategoricalReference.from_values(["a"] * 500 + ["b"] * 500, name="plan")
+    >>> reference = CategoricalReference.from_values("plan", ["a"] * 500 + ["b"] * 500)
     >>> round(JensenShannon().compare(reference, ["a"] * 300 + ["b"] * 100).statistic, 3)
     0.221
 
@@ -39,7 +39,7 @@ class JensenShannon(DriftMethod):
     label = "Jensen-Shannon"
 
     def compare(self, reference_column: CategoricalReference, current_values: Any) -> MethodResult:
-        table = Contingency.of(reference_column, CategoryCounts.from_values(current_values))
+        table = Contingency.of(reference_column, CategoryCounts.of(current_values))
         if table.reference.sum() == 0 or table.current.sum() == 0:
             raise ValueError(f"jensen_shannon: column {reference_column.name!r} needs at least one value on "
                              "each side")

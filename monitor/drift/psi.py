@@ -66,7 +66,7 @@ class PopulationStability(DriftMethod):
             reference_counts = reference_column.psi_counts
             current_counts = bin_counts(window, reference_column.psi_edges)
         else:
-            table = Contingency.of(reference_column, CategoryCounts.from_values(current_values))
+            table = Contingency.of(reference_column, CategoryCounts.of(current_values))
             reference_counts, current_counts = table.reference, table.current
         if reference_counts.sum() == 0 or current_counts.sum() == 0:
             raise ValueError(f"psi: column {reference_column.name!r} needs at least one value on each side")

@@ -11,7 +11,7 @@ values are counted in ``missing`` and take no part in any statistic.
 
 ``max_sample`` caps the stored sorted values by seeded random subsampling without replacement (the
 seed is mixed with the column name, so a column's sample does not depend on which other columns are
-listed). The cap bounds the blob's size and the tests' cost on huge references; the moments,
+listed). The cap bounds the blob's size and each check's cost on huge references; the moments,
 quantiles and PSI bins are always computed on the *full* column. KS and Wasserstein then use the
 sample, so KS's p-value is that of the sample's size. Default: no cap.
 
@@ -137,6 +137,12 @@ class NumericReference:
         return numeric_summary(self.mean, self.std, self.quantiles)
 
 
+def _label(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 @dataclass(frozen=True, eq=False)
 class CategoryCounts:
     """Counts per category (categories as strings, zero counts dropped) and the missing count."""
@@ -146,20 +152,24 @@ class CategoryCounts:
     missing: int = 0
 
     @classmethod
-    def from_values(cls, values: Any) -> "CategoryCounts":
-        """Count once with pandas' ``value_counts``; categories become ``str`` (as in the profile).
+    def of(cls, values: Any) -> "CategoryCounts":
+        """Count the values once (pandas ``value_counts``); already counted values pass through.
 
-        Values whose strings coincide (``1`` and ``"1"``) are one category.
+        Categories become strings, as in the reference profile. A whole float is written as an
+        integer (``1.0 -> "1"``): a missing value turns an integer column into floats, and the
+        window must not look full of unseen categories because of it. Values whose strings
+        coincide (``1`` and ``"1"``) are one category.
         """
         if isinstance(values, CategoryCounts):
             return values
         series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object).ravel())
         counted = series.value_counts(dropna=True)
         counted = counted[counted > 0]
-        labels = [str(k) for k in counted.index]
+        labels = [_label(k) for k in counted.index]
         counts = counted.to_numpy(dtype=np.int64)
         if len(set(labels)) != len(labels):
-            merged = pd.Series(counts).groupby(labels, sort=False).sum().sort_values(ascending=False, kind="stable")
+            merged = pd.Series(counts).groupby(labels, sort=False).sum()
+            merged = merged.sort_values(ascending=False, kind="stable")
             labels, counts = [str(k) for k in merged.index], merged.to_numpy(dtype=np.int64)
         return cls(tuple(labels), counts, int(len(series) - counts.sum()))
 
@@ -190,8 +200,9 @@ class CategoricalReference(CategoryCounts):
     name: str = ""
 
     @classmethod
-    def from_values(cls, values: Any, name: str = "") -> "CategoricalReference":  # type: ignore[override]
-        counted = CategoryCounts.from_values(values)
+    def from_values(cls, name: str, values: Any) -> "CategoricalReference":
+        """Count one column of the reference."""
+        counted = CategoryCounts.of(values)
         return cls(counted.categories, counted.counts, counted.missing, name)
 
 
@@ -265,7 +276,7 @@ class DriftReference:
         for name in numeric:
             columns[name] = NumericReference.from_values(name, df[name], max_sample=max_sample, seed=seed)
         for name in categorical:
-            columns[name] = CategoricalReference.from_values(df[name], name=name)
+            columns[name] = CategoricalReference.from_values(name, df[name])
         return cls(columns, max_sample, seed)
 
     def to_bytes(self) -> bytes:

@@ -66,7 +66,8 @@ class Wasserstein(DriftMethod):
     def compare(self, reference_column: NumericReference, current_values: Any) -> MethodResult:
         reference, window = reference_column.values, finite_sorted(current_values)
         if reference.size == 0 or window.size == 0:
-            raise ValueError(f"wasserstein: column {reference_column.name!r} needs at least one value on each side")
+            raise ValueError(f"wasserstein: column {reference_column.name!r} needs at least one value on "
+                             "each side")
         distance = wasserstein_distance(reference, window)
         scale = reference_column.std
         if not scale > 0:  # constant reference (or a single value)

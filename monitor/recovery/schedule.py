@@ -23,8 +23,7 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, fired_alerts: list[Al
     rows = []
     for alert in fired_alerts:
         policy = choose_policy(session, run.model_id, spec, alert)
-        if policy is None or _cooling_down(session, run.model_id, policy.action,
-                                           policy.cooldown if policy.cooldown is not None else spec.window):
+        if policy is None:
             continue
         rows.append({
             "model_id": run.model_id, "kind": policy.action, "state": "scheduled", "alert_id": alert.id,
@@ -40,11 +39,15 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, fired_alerts: list[Al
 def choose_policy(session: Session, model_id: int, spec: ModelSpec, alert: Alert) -> RecoveryPolicy | None:
     """The first of the alert's policies that can act now.
 
-    A rollback applies only when there is an earlier version to go back to (and, with
-    ``max_version_age``, only while the serving version is that new): a fresh version that
-    misbehaves is rolled back, a long-serving one that degrades falls through to, say, retrain.
+    A policy whose action ran for this model within its cooldown is passed over. A rollback
+    applies only when there is an earlier version to go back to (and, with ``max_version_age``,
+    only while the serving version is that new): a fresh version that misbehaves is rolled back,
+    a long-serving one that degrades falls through to, say, retrain.
     """
     for policy in spec.policies_for(alert.rule, alert.kind):
+        cooldown = policy.cooldown if policy.cooldown is not None else spec.window
+        if _cooling_down(session, model_id, policy.action, cooldown):
+            continue
         if policy.action != "rollback":
             return policy
         if store_models.previous_serving(session, model_id) is None:

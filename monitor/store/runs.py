@@ -66,7 +66,11 @@ def set_result(run: CheckRun, key: str, value: Any) -> None:
 
 
 def fail_run(session: Session, run: CheckRun, stage: str, reason: str) -> None:
+    from monitor.store.logs import release_window
+
     mark_stage(session, run, stage, "failed", error=reason, finished_at=utcnow().isoformat())
+    if run.watermark:
+        release_window(session, run.watermark["key"])
     run.status = "failed"
     run.error = f"{stage}: {reason}"
     run.finished_at = utcnow()

@@ -18,7 +18,7 @@ from scipy.spatial.distance import jensenshannon
 import monitor.drift
 from monitor.drift import METHODS, ColumnDrift, DriftReference, benjamini_hochberg, detect_drift
 from monitor.drift import base, chi2, correction, jensen_shannon, ks, psi, reference, wasserstein
-from monitor.drift.reference import CategoricalReference, NumericReference
+from monitor.drift.reference import CategoricalReference, CategoryCounts, NumericReference
 
 NUMERIC = [f"x{i}" for i in range(5)]
 CATEGORICAL = ["plan", "region"]
@@ -26,7 +26,8 @@ PLAN_SHARES = {"basic": 0.5, "plus": 0.3, "pro": 0.2}
 REGIONS = ["north", "south", "east", "west"]
 
 
-def frame(rng: np.random.Generator, n: int, *, shift: float = 0.0, plan_shares: dict | None = None) -> pd.DataFrame:
+def frame(rng: np.random.Generator, n: int, *, shift: float = 0.0,
+          plan_shares: dict | None = None) -> pd.DataFrame:
     """5 numeric columns (x0 shifted by ``shift`` standard deviations) and 2 categorical ones."""
     data = {name: rng.normal(10.0 * (i + 1), 1.0 + i, n) for i, name in enumerate(NUMERIC)}
     data["x0"] = data["x0"] + shift * 1.0
@@ -72,7 +73,18 @@ def test_ks_exact_and_asymptotic_branches_are_both_exercised():
     a, b = rng.normal(0, 1, 60), rng.normal(0.5, 1, 45)
     exact = METHODS["ks"]().compare(NumericReference.from_values("x", a), b).p_value
     asymp = stats.ks_2samp(a, b, method="asymp").pvalue
-    assert exact == pytest.approx(stats.ks_2samp(a, b).pvalue, rel=1e-12) and exact != pytest.approx(asymp, rel=1e-3)
+    assert exact == pytest.approx(stats.ks_2samp(a, b).pvalue, rel=1e-12)
+    assert exact != pytest.approx(asymp, rel=1e-3)
+
+
+@pytest.mark.parametrize("n1, n2", [(300, 200), (20000, 5000)])
+def test_ks_falls_back_to_scipy_when_its_private_exact_helper_is_gone(monkeypatch, n1, n2):
+    rng = np.random.default_rng(n1)
+    a, b = rng.normal(0, 1, n1), rng.normal(0.2, 1, n2)
+    monkeypatch.setattr(ks, "_attempt_exact_2kssamp", None)
+    result = METHODS["ks"]().compare(NumericReference.from_values("x", a), b)
+    expected = stats.ks_2samp(a, b)
+    assert (result.statistic, result.p_value) == pytest.approx((expected.statistic, expected.pvalue), rel=1e-9)
 
 
 def test_ks_ignores_missing_and_infinite_window_values():
@@ -116,7 +128,7 @@ def test_chi2_and_jensen_shannon_equal_scipy_on_the_same_table(categories, windo
     rng = np.random.default_rng(len(categories) * 10 + len(window_categories))
     ref_labels = rng.choice(categories, 3000)
     cur_labels = rng.choice(window_categories, 700)
-    column = CategoricalReference.from_values(ref_labels, name="c")
+    column = CategoricalReference.from_values("c", ref_labels)
     table = contingency(ref_labels, cur_labels)
     expected = stats.chi2_contingency(table)
     result = METHODS["chi2"]().compare(column, cur_labels)
@@ -127,8 +139,17 @@ def test_chi2_and_jensen_shannon_equal_scipy_on_the_same_table(categories, windo
     assert js.statistic == pytest.approx(jensenshannon(table[0], table[1], base=2), rel=1e-9)
 
 
+def test_whole_float_categories_match_their_integer_reference():
+    # A missing value turns an integer column into floats; 2.0 must still be the reference's 2.
+    column = CategoricalReference.from_values("grade", np.array([1, 2, 3] * 100))
+    window = pd.Series([1.0, 2.0, 3.0, np.nan] * 50)
+    counted = CategoryCounts.of(window)
+    assert counted.categories == ("1", "2", "3") and counted.missing == 50
+    assert METHODS["jensen_shannon"]().compare(column, counted).statistic == pytest.approx(0.0, abs=1e-12)
+
+
 def test_chi2_of_a_single_category_is_no_evidence():
-    column = CategoricalReference.from_values(["a"] * 300, name="c")
+    column = CategoricalReference.from_values("c", ["a"] * 300)
     assert METHODS["chi2"]().compare(column, ["a"] * 100) == base.MethodResult(0.0, 1.0)
 
 
@@ -159,7 +180,7 @@ def test_numeric_psi_uses_reference_decile_bins_and_an_epsilon_for_empty_bins():
 
 def test_categorical_psi_counts_unseen_categories():
     ref_labels, cur_labels = ["a"] * 600 + ["b"] * 400, ["a"] * 300 + ["b"] * 150 + ["new"] * 50
-    result = METHODS["psi"]().compare(CategoricalReference.from_values(ref_labels, name="c"), cur_labels)
+    result = METHODS["psi"]().compare(CategoricalReference.from_values("c", ref_labels), cur_labels)
     assert result.statistic == pytest.approx(textbook_psi(np.array([600, 400, 0]), np.array([300, 150, 50])))
 
 
