@@ -18,6 +18,9 @@ from monitor.metrics import Evaluation, evaluate, label_key
 from monitor.spec import ModelSpec, Task
 
 SAMPLE_SIZE = 5000
+#: Reference values kept per numeric column for drift tests: exact below it, a seeded random
+#: sample above it (a 1M-row column would otherwise cost every check a 160 MB blob).
+DRIFT_REFERENCE_ROWS = 200_000
 JOINT_SAMPLE_SIZE = 2000
 SCORE = "__score__"
 PREDICTION = "__prediction__"
@@ -97,7 +100,8 @@ def build_drift_reference(reference: pd.DataFrame, spec: ModelSpec, *, seed: int
 
     frame = drift_frame(reference, spec, prediction=spec.columns.prediction, score=spec.columns.score)
     numeric, categorical = drift_columns(spec, frame)
-    return DriftReference.from_frame(frame, numeric, categorical, seed=seed).to_bytes()
+    return DriftReference.from_frame(frame, numeric, categorical, max_sample=DRIFT_REFERENCE_ROWS,
+                                     seed=seed).to_bytes()
 
 
 def _json_records(frame: pd.DataFrame) -> list[dict]:
