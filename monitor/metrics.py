@@ -1,8 +1,9 @@
 """KPIs of a window of labelled predictions, computed with scikit-learn.
 
 Classification: accuracy, precision, recall, F1 (binary: of the positive class; multiclass:
-macro averages), ROC-AUC when scores are logged and both classes occur, log loss likewise, and
-the confusion matrix. Regression: MAE, RMSE, R².
+macro averages, plus ``*_weighted`` averages and a per-class table), ROC-AUC when scores are
+logged and both classes occur, log loss likewise, and the confusion matrix. Regression: MAE,
+RMSE, R².
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Evaluation:
     labelled_rows: int
     confusion_matrix: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    per_class: dict[str, dict[str, float]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +39,7 @@ class Evaluation:
             "labelled_rows": self.labelled_rows,
             "confusion_matrix": self.confusion_matrix,
             "notes": self.notes,
+            "per_class": self.per_class,
         }
 
 
@@ -110,9 +113,20 @@ def _classification(y_true, y_pred, task: Task, scores, positive_label) -> Evalu
     }
     if task is Task.binary_classification and scores is not None:
         kpis["roc_auc"], kpis["log_loss"] = _score_kpis(truth, scores, label_key(positive_label), notes)
+    per_class = None
+    if task is Task.multiclass_classification:
+        for average in ("weighted",):
+            kwargs = {"average": average, "labels": labels, "zero_division": 0}
+            kpis[f"precision_{average}"] = _finite(skm.precision_score(truth, predicted, **kwargs))
+            kpis[f"recall_{average}"] = _finite(skm.recall_score(truth, predicted, **kwargs))
+            kpis[f"f1_{average}"] = _finite(skm.f1_score(truth, predicted, **kwargs))
+        precision, recall, f1, support = skm.precision_recall_fscore_support(
+            truth, predicted, labels=labels, zero_division=0)
+        per_class = {label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+                     for label, p, r, f, n in zip(labels, precision, recall, f1, support)}
     matrix = skm.confusion_matrix(truth, predicted, labels=labels)
     confusion = {"labels": labels, "matrix": matrix.astype(int).tolist()}
-    return Evaluation(kpis, len(truth), confusion, notes)
+    return Evaluation(kpis, len(truth), confusion, notes, per_class)
 
 
 def _score_kpis(truth: np.ndarray, scores, positive: str, notes: list[str]):

@@ -8,6 +8,7 @@ category counts for categorical ones).
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -94,14 +95,38 @@ def drift_columns(spec: ModelSpec, frame: pd.DataFrame) -> tuple[list[str], list
     return numeric, categorical
 
 
+WHOLE = "__all__"
+
+
+def pack(blobs: dict[str, bytes]) -> bytes:
+    """Several drift references in one value: the whole reference and one per segment value."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **{key: np.frombuffer(blob, dtype=np.uint8) for key, blob in blobs.items()})
+    return buffer.getvalue()
+
+
+def unpack(bundle: bytes) -> dict[str, bytes]:
+    with np.load(io.BytesIO(bundle), allow_pickle=False) as archive:
+        return {key: archive[key].tobytes() for key in archive.files}
+
+
 def build_drift_reference(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) -> bytes:
-    """The cached drift side of the reference (sorted numeric columns, category counts)."""
+    """The cached drift side of the reference (sorted numeric columns, category counts), for the
+    whole reference and for each value of each segment column, packed with :func:`pack`."""
     from monitor.drift.reference import DriftReference
 
     frame = drift_frame(reference, spec, prediction=spec.columns.prediction, score=spec.columns.score)
     numeric, categorical = drift_columns(spec, frame)
-    return DriftReference.from_frame(frame, numeric, categorical, max_sample=DRIFT_REFERENCE_ROWS,
-                                     seed=seed).to_bytes()
+
+    def build(part: pd.DataFrame) -> bytes:
+        return DriftReference.from_frame(part, numeric, categorical, max_sample=DRIFT_REFERENCE_ROWS,
+                                         seed=seed).to_bytes()
+
+    blobs = {WHOLE: build(frame)}
+    for column in spec.columns.segments:
+        for value, part in frame.groupby(frame[column].astype(str)):
+            blobs[f"{column}={value}"] = build(part)
+    return pack(blobs)
 
 
 def _json_records(frame: pd.DataFrame) -> list[dict]:

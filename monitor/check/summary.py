@@ -71,6 +71,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "stages": run.stages,
         "kpis": kpis,
         "confusion_matrix": evaluation.get("confusion_matrix"),
+        "per_class": evaluation.get("per_class"),
         "notes": evaluation.get("notes", []),
         "findings": [
             {"rule": f.rule, "kind": f.kind, "status": f.status, "severity": f.severity, "metric": f.metric,

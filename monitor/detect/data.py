@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from monitor.detect.findings import RuleEvaluation
-from monitor.reference import PREDICTION, SCORE, drift_columns, drift_frame
+from monitor.reference import PREDICTION, SCORE, WHOLE, drift_columns, drift_frame, unpack
 from monitor.spec import ModelSpec
 
 OUTPUTS = (SCORE, PREDICTION)
@@ -39,30 +39,49 @@ def _status(skipped: str | None, drifted: bool) -> str:
     return "insufficient_data" if skipped else ("firing" if drifted else "ok")
 
 
-def drift_evaluations(reference_blob: bytes | None, frame: pd.DataFrame, spec: ModelSpec
+def drift_evaluations(reference_bundle: bytes | None, frame: pd.DataFrame, spec: ModelSpec
                       ) -> tuple[list[RuleEvaluation], list[dict[str, Any]]]:
-    """Per-column drift of features (``data_drift``) and outputs (``prediction_drift``)."""
+    """Per-column drift of features (``data_drift``) and outputs (``prediction_drift``), for the
+    whole window and, against each segment's own reference, for each segment value."""
     rules = spec.rules
-    if reference_blob is None or not rules.drift.enabled or frame.empty:
+    if reference_bundle is None or not rules.drift.enabled or frame.empty:
         return [], []
-    from monitor.drift import detect_drift
     from monitor.drift.reference import DriftReference
 
-    reference = DriftReference.from_bytes(reference_blob)
+    references = unpack(reference_bundle)
+    evaluations, details = _drift(DriftReference.from_bytes(references[WHOLE]), frame, spec, "")
+    for column in spec.columns.segments:
+        if column not in frame:
+            continue
+        for value, part in frame.groupby(frame[column].astype(str)):
+            segment = f"{column}={value}"
+            if segment in references:
+                more, _ = _drift(DriftReference.from_bytes(references[segment]), part, spec, segment)
+                evaluations += [e for e in more if e.details.get("column") != column]
+    return evaluations, details
+
+
+def _drift(reference, frame: pd.DataFrame, spec: ModelSpec, segment: str
+           ) -> tuple[list[RuleEvaluation], list[dict[str, Any]]]:
+    from monitor.drift import detect_drift
+
+    rules = spec.rules
     numeric, categorical = drift_columns(spec, frame)
     if not rules.prediction_drift:
         numeric = [c for c in numeric if c not in OUTPUTS]
         categorical = [c for c in categorical if c not in OUTPUTS]
     results = detect_drift(reference, frame, numeric=numeric, categorical=categorical, **rules.drift.options())
+    prefix = f"{segment}," if segment else ""
     evaluations = []
     for result in results:
         output = result.column in OUTPUTS
+        message = readable(result.skipped or result.message)
         evaluations.append(RuleEvaluation(
             rule="prediction_drift" if output else "data_drift",
             kind="prediction_drift" if output else "data_drift",
             status=_status(result.skipped, result.drifted),
-            segment=f"{'output' if output else 'feature'}={result.column}",
-            message=readable(result.skipped or result.message), metric=result.effect_method,
+            segment=f"{prefix}{'output' if output else 'feature'}={result.column}",
+            message=f"[{segment}] {message}" if segment else message, metric=result.effect_method,
             value=result.effect_size, threshold=result.threshold_effect, details=result.to_json()))
     return evaluations, [r.to_json() for r in results]
 

@@ -223,6 +223,21 @@ def _confusion(s: dict) -> str:
     return _section("confusion", "Confusion matrix", f"<figure>{plot}{caption}</figure>")
 
 
+def _per_class(s: dict) -> str:
+    """Multiclass models: precision, recall and F1 of each class, with its support."""
+    classes = _dict(s.get("per_class"))
+    rows = [
+        f'<tr><td>{_e(label)}</td><td class="num">{_num(_dict(m).get("precision"))}</td>'
+        f'<td class="num">{_num(_dict(m).get("recall"))}</td><td class="num">{_num(_dict(m).get("f1"))}</td>'
+        f'<td class="num">{_e(_dict(m).get("support"))}</td></tr>'
+        for label, m in classes.items()
+    ]
+    if not rows:
+        return ""
+    heads = ["Class", "Precision", "Recall", "F1", "Support"]
+    return _section("per-class", "Per class", _table(heads, rows, "", frozenset(heads[1:])))
+
+
 def _findings(s: dict) -> str:
     rows = [
         f"<tr><td>{_e(f.get('rule'))}</td><td>{_e(f.get('kind'))}</td><td>{_e(f.get('metric'))}</td>"
@@ -299,7 +314,7 @@ def render_html(summary: dict) -> str:
     s = _dict(summary)
     title = f"{s.get('model')} \u00b7 check run {s.get('run_id')}"
     parts = [_header(s), _banner(s), _kpis(s), sections.estimated(s), sections.segments(s), sections.drift(s),
-             _joint(s), _variance(s), _quality(s), _confusion(s), _findings(s), _alerts(s), _recovery(s),
+             _joint(s), _variance(s), _quality(s), _confusion(s), _per_class(s), _findings(s), _alerts(s), _recovery(s),
              _history(s), _footer(s)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -49,8 +49,36 @@ def test_recall_drop_in_one_segment_fires_only_for_that_segment(db_url, tmp_path
 
     run_id = run_chain(settings, "m")
     with session_scope(db_url) as s:
-        firing = {(f.rule, f.segment) for f in runs.findings_of(s, run_id) if f.status == "firing"}
+        firing = {(f.rule, f.segment) for f in runs.findings_of(s, run_id)
+                  if f.status == "firing" and f.kind == "performance_drop"}
         segment_kpis = {k.segment: k.value for k in runs.kpis_of(s, run_id) if k.name == "recall"}
     assert firing == {("recall_drop", "region=south")}
     assert segment_kpis["region=south"] < 0.5 < segment_kpis["region=north"]
     assert set(segment_kpis) == {"", "region=north", "region=south", "region=east"}
+
+
+def test_drift_confined_to_one_segment_is_named_with_its_segment(db_url, tmp_path):
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
+    spec = parse_spec({"models": [{
+        "name": "m", "task": "binary_classification", "window": "1h",
+        "columns": {"numeric": ["x"], "categorical": ["region"], "segments": ["region"], "score": None},
+        "rules": {"multivariate_auc": None, "anomaly": None},
+    }]})[0]
+    rng = np.random.default_rng(5)
+    healthy = {"north": 0.9, "south": 0.9, "east": 0.9}
+    window = frame(3000, rng, healthy)
+    window.loc[window["region"] == "south", "x"] += 1.0  # only the south's inputs move
+    now = dt.datetime.now(dt.timezone.utc)
+    with session_scope(db_url) as s:
+        model, _ = store.upsert_model(s, spec)
+        builtin.register(s, model, spec, "1", reference=frame(6000, rng, healthy))
+        logs.insert_predictions(s, model.id, [
+            {"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=i % 600), "prediction": int(p),
+             "features": {"x": float(x), "region": r}}
+            for i, (x, r, p) in enumerate(zip(window["x"], window["region"], window["prediction"]))], "1")
+
+    run_id = run_chain(settings, "m")
+    with session_scope(db_url) as s:
+        drifted = {f.segment for f in runs.findings_of(s, run_id) if f.rule == "data_drift" and f.status == "firing"}
+    assert "region=south,feature=x" in drifted
+    assert not {d for d in drifted if d.startswith(("region=north", "region=east"))}

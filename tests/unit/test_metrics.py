@@ -266,9 +266,33 @@ def test_evaluation_to_json():
         "labelled_rows": 2,
         "confusion_matrix": {"labels": ["0", "1"], "matrix": [[0, 1], [0, 1]]},
         "notes": [],
+        "per_class": None,
     }
     assert isinstance(result, Evaluation)
 
 
 def test_lower_is_better():
     assert LOWER_IS_BETTER == {"mae", "rmse", "log_loss"}
+
+
+def test_multiclass_has_weighted_averages_and_a_per_class_table_matching_sklearn():
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(4)
+    truth = rng.choice(["a", "b", "c"], 500, p=[0.6, 0.3, 0.1])
+    predicted = np.where(rng.random(500) < 0.7, truth, rng.choice(["a", "b", "c"], 500))
+    result = evaluate(list(truth), list(predicted), Task.multiclass_classification)
+    assert result.kpis["f1_weighted"] == pytest.approx(skm.f1_score(truth, predicted, average="weighted"), rel=1e-12)
+    assert result.kpis["recall_weighted"] == pytest.approx(
+        skm.recall_score(truth, predicted, average="weighted"), rel=1e-12)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(truth, predicted, labels=["a", "b", "c"])
+    assert [result.per_class[c]["support"] for c in "abc"] == list(support)
+    assert [result.per_class[c]["f1"] for c in "abc"] == pytest.approx(list(f1), rel=1e-12)
+
+
+def test_per_class_table_renders_in_the_report():
+    from monitor.reports import render_html
+
+    html = render_html({"model": "m", "run_id": "r", "per_class": {
+        "<b>": {"precision": 0.5, "recall": 0.25, "f1": 0.333, "support": 12}}})
+    assert "Per class" in html and "&lt;b&gt;" in html and "<b>" not in html.split("<main>")[1]
