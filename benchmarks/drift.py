@@ -54,14 +54,15 @@ import peers  # noqa: E402 - the shared worker harness, next to this file
 
 PEERS_VENV = HERE / ".peers-venv"
 ALL_PEERS = ("evidently", "nannyml", "alibi-detect", "frouros")
-LOCAL_TOOLS = ("scipy-floor", "pvalue-bound", "modelwatch", "modelwatch-cold")
+LOCAL_TOOLS = ("scipy-floor", "pvalue-bound", "modelwatch", "modelwatch-cold", "modelwatch-capped")
 #: Tools whose headline time is their window-side step alone.
-WINDOW_TIMED = ("modelwatch", "pvalue-bound")
+WINDOW_TIMED = ("modelwatch", "modelwatch-capped", "pvalue-bound")
 LABELS = {
     "scipy-floor": "scipy floor",
     "pvalue-bound": "p-value evaluation alone (bound)",
     "modelwatch": "modelwatch (profile precomputed)",
     "modelwatch-cold": "modelwatch (cold, two DataFrames)",
+    "modelwatch-capped": "modelwatch (profile precomputed, service's 200k-row cap)",
 }
 N_NUMERIC, N_CATEGORICAL = 20, 5
 
@@ -257,7 +258,13 @@ class Modelwatch:
         self._detect, self._reference = detect_drift, DriftReference
 
     def versions(self) -> dict[str, str]:
-        return peers.versions("modelwatch", *peers.STACK)
+        import hashlib
+
+        digest = hashlib.sha256()
+        for source in sorted((ROOT / "monitor" / "drift").glob("*.py")):
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+        return {**peers.versions("modelwatch", *peers.STACK),
+                "monitor/drift sources sha256": digest.hexdigest()[:12]}
 
     def prepare(self, reference, numeric, categorical):
         return self._reference.from_frame(reference, numeric, categorical)
@@ -280,8 +287,28 @@ class ModelwatchCold(Modelwatch):
         return _mw_columns(self._detect(reference, window, numeric=numeric, categorical=categorical))
 
 
+class ModelwatchServiceCap(Modelwatch):
+    """As ``Modelwatch``, with the profile the service builds: at most ``DRIFT_REFERENCE_ROWS``
+    (200k) stored values per numeric column, a seeded random sample beyond that, so above 200k
+    reference rows the KS test is that of the sample, not of the full reference."""
+
+    name = "modelwatch-capped"
+    notes = ["profile built as the service builds it (monitor.reference.build_drift_reference): "
+             "max_sample=DRIFT_REFERENCE_ROWS; above that many reference rows KS runs on a random "
+             "sample of the reference, so its p-values are not the full reference's"]
+
+    def __init__(self) -> None:
+        super().__init__()
+        from monitor.reference import DRIFT_REFERENCE_ROWS
+
+        self.cap = DRIFT_REFERENCE_ROWS
+
+    def prepare(self, reference, numeric, categorical):
+        return self._reference.from_frame(reference, numeric, categorical, max_sample=self.cap)
+
+
 LOCAL = {"scipy-floor": ScipyFloor, "pvalue-bound": PValueBound, "modelwatch": Modelwatch,
-         "modelwatch-cold": ModelwatchCold}
+         "modelwatch-cold": ModelwatchCold, "modelwatch-capped": ModelwatchServiceCap}
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,7 +487,7 @@ def table(size: str, outcomes: list[Outcome], spec: dict[str, Any]) -> list[str]
         else:
             ks_diff = chi_diff = "no floor"
         window = _fmt_s(o.best("window_s"))
-        if o.tool == "modelwatch":
+        if o.tool in ("modelwatch", "modelwatch-capped"):
             window += f" (+ profile {_fmt_s(o.best('reference_s'))})"
         rows.append(
             f"| {size} | {label} | {_fmt_s(o.time_s)} | {_fmt_s(o.cpu_s)} | {window} | {len(o.runs)} "
@@ -496,6 +523,10 @@ def targets(size: str, outcomes: list[Outcome], spec: dict[str, Any]) -> list[st
         line += (f"; against the fastest peer's window-side step alone ({fastest_window.tool}, "
                  f"{_fmt_s(fastest_window.best('window_s'))} s): "
                  f"{fastest_window.best('window_s') / mw.time_s:.1f}x")
+        if floor:
+            without = sum(agreement(fastest_window, floor, spec).missing.values())
+            if without:
+                line += f" ({fastest_window.tool} gives no p-value for {without} of the columns)"
         bound = by_tool.get("pvalue-bound")
         if bound:
             line += (f"\n  p-value evaluation alone takes {_fmt_s(bound.time_s)} s: no tool with "
@@ -510,7 +541,8 @@ def targets(size: str, outcomes: list[Outcome], spec: dict[str, Any]) -> list[st
                 ratio = o.time_s / floor.time_s
                 lines.append(f"  modelwatch ({label}) / floor = {ratio:.2f} (target <= 1.5: "
                              f"{'met' if ratio <= 1.5 else 'MISSED'})")
-        for o, label in ((mw, "profile precomputed"), (cold, "cold")):
+        capped = by_tool.get("modelwatch-capped")
+        for o, label in ((mw, "profile precomputed"), (cold, "cold"), (capped, "service's 200k cap, informational")):
             if o:
                 agree = agreement(o, floor, spec)
                 worst = agree.overall
@@ -540,6 +572,13 @@ def details(outcomes: list[Outcome], spec: dict[str, Any]) -> list[str]:
                 column = worst[1]
                 parts.append(f"{column}: p {o.columns[column][1]:.6g} vs floor "
                              f"{floor.columns[column][1]:.6g}")
+        sizeable = [(relative_difference(o.columns[c][1], floor.columns[c][1]), c)
+                    for c in [*spec["numeric"], *spec["categorical"]]
+                    if o.columns.get(c) and o.columns[c][1] is not None and floor.columns[c][1] >= 1e-6]
+        if sizeable and max(sizeable)[0] > 0:
+            difference, column = max(sizeable)
+            parts.append(f"where the floor's p >= 1e-6: {difference:.1e} at {column} "
+                         f"({o.columns[column][1]:.6g} vs {floor.columns[column][1]:.6g})")
         ks_stat = [relative_difference(o.columns[c][0], floor.columns[c][0]) for c in spec["numeric"]
                    if o.columns.get(c) and o.columns[c][0] is not None]
         if ks_stat and max(ks_stat) > 0:
@@ -561,6 +600,18 @@ def parse_size(text: str) -> tuple[int, int]:
     if not window:
         raise argparse.ArgumentTypeError(f"size {text!r} must be REFERENCE:WINDOW, e.g. 200k:50k")
     return count(reference), count(window)
+
+
+def checkout() -> str:
+    """The commit benchmarked, and whether monitor/ differs from it (read-only git calls)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "monitor"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown checkout"
+    return f"commit {commit or 'unknown'}" + (" + uncommitted changes in monitor/" if changed else "")
 
 
 def machine() -> str:
@@ -630,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(f"# drift benchmark, {started:%Y-%m-%d %H:%M} UTC, machine: {machine()}")
+    print(f"# drift benchmark, {started:%Y-%m-%d %H:%M} UTC, machine: {machine()}, {checkout()}")
     print(f"# {N_NUMERIC} numeric columns (KS) + {N_CATEGORICAL} categorical (chi2), seed {args.seed}; "
           f"time = fastest of up to {args.repeat} runs of the drift computation only (no I/O, no imports)")
     loads = [value for _, (_, outcomes) in results.items() for o in outcomes for value in o.load]

@@ -10,7 +10,7 @@ from monitor import failpoints
 from monitor.alerts import delivery
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
-from monitor.db.schema import RecoveryAction, utcnow
+from monitor.db.schema import CheckRun, RecoveryAction, utcnow
 from monitor.recovery import ACTIONS, ActionContext
 from monitor.recovery import schedule
 from monitor.store import models as store_models
@@ -34,6 +34,11 @@ def execute(action_id: int) -> dict:
             return {"action_id": action_id, "skipped": True, "state": current.state if current else None}
     with session_scope(url) as session:
         action = session.get(RecoveryAction, action_id)
+        run = session.get(CheckRun, action.run_id)
+        stale = schedule.stale_reason(session, action.model_id, run.version if run else None)
+        if stale:
+            schedule.finish(session, action_id, False, {"summary": f"not run: {stale}"}, f"stale: {stale}")
+            return {"action_id": action_id, "state": "failed", "stale": stale}
         model = store_models.get_model_by_id(session, action.model_id)
         context = ActionContext(session, model, store_models.spec_of(model), action)
         try:

@@ -22,6 +22,8 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, fired_alerts: list[Al
     now = utcnow()
     rows = []
     for alert in fired_alerts:
+        if stale_reason(session, run.model_id, run.version):
+            continue
         policy = choose_policy(session, run.model_id, spec, alert)
         if policy is None:
             continue
@@ -34,6 +36,18 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, fired_alerts: list[Al
             "eta": now + dt.timedelta(seconds=policy.after), "executions": 0, "created_at": now,
         })
     return insert_ignoring_conflicts(session, RecoveryAction.__table__, rows)
+
+
+def stale_reason(session: Session, model_id: int, version: str | None) -> str | None:
+    """Why an action about ``version`` no longer applies: another version serves by now.
+
+    A late alert about version 1 must not roll back (or retrain away) the version 3 that a
+    recovery has meanwhile put in its place.
+    """
+    serving = store_models.serving_version(session, model_id)
+    if version is not None and serving is not None and serving.version != version:
+        return f"version {serving.version} serves now; the alert was about version {version}"
+    return None
 
 
 def choose_policy(session: Session, model_id: int, spec: ModelSpec, alert: Alert) -> RecoveryPolicy | None:

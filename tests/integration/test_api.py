@@ -41,14 +41,16 @@ def test_api_forces_a_check_with_a_token_and_serves_its_report_and_metrics(embed
             run_id = created.json()["run_id"]
             summary = wait_for(lambda: _finished(f"{base}/v1/runs/{run_id}"), 60, "the check to finish")
             assert summary["status"] == "succeeded"
-            assert [f["rule"] for f in summary["findings"] if f["status"] == "firing"] == ["recall_drop"]
+            assert [f["rule"] for f in summary["findings"]
+                    if f["status"] == "firing" and f["kind"] == "performance_drop"] == ["recall_drop"]
             report = httpx.get(f"{base}/v1/runs/{run_id}/report")
             assert report.status_code == 200 and "<svg" in report.text
             families = {f.name: f for f in text_string_to_metric_families(httpx.get(f"{base}/metrics").text)}
             recall = [s for s in families["modelwatch_kpi"].samples if s.labels["kpi"] == "recall"]
             assert recall and recall[0].labels["model"] == MODEL and recall[0].value < 0.6
             alerts = families["modelwatch_open_alerts"].samples
-            assert [(s.labels["model"], s.value) for s in alerts] == [(MODEL, 1.0)]
+            assert {s.labels["model"] for s in alerts} == {MODEL}
+            assert sum(s.value for s in alerts) == len(summary["alerts"]) >= 1
         finally:
             api.terminate()
             api.wait(10)
