@@ -62,10 +62,11 @@ def _spec(data_dir: Path, reference: Path, webhook: str) -> Path:
         "recovery": {
             "performance_drop": [
                 {"action": "rollback", "after": "0s", "max_version_age": "10m"},
-                {"action": "retrain", "after": "2s", "callable": "monitor.demo.retrain:retrain"},
+                {"action": "retrain", "after": "16s", "cooldown": "2m", "callable": "monitor.demo.retrain:retrain"},
             ],
-            # Let the shifted world fill most of the training window before retraining on it.
-            "data_drift": {"action": "retrain", "after": "8s", "callable": "monitor.demo.retrain:retrain"},
+            # Let the shifted world fill the whole training window (15s) before retraining on it.
+            "data_drift": {"action": "retrain", "after": "16s", "cooldown": "2m",
+                           "callable": "monitor.demo.retrain:retrain"},
         },
     }]}
     path = data_dir / "models.yaml"
