@@ -51,6 +51,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import peers  # noqa: E402 - the shared worker harness, next to this file
+from peers import ScipyFloor  # noqa: E402
 
 PEERS_VENV = HERE / ".peers-venv"
 ALL_PEERS = ("evidently", "nannyml", "alibi-detect", "frouros")
@@ -59,6 +60,7 @@ LOCAL_TOOLS = ("scipy-floor", "pvalue-bound", "modelwatch", "modelwatch-cold", "
 WINDOW_TIMED = ("modelwatch", "modelwatch-capped", "pvalue-bound")
 LABELS = {
     "scipy-floor": "scipy floor",
+    "scipy-floor-peers-venv": "scipy floor, run in the peers' venv",
     "pvalue-bound": "p-value evaluation alone (bound)",
     "modelwatch": "modelwatch (profile precomputed)",
     "modelwatch-cold": "modelwatch (cold, two DataFrames)",
@@ -149,39 +151,6 @@ def generate(n_reference: int, n_window: int, seed: int, directory: Path) -> dic
 # --------------------------------------------------------------------------------------------
 # tools of the main venv (run through peers.run_worker in a child process)
 # --------------------------------------------------------------------------------------------
-
-class ScipyFloor:
-    """What any code doing the same tests must at least spend: scipy itself, column by column."""
-
-    name = "scipy-floor"
-    notes = ["ks_2samp(method='auto') on the raw columns; chi2_contingency on the 2 x k table of "
-             "value_counts (k >= 3 here, so no Yates correction)"]
-
-    def __init__(self) -> None:
-        from scipy import stats
-
-        self._stats = stats
-
-    def versions(self) -> dict[str, str]:
-        return peers.versions(*peers.STACK)
-
-    def prepare(self, reference, numeric, categorical):
-        return reference
-
-    def detect(self, reference, window, numeric, categorical) -> peers.Columns:
-        import pandas as pd
-
-        columns: peers.Columns = {}
-        for column in numeric:
-            result = self._stats.ks_2samp(reference[column].to_numpy(), window[column].to_numpy())
-            columns[column] = (float(result.statistic), float(result.pvalue))
-        for column in categorical:
-            counts = pd.concat([reference[column].value_counts(), window[column].value_counts()],
-                               axis=1).fillna(0)
-            chi2, p_value, _, _ = self._stats.chi2_contingency(counts.to_numpy().T)
-            columns[column] = (float(chi2), float(p_value))
-        return columns
-
 
 class PValueBound:
     """The p-value evaluations alone: what any tool returning scipy's p-values must spend.
@@ -535,6 +504,11 @@ def targets(size: str, outcomes: list[Outcome], spec: dict[str, Any]) -> list[st
         lines.append(line)
     elif mw:
         lines.append("  no peer ran: nothing to compare modelwatch with")
+    floor_there = by_tool.get("scipy-floor-peers-venv")
+    if floor and floor_there:
+        lines.append(f"  the same floor takes {floor_there.time_s / floor.time_s:.2f}x as long in the "
+                     f"peers' venv (its older numpy / scipy / pandas): that much of any lead over a "
+                     f"peer is the environment's, not the code's")
     if floor:
         for o, label in ((mw, "profile precomputed"), (cold, "cold")):
             if o:
@@ -654,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(chosen) - set(ALL_PEERS))
     if unknown:
         parser.error(f"unknown peer(s) {unknown}; choose from {list(ALL_PEERS)}")
-    tools = [*LOCAL_TOOLS, *chosen]
+    tools = [*LOCAL_TOOLS, *(["scipy-floor-peers-venv"] if chosen else []), *chosen]
 
     started = datetime.now(timezone.utc)
     work = Path(tempfile.mkdtemp(prefix="modelwatch-drift-bench-"))

@@ -142,6 +142,43 @@ def main(adapters: dict[str, type], argv: list[str] | None = None) -> int:
 STACK = ("numpy", "scipy", "pandas", "pyarrow")
 
 
+class ScipyFloor:
+    """What any code doing the same tests must at least spend: scipy itself, column by column.
+
+    drift.py runs it in the main venv (the floor every difference is measured against) and, as
+    ``scipy-floor-peers-venv``, in the peers' venv, to show how much the older numpy / scipy /
+    pandas there cost by themselves."""
+
+    name = "scipy-floor"
+    notes = ["ks_2samp(method='auto') on the raw columns; chi2_contingency on the 2 x k table of "
+             "value_counts (k >= 3 here, so no Yates correction)"]
+
+    def __init__(self) -> None:
+        from scipy import stats
+
+        self._stats = stats
+
+    def versions(self) -> dict[str, str]:
+        return versions(*STACK)
+
+    def prepare(self, reference, numeric, categorical):
+        return reference
+
+    def detect(self, reference, window, numeric, categorical) -> Columns:
+        import pandas as pd
+
+        columns: Columns = {}
+        for column in numeric:
+            result = self._stats.ks_2samp(reference[column].to_numpy(), window[column].to_numpy())
+            columns[column] = (float(result.statistic), float(result.pvalue))
+        for column in categorical:
+            counts = pd.concat([reference[column].value_counts(), window[column].value_counts()],
+                               axis=1).fillna(0)
+            chi2, p_value, _, _ = self._stats.chi2_contingency(counts.to_numpy().T)
+            columns[column] = (float(chi2), float(p_value))
+        return columns
+
+
 class Evidently:
     """Evidently 0.7: a Report of one ``ValueDrift`` metric per column.
 
@@ -325,7 +362,7 @@ class Frouros:
         return columns
 
 
-PEERS = {"evidently": Evidently, "nannyml": NannyML, "alibi-detect": AlibiDetect,
+PEERS = {"scipy-floor-peers-venv": ScipyFloor, "evidently": Evidently, "nannyml": NannyML, "alibi-detect": AlibiDetect,
          "frouros": Frouros}
 
 if __name__ == "__main__":
