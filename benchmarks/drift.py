@@ -314,6 +314,17 @@ class Outcome:
         return self.best("window_cpu_s" if self.tool in WINDOW_TIMED else "total_cpu_s")
 
 
+def merge(earlier: Outcome | None, later: Outcome) -> Outcome:
+    """One outcome from two rounds of the same tool: all runs, the higher peak, an error wins."""
+    if earlier is None or later.error:
+        return later
+    earlier.runs += later.runs
+    earlier.peak_kib = max(earlier.peak_kib or 0, later.peak_kib or 0)
+    earlier.load += later.load
+    earlier.wall_s += later.wall_s
+    return earlier
+
+
 def _error_line(log: str) -> str:
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     for line in reversed(lines):
@@ -619,6 +630,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds per tool and size")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs per tool (fewer once they add up to 30 s); the fastest is shown")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the whole set of tools this many times, interleaved (runs pooled)")
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
@@ -640,15 +653,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{label}] generating {n_reference:,} + {n_window:,} rows "
                   f"({N_NUMERIC} numeric, {N_CATEGORICAL} categorical columns)", file=sys.stderr)
             spec = generate(n_reference, n_window, args.seed, data_dir)
-            outcomes = []
-            for tool in tools:
-                tool_dir = data_dir / tool
-                tool_dir.mkdir()
-                outcome = run_tool(tool, label, data_dir, tool_dir, args.timeout, args.repeat)
-                shown = outcome.error or f"{_fmt_s(outcome.time_s)} s, peak {_mib(outcome.peak_kib)} MiB"
-                print(f"[{label}] {tool:<16} {shown}", file=sys.stderr)
-                outcomes.append(outcome)
-            results[label] = (spec, outcomes)
+            outcomes: dict[str, Outcome] = {}
+            for round_ in range(args.rounds):  # interleaved, so a burst of load hits one round
+                for tool in tools:
+                    if outcomes.get(tool) and outcomes[tool].error:
+                        continue  # failed or timed out once: not again
+                    tool_dir = data_dir / f"{tool}.{round_}"
+                    tool_dir.mkdir()
+                    outcome = run_tool(tool, label, data_dir, tool_dir, args.timeout, args.repeat)
+                    shown = outcome.error or f"{_fmt_s(outcome.time_s)} s, peak {_mib(outcome.peak_kib)} MiB"
+                    print(f"[{label}] {tool:<22} {shown}", file=sys.stderr)
+                    outcomes[tool] = merge(outcomes.get(tool), outcome)
+            results[label] = (spec, list(outcomes.values()))
     finally:
         if args.keep:
             print(f"data kept in {work}", file=sys.stderr)
@@ -657,7 +673,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"# drift benchmark, {started:%Y-%m-%d %H:%M} UTC, machine: {machine()}, {checkout()}")
     print(f"# {N_NUMERIC} numeric columns (KS) + {N_CATEGORICAL} categorical (chi2), seed {args.seed}; "
-          f"time = fastest of up to {args.repeat} runs of the drift computation only (no I/O, no imports)")
+          f"time = fastest of up to {args.repeat} runs x {args.rounds} round(s) of the drift computation only "
+          f"(no I/O, no imports)")
     loads = [value for _, (_, outcomes) in results.items() for o in outcomes for value in o.load]
     if loads:
         print(f"# 1-minute load average around the tools' runs: {min(loads):.1f} to {max(loads):.1f} "

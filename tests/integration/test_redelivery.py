@@ -36,7 +36,7 @@ def test_sigkilled_workers_leave_no_duplicate_notification_or_recovery(redis_sta
         # Worker 1 stalls after the alert stage committed: it is killed holding the unacked message.
         first = stack.worker("w1", {"MODELWATCH_FAILPOINTS": "alert.after=sleep(60)"})
         stack.celery("call", "tasks.check.run_check", "--args", json.dumps([MODEL]))
-        wait_for(lambda: hook.received, 60, "the firing notification")
+        wait_for(lambda: _all_sent(url), 60, "every firing notification to be delivered")
         _kill(first)
         with session(url) as s:
             assert s.scalar(select(CheckRun.status)) == "running"
@@ -61,6 +61,12 @@ def test_sigkilled_workers_leave_no_duplicate_notification_or_recovery(redis_sta
             assert "recall_drop" in {n.payload["rule"] for n in webhook}
             assert all((n.transition, n.state, n.attempts) == ("firing", "sent", 1) for n in webhook)
         assert len(hook.received) == len(webhook)  # each notification reached the webhook exactly once
+
+
+def _all_sent(url: str) -> bool:
+    with session(url) as s:
+        states = s.scalars(select(Notification.state)).all()
+        return bool(states) and all(state == "sent" for state in states)
 
 
 def _action_state(url: str):
