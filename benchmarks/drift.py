@@ -10,21 +10,28 @@ runs every tool on it in a process of its own:
 - ``scipy-floor``: a per-column loop of ``scipy.stats.ks_2samp`` on the raw columns and
   ``scipy.stats.chi2_contingency`` on 2 x k count tables (counts by pandas ``value_counts``),
   in the main venv. Every p-value difference is measured against it.
+- ``pvalue-bound``: only the ``kstwo.sf`` / ``chi2.sf`` calls that turn the statistics into
+  p-values (statistics computed beforehand): the least a tool with scipy's p-values can spend.
 - ``modelwatch``: ``monitor.drift.detect_drift`` with the reference profile precomputed
   (``DriftReference.from_frame``, once per model version, as the service runs): the time is the
   check alone; the profile's build time is printed beside it.
 - ``modelwatch-cold``: ``detect_drift`` straight from the two DataFrames.
+- ``modelwatch-capped``: as ``modelwatch``, with the profile capped at the service's
+  ``DRIFT_REFERENCE_ROWS`` stored values per column (a random sample of larger references).
+- ``scipy-floor-peers-venv`` (with any peer): the floor's code in the peers' venv, whose older
+  numpy / scipy / pandas alone make a difference.
 - the peers (``--peers``), in benchmarks/.peers-venv (``bash benchmarks/setup-peers.sh``),
   through the adapters of benchmarks/peers.py, each configured for KS on numeric and chi-squared
   on categorical columns.
 
 Measured per tool and size: wall time of the drift computation only (reading Parquet and importing
-are excluded; the fastest of up to ``--repeat`` runs, fewer once a tool's runs add up to 30 s,
-with the process's CPU time of that run beside it), the window-side part of it where the library has a reference step that can be done once, the peak RSS
-of the tool's process (``ru_maxrss`` of that child from ``os.wait4``: its RSS high-water mark over
-its whole life, interpreter, imports and loaded data included, nothing subtracted), and the
-largest relative difference of its raw p-values from the floor's, ``|p - q| / max(p, q)`` over
-all columns (0 when both are 0). A tool that cannot be imported, fails or runs past ``--timeout``
+are excluded; the fastest of up to ``--repeat`` runs per process, fewer once a tool's runs add up
+to 30 s, pooled over ``--rounds``; the process's CPU time of that run beside it), the window-side
+part of it where the library has a reference step that can be done once, the peak RSS of the
+tool's process (``ru_maxrss`` of that child from ``os.wait4``: its RSS high-water mark over its
+whole life, interpreter, imports and loaded data included, nothing subtracted), and the largest
+relative difference of its raw p-values from the floor's, ``|p - q| / max(p, q)`` over all
+columns (0 when both are 0). A tool that cannot be imported, fails or runs past ``--timeout``
 gets a row saying so and the benchmark goes on.
 """
 
@@ -36,6 +43,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -354,14 +362,15 @@ def run_tool(tool: str, size: str, data_dir: Path, work: Path, timeout: float,
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     with open(log_path, "w") as log:
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                                 start_new_session=True)  # its own group: a timeout kills it all
         timed_out = False
         while True:
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() - started > timeout:
-                child.kill()
+                os.killpg(child.pid, signal.SIGKILL)
                 pid, status, usage = os.wait4(child.pid, 0)
                 timed_out = True
                 break
@@ -555,14 +564,14 @@ def details(outcomes: list[Outcome], spec: dict[str, Any]) -> list[str]:
             worst = agree.worst[kind]
             if worst and worst[0] > 0:
                 column = worst[1]
-                parts.append(f"{column}: p {o.columns[column][1]:.6g} vs floor "
-                             f"{floor.columns[column][1]:.6g}")
+                parts.append(f"{column}: {worst[0]:.1e} (p {o.columns[column][1]:.6g} vs floor "
+                             f"{floor.columns[column][1]:.6g})")
         sizeable = [(relative_difference(o.columns[c][1], floor.columns[c][1]), c)
                     for c in [*spec["numeric"], *spec["categorical"]]
                     if o.columns.get(c) and o.columns[c][1] is not None and floor.columns[c][1] >= 1e-6]
         if sizeable and max(sizeable)[0] > 0:
             difference, column = max(sizeable)
-            parts.append(f"where the floor's p >= 1e-6: {difference:.1e} at {column} "
+            parts.append(f"where the floor's p >= 1e-6: {column}: {difference:.1e} "
                          f"({o.columns[column][1]:.6g} vs {floor.columns[column][1]:.6g})")
         ks_stat = [relative_difference(o.columns[c][0], floor.columns[c][0]) for c in spec["numeric"]
                    if o.columns.get(c) and o.columns[c][0] is not None]

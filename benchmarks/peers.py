@@ -136,7 +136,7 @@ def main(adapters: dict[str, type], argv: list[str] | None = None) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# peer adapters (run in benchmarks/.peers-venv)
+# the scipy floor (either venv) and the peer adapters (benchmarks/.peers-venv)
 # --------------------------------------------------------------------------------------------
 
 STACK = ("numpy", "scipy", "pandas", "pyarrow")

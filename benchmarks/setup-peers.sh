@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Create benchmarks/.peers-venv: the separate environment in which benchmarks/drift.py runs the
 # peer drift libraries (Evidently, NannyML, alibi-detect, Frouros). They cannot share modelwatch's
-# venv: Evidently and alibi-detect need pandas < 3, alibi-detect needs numpy < 2 (through numba
-# < 0.60 too) and Frouros scipy < 1.15, while modelwatch pins pandas 3, numpy 2 and scipy 1.17.
+# venv: alibi-detect requires numpy < 2 (also through numba < 0.60) and pandas < 3 (Evidently is
+# reported to need pandas < 3 as well, though its metadata does not say so), and Frouros requires
+# scipy < 1.15, while modelwatch pins numpy 2, pandas 3 and scipy 1.17.
 #
 #   bash benchmarks/setup-peers.sh            # create or update the venv
-#   PYTHON=python3.12 bash benchmarks/setup-peers.sh
+#   PYTHON=/path/to/python3.11 bash benchmarks/setup-peers.sh   # another interpreter
 #
 # Versions are pinned so that two runs of the benchmark compare the same code. The numeric stack
 # (numpy / scipy / pandas / pyarrow) is pinned to the newest versions all four peers accept
