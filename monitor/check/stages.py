@@ -27,6 +27,8 @@ from monitor.detect import data
 from monitor.detect.estimated import estimate_window, estimated_evaluations
 from monitor.detect.history import anomaly_evaluations
 from monitor.detect.performance import detect_performance_drop
+from monitor.detect.service import detect_service_slo
+from monitor.service import SERVICE_KPIS, service_kpis
 from monitor.errors import StageError, TransientError
 from monitor.metrics import evaluate as evaluate_kpis
 from monitor.recovery import schedule
@@ -97,7 +99,9 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
                                spec.task, scores=scores, positive_label=spec.positive_label)
     reference = store_models.reference_for(session, run.model_id, run.version)
     baseline = dict(reference.baseline_kpis) if reference else {}
-    store_runs.save_kpis(session, run, evaluation.kpis, baseline)
+    service = service_kpis(window, (run.window_end - run.window_start).total_seconds())
+    store_runs.save_kpis(session, run, {**evaluation.kpis, **service}, baseline)
+    store_runs.set_result(run, "service", service)
     segments = {}
     profile_segments = (reference.profile.get("segments") or {}) if reference else {}
     for column in spec.columns.segments:
@@ -135,6 +139,7 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
                         for e in detect_performance_drop(part["kpis"], part["baseline"], part["labelled_rows"],
                                                          spec.rules)]
     evaluations += estimated_evaluations(results.get("estimated"), baseline, labelled_rows, spec)
+    evaluations += detect_service_slo(results.get("service") or {}, spec.rules)
 
     reference = store_models.reference_for(session, run.model_id, run.version)
     window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
@@ -146,7 +151,7 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
     joint, joint_json = data.multivariate_evaluation(sample, frame, spec)
     quarantined = logs.quarantined_between(session, run.model_id, run.window_start, run.window_end)
     quality, quality_json = data.quality_evaluations(profile.get("quality"), window, spec, quarantined)
-    history = store_runs.kpi_history(session, run.model_id, list(evaluation.get("kpis", {})), limit=60)
+    history = store_runs.kpi_history(session, run.model_id, [*evaluation.get("kpis", {}), *SERVICE_KPIS], limit=60)
     anomalies, flagged = anomaly_evaluations(history, spec)
     evaluations += drift + variance + joint + quality + anomalies
     store_runs.save_findings(session, run, evaluations)
