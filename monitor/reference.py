@@ -124,7 +124,7 @@ def build_drift_reference(reference: pd.DataFrame, spec: ModelSpec, *, seed: int
 
     blobs = {WHOLE: build(frame)}
     for column in spec.columns.segments:
-        for value, part in frame.groupby(frame[column].astype(str)):
+        for value, part in frame.groupby(frame[column].map(label_key)):
             blobs[f"{column}={value}"] = build(part)
     return pack(blobs)
 
@@ -178,7 +178,7 @@ def build_profile(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) ->
     baseline = _evaluate(labelled, spec, has_scores)
     profile["segments"] = {}
     for column in columns.segments:
-        for value, group in labelled.groupby(labelled[column].astype(str)):
+        for value, group in labelled.groupby(labelled[column].map(label_key)):
             evaluation = _evaluate(group, spec, has_scores)
             profile["segments"][f"{column}={value}"] = {"kpis": evaluation.kpis,
                                                         "labelled_rows": evaluation.labelled_rows}

@@ -13,7 +13,7 @@ from monitor.db.engine import session_scope
 from monitor.db.schema import CheckRun, RecoveryAction, utcnow
 from monitor.recovery import ACTIONS, ActionContext
 from monitor.recovery import schedule
-from monitor.store import models as store_models
+from monitor.store import models as store_models, runs as store_runs
 from tasks.base import RELIABLE
 from workers.app import app
 
@@ -66,8 +66,14 @@ def sweep() -> dict:
     settings = get_settings()
     grace = dt.timedelta(seconds=max(30.0, 2 * settings.sweep_interval))
     with session_scope(settings.effective_database_url) as session:
+        # A chain's publish can be lost between opening its run and sending it; after a long
+        # grace (a busy queue is not a lost message) the run is launched again.
+        stuck = [(r.id, r.model_id) for r in store_runs.stuck_runs(
+            session, dt.timedelta(seconds=max(600.0, 2 * settings.task_time_limit)))]
+        names = {m.id: m.name for m in store_models.list_models(session)} if stuck else {}
         overdue = [a.id for a in schedule.overdue(session, grace)]
         stale = delivery.stale(session, grace)
+        delivery.give_up(session)
         lost = session.execute(
             update(RecoveryAction)
             .where(RecoveryAction.state == "running",
@@ -75,8 +81,13 @@ def sweep() -> dict:
             .values(state="failed", finished_at=utcnow(),
                     error="the worker running this action was lost; not re-run automatically")
         ).rowcount
+    from tasks.check import launch
+
+    for run_id, model_id in stuck:
+        launch(run_id, names.get(model_id, ""))
     for action_id in overdue:
         execute.delay(action_id)
     for notification_id in stale:
         deliver.delay(notification_id)
-    return {"resent_actions": overdue, "resent_notifications": stale, "lost_actions": lost}
+    return {"relaunched_runs": [r for r, _ in stuck], "resent_actions": overdue,
+            "resent_notifications": stale, "lost_actions": lost}

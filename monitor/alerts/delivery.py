@@ -26,6 +26,7 @@ def claim(session: Session, notification_id: int) -> Notification | None:
     claimed = session.execute(
         update(Notification)
         .where(Notification.id == notification_id,
+               Notification.attempts < MAX_ATTEMPTS,
                or_(Notification.state == "pending",
                    (Notification.state == "sending") & (Notification.lease_until < now)))
         .values(state="sending", attempts=Notification.attempts + 1, lease_until=now + LEASE)
@@ -38,8 +39,11 @@ def send(spec: ModelSpec, notification: Notification) -> Delivery:
     if index >= len(spec.alerts):
         return Delivery(False, f"channel #{index} is no longer in the model's spec")
     channel_spec = spec.alerts[index]
-    channel = build_channel(channel_spec.type, channel_spec.config)
-    return channel.send(notification.payload, idempotency_key=notification.dedup_key)
+    try:
+        channel = build_channel(channel_spec.type, channel_spec.config)
+        return channel.send(notification.payload, idempotency_key=notification.dedup_key)
+    except Exception as exc:  # a broken channel is a failed delivery, recorded, never a stuck one
+        return Delivery(False, f"{channel_spec.type} channel failed: {type(exc).__name__}: {exc}")
 
 
 def record(session: Session, notification_id: int, delivery: Delivery, retry_in: float = 0.0) -> str:
@@ -64,7 +68,7 @@ def stale(session: Session, older_than: dt.timedelta) -> list[int]:
     """Notifications nobody is delivering: pending too long, or a sender's lease ran out."""
     now = utcnow()
     return list(session.scalars(
-        select(Notification.id).where(or_(
+        select(Notification.id).where(Notification.attempts < MAX_ATTEMPTS, or_(
             (Notification.state == "pending") & (Notification.created_at < now - older_than)
             & (Notification.lease_until.is_(None) | (Notification.lease_until < now)),
             (Notification.state == "sending") & (Notification.lease_until < now),
@@ -75,3 +79,13 @@ def stale(session: Session, older_than: dt.timedelta) -> list[int]:
 def notifications_of_alert(session: Session, alert_id: int) -> list[Notification]:
     return list(session.scalars(select(Notification).where(Notification.alert_id == alert_id)
                                 .order_by(Notification.id)))
+
+
+def give_up(session: Session) -> int:
+    """Mark failed the notifications whose last allowed attempt died mid-send (lease expired)."""
+    return session.execute(
+        update(Notification)
+        .where(Notification.state == "sending", Notification.attempts >= MAX_ATTEMPTS,
+               Notification.lease_until < utcnow())
+        .values(state="failed", last_error="the sender was lost on the last allowed attempt")
+    ).rowcount

@@ -1,6 +1,6 @@
 """``modelwatch serve``: the service's HTTP front door.
 
-Reads need nothing (or the token when one is set); writes need ``Authorization: Bearer
+Reads are open (a read token comes with the dashboard); writes need ``Authorization: Bearer
 <MODELWATCH_API_TOKEN>``, compared in constant time. OpenAPI is at ``/docs``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy import text
 
@@ -80,14 +80,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return result
 
     @app.get("/v1/models/{name}/runs")
-    def model_runs(name: str, limit: int = 20) -> list[dict[str, Any]]:
+    def model_runs(name: str, limit: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
         from monitor.store import models as store, runs
 
         with session_scope(url) as session:
             model = store.get_model(session, name)
             return [{"run_id": r.id, "trigger": r.trigger, "version": r.version, "status": r.status,
                      "window": {"start": r.window_start, "end": r.window_end}, "error": r.error}
-                    for r in runs.recent_runs(session, model.id, min(limit, 200))]
+                    for r in runs.recent_runs(session, model.id, limit)]
 
     @app.post("/v1/models/{name}/checks", status_code=202, dependencies=[Depends(writer)])
     def force_check(name: str, rerun: bool = False) -> dict[str, Any]:

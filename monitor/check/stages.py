@@ -30,7 +30,7 @@ from monitor.detect.performance import detect_performance_drop
 from monitor.detect.service import detect_service_slo
 from monitor.service import SERVICE_KPIS, service_kpis
 from monitor.errors import StageError, TransientError
-from monitor.metrics import evaluate as evaluate_kpis
+from monitor.metrics import evaluate as evaluate_kpis, label_key
 from monitor.recovery import schedule
 from monitor.reports import render_html
 from monitor.spec import Task
@@ -47,22 +47,33 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict[str, Any]:
-    """Run one stage with its bookkeeping: state, attempts, duration, and the failure reason."""
+    """Run one stage with its bookkeeping: state, attempts, duration, and the failure reason.
+
+    A stage that already succeeded for this run returns the output it stored then: a message
+    redelivered after the run moved on (even after its frozen window was released) changes
+    nothing. Copies of a stage running at once serialise on the run's row.
+    """
     url = settings.effective_database_url
     with session_scope(url) as session:
         run = store_runs.get_run(session, run_id)
+        done = (run.stages or {}).get(name, {})
+        if done.get("state") == "succeeded":
+            return done.get("output") or {}
         if run.status == "failed":
             raise StageError(f"run {run_id} already failed ({run.error}); not running {name}")
-        attempts = int((run.stages or {}).get(name, {}).get("attempts", 0)) + 1
+        attempts = int(done.get("attempts", 0)) + 1
         store_runs.mark_stage(session, run, name, "running", attempts=attempts,
                               started_at=utcnow().isoformat())
     failpoints.hit(settings.failpoints, name)
     started = time.perf_counter()
     try:
         with session_scope(url) as session:
-            run = store_runs.get_run(session, run_id)
+            run = store_runs.lock_run(session, run_id)
+            done = (run.stages or {}).get(name, {})
+            if done.get("state") == "succeeded":  # a concurrent copy finished while we waited
+                return done.get("output") or {}
             output = body(session, run, settings)
-            store_runs.mark_stage(session, run, name, "succeeded", attempts=attempts,
+            store_runs.mark_stage(session, run, name, "succeeded", attempts=attempts, output=output,
                                   finished_at=utcnow().isoformat(),
                                   duration_ms=round((time.perf_counter() - started) * 1000, 1))
     except Exception as exc:
@@ -71,7 +82,7 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
             run = store_runs.get_run(session, run_id)
             if is_transient(exc):
                 store_runs.mark_stage(session, run, name, "retrying", attempts=attempts, error=reason)
-            else:
+            elif run.status != "succeeded":
                 store_runs.fail_run(session, run, name, reason)
         if is_transient(exc):
             raise TransientError(reason) from exc
@@ -107,7 +118,7 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
     for column in spec.columns.segments:
         if column not in labelled:
             continue
-        for value, group in labelled.groupby(labelled[column].astype(str)):
+        for value, group in labelled.groupby(labelled[column].map(label_key)):
             segment = f"{column}={value}"
             part = evaluate_kpis(group["label"].tolist(), group["prediction"].tolist(), spec.task,
                                  scores=group["score"].tolist() if scores is not None else None,

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from monitor.detect.findings import RuleEvaluation
+from monitor.metrics import label_key
 from monitor.reference import PREDICTION, SCORE, WHOLE, drift_columns, drift_frame, unpack
 from monitor.spec import ModelSpec
 
@@ -53,7 +54,7 @@ def drift_evaluations(reference_bundle: bytes | None, frame: pd.DataFrame, spec:
     for column in spec.columns.segments:
         if column not in frame:
             continue
-        for value, part in frame.groupby(frame[column].astype(str)):
+        for value, part in frame.groupby(frame[column].map(label_key)):
             segment = f"{column}={value}"
             if segment in references:
                 more, _ = _drift(DriftReference.from_bytes(references[segment]), part, spec, segment)

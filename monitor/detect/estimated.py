@@ -14,6 +14,7 @@ import pandas as pd
 
 from monitor.detect.findings import RuleEvaluation
 from monitor.detect.performance import detect_performance_drop
+from monitor.metrics import label_key
 from monitor.spec import ModelSpec, Task
 
 KIND = "estimated_performance_drop"
@@ -28,9 +29,8 @@ def estimate_window(window: pd.DataFrame, spec: ModelSpec, calibration: dict | N
 
     calibrator = Calibrator().fit(calibration["scores"], calibration["labels"], positive_label=1)
     scored = window[window["score"].notna()]
-    positive = str(spec.positive_label)
-    predictions = [1 if str(p) == positive or (isinstance(p, float) and str(int(p)) == positive) else 0
-                   for p in scored["prediction"]]
+    positive = label_key(spec.positive_label)
+    predictions = [int(label_key(p) == positive) for p in scored["prediction"]]
     result = estimate(scored["score"].astype(float).to_numpy(), calibrator=calibrator,
                       predictions=predictions, positive_label=1)
     return result.to_json()

@@ -82,3 +82,38 @@ def test_drift_confined_to_one_segment_is_named_with_its_segment(db_url, tmp_pat
         drifted = {f.segment for f in runs.findings_of(s, run_id) if f.rule == "data_drift" and f.status == "firing"}
     assert "region=south,feature=x" in drifted
     assert not {d for d in drifted if d.startswith(("region=north", "region=east"))}
+
+
+def test_stages_redelivered_after_the_run_finished_change_nothing(db_url, tmp_path):
+    """A worker that dies between a stage's return and its ack gets the rest of the chain
+    delivered again, after the report released the frozen window: results must stand."""
+    from monitor.check import stages
+
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
+    spec = parse_spec({"models": [{"name": "m", "task": "binary_classification", "window": "1h",
+                                   "columns": {"numeric": ["x"], "categorical": ["region"], "score": None}}]})[0]
+    rng = np.random.default_rng(8)
+    window = frame(800, rng, {"north": 0.5, "south": 0.5})
+    now = dt.datetime.now(dt.timezone.utc)
+    with session_scope(db_url) as s:
+        model, _ = store.upsert_model(s, spec)
+        builtin.register(s, model, spec, "1", reference=frame(2000, rng, {"north": 0.9, "south": 0.9}))
+        logs.insert_predictions(s, model.id, [
+            {"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=i + 1), "prediction": int(p),
+             "features": {"x": float(x), "region": r}}
+            for i, (x, r, p) in enumerate(zip(window["x"], window["region"], window["prediction"]))], "1")
+        logs.insert_labels(s, model.id, [{"request_id": f"r{i}", "label": int(y)} for i, y in enumerate(window["label"])])
+    run_id = run_chain(settings, "m")
+
+    def snapshot():
+        with session_scope(db_url) as s:
+            run = runs.get_run(s, run_id)
+            return (run.status, run.results["counts"], sorted((k.name, k.segment, k.value) for k in runs.kpis_of(s, run_id)),
+                    sorted((f.rule, f.segment, f.status) for f in runs.findings_of(s, run_id)))
+
+    before = snapshot()
+    for name in ("collect", "evaluate", "detect", "alert", "schedule_recovery", "report"):
+        stages.run_stage(settings, run_id, name, stages.STAGES[name])
+    assert snapshot() == before
+    assert before[0] == "succeeded" and before[1]["rows"] == 800
+    assert ("recall_drop", "", "firing") in before[3]
