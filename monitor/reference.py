@@ -70,6 +70,16 @@ def _categorical_profile(values: pd.Series) -> dict[str, Any]:
     }
 
 
+def segments_of(frame: pd.DataFrame, column: str):
+    """``(segment, rows)`` for each value of a segment column, keyed ``column=value``.
+
+    The one spelling of a segment key, shared by the reference profile, the evaluate stage and
+    the drift checks, so a window's segment always finds its reference (1, 1.0 and "1" agree).
+    """
+    for value, part in frame.groupby(frame[column].map(label_key)):
+        yield f"{column}={value}", part
+
+
 def drift_frame(frame: pd.DataFrame, spec: ModelSpec, *, prediction: str, score: str | None) -> pd.DataFrame:
     """Features plus the model's outputs under reserved names, as the drift code compares them."""
     columns = spec.columns
@@ -124,8 +134,8 @@ def build_drift_reference(reference: pd.DataFrame, spec: ModelSpec, *, seed: int
 
     blobs = {WHOLE: build(frame)}
     for column in spec.columns.segments:
-        for value, part in frame.groupby(frame[column].map(label_key)):
-            blobs[f"{column}={value}"] = build(part)
+        for segment, part in segments_of(frame, column):
+            blobs[segment] = build(part)
     return pack(blobs)
 
 
@@ -178,9 +188,9 @@ def build_profile(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) ->
     baseline = _evaluate(labelled, spec, has_scores)
     profile["segments"] = {}
     for column in columns.segments:
-        for value, group in labelled.groupby(labelled[column].map(label_key)):
+        for segment, group in segments_of(labelled, column):
             evaluation = _evaluate(group, spec, has_scores)
-            profile["segments"][f"{column}={value}"] = {"kpis": evaluation.kpis,
+            profile["segments"][segment] = {"kpis": evaluation.kpis,
                                                         "labelled_rows": evaluation.labelled_rows}
     return profile, baseline
 

@@ -30,7 +30,8 @@ from monitor.detect.performance import detect_performance_drop
 from monitor.detect.service import detect_service_slo
 from monitor.service import SERVICE_KPIS, service_kpis
 from monitor.errors import StageError, TransientError
-from monitor.metrics import evaluate as evaluate_kpis, label_key
+from monitor.metrics import evaluate as evaluate_kpis
+from monitor.reference import segments_of
 from monitor.recovery import schedule
 from monitor.reports import render_html
 from monitor.spec import Task
@@ -118,8 +119,7 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
     for column in spec.columns.segments:
         if column not in labelled:
             continue
-        for value, group in labelled.groupby(labelled[column].map(label_key)):
-            segment = f"{column}={value}"
+        for segment, group in segments_of(labelled, column):
             part = evaluate_kpis(group["label"].tolist(), group["prediction"].tolist(), spec.task,
                                  scores=group["score"].tolist() if scores is not None else None,
                                  positive_label=spec.positive_label)

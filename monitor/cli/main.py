@@ -161,7 +161,6 @@ def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float) -> 
 
 def _wait_for_run(url: str, run_id: str, timeout: float) -> dict:
     from monitor.check.summary import build_summary
-    from monitor.errors import ModelwatchError
     from monitor.store import runs
 
     deadline = time.monotonic() + timeout

@@ -13,8 +13,7 @@ from typing import Any
 import pandas as pd
 
 from monitor.detect.findings import RuleEvaluation
-from monitor.metrics import label_key
-from monitor.reference import PREDICTION, SCORE, WHOLE, drift_columns, drift_frame, unpack
+from monitor.reference import PREDICTION, SCORE, WHOLE, drift_columns, drift_frame, segments_of, unpack
 from monitor.spec import ModelSpec
 
 OUTPUTS = (SCORE, PREDICTION)
@@ -54,8 +53,7 @@ def drift_evaluations(reference_bundle: bytes | None, frame: pd.DataFrame, spec:
     for column in spec.columns.segments:
         if column not in frame:
             continue
-        for value, part in frame.groupby(frame[column].map(label_key)):
-            segment = f"{column}={value}"
+        for segment, part in segments_of(frame, column):
             if segment in references:
                 more, _ = _drift(DriftReference.from_bytes(references[segment]), part, spec, segment)
                 evaluations += [e for e in more if e.details.get("column") != column]

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from monitor.detect.findings import RuleEvaluation
-from monitor.detect.performance import detect_performance_drop
+from monitor.detect.performance import PERFORMANCE_RULES, detect_performance_drop
 from monitor.metrics import label_key
 from monitor.spec import ModelSpec, Task
 
@@ -44,7 +44,7 @@ def estimated_evaluations(estimated: dict[str, Any] | None, baseline: dict, labe
     if labelled_rows >= rules.min_labelled_rows:
         return [RuleEvaluation(rule=f"estimated_{name}", kind=KIND, status="ok",
                                message=f"{labelled_rows} labelled rows: the realised KPIs apply")
-                for name in _rule_names(estimated, baseline, rules)]
+                for name in _rule_names(estimated, rules)]
     evaluations = detect_performance_drop(estimated["kpis"], baseline, estimated["n"], rules)
     lower, upper = estimated.get("lower") or {}, estimated.get("upper") or {}
     return [replace(e, rule=f"estimated_{e.rule}", kind=KIND,
@@ -55,8 +55,10 @@ def estimated_evaluations(estimated: dict[str, Any] | None, baseline: dict, labe
             for e in evaluations]
 
 
-def _rule_names(estimated: dict, baseline: dict, rules) -> list[str]:
-    return [e.rule for e in detect_performance_drop(estimated["kpis"], baseline, 10**9, rules)]
+def _rule_names(estimated: dict, rules) -> list[str]:
+    """The performance rules that apply to the estimated KPIs (enabled, KPI estimated)."""
+    return [rule for rule, (metric, field) in PERFORMANCE_RULES.items()
+            if getattr(rules, field) is not None and metric in estimated["kpis"]]
 
 
 def _fmt(value: float | None) -> str:
