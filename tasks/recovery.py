@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from monitor import failpoints
+from monitor import audit, failpoints
 from monitor.alerts import delivery
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
@@ -49,6 +49,9 @@ def execute(action_id: int) -> dict:
                 schedule.finish(failed, action_id, False, {}, f"{type(exc).__name__}: {exc}")
             return {"action_id": action_id, "state": "failed", "error": str(exc)}
         schedule.finish(session, action_id, outcome.ok, outcome.to_json(), None if outcome.ok else outcome.summary)
+        if outcome.ok:
+            audit.record(session, actor=audit.SYSTEM, action=action.kind, subject=f"recovery:{action_id}",
+                         reason=action.reason, model_id=action.model_id, details=outcome.to_json())
     failpoints.hit(settings.failpoints, "recovery.after")
     return {"action_id": action_id, "state": "succeeded" if outcome.ok else "failed", "summary": outcome.summary}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from monitor.cli.common import database_url
 from monitor.cli.output import emit_json, table, when
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
@@ -24,15 +25,6 @@ class Group(click.Group):
         except ModelwatchError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(2)
-
-
-def database_url() -> str:
-    """The database URL, with the schema brought up to date first."""
-    settings = get_settings()
-    url = settings.effective_database_url
-    if settings.auto_migrate:
-        upgrade(url)
-    return url
 
 
 @click.group(cls=Group)
@@ -230,88 +222,6 @@ def status(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--open", "open_only", is_flag=True, help="Only alerts still firing.")
-@click.option("--model", "model_name", default=None)
-@click.option("--json", "as_json", is_flag=True)
-def alerts(open_only: bool, model_name: str | None, as_json: bool) -> None:
-    """Alerts with their state."""
-    from monitor.alerts.delivery import notifications_of_alert
-    from monitor.alerts.lifecycle import list_alerts
-    from monitor.store import models as store
-
-    with session_scope(database_url()) as session:
-        model_id = store.get_model(session, model_name).id if model_name else None
-        names = {m.id: m.name for m in store.list_models(session)}
-        rows = []
-        for a in list_alerts(session, model_id, open_only):
-            deliveries = notifications_of_alert(session, a.id)
-            rows.append({"id": a.id, "model": names.get(a.model_id), "rule": a.rule, "state": a.state,
-                         "severity": a.severity, "message": a.message, "first_seen": a.first_seen,
-                         "resolved_at": a.resolved_at,
-                         "notifications": [{"channel": n.channel, "transition": n.transition, "state": n.state,
-                                            "attempts": n.attempts, "error": n.last_error} for n in deliveries]})
-    if as_json:
-        emit_json(rows)
-        return
-    table(["id", "model", "rule", "state", "severity", "since", "notified", "message"],
-          [[r["id"], r["model"], r["rule"], r["state"], r["severity"], when(r["first_seen"]),
-            ", ".join(f"{n['channel'].split(':')[-1]} {n['transition']}:{n['state']}" for n in r["notifications"]) or "-", r["message"]]
-           for r in rows], empty="no alerts")
-
-
-@main.group()
-def recovery() -> None:
-    """Scheduled recovery actions."""
-
-
-@recovery.command("list")
-@click.option("--model", "model_name", default=None)
-@click.option("--json", "as_json", is_flag=True)
-def recovery_list(model_name: str | None, as_json: bool) -> None:
-    """Recovery actions with their state and time."""
-    from monitor.recovery.schedule import list_actions
-    from monitor.store import models as store
-
-    with session_scope(database_url()) as session:
-        model_id = store.get_model(session, model_name).id if model_name else None
-        names = {m.id: m.name for m in store.list_models(session)}
-        rows = [{"id": a.id, "model": names.get(a.model_id), "kind": a.kind, "state": a.state, "eta": a.eta,
-                 "started_at": a.started_at, "finished_at": a.finished_at, "executions": a.executions,
-                 "reason": a.reason, "result": a.result, "error": a.error}
-                for a in list_actions(session, model_id)]
-    if as_json:
-        emit_json(rows)
-        return
-    table(["id", "model", "kind", "state", "eta", "runs", "outcome"],
-          [[r["id"], r["model"], r["kind"], r["state"], when(r["eta"]), r["executions"],
-            (r["result"] or {}).get("summary") or r["error"] or "-"] for r in rows],
-          empty="no recovery actions")
-
-
-@recovery.command("cancel")
-@click.argument("action_id", type=int)
-@click.option("--reason", default="cancelled from the command line")
-def recovery_cancel(action_id: int, reason: str) -> None:
-    """Cancel a scheduled recovery action before it runs."""
-    from monitor.db.schema import RecoveryAction
-    from monitor.errors import NotFound
-    from monitor.recovery.schedule import cancel
-
-    with session_scope(database_url()) as session:
-        action = session.get(RecoveryAction, action_id)
-        if action is None:
-            raise NotFound(f"no recovery action {action_id}")
-        if not cancel(session, action_id, reason):
-            raise ModelwatchError(f"recovery action {action_id} is {action.state}; only scheduled actions can be cancelled")
-        task_id = action.celery_task_id
-    if task_id:
-        from workers.app import app
-
-        app.control.revoke(task_id)
-    click.echo(f"cancelled recovery action {action_id}")
-
-
-@main.command()
 @click.argument("name")
 @click.option("--run", "run_id", default=None, help="A specific run (default: the latest report).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -336,9 +246,10 @@ def report(name: str, run_id: str | None, output: Path | None) -> None:
     click.echo(str(path.resolve()))
 
 
-from monitor.cli import processes  # noqa: E402  (registers run / demo)
+from monitor.cli import alerting, audit, processes, recovery  # noqa: E402  (register their commands)
 
-processes.register(main)
+for module in (alerting, audit, processes, recovery):
+    module.register(main)
 
 
 if __name__ == "__main__":

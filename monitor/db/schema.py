@@ -313,3 +313,22 @@ class Report(Base):
     summary: Mapped[dict[str, Any]]
     html: Mapped[str] = mapped_column(Text, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """A human or automatic decision: who (token name, OS user or ``system``), when, what, and why.
+
+    Compliance reviews ask "who silenced this, who approved that retrain"; the answer is a row
+    here, written in the same transaction as the decision it records.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_model_at", "model_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

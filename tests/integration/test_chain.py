@@ -11,7 +11,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from monitor.db.schema import Alert, CheckRun, Notification, RecoveryAction, Report
+from monitor.db.schema import Alert, AuditEvent, CheckRun, Notification, RecoveryAction, Report
 from monitor.demo.receiver import WebhookReceiver
 from monitor.registry import on_model_update
 from monitor.store import models as store
@@ -59,6 +59,8 @@ def test_recall_drop_fires_alert_notifies_once_rolls_back_once_and_resolves(back
         assert action.result["to_version"] == "1"
         with session(url) as s:
             assert store.serving_version(s, store.get_model(s, MODEL).id).version == "1"
+            trail = s.scalars(select(AuditEvent)).all()
+            assert [(e.actor, e.action, e.subject) for e in trail] == [("system", "rollback", f"recovery:{action.id}")]
 
         firing = [m for m in hook.received if m["state"] == "firing" and m["rule"] == "recall_drop"]
         assert len(firing) == 1 and firing[0]["rule"] == "recall_drop" and firing[0]["version"] == "2"

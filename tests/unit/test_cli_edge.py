@@ -279,3 +279,31 @@ def test_check_without_any_model(runner, data_dir):
 
 def test_state_lives_in_the_data_dir(applied, data_dir):
     assert (data_dir / "modelwatch.db").exists()
+
+
+def test_cancel_is_audited_with_who_and_why(runner, applied, data_dir, monkeypatch):
+    import datetime as dt
+
+    from monitor.config import get_settings
+    from monitor.db.engine import session_scope
+    from monitor.db.schema import RecoveryAction, utcnow
+    from monitor.store import models as store
+
+    monkeypatch.setenv("MODELWATCH_ACTOR", "alice")
+    with session_scope(get_settings().effective_database_url) as session:
+        model = store.get_model(session, "churn")
+        action = RecoveryAction(model_id=model.id, kind="retrain", state="scheduled", run_id="r1",
+                                dedup_key="alert:1:retrain", reason="recall_drop: recall fell",
+                                eta=utcnow() + dt.timedelta(hours=1))
+        session.add(action)
+        session.flush()
+        action_id = action.id
+    assert "no decisions recorded yet" in run(runner, "audit").output
+    run(runner, "recovery", "cancel", str(action_id), "--reason", "retrain tonight by hand")
+    events = json.loads(run(runner, "audit", "--model", "churn", "--json").output)
+    assert [(e["actor"], e["action"], e["subject"], e["reason"], e["model"]) for e in events] == [
+        ("cli:alice", "cancel", f"recovery:{action_id}", "retrain tonight by hand", "churn")]
+    # A second cancel is refused and records nothing.
+    refused = runner.invoke(main, ["recovery", "cancel", str(action_id)])
+    assert refused.exit_code == 2 and "only scheduled actions can be cancelled" in refused.output
+    assert len(json.loads(run(runner, "audit", "--json").output)) == 1
