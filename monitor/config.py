@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
     auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")
-    api_token: str | None = Field(None, description="Bearer token for the API's writes.")
+    api_token: str | None = Field(None, description="Bearer token for the API's writes (actor name 'admin').")
+    read_token: str | None = Field(None, description="Bearer token for reads and the dashboard only (actor 'reader').")
+    tokens: str = Field("", description="More named tokens, 'name=token[:read],...'; the name is the audit actor.")
+    webhook_secret: str | None = Field(None, description="HMAC-SHA256 secret of the registry hook's plain JSON form.")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used for links in alerts.")
     failpoints: str = Field("", description="Fault injection for failure drills, e.g. 'evaluate=sleep(5)'.")
     task_soft_time_limit: int = 300

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.integration
 def test_api_forces_a_check_with_a_token_and_serves_its_report_and_metrics(embedded_stack, tmp_path):
     stack = embedded_stack
     stack.env["MODELWATCH_API_TOKEN"] = "t0ken"
+    stack.env["MODELWATCH_READ_TOKEN"] = "r3ad"
+    read = {"Authorization": "Bearer r3ad"}
     port = free_port()
     with WebhookReceiver() as hook:
         stack.cli("apply", "-f", str(write_model(tmp_path, hook.url)))
@@ -31,19 +33,21 @@ def test_api_forces_a_check_with_a_token_and_serves_its_report_and_metrics(embed
             base = f"http://127.0.0.1:{port}"
             wait_for(lambda: _get(f"{base}/healthz"), 30, "the API to answer")
             assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
-            assert [m["name"] for m in httpx.get(f"{base}/v1/models").json()] == [MODEL]
+            assert httpx.get(f"{base}/v1/models").status_code == 401
+            assert [m["name"] for m in httpx.get(f"{base}/v1/models", headers=read).json()] == [MODEL]
             assert httpx.post(f"{base}/v1/models/{MODEL}/checks").status_code == 401
+            assert httpx.post(f"{base}/v1/models/{MODEL}/checks", headers=read).status_code == 403
             assert httpx.post(f"{base}/v1/models/{MODEL}/checks",
                               headers={"Authorization": "Bearer wrong"}).status_code == 401
-            assert httpx.get(f"{base}/v1/models/nosuch/runs").status_code == 404
+            assert httpx.get(f"{base}/v1/models/nosuch/runs", headers=read).status_code == 404
             created = httpx.post(f"{base}/v1/models/{MODEL}/checks", headers={"Authorization": "Bearer t0ken"})
             assert created.status_code == 202
             run_id = created.json()["run_id"]
-            summary = wait_for(lambda: _finished(f"{base}/v1/runs/{run_id}"), 60, "the check to finish")
+            summary = wait_for(lambda: _finished(f"{base}/v1/runs/{run_id}", read), 60, "the check to finish")
             assert summary["status"] == "succeeded"
             assert [f["rule"] for f in summary["findings"]
                     if f["status"] == "firing" and f["kind"] == "performance_drop"] == ["recall_drop"]
-            report = httpx.get(f"{base}/v1/runs/{run_id}/report")
+            report = httpx.get(f"{base}/v1/runs/{run_id}/report", headers=read)
             assert report.status_code == 200 and "<svg" in report.text
             families = {f.name: f for f in text_string_to_metric_families(httpx.get(f"{base}/metrics").text)}
             recall = [s for s in families["modelwatch_kpi"].samples if s.labels["kpi"] == "recall"]
@@ -63,6 +67,6 @@ def _get(url: str):
         return False
 
 
-def _finished(url: str):
-    summary = httpx.get(url).json()
+def _finished(url: str, headers: dict):
+    summary = httpx.get(url, headers=headers).json()
     return summary if summary["status"] in ("succeeded", "failed") else None
