@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from monitor import __version__
+from monitor import __version__, dashboard
 from monitor.api.routes import core
 from monitor.config import Settings, get_settings
 from monitor.db.engine import session_scope
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(core.probes)
     app.include_router(core.router)
+    dashboard.install(app)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"])
     def metrics() -> str:

@@ -10,6 +10,11 @@ With no token configured at all (the one-machine default) reads are open and wri
 read needs one too. ``/healthz``, ``/readyz`` and ``/metrics`` stay open for probes and
 scrapers. A token comes as ``Authorization: Bearer <token>`` or, for the dashboard in a browser,
 the ``modelwatch_token`` cookie that its login form sets.
+
+A write authenticated by that cookie must also carry ``X-Requested-With: modelwatch`` (the
+dashboard's buttons send it). A browser sends cookies on its own, but a cross-site page cannot
+add a custom header without a CORS preflight this API never grants, so the header is the CSRF
+guard on top of the cookie's ``SameSite=Strict``. Bearer-token writes need no such header.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from fastapi import HTTPException, Request
 from monitor.config import Settings
 
 COOKIE = "modelwatch_token"
+CSRF_HEADER, CSRF_VALUE = "X-Requested-With", "modelwatch"
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,13 @@ def authenticate(settings: Settings, token: str | None) -> Principal | None:
     return match
 
 
-def presented_token(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        return token.strip()
-    return request.cookies.get(COOKIE)
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def presented_token(request: Request) -> str | None:
+    return bearer_token(request) or request.cookies.get(COOKIE)
 
 
 def settings_of(request: Request) -> Settings:
@@ -99,4 +107,7 @@ def writer(request: Request) -> Principal:
         raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
     if not principal.can_write:
         raise HTTPException(403, f"token {principal.name!r} is read-only")
+    if bearer_token(request) is None and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        raise HTTPException(403, f"a write signed in by the dashboard cookie needs the header "
+                                 f"{CSRF_HEADER}: {CSRF_VALUE} (CSRF guard)")
     return principal
