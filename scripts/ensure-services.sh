@@ -2,6 +2,8 @@
 # Make sure the server binaries the integration tests need are installed:
 #   - redis-server
 #   - PostgreSQL server binaries (initdb, pg_ctl, postgres) and the `postgres` OS user
+#   - Chromium at /usr/bin/chromium (Debian's package), which the dashboard's browser tests
+#     drive through Playwright; `playwright install` (a browser download) is never needed
 #
 # It does NOT start anything, and does not use or start the distribution's own
 # PostgreSQL cluster or Redis service: the test fixtures start their own servers on
@@ -113,6 +115,8 @@ find_pg_bindir() {
 }
 
 have_redis() { command -v redis-server >/dev/null 2>&1; }
+CHROMIUM=/usr/bin/chromium
+have_chromium() { [[ -x "${CHROMIUM}" ]]; }
 
 # --- install what is missing (one apt-get update, one apt-get install) --------------
 missing=()
@@ -127,6 +131,12 @@ if PG_BINDIR="$(find_pg_bindir)"; then
 else
     log "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found"
     missing+=(postgresql)
+fi
+if have_chromium; then
+    log "chromium found: ${CHROMIUM}"
+else
+    log "chromium not found at ${CHROMIUM}"
+    missing+=(chromium)
 fi
 
 if [[ "${#missing[@]}" -gt 0 ]]; then
@@ -149,6 +159,12 @@ if PG_BINDIR="$(find_pg_bindir)"; then
     log "postgres: $("${PG_BINDIR}/postgres" --version)"
 else
     problem "PostgreSQL server binaries are not installed and could not be installed (Debian/Ubuntu: apt-get install postgresql)"
+fi
+
+if have_chromium; then
+    log "chromium: $("${CHROMIUM}" --version 2>/dev/null | head -n 1)"
+else
+    problem "chromium is not installed and could not be installed (Debian: apt-get install chromium)"
 fi
 
 # The fixture runs initdb/pg_ctl as the `postgres` OS user (PostgreSQL refuses to run as root).

@@ -97,7 +97,8 @@ def overview(session: Session) -> Overview:
     for model in store_models.list_models(session):
         serving = store_models.serving_version(session, model.id)
         last = store_runs.latest_run(session, model.id)
-        open_alerts = list_alerts(session, model.id, open_only=True)
+        open_alerts = sorted(list_alerts(session, model.id, open_only=True),
+                             key=lambda a: (a.severity != "critical", -a.id))  # critical first, then newest
         page.cards.append(ModelCard(
             name=model.name, task=model.task, health=health_of(last, open_alerts),
             serving_version=serving.version if serving else None, last_run=last,

@@ -1,0 +1,258 @@
+"""The dashboard in a real browser (Debian's Chromium driven by Playwright) against a real
+`modelwatch serve` process, over a database filled by real check chains.
+
+The acknowledge / approve / cancel endpoints belong to other parts of the service, so the
+button tests intercept those calls with ``page.route`` and check what the page sent and that it
+shows what the server answered. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.config import Settings
+from monitor.db.migrate import upgrade
+from tests.conftest import ARTIFACTS, ROOT, free_port, unavailable, wait_for
+from tests.integration.dashboard_data import EVIL_FEATURE, EVIL_VALUE, MODEL, Populated, populate
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+ADMIN, READER = "adm1n-t0ken", "r3ad-t0ken"
+SCREENS = [(1366, 768), (1920, 1080)]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[dict]:
+    """A populated SQLite database and a `modelwatch serve` over it, with write and read tokens."""
+    if not CHROMIUM.exists():
+        unavailable("chromium is not installed (make services installs it: apt-get install chromium)")
+    folder = tmp_path_factory.mktemp("dashboard")
+    url = f"sqlite:///{folder / 'state.db'}"
+    upgrade(url)
+    ids = populate(url, folder)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
+    env.update(MODELWATCH_DATA_DIR=str(folder), MODELWATCH_DATABASE_URL=url, MODELWATCH_API_TOKEN=ADMIN,
+               MODELWATCH_READ_TOKEN=READER, PYTHONPATH=str(ROOT))
+    log = folder / "api.log"
+    api = subprocess.Popen([str(ROOT / ".venv/bin/modelwatch"), "serve", "--port", str(port)], env=env,
+                           stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{base}/healthz") or api.poll() is not None, 30, "the API to answer")
+        assert api.poll() is None, log.read_text()
+        yield {"base": base, "ids": ids, "log": log}
+    finally:
+        api.terminate()
+        api.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser(served):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, served, request):
+    """A fresh browser context at 1366x768 that records console errors, page errors and dialogs."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    tab = context.new_page()
+    tab.problems, tab.dialogs = [], []
+    tab.on("console", lambda m: tab.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    tab.on("pageerror", lambda e: tab.problems.append(f"page error: {e}"))
+    tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
+    yield tab
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failed.png"), full_page=True)
+        shutil.copy(served["log"], ARTIFACTS / f"{request.node.name}-api.log")
+    context.close()
+
+
+def sign_in(page, base: str, token: str = ADMIN, path: str = "/") -> None:
+    page.goto(f"{base}{path}")
+    page.fill("#token", token)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(f"{base}{path}")
+
+
+def test_login_flow_guards_every_page_and_a_read_token_gets_no_buttons(page, served):
+    base = served["base"]
+    page.goto(f"{base}/models/{MODEL}")
+    assert page.url == f"{base}/login?next=%2Fmodels%2F{MODEL}"
+    page.fill("#token", "wrong")
+    page.click("form[action='/login'] button[type=submit]")
+    assert page.locator("p.error").inner_text() == "That token is not valid."
+    page.fill("#token", READER)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(f"{base}/models/{MODEL}")
+    assert "token:reader (read-only)" in page.locator("header.top .who").inner_text()
+    assert page.locator(".act button").count() == 0 and page.locator("text=read-only").count() > 1
+    cookie = next(c for c in page.context.cookies() if c["name"] == "modelwatch_token")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert page.evaluate("document.cookie") == ""  # HttpOnly: no script can read the token
+    page.click("text=Sign out")
+    page.wait_for_url(f"{base}/login")
+    page.goto(f"{base}/alerts")
+    assert page.url.startswith(f"{base}/login?next=")
+    assert page.problems == [] or all("401" in p for p in page.problems), page.problems
+
+
+def test_pages_load_cleanly_and_draw_their_charts(page, served):
+    base = served["base"]
+    sign_in(page, base)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height in SCREENS:
+        page.set_viewport_size({"width": width, "height": height})
+        for name, path in (("overview", "/"), ("model", f"/models/{MODEL}"), ("alerts", "/alerts")):
+            response = page.goto(f"{base}{path}")
+            assert response.status == 200, path
+            page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{width}x{height}.png"), full_page=True)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}x{height}"
+    assert page.problems == [], page.problems
+
+    page.goto(f"{base}/")
+    card = page.locator(f"article.card[data-model='{MODEL}']")
+    assert card.locator(".badge").first.inner_text() == "critical"
+    assert card.locator("svg.spark polyline").count() >= 3
+    assert "pending approval" in card.inner_text()
+    assert page.locator("article.card[data-model='idle'] .badge").inner_text() == "unchecked"
+
+    page.goto(f"{base}/models/{MODEL}")
+    performance = page.locator("figure.chart[data-title='Model performance'] svg")
+    assert performance.locator("circle[r='3.5']").count() >= 9  # 3 checks x accuracy, precision, recall, f1
+    assert performance.locator("polyline").count() >= 4
+    assert performance.locator("line[stroke-dasharray]").count() == 1  # the recall rule's threshold
+    assert "recall threshold" in performance.inner_html()
+    latency = page.locator("figure.chart[data-title='Latency (ms)'] svg")
+    assert "latency_p95_ms threshold 250.0" in latency.inner_html()
+    assert page.locator("#alerts svg rect.alert-bar").count() == page.locator("#alerts tbody tr").count() >= 3
+    assert page.locator("#drift .plots svg rect").count() > 4  # the drifted feature's distribution
+    assert page.locator("#kpis .tile.breached").count() >= 2  # recall and p95 latency
+    assert page.locator("#quality tbody tr").count() >= 1
+    assert page.locator("#runs a[href$='/report']").count() == 3
+    assert page.locator("#audit tbody tr").count() == 2
+
+
+def test_hostile_feature_names_and_values_show_as_text(page, served):
+    base = served["base"]
+    sign_in(page, base)
+    for path in (f"/models/{MODEL}", "/alerts", "/"):
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("load")
+        assert page.locator("script").count() == 1, path  # only static/dashboard.js
+        assert page.locator("img").count() == 0, path
+    page.goto(f"{base}/models/{MODEL}")
+    assert page.locator(f"#drift tr[data-column='{EVIL_FEATURE}'] td").first.inner_text() == EVIL_FEATURE
+    assert page.locator("#drift code", has_text=EVIL_VALUE).count() == 1
+    assert EVIL_FEATURE in page.locator("#alerts tbody").inner_text()
+    assert EVIL_FEATURE in page.locator("#drift .plots svg title").first.text_content()
+    assert "looking <b>into</b> it" in page.locator("#audit").inner_text() + page.locator("#alerts").inner_text()
+    page.goto(f"{base}/alerts")
+    assert EVIL_VALUE in page.locator("#open").inner_text()
+    assert page.dialogs == [] and page.problems == [], (page.dialogs, page.problems)
+
+
+def test_buttons_post_the_reason_and_show_the_servers_answer(page, served):
+    from playwright.sync_api import expect
+
+    base, ids = served["base"], served["ids"]
+    assert isinstance(ids, Populated)
+    sent = []
+
+    def answer(status: int, body: dict):
+        def handle(route):
+            request = route.request
+            sent.append({"method": request.method, "url": request.url, "body": json.loads(request.post_data),
+                         "headers": request.all_headers()})
+            route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+        return handle
+
+    page.route(re.compile(r".*/v1/alerts/\d+/ack$"), answer(200, {"message": "alert acknowledged"}))
+    page.route(re.compile(r".*/v1/recovery/\d+/approve$"), answer(200, {"id": ids.approval_action, "state": "scheduled",
+                                                                       "message": "approved; runs in 2 h"}))
+    page.route(re.compile(r".*/v1/recovery/\d+/cancel$"),
+               answer(409, {"detail": f"recovery action {ids.scheduled_action} is running; too late to cancel"}))
+    sign_in(page, base, path=f"/models/{MODEL}")
+
+    row = page.locator(f"#alerts tr[data-alert='{ids.firing_alert}']")
+    row.locator("input[name=reason]").fill("on it <b>now</b>")
+    row.locator("button", has_text="Acknowledge").click()
+    expect(row.locator("output.result.ok")).to_have_text("Acknowledge: alert acknowledged (reload to see the new state)")
+    assert row.locator("button").is_disabled()
+    if ids.acknowledged_alert is not None:  # already acknowledged: who and why, no button
+        done = page.locator(f"#alerts tr[data-alert='{ids.acknowledged_alert}']")
+        assert done.locator("button").count() == 0 and "acknowledged by token:alice" in done.inner_text()
+
+    pending = page.locator(f"#recovery tr[data-action='{ids.approval_action}']")
+    assert pending.locator("button").all_inner_texts() == ["Approve", "Cancel"]
+    pending.locator("input[name=reason]").fill("checked the new data")
+    pending.locator("input[name=reason]").press("Enter")  # Enter must not approve on its own
+    pending.locator("button", has_text="Approve").click()
+    expect(pending.locator("output.result.ok")).to_contain_text("approved; runs in 2 h")
+
+    scheduled = page.locator(f"#recovery tr[data-action='{ids.scheduled_action}']")
+    assert scheduled.locator("button").all_inner_texts() == ["Cancel"]
+    scheduled.locator("button", has_text="Cancel").click()
+    expect(scheduled.locator("output.result.error")).to_have_text(
+        f"Failed (HTTP 409): recovery action {ids.scheduled_action} is running; too late to cancel")
+    assert scheduled.locator("button").is_enabled()  # a failed call can be retried
+
+    assert [(s["method"], s["url"].removeprefix(base), s["body"]) for s in sent] == [
+        ("POST", f"/v1/alerts/{ids.firing_alert}/ack", {"reason": "on it <b>now</b>"}),
+        ("POST", f"/v1/recovery/{ids.approval_action}/approve", {"reason": "checked the new data"}),
+        ("POST", f"/v1/recovery/{ids.scheduled_action}/cancel", {"reason": ""}),
+    ]
+    for request in sent:
+        assert request["headers"]["x-requested-with"] == "modelwatch"
+        assert request["headers"]["content-type"] == "application/json"
+        assert f"modelwatch_token={ADMIN}" in request["headers"].get("cookie", "")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-buttons-1366x768.png"), full_page=False)
+    assert page.problems == [] or all("409" in p for p in page.problems), page.problems
+
+
+def test_the_real_api_takes_the_cookie_only_with_the_csrf_header(page, served):
+    base = served["base"]
+    sign_in(page, base)
+    refused = page.request.post(f"{base}/v1/models/nosuch/checks")
+    assert refused.status == 403 and "X-Requested-With: modelwatch" in refused.json()["detail"]
+    passed = page.request.post(f"{base}/v1/models/nosuch/checks", headers={"X-Requested-With": "modelwatch"})
+    assert passed.status == 404 and "nosuch" in passed.json()["detail"]  # past auth and CSRF: no such model
+
+
+def test_the_dashboard_reads_postgresql_too(db_url, tmp_path):
+    """The same pages over both databases (rendered in-process; the browser tests use SQLite)."""
+    from fastapi.testclient import TestClient
+
+    from monitor.api.app import create_app
+
+    populate(db_url, tmp_path)
+    api = TestClient(create_app(Settings(data_dir=tmp_path, database_url=db_url)))
+    model = api.get(f"/models/{MODEL}")
+    assert model.status_code == 200
+    assert model.text.count("<circle") > 20 and "&lt;script&gt;alert(1)&lt;/script&gt;" in model.text
+    assert EVIL_FEATURE not in model.text
+    assert api.get("/").status_code == 200 and api.get("/alerts").status_code == 200
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

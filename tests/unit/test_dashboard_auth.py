@@ -1,0 +1,79 @@
+"""Who sees the dashboard: open without tokens, a login page and a cookie once a token is set,
+and the CSRF guard on writes that ride on that cookie."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from monitor.api.app import create_app
+from monitor.config import Settings
+from monitor.db.migrate import upgrade
+
+
+def client(tmp_path, **tokens) -> TestClient:
+    settings = Settings(data_dir=tmp_path, **tokens)
+    upgrade(settings.effective_database_url)
+    return TestClient(create_app(settings), follow_redirects=False)
+
+
+def test_without_a_token_configured_the_pages_are_open(tmp_path):
+    api = client(tmp_path)
+    for path in ("/", "/alerts"):
+        page = api.get(path)
+        assert page.status_code == 200, path
+        assert "open dashboard, read-only" in page.text
+    assert api.get("/login?next=/alerts").headers["location"] == "/alerts"
+    assert api.get("/models/nosuch").status_code == 404
+
+
+def test_pages_redirect_to_login_until_a_valid_token_is_entered(tmp_path):
+    api = client(tmp_path, api_token="w", read_token="r")
+    redirect = api.get("/alerts?x=1")
+    assert redirect.status_code == 303
+    assert redirect.headers["location"] == "/login?next=%2Falerts%3Fx%3D1"
+    assert api.get("/login?next=/alerts").status_code == 200
+
+    wrong = api.post("/login", data={"token": "nope", "next": "/alerts"})
+    assert wrong.status_code == 401 and "That token is not valid." in wrong.text
+    assert "modelwatch_token" not in wrong.headers.get("set-cookie", "")
+
+    signed = api.post("/login", data={"token": "r", "next": "/alerts"})
+    assert signed.status_code == 303 and signed.headers["location"] == "/alerts"
+    cookie = signed.headers["set-cookie"].lower()
+    assert cookie.startswith("modelwatch_token=r;")
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    page = api.get("/alerts")
+    assert page.status_code == 200 and "token:reader" in page.text and "(read-only)" in page.text
+
+    out = api.post("/logout")
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert api.get("/").status_code == 303
+
+
+def test_login_never_redirects_off_site(tmp_path):
+    api = client(tmp_path, api_token="w")
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "alerts"):
+        signed = api.post("/login", data={"token": "w", "next": target})
+        assert signed.headers["location"] == "/", target
+
+
+def test_pages_carry_a_strict_content_security_policy(tmp_path):
+    page = client(tmp_path).get("/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["cache-control"] == "no-store"
+    assert client(tmp_path).get("/static/dashboard.js").status_code == 200
+
+
+def test_cookie_writes_need_the_csrf_header_and_bearer_writes_do_not(tmp_path):
+    api = client(tmp_path, api_token="w", read_token="r")
+    api.cookies.set("modelwatch_token", "w")
+    refused = api.post("/v1/models/nosuch/checks")
+    assert refused.status_code == 403 and "X-Requested-With: modelwatch" in refused.json()["detail"]
+    # past authentication and the CSRF guard: the model does not exist
+    assert api.post("/v1/models/nosuch/checks", headers={"X-Requested-With": "modelwatch"}).status_code == 404
+    api.cookies.clear()
+    assert api.post("/v1/models/nosuch/checks", headers={"Authorization": "Bearer w"}).status_code == 404
+    api.cookies.set("modelwatch_token", "r")
+    read_only = api.post("/v1/models/nosuch/checks", headers={"X-Requested-With": "modelwatch"})
+    assert read_only.status_code == 403 and "read-only" in read_only.json()["detail"]
