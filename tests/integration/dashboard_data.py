@@ -1,7 +1,7 @@
 """A database for the dashboard's browser tests, filled by real check chains (in this process).
 
-Model ``fraud`` is checked three times while its recall slides and a feature drifts, so it has a
-KPI history, firing alerts, a data-quality issue, service KPIs, a scheduled recovery action and
+Model ``fraud`` is checked a few times while healthy, then while its latency jumps, its recall
+slides and a feature drifts, so it has a KPI history with an anomaly, firing alerts, a data-quality issue, service KPIs, a scheduled recovery action and
 one awaiting approval, and an audit trail. The drifting feature is named like a script tag and
 one of its values like an image with an onerror handler: the pages must show both as text.
 Model ``idle`` is registered and never checked.
@@ -18,6 +18,8 @@ from sqlalchemy import update
 
 from monitor import audit
 from monitor.alerts.lifecycle import list_alerts
+from monitor.check import stages
+from monitor.check.runs import open_check
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.schema import RecoveryAction
@@ -25,16 +27,17 @@ from monitor.recovery.schedule import list_actions
 from monitor.registry import builtin
 from monitor.spec import parse_spec
 from monitor.store import logs, models as store
-from tests.integration.stages import run_chain
 
 MODEL = "fraud"
+HEALTHY_CHECKS = 4
 EVIL_FEATURE = "<script>alert(1)</script>"
 EVIL_VALUE = "<img src=x onerror=alert(2)>"
 SPEC = {
     "name": MODEL, "task": "binary_classification", "window": "1h",
     "columns": {"numeric": ["amount"], "categorical": [EVIL_FEATURE], "score": None},
     "rules": {"recall_drop_pct": 10, "precision_drop_pct": None, "accuracy_drop_pct": None, "f1_drop_pct": None,
-              "min_labelled_rows": 50, "latency_p95_ms": 250, "anomaly": None, "multivariate_auc": None},
+              "min_labelled_rows": 50, "latency_p95_ms": 250, "multivariate_auc": None,
+              "anomaly": {"metrics": ["latency_p95_ms"], "min_history": 3, "params": {"warmup": 3}}},
     "recovery": {"recall_drop": [{"action": "retrain", "after": "6h", "callable": "monitor.demo.retrain:retrain"}],
                  "data_drift": [{"action": "rollback", "after": "2h"}]},
 }
@@ -69,6 +72,18 @@ def _log(session, model_id: int, frame: pd.DataFrame, batch: int, latency: float
                                            for i, y in enumerate(frame["label"])])
 
 
+def _check(settings: Settings, minutes_ahead: int) -> str:
+    """A forced check's six stages, in this process, for a window ending a few minutes from now:
+    every check gets its own window end (one point per check in the history) and still covers
+    all the rows logged in the last quarter hour."""
+    at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=minutes_ahead)
+    with session_scope(settings.effective_database_url) as session:
+        run_id = open_check(session, MODEL, trigger="manual", rerun=True, now=at).run_id
+    for name, body in stages.STAGES.items():
+        stages.run_stage(settings, run_id, name, body)
+    return run_id
+
+
 def populate(database_url: str, data_dir) -> Populated:
     settings = Settings(data_dir=data_dir, database_url=database_url)
     fraud, idle = parse_spec({"models": [SPEC, {"name": "idle", "task": "regression"}]})
@@ -79,11 +94,14 @@ def populate(database_url: str, data_dir) -> Populated:
         builtin.register(s, model, fraud, "1", reference=_frame(3000, rng, 0.9, shift=False))
         builtin.register(s, model, fraud, "2")
         model_id = model.id
-    # three checks while the window fills with worse and more drifted traffic
+    # healthy checks (a steady latency history), then the window fills with slower, worse, drifted traffic
+    checks = 0
     for batch, (recall, shift, latency) in enumerate([(0.9, False, 60), (0.6, True, 300), (0.4, True, 420)]):
         with session_scope(database_url) as s:
             _log(s, model_id, _frame(300, rng, recall, shift), batch, latency)
-        run_chain(settings, MODEL)
+        for _ in range(HEALTHY_CHECKS if batch == 0 else 1):
+            checks += 1
+            _check(settings, minutes_ahead=checks)
     with session_scope(database_url) as s:
         alerts = list_alerts(s, model_id, open_only=True)
         actions = sorted((a for a in list_actions(s, model_id) if a.state == "scheduled"), key=lambda a: a.id)

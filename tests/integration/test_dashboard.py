@@ -22,13 +22,14 @@ import pytest
 from monitor.config import Settings
 from monitor.db.migrate import upgrade
 from tests.conftest import ARTIFACTS, ROOT, free_port, unavailable, wait_for
-from tests.integration.dashboard_data import EVIL_FEATURE, EVIL_VALUE, MODEL, Populated, populate
+from tests.integration.dashboard_data import EVIL_FEATURE, EVIL_VALUE, HEALTHY_CHECKS, MODEL, Populated, populate
 
 pytestmark = pytest.mark.integration
 
 CHROMIUM = Path("/usr/bin/chromium")
 ADMIN, READER = "adm1n-t0ken", "r3ad-t0ken"
 SCREENS = [(1366, 768), (1920, 1080)]
+CHECKS = HEALTHY_CHECKS + 2
 
 
 @pytest.fixture(scope="module")
@@ -136,17 +137,21 @@ def test_pages_load_cleanly_and_draw_their_charts(page, served):
 
     page.goto(f"{base}/models/{MODEL}")
     performance = page.locator("figure.chart[data-title='Model performance'] svg")
-    assert performance.locator("circle[r='3.5']").count() >= 9  # 3 checks x accuracy, precision, recall, f1
+    assert performance.locator("circle[r='3.5']").count() == 4 * CHECKS  # accuracy, precision, recall, f1
     assert performance.locator("polyline").count() >= 4
     assert performance.locator("line[stroke-dasharray]").count() == 1  # the recall rule's threshold
     assert "recall threshold" in performance.inner_html()
     latency = page.locator("figure.chart[data-title='Latency (ms)'] svg")
     assert "latency_p95_ms threshold 250.0" in latency.inner_html()
+    # the detector flagged the first slow check; later, slower ones are the new normal to it
+    rings = latency.locator("circle.anomaly")
+    assert rings.count() == 1 and rings.locator("title").text_content().startswith("anomaly: latency_p95_ms at ")
+    assert latency.locator("circle[r='3.5']").count() == 3 * CHECKS
     assert page.locator("#alerts svg rect.alert-bar").count() == page.locator("#alerts tbody tr").count() >= 3
     assert page.locator("#drift .plots svg rect").count() > 4  # the drifted feature's distribution
     assert page.locator("#kpis .tile.breached").count() >= 2  # recall and p95 latency
     assert page.locator("#quality tbody tr").count() >= 1
-    assert page.locator("#runs a[href$='/report']").count() == 3
+    assert page.locator("#runs a[href$='/report']").count() == CHECKS
     assert page.locator("#audit tbody tr").count() == 2
 
 
