@@ -62,5 +62,6 @@ def compact_json(value: object) -> str:
 def install(env: Environment) -> None:
     env.filters.update(num=num, pct=pct, change=change, when=when, iso=iso, words=words,
                        p_value=sections.p_value, plain=sections.plain, count=sections.count,
-                       badge_class=badge_class, column_name=sections.column_name, compact_json=compact_json, method=method)
+                       badge_class=badge_class, column_name=sections.column_name, compact_json=compact_json,
+                       method=method)
     env.globals.update(relative=relative, DASH=DASH)

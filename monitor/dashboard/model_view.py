@@ -98,7 +98,8 @@ def history_charts(session: Session, model_id: int, latest, summary: dict, rules
     return charts.kpi_charts(shown, thresholds, flagged)
 
 
-def flagged_points(history: dict[str, list], run_end: dt.datetime, indices: dict[str, list[int]]) -> dict[str, set[str]]:
+def flagged_points(history: dict[str, list], run_end: dt.datetime,
+                   indices: dict[str, list[int]]) -> dict[str, set[str]]:
     """Turn the detect stage's anomaly indices back into timestamps.
 
     The indices point into the last DETECT_HISTORY points of each KPI *as the run saw them*, i.e.

@@ -1,8 +1,9 @@
 """A database for the dashboard's browser tests, filled by real check chains (in this process).
 
 Model ``fraud`` is checked a few times while healthy, then while its latency jumps, its recall
-slides and a feature drifts, so it has a KPI history with an anomaly, firing alerts, a data-quality issue, service KPIs, a scheduled recovery action and
-one awaiting approval, and an audit trail. The drifting feature is named like a script tag and
+slides and a feature drifts, so it has a KPI history with an anomaly, firing alerts, a
+data-quality issue, service KPIs, a scheduled recovery action and one awaiting approval, and an
+audit trail. The drifting feature is named like a script tag and
 one of its values like an image with an onerror handler: the pages must show both as text.
 Model ``idle`` is registered and never checked.
 """

@@ -199,7 +199,8 @@ def test_buttons_post_the_reason_and_show_the_servers_answer(page, served):
     row = page.locator(f"#alerts tr[data-alert='{ids.firing_alert}']")
     row.locator("input[name=reason]").fill("on it <b>now</b>")
     row.locator("button", has_text="Acknowledge").click()
-    expect(row.locator("output.result.ok")).to_have_text("Acknowledge: alert acknowledged (reload to see the new state)")
+    expect(row.locator("output.result.ok")).to_have_text(
+        "Acknowledge: alert acknowledged (reload to see the new state)")
     assert row.locator("button").is_disabled()
     if ids.acknowledged_alert is not None:  # already acknowledged: who and why, no button
         done = page.locator(f"#alerts tr[data-alert='{ids.acknowledged_alert}']")
