@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor import failpoints
 from monitor.alerts import lifecycle
+from monitor.check.interactions import detect_interactions, evaluate_interactions, interaction_kpis
 from monitor.check.summary import build_summary
 from monitor.config import Settings
 from monitor.db.engine import session_scope
@@ -112,8 +113,10 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
     reference = store_models.reference_for(session, run.model_id, run.version)
     baseline = dict(reference.baseline_kpis) if reference else {}
     service = service_kpis(window, (run.window_end - run.window_start).total_seconds())
-    store_runs.save_kpis(session, run, {**evaluation.kpis, **service}, baseline)
+    interactions = evaluate_interactions(session, run, spec)
+    store_runs.save_kpis(session, run, {**evaluation.kpis, **service, **interaction_kpis(interactions)}, baseline)
     store_runs.set_result(run, "service", service)
+    store_runs.set_result(run, "interactions", interactions)
     segments = {}
     profile_segments = (reference.profile.get("segments") or {}) if reference else {}
     for column in spec.columns.segments:
@@ -151,6 +154,7 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
                                                          spec.rules)]
     evaluations += estimated_evaluations(results.get("estimated"), baseline, labelled_rows, spec)
     evaluations += detect_service_slo(results.get("service") or {}, spec.rules)
+    evaluations += detect_interactions(session, run, spec, results.get("interactions"))
 
     reference = store_models.reference_for(session, run.model_id, run.version)
     window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
