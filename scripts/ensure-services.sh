@@ -2,6 +2,7 @@
 # Make sure the server binaries the integration tests need are installed:
 #   - redis-server
 #   - PostgreSQL server binaries (initdb, pg_ctl, postgres) and the `postgres` OS user
+#   - promtool (Debian's `prometheus` package), which checks /metrics and the Prometheus config
 #
 # It does NOT start anything, and does not use or start the distribution's own
 # PostgreSQL cluster or Redis service: the test fixtures start their own servers on
@@ -113,6 +114,7 @@ find_pg_bindir() {
 }
 
 have_redis() { command -v redis-server >/dev/null 2>&1; }
+have_promtool() { command -v promtool >/dev/null 2>&1; }
 
 # --- install what is missing (one apt-get update, one apt-get install) --------------
 missing=()
@@ -127,6 +129,13 @@ if PG_BINDIR="$(find_pg_bindir)"; then
 else
     log "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found"
     missing+=(postgresql)
+fi
+
+if have_promtool; then
+    log "promtool found: $(command -v promtool)"
+else
+    log "promtool not found"
+    missing+=(prometheus) # the policy-rc.d above keeps its server from starting
 fi
 
 if [[ "${#missing[@]}" -gt 0 ]]; then
@@ -149,6 +158,12 @@ if PG_BINDIR="$(find_pg_bindir)"; then
     log "postgres: $("${PG_BINDIR}/postgres" --version)"
 else
     problem "PostgreSQL server binaries are not installed and could not be installed (Debian/Ubuntu: apt-get install postgresql)"
+fi
+
+if have_promtool; then
+    log "promtool: $(promtool --version 2>&1 | head -n 1)"
+else
+    problem "promtool is not installed and could not be installed (Debian/Ubuntu: apt-get install prometheus)"
 fi
 
 # The fixture runs initdb/pg_ctl as the `postgres` OS user (PostgreSQL refuses to run as root).
