@@ -23,6 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from monitor.durations import parse_duration
+
 #: KPI names this module writes (rates first, then the counts later checks pool).
 RATE_KPIS = ("click_through_rate", "conversion_rate", "mean_feedback")
 COUNT_KPIS = ("interaction_impressions", "interaction_clicks", "interaction_conversions")
@@ -94,6 +96,7 @@ class InteractionSpec(_Strict):
           min_impressions: 200
           reference: {click_through_rate: 0.12}      # optional; else the pooled earlier windows
           reference_windows: 24
+          attribution_delay: 5m     # impressions younger than this at the window's end are left out
     """
 
     enabled: bool | None = Field(None, description="None: on once the model has any interaction event.")
@@ -106,6 +109,13 @@ class InteractionSpec(_Strict):
     min_impressions: int = Field(200, ge=1)
     reference: ReferenceRates = Field(default_factory=ReferenceRates)
     reference_windows: int = Field(24, ge=1, description="Earlier non-overlapping windows pooled.")
+    attribution_delay: float = Field(0.0, ge=0, description="Leave out impressions served this close to the "
+                                     "window's end (a duration): their users have not had time to act yet.")
+
+    @field_validator("attribution_delay", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ stages stay a list of steps."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,12 +27,15 @@ def evaluate_interactions(session: Session, run: CheckRun, spec: ModelSpec) -> d
     """The window's interaction counts (JSON), or None when the model's interactions are not watched.
 
     The evaluate stage runs once per run and stores this, so the detect stage, a retry or the
-    report all see the same numbers even when more events arrive later.
+    report all see the same numbers even when more events arrive later. Predictions served in the
+    last ``attribution_delay`` of the window are left out: their users had no time to click yet.
     """
     if not run.watermark or not watched(session, run, spec):
         return None
-    events = store.window_events(session, run.model_id, run.watermark["key"])
-    return count_interactions(int(run.watermark["rows"]), events, spec.interactions).to_json()
+    delay = spec.interactions.attribution_delay
+    served_before = run.window_end - dt.timedelta(seconds=delay) if delay else None
+    impressions, events = store.window_events(session, run.model_id, run.watermark["key"], served_before)
+    return count_interactions(impressions, events, spec.interactions).to_json()
 
 
 def interaction_kpis(counts: dict[str, Any] | None) -> dict[str, float | None]:

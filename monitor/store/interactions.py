@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, Interaction, KpiValue, Prediction, WindowRow
@@ -29,15 +30,22 @@ def has_interactions(session: Session, model_id: int) -> bool:
     return bool(session.scalar(select(exists().where(Interaction.model_id == model_id))))
 
 
-def window_events(session: Session, model_id: int, window_key: str) -> list[tuple[str, str, float | None]]:
-    """``(request_id, event, value)`` of every event whose request is in the frozen window."""
+def window_events(session: Session, model_id: int, window_key: str, served_before: dt.datetime | None = None
+                  ) -> tuple[int, list[tuple[str, str, float | None]]]:
+    """The frozen window's impressions (predictions served before ``served_before``, if given) and
+    ``(request_id, event, value)`` of every event whose request is one of them."""
+    condition = WindowRow.key == window_key
+    if served_before is not None:
+        condition = and_(condition, Prediction.ts < served_before)
+    impressions = session.scalar(select(func.count()).select_from(WindowRow)
+                                 .join(Prediction, Prediction.id == WindowRow.prediction_id).where(condition))
     statement = (select(Interaction.request_id, Interaction.event, Interaction.value)
                  .select_from(WindowRow)
                  .join(Prediction, Prediction.id == WindowRow.prediction_id)
                  .join(Interaction, and_(Interaction.model_id == model_id,
                                          Interaction.request_id == Prediction.request_id))
-                 .where(WindowRow.key == window_key))
-    return [tuple(row) for row in session.execute(statement)]
+                 .where(condition))
+    return int(impressions or 0), [tuple(row) for row in session.execute(statement)]
 
 
 def pooled_reference(session: Session, run: CheckRun, windows: int) -> PooledReference:

@@ -145,6 +145,22 @@ def test_client_logs_one_interaction_and_the_chain_counts_it_against_the_window(
         assert ctr.status == "firing" and ctr.value == pytest.approx(0.05) and ctr.baseline == 0.5
 
 
+def test_impressions_younger_than_the_attribution_delay_are_left_out(db_url, tmp_path):
+    model_id, _ = _register(db_url, tmp_path, {"attribution_delay": "5m"})
+    now = dt.datetime.now(UTC)
+    ages = [30, 60, 200, 400, 500, 900]  # seconds before now; the last three are old enough
+    with session_scope(db_url) as s:
+        logs.insert_predictions(s, model_id, [{"request_id": f"r{a}", "ts": now - dt.timedelta(seconds=a),
+                                               "prediction": 1} for a in ages], "1")
+    client = Client("rec", Settings(data_dir=tmp_path, database_url=db_url))
+    client.log_interactions([{"request_id": r, "event": "click", "ts": now} for r in ("r30", "r60", "r400")])
+    run_id = run_chain(Settings(data_dir=tmp_path, database_url=db_url), "rec")
+    with session(db_url) as s:
+        kpis = {k.name: k.value for k in s.scalars(select(KpiValue).where(KpiValue.run_id == run_id))}
+    assert (kpis["interaction_impressions"], kpis["interaction_clicks"]) == (3, 1)
+    assert kpis["click_through_rate"] == pytest.approx(1 / 3)
+
+
 def test_models_that_never_logged_an_interaction_get_no_interaction_kpis(db_url, tmp_path):
     model_id, _ = _register(db_url, tmp_path)
     with session_scope(db_url) as s:
