@@ -25,10 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from monitor.durations import parse_duration
 
-#: KPI names this module writes (rates first, then the counts later checks pool).
+#: KPI names this module writes: the rates (KPI anomalies watch them too), then the counts later checks pool.
 RATE_KPIS = ("click_through_rate", "conversion_rate", "mean_feedback")
 COUNT_KPIS = ("interaction_impressions", "interaction_clicks", "interaction_conversions")
-INTERACTION_KPIS = RATE_KPIS + COUNT_KPIS
 EVENT_MAX_LEN = 32  # the database column width
 
 

@@ -30,6 +30,7 @@ from monitor.detect.history import anomaly_evaluations
 from monitor.detect.performance import detect_performance_drop
 from monitor.detect.service import detect_service_slo
 from monitor.service import SERVICE_KPIS, service_kpis
+from monitor.interactions import RATE_KPIS
 from monitor.errors import StageError, TransientError
 from monitor.metrics import evaluate as evaluate_kpis
 from monitor.reference import segments_of
@@ -166,7 +167,8 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
     joint, joint_json = data.multivariate_evaluation(sample, frame, spec)
     quarantined = logs.quarantined_between(session, run.model_id, run.window_start, run.window_end)
     quality, quality_json = data.quality_evaluations(profile.get("quality"), window, spec, quarantined)
-    history = store_runs.kpi_history(session, run.model_id, [*evaluation.get("kpis", {}), *SERVICE_KPIS], limit=60)
+    history = store_runs.kpi_history(session, run.model_id, [*evaluation.get("kpis", {}), *SERVICE_KPIS, *RATE_KPIS],
+                                     limit=60)
     anomalies, flagged = anomaly_evaluations(history, spec)
     evaluations += drift + variance + joint + quality + anomalies
     store_runs.save_findings(session, run, evaluations)

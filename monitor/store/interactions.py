@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, Interaction, KpiValue, Prediction, WindowRow
 from monitor.detect.interactions import PooledReference
+from monitor.interactions import COUNT_KPIS
 from monitor.store.common import insert_ignoring_conflicts
 from monitor.store.logs import InsertCounts
 
@@ -52,7 +53,7 @@ def pooled_reference(session: Session, run: CheckRun, windows: int) -> PooledRef
     """Add up the interaction counts of up to ``windows`` earlier runs whose windows neither
     overlap this run's nor each other (overlapping windows would count an impression twice and
     overstate how sure the test is). Newest first; runs of every version count."""
-    names = ("interaction_impressions", "interaction_clicks", "interaction_conversions")
+    names = COUNT_KPIS
     rows = session.execute(
         select(CheckRun.id, CheckRun.window_start, CheckRun.window_end, KpiValue.name, KpiValue.value)
         .join(KpiValue, KpiValue.run_id == CheckRun.id)
