@@ -10,7 +10,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -18,9 +17,12 @@ from monitor.api.app import create_app
 from monitor.client import Client
 from monitor.config import Settings
 from monitor.db.engine import session_scope
+from monitor.db.migrate import upgrade
+from monitor.interactions import InteractionSpec
+from monitor.reference import read_table
 from monitor.db.schema import Alert, CheckRun, Finding, Interaction, KpiValue, QuarantinedRow, utcnow
 from monitor.registry import builtin
-from monitor.spec import parse_spec
+from monitor.spec import load_spec_file, parse_spec
 from monitor.store import interactions as store_interactions, logs, models as store
 from tests.conftest import session
 from tests.integration.scenario import MODEL, write_model, write_window
@@ -43,14 +45,17 @@ def _interactions(predictions: pd.DataFrame, ctr: float, seed: int) -> pd.DataFr
 def test_collapsed_click_through_fires_the_interaction_alert_while_accuracy_stays_fine(embedded_stack, tmp_path):
     stack = embedded_stack
     spec_path = write_model(tmp_path, "http://127.0.0.1:9/unused", recovery={})
-    document = yaml.safe_load(spec_path.read_text())
-    document["models"][0]["alerts"] = [{"log": {}}]
-    document["models"][0]["interactions"] = {"reference": {"click_through_rate": 0.2}, "conversion_drop_pct": None}
-    spec_path.write_text(yaml.safe_dump(document))
-    stack.cli("apply", "-f", str(spec_path))
+    spec, = load_spec_file(spec_path)
+    spec = spec.model_copy(update={"alerts": spec.alerts[:1], "interactions": InteractionSpec(
+        reference={"click_through_rate": 0.2}, conversion_drop_pct=None)})
+    upgrade(stack.database_url)
+    with session_scope(stack.database_url) as s:
+        model, _ = store.upsert_model(s, spec)
+        builtin.register(s, model, spec, "1", reference=read_table(spec.reference), serving=True)
     predictions, labels = write_window(tmp_path, version="1", recall=0.9)  # healthy accuracy
-    stack.cli("ingest", "predictions", str(predictions), "--model", MODEL)
-    stack.cli("ingest", "labels", str(labels), "--model", MODEL)
+    client = Client(MODEL, stack.settings())
+    assert client.log_predictions(pd.read_csv(predictions).to_dict("records")).accepted == 800
+    assert client.log_labels(pd.read_csv(labels).to_dict("records")).accepted == 800
     events = _interactions(pd.read_csv(predictions), ctr=0.03, seed=4)
     bad = pd.DataFrame({"request_id": ["req-1-0", "req-1-1"], "event": ["clik", "rating"], "value": [None, None],
                         "ts": [dt.datetime.now(UTC).isoformat()] * 2})
