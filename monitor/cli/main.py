@@ -83,7 +83,8 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
     """Load prediction logs, labels or user interactions from CSV, Parquet or JSON Lines.
 
     Bad rows are quarantined with their reason; the good rows of the same file are kept;
-    rows whose request id the model already has count as duplicates.
+    rows the model already has count as duplicates (the same request id; for interactions the
+    same request id, event and timestamp).
     """
     from tqdm import tqdm
 
