@@ -177,6 +177,32 @@ def test_models_that_never_logged_an_interaction_get_no_interaction_kpis(db_url,
         assert not s.scalars(select(Finding).where(Finding.kind == "interaction_drop")).all()
 
 
+def test_without_a_spec_rate_the_chain_tests_against_pooled_earlier_windows(db_url, tmp_path):
+    model_id, _ = _register(db_url, tmp_path, {"conversion_drop_pct": None})
+    now = dt.datetime.now(UTC)
+    with session_scope(db_url) as s:  # two earlier hours at 20% click-through
+        for hours in (1, 2):
+            end = now - dt.timedelta(hours=hours, minutes=1)
+            run_id = f"earlier{hours}"
+            s.add(CheckRun(id=run_id, model_id=model_id, version="1", trigger="schedule", dedup_key=run_id,
+                           window_start=end - dt.timedelta(hours=1), window_end=end, status="succeeded"))
+            s.flush()
+            for name, value in (("interaction_impressions", 1000), ("interaction_clicks", 200),
+                                ("interaction_conversions", 0)):
+                s.add(KpiValue(run_id=run_id, model_id=model_id, version="1", name=name, value=value, window_end=end))
+        logs.insert_predictions(s, model_id, [{"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=5 + i),
+                                               "prediction": 1} for i in range(500)], "1")
+    client = Client("rec", Settings(data_dir=tmp_path, database_url=db_url))
+    client.log_interactions([{"request_id": f"r{i}", "event": "click", "ts": now} for i in range(0, 500, 25)])
+    run_id = run_chain(Settings(data_dir=tmp_path, database_url=db_url), "rec")
+    with session(db_url) as s:
+        ctr = s.scalar(select(Finding).where(Finding.run_id == run_id, Finding.rule == "ctr_drop"))
+    assert ctr.status == "firing" and ctr.value == pytest.approx(0.04) and ctr.baseline == pytest.approx(0.2)
+    assert (ctr.details["reference"], ctr.details["reference_windows"], ctr.details["reference_impressions"]) == \
+        ("pooled", 2, 2000)
+    assert ctr.details["method"] == "two_sample_pooled" and ctr.details["p_value"] < 1e-10
+
+
 def test_pooled_reference_adds_earlier_windows_that_do_not_overlap(db_url, tmp_path):
     model_id, _ = _register(db_url, tmp_path)
     hour = dt.timedelta(hours=1)
