@@ -1,4 +1,4 @@
-"""Log predictions and labels from a serving process.
+"""Log predictions, labels and user interactions from a serving process.
 
 >>> from monitor.client import Client                                    # doctest: +SKIP
 >>> client = Client("churn")
@@ -12,6 +12,7 @@ with their reason and returned in ``reasons``; good rows are written.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade
 from monitor.ingest import validate_records
 from monitor.store import logs, models as store
+from monitor.store.interactions import insert_interactions
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,30 @@ class Client:
     def log_labels(self, records: list[dict[str, Any]]) -> IngestResult:
         return self._log("labels", records)
 
+    def log_interactions(self, records: list[dict[str, Any]]) -> IngestResult:
+        """Events users caused after a prediction (click, conversion, feedback), keyed by request id.
+
+        Records use the spec's column names (``request_id``, ``ts``, ``event``, ``value`` by default).
+        """
+        return self._log("interactions", records)
+
+    def log_interaction(self, request_id: str, event: str, value: float | None = None,
+                        ts: dt.datetime | None = None) -> IngestResult:
+        """One event, e.g. ``client.log_interaction("r1", "click")``; ``ts`` defaults to now."""
+        columns, config = self.spec.columns, self.spec.interactions
+        record = {columns.id: request_id, config.event_column: event,
+                  columns.timestamp: ts or dt.datetime.now(dt.timezone.utc)}
+        if value is not None:
+            record[config.value_column] = value
+        return self._log("interactions", [record])
+
     def _log(self, kind: str, records: list[dict[str, Any]]) -> IngestResult:
         batch = validate_records(records, kind, self.spec)
         with session_scope(self.url) as session:
             if kind == "predictions":
                 counts = logs.insert_predictions(session, self.model_id, batch.rows, self._serving(session))
+            elif kind == "interactions":
+                counts = insert_interactions(session, self.model_id, batch.rows)
             else:
                 counts = logs.insert_labels(session, self.model_id, batch.rows)
             logs.quarantine(session, self.model_id, kind, self.source, batch.rejected)

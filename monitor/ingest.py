@@ -1,4 +1,4 @@
-"""The validation edge for logged predictions and labels.
+"""The validation edge for logged predictions, labels and user interactions.
 
 Bad *rows* never raise: each is quarantined as a :class:`Rejected` with its 1-based row number in
 the source, a reason naming the column, and the raw row (made JSON-able); the good rows of the same
@@ -15,6 +15,11 @@ Normalised rows (the ``ts`` datetimes are the only values that are not JSON-able
                   "features": {name: float | str | None}, "prediction": int | float | str | bool,
                   "score": float | None, "latency_ms": float | None, "status": str | None}
     labels:      {"request_id": str, "label": int | float | str | bool, "ts": aware UTC datetime | None}
+    interactions: {"request_id": str, "event": str (lower case, a name the spec's interactions.events
+                  knows), "value": float | None (required for feedback events), "ts": aware UTC datetime}
+
+Within one batch a repeated request id (for interactions: the same request id, event and ts) is a
+duplicate: the first row is kept.
 
 Row numbers: CSV counts data rows (the header and blank lines are not counted); JSON Lines uses the
 line number (blank lines are skipped but keep their number); Parquet counts rows from 1.
@@ -40,11 +45,11 @@ import pandas as pd
 from monitor.errors import IngestError
 from monitor.spec import ModelSpec
 
-KINDS = ("predictions", "labels")
+KINDS = ("predictions", "labels", "interactions")
 
 UTC = dt.timezone.utc
 FUTURE_TOLERANCE = dt.timedelta(days=1)
-MAX_LEN = {"request_id": 128, "version": 64, "status": 32}  # the database column widths
+MAX_LEN = {"request_id": 128, "version": 64, "status": 32, "event": 32}  # the database column widths
 
 CSV_EXTENSIONS = (".csv",)
 PARQUET_EXTENSIONS = (".parquet", ".pq")
@@ -328,6 +333,8 @@ def _required_columns(kind: str, spec: ModelSpec) -> list[str]:
     columns = spec.columns
     if kind == "predictions":
         return [columns.id, columns.timestamp, columns.prediction]
+    if kind == "interactions":
+        return [columns.id, spec.interactions.event_column, columns.timestamp]
     return [columns.id, columns.label]
 
 
@@ -336,6 +343,8 @@ def _relevant_columns(kind: str, spec: ModelSpec) -> list[str]:
     if kind == "predictions":
         names = [columns.id, columns.timestamp, columns.version, columns.prediction, columns.score,
                  columns.latency_ms, columns.status, *columns.numeric, *columns.categorical]
+    elif kind == "interactions":
+        names = [columns.id, spec.interactions.event_column, spec.interactions.value_column, columns.timestamp]
     else:
         names = [columns.id, columns.label, columns.timestamp]
     return list(dict.fromkeys(n for n in names if n))
@@ -407,6 +416,14 @@ def _field_plan(kind: str, spec: ModelSpec, now: dt.datetime | None):
         ]
         features = [(name, _parse_float) for name in columns.numeric]
         features += [(name, _parse_text) for name in columns.categorical]
+    elif kind == "interactions":
+        fields = [
+            ("request_id", columns.id, request_id, True),
+            ("event", spec.interactions.event_column, _event_parser(spec), True),
+            ("value", spec.interactions.value_column, _parse_float, False),
+            ("ts", columns.timestamp, timestamp, True),
+        ]
+        features = []
     else:
         fields = [
             ("request_id", columns.id, request_id, True),
@@ -415,6 +432,24 @@ def _field_plan(kind: str, spec: ModelSpec, now: dt.datetime | None):
         ]
         features = []
     return fields, features
+
+
+def _event_parser(spec: ModelSpec) -> Callable[[Any], str | None]:
+    """An interaction's event name, lower-cased; one the spec does not know is a bad value."""
+    events = spec.interactions.events
+    known = set(events.known)
+
+    def parse(value: Any) -> str | None:
+        parsed = _parse_text(value)
+        if parsed is None or not parsed.strip():
+            return None
+        name = parsed.strip().lower()
+        if name not in known:
+            raise _Bad(f"unknown event {_show(parsed)}; expected one of {events.known} "
+                       "(interactions.events in the model spec says which names count as what)")
+        return name
+
+    return parse
 
 
 _BAD = object()  # a value that failed to parse (its row is rejected)
@@ -505,21 +540,28 @@ def _validate_columns(
 
     rows: list[dict] = []
     rejected: list[Rejected] = list(extra_rejected or ())
-    seen: set[str] = set()
+    seen: set = set()
     duplicates = 0
     if kind == "predictions":
         order = ("request_id", "ts", "version", "prediction", "score", "latency_ms", "status")
+    elif kind == "interactions":
+        order = ("request_id", "event", "value", "ts")
+        _require_feedback_values(parsed, spec, note)
     else:
         order = ("request_id", "label", "ts")
     for i, values, features_row in zip(range(n), zip(*(parsed[k] for k in order)), feature_rows):
         if problems and i in problems:
             rejected.append(Rejected(numbers[i], "; ".join(problems[i]), raw(i)))
             continue
-        request_id = values[0]
-        if request_id in seen:
+        key = (values[0], values[1], values[3]) if kind == "interactions" else values[0]
+        if key in seen:
             duplicates += 1
             continue
-        seen.add(request_id)
+        seen.add(key)
+        request_id = values[0]
+        if kind == "interactions":
+            rows.append({"request_id": request_id, "event": values[1], "value": values[2], "ts": values[3]})
+            continue
         if kind == "labels":
             rows.append({"request_id": request_id, "label": values[1], "ts": values[2]})
             continue
@@ -534,6 +576,15 @@ def _validate_columns(
     if extra_rejected:
         rejected.sort(key=lambda r: r.row_number)
     return Batch(rows=rows, rejected=rejected, duplicates=duplicates)
+
+
+def _require_feedback_values(parsed: dict[str, list], spec: ModelSpec, note: Callable[[int, str], None]) -> None:
+    """A feedback event without a number says nothing; reject it rather than count it as absent."""
+    feedback = set(spec.interactions.events.feedback)
+    column = spec.interactions.value_column
+    for i, (event, value) in enumerate(zip(parsed["event"], parsed["value"])):
+        if event in feedback and value is None:
+            note(i, f"column {column!r}: a {event!r} event needs a numeric value")
 
 
 def _validate_dicts(
@@ -567,7 +618,7 @@ def validate_records(
     first_row_number: int = 1,
     now: dt.datetime | None = None,
 ) -> Batch:
-    """Validate and normalise rows of ``kind`` ("predictions" or "labels") for ``spec``.
+    """Validate and normalise rows of ``kind`` ("predictions", "labels" or "interactions") for ``spec``.
 
     Row ``i`` of ``records`` is reported as row ``first_row_number + i``. Bad rows are rejected
     with a reason naming the column; rows repeating a request_id of this batch are counted in
@@ -712,7 +763,7 @@ def _validate_csv_rows(header, rows, numbers, kind, spec, now, extra) -> Batch:
     classifier's prediction/label text -> int/float/bool when it is one."""
     na = CSV_NA_VALUES
     id_column = spec.columns.id
-    scalar_column = spec.columns.prediction if kind == "predictions" else spec.columns.label
+    scalar_column = {"predictions": spec.columns.prediction, "labels": spec.columns.label}.get(kind)
     transposed = list(zip(*rows)) if rows else [() for _ in header]
     columns: dict[str, list] = {}
     for name in _relevant_columns(kind, spec):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor.durations import parse_duration
 from monitor.errors import SpecError
+from monitor.interactions import InteractionSpec
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -259,6 +260,8 @@ class ModelSpec(_Strict):
     rules: Rules = Field(default_factory=Rules)
     alerts: list[ChannelSpec] = Field(default_factory=lambda: [ChannelSpec.model_validate({"log": {}})])
     recovery: dict[str, list[RecoveryPolicy]] = Field(default_factory=dict)
+    interactions: InteractionSpec = Field(default_factory=InteractionSpec,
+                                          description="User interaction KPIs and rules (monitor.interactions).")
 
     @field_validator("name")
     @classmethod

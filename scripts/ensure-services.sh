@@ -4,6 +4,7 @@
 #   - PostgreSQL server binaries (initdb, pg_ctl, postgres) and the `postgres` OS user
 #   - Chromium at /usr/bin/chromium (Debian's package), which the dashboard's browser tests
 #     drive through Playwright; `playwright install` (a browser download) is never needed
+#   - promtool (Debian's `prometheus` package), which checks /metrics and the Prometheus config
 #
 # It does NOT start anything, and does not use or start the distribution's own
 # PostgreSQL cluster or Redis service: the test fixtures start their own servers on
@@ -117,6 +118,7 @@ find_pg_bindir() {
 have_redis() { command -v redis-server >/dev/null 2>&1; }
 CHROMIUM=/usr/bin/chromium
 have_chromium() { [[ -x "${CHROMIUM}" ]]; }
+have_promtool() { command -v promtool >/dev/null 2>&1; }
 
 # --- install what is missing (one apt-get update, one apt-get install) --------------
 missing=()
@@ -137,6 +139,13 @@ if have_chromium; then
 else
     log "chromium not found at ${CHROMIUM}"
     missing+=(chromium)
+fi
+
+if have_promtool; then
+    log "promtool found: $(command -v promtool)"
+else
+    log "promtool not found"
+    missing+=(prometheus) # the policy-rc.d above keeps its server from starting
 fi
 
 if [[ "${#missing[@]}" -gt 0 ]]; then
@@ -165,6 +174,12 @@ if have_chromium; then
     log "chromium: $("${CHROMIUM}" --version 2>/dev/null | head -n 1)"
 else
     problem "chromium is not installed and could not be installed (Debian: apt-get install chromium)"
+fi
+
+if have_promtool; then
+    log "promtool: $(promtool --version 2>&1 | head -n 1)"
+else
+    problem "promtool is not installed and could not be installed (Debian/Ubuntu: apt-get install prometheus)"
 fi
 
 # The fixture runs initdb/pg_ctl as the `postgres` OS user (PostgreSQL refuses to run as root).

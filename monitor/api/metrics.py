@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.config import Settings
 from monitor.db.schema import Alert, CheckRun, KpiValue, Model, RecoveryAction
 
 
@@ -44,11 +45,12 @@ class _StateCollector:
             alerts.add_metric([names.get(model_id, "?"), severity], count)
         yield alerts
         pending = GaugeMetricFamily("modelwatch_pending_recovery_actions", "Recovery actions scheduled or running",
-                                    labels=["model", "kind"])
-        for model_id, kind, count in s.execute(select(RecoveryAction.model_id, RecoveryAction.kind, func.count())
-                                               .where(RecoveryAction.state.in_(("scheduled", "running")))
-                                               .group_by(RecoveryAction.model_id, RecoveryAction.kind)):
-            pending.add_metric([names.get(model_id, "?"), kind], count)
+                                    labels=["model", "kind", "state"])
+        for model_id, kind, state, count in s.execute(
+                select(RecoveryAction.model_id, RecoveryAction.kind, RecoveryAction.state, func.count())
+                .where(RecoveryAction.state.in_(("scheduled", "running")))
+                .group_by(RecoveryAction.model_id, RecoveryAction.kind, RecoveryAction.state)):
+            pending.add_metric([names.get(model_id, "?"), kind, state], count)
         yield pending
         runs = GaugeMetricFamily("modelwatch_check_runs", "Check runs by status", labels=["model", "status"])
         for model_id, status, count in s.execute(select(CheckRun.model_id, CheckRun.status, func.count())
@@ -57,7 +59,14 @@ class _StateCollector:
         yield runs
 
 
-def render(session: Session) -> str:
+def render(session: Session, settings: Settings | None = None) -> str:
+    """The exposition text; with ``settings``, the Celery broker's queue depths too."""
+    from monitor.api.metrics_broker import BrokerCollector
+    from monitor.api.metrics_checks import CheckCollector
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_StateCollector(session))
+    registry.register(CheckCollector(session, dict(session.execute(select(Model.id, Model.name)).all())))
+    if settings is not None:
+        registry.register(BrokerCollector(settings))
     return generate_latest(registry).decode()

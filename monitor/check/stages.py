@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor import failpoints
 from monitor.alerts import lifecycle
+from monitor.check.interactions import detect_interactions, evaluate_interactions, interaction_kpis
 from monitor.check.summary import build_summary
 from monitor.config import Settings
 from monitor.db.engine import session_scope
@@ -29,6 +30,7 @@ from monitor.detect.history import anomaly_evaluations
 from monitor.detect.performance import detect_performance_drop
 from monitor.detect.service import detect_service_slo
 from monitor.service import SERVICE_KPIS, service_kpis
+from monitor.interactions import RATE_KPIS
 from monitor.errors import StageError, TransientError
 from monitor.metrics import evaluate as evaluate_kpis
 from monitor.reference import segments_of
@@ -112,8 +114,10 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
     reference = store_models.reference_for(session, run.model_id, run.version)
     baseline = dict(reference.baseline_kpis) if reference else {}
     service = service_kpis(window, (run.window_end - run.window_start).total_seconds())
-    store_runs.save_kpis(session, run, {**evaluation.kpis, **service}, baseline)
+    interactions = evaluate_interactions(session, run, spec)
+    store_runs.save_kpis(session, run, {**evaluation.kpis, **service, **interaction_kpis(interactions)}, baseline)
     store_runs.set_result(run, "service", service)
+    store_runs.set_result(run, "interactions", interactions)
     segments = {}
     profile_segments = (reference.profile.get("segments") or {}) if reference else {}
     for column in spec.columns.segments:
@@ -151,6 +155,7 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
                                                          spec.rules)]
     evaluations += estimated_evaluations(results.get("estimated"), baseline, labelled_rows, spec)
     evaluations += detect_service_slo(results.get("service") or {}, spec.rules)
+    evaluations += detect_interactions(session, run, spec, results.get("interactions"))
 
     reference = store_models.reference_for(session, run.model_id, run.version)
     window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
@@ -162,7 +167,8 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
     joint, joint_json = data.multivariate_evaluation(sample, frame, spec)
     quarantined = logs.quarantined_between(session, run.model_id, run.window_start, run.window_end)
     quality, quality_json = data.quality_evaluations(profile.get("quality"), window, spec, quarantined)
-    history = store_runs.kpi_history(session, run.model_id, [*evaluation.get("kpis", {}), *SERVICE_KPIS], limit=60)
+    history = store_runs.kpi_history(session, run.model_id, [*evaluation.get("kpis", {}), *SERVICE_KPIS, *RATE_KPIS],
+                                     limit=60)
     anomalies, flagged = anomaly_evaluations(history, spec)
     evaluations += drift + variance + joint + quality + anomalies
     store_runs.save_findings(session, run, evaluations)

@@ -74,21 +74,23 @@ def apply(path: Path, version: str) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["predictions", "labels"]))
+@click.argument("kind", type=click.Choice(["predictions", "labels", "interactions"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", "model_name", required=True, help="The registered model the rows belong to.")
 @click.option("--batch-size", default=5000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: bool) -> None:
-    """Load prediction logs or labels from CSV, Parquet or JSON Lines.
+    """Load prediction logs, labels or user interactions from CSV, Parquet or JSON Lines.
 
     Bad rows are quarantined with their reason; the good rows of the same file are kept;
-    rows whose request id the model already has count as duplicates.
+    rows the model already has count as duplicates (the same request id; for interactions the
+    same request id, event and timestamp).
     """
     from tqdm import tqdm
 
     from monitor.ingest import count_rows, read_batches
     from monitor.store import logs, models as store
+    from monitor.store.interactions import insert_interactions
 
     url = database_url()
     with session_scope(url) as session:
@@ -104,6 +106,8 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
             with session_scope(url) as session:
                 if kind == "predictions":
                     inserted = logs.insert_predictions(session, model_id, batch.rows, default_version)
+                elif kind == "interactions":
+                    inserted = insert_interactions(session, model_id, batch.rows)
                 else:
                     inserted = logs.insert_labels(session, model_id, batch.rows)
                 counts["quarantined"] += logs.quarantine(session, model_id, kind, str(path), batch.rejected)

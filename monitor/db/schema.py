@@ -332,3 +332,22 @@ class AuditEvent(Base):
     subject: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Interaction(Base):
+    """A user's reaction to a served prediction (click, conversion, feedback), joined to the
+    prediction by request id. One request may have many events; the same event of a request at the
+    same moment is one row, so a re-sent batch counts as duplicates."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("model_id", "request_id", "event", "ts", name="uq_interactions_model_request_event_ts"),
+        Index("ix_interactions_model_ts", "model_id", "ts"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    request_id: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)
+    ts: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

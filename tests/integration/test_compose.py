@@ -19,7 +19,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 
-ALL_SERVICES = {"redis", "postgres", "migrate", "worker", "beat", "flower", "api"}
+ALL_SERVICES = {"redis", "postgres", "migrate", "worker", "beat", "flower", "api", "prometheus", "grafana"}
 ONE_SHOT = {"migrate"}
 APP_SERVICES = ("worker", "beat", "api")
 
@@ -140,3 +140,59 @@ def test_dockerignore_keeps_what_pip_install_needs():
     }
     assert {".git", ".venv"} <= ignored
     assert not {"pyproject.toml", "README.md", "monitor", "workers", "tasks"} & ignored
+
+
+def _mounts(service: dict) -> dict[str, Path]:
+    """container path -> repository path of each bind mount (short "src:dst[:ro]" or Compose's long form)."""
+    found = {}
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, str):
+            source, _, rest = volume.partition(":")
+            target = rest.split(":")[0]
+        else:
+            source, target = volume.get("source", ""), volume.get("target", "")
+        if source.startswith((".", "/")):
+            found[target] = (REPO / source).resolve() if source.startswith(".") else Path(source)
+    return found
+
+
+def test_prometheus_scrapes_the_api_metrics(compose):
+    prometheus = compose["services"]["prometheus"]
+    config_path = _mounts(prometheus)["/etc/prometheus/prometheus.yml"]
+    assert config_path == REPO / "deploy/prometheus/prometheus.yml" and config_path.is_file()
+    assert any("--config.file=/etc/prometheus/prometheus.yml" in part for part in prometheus["command"])
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    modelwatch = jobs["modelwatch"]
+    assert modelwatch.get("metrics_path", "/metrics") == "/metrics"
+    targets = [t for group in modelwatch["static_configs"] for t in group["targets"]]
+    api = compose["services"]["api"]["command"]
+    assert targets == [f"api:{api[api.index('--port') + 1]}"]
+
+
+def test_grafana_provisions_the_prometheus_datasource_and_the_dashboard(compose):
+    grafana = compose["services"]["grafana"]
+    mounts = _mounts(grafana)
+    provisioning = mounts["/etc/grafana/provisioning"]
+    assert provisioning == REPO / "deploy/grafana/provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"]
+    assert [(d["type"], d["url"]) for d in datasources] == [("prometheus", "http://prometheus:9090")]
+    provider, = yaml.safe_load((provisioning / "dashboards/modelwatch.yml").read_text())["providers"]
+    dashboards = mounts[provider["options"]["path"]]
+    assert dashboards == REPO / "deploy/grafana/dashboards"
+    dashboard = json.loads((dashboards / "modelwatch.json").read_text())
+    uids = {p["datasource"]["uid"] for p in dashboard["panels"]}
+    assert uids == {datasources[0]["uid"]}
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    assert "GF_SECURITY_ADMIN_PASSWORD" in _environment(grafana)
+
+
+def test_prometheus_config_passes_promtool():
+    from tests.conftest import unavailable
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        unavailable("promtool is not installed (make services installs Debian's prometheus package)")
+    result = subprocess.run([promtool, "check", "config", str(REPO / "deploy/prometheus/prometheus.yml")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

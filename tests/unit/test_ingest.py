@@ -91,7 +91,7 @@ def _rejected(batches: list[Batch]) -> list[Rejected]:
 
 
 def test_kinds():
-    assert KINDS == ("predictions", "labels")
+    assert KINDS == ("predictions", "labels", "interactions")
 
 
 @pytest.mark.parametrize("name", ["logs.csv", "logs.parquet", "logs.pq", "logs.jsonl", "logs.ndjson", "logs.json"])
