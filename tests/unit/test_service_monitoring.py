@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 
 import numpy as np
 import pandas as pd
@@ -224,3 +225,46 @@ def test_status_line_spells_the_main_service_kpis():
                   "host_cpu_pct_p95": 41.2, "host_memory_pct_p95": 63.0}) == \
         "p95 80ms, errors 0.0%, 1200 rpm, up 99.5%, cpu 41%, mem 63%"
     assert brief({}) == "-"
+
+
+# ---------------------------------------------------------------- the agent's push
+
+
+def test_agent_push_keeps_unsent_samples_and_sends_them_with_the_next_push():
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from monitor.cli.agent import ApiPusher
+    from monitor.errors import ModelwatchError
+
+    bodies: list[dict] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            bodies.append({**body, "auth": self.headers["Authorization"]})
+            answer = json.dumps({"accepted": len(body["samples"]), "duplicates": 0, "quarantined": 0}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_) -> None:
+            pass
+
+    collector = Collector("agent", first_cpu_window=0.01)
+    pusher = ApiPusher(f"http://127.0.0.1:{free_port()}", "t0ken", "churn")  # nothing listens there
+    with pytest.raises(ModelwatchError, match="cannot reach .*1 sample\\(s\\) kept"):
+        pusher(collector.sample())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        pusher.url = f"http://127.0.0.1:{server.server_address[1]}/v1/host-metrics"
+        assert pusher(collector.sample()) == "pushed: 2 accepted, 0 duplicate, 0 quarantined"
+        assert pusher(collector.sample()) == "pushed: 1 accepted, 0 duplicate, 0 quarantined"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [len(b["samples"]) for b in bodies] == [2, 1] and bodies[0]["auth"] == "Bearer t0ken"
+    assert bodies[0]["model"] == "churn" and "source" not in bodies[0]["samples"][0]
