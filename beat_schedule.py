@@ -22,4 +22,9 @@ def beat_schedule(settings) -> dict[str, dict[str, Any]]:
             "schedule": settings.sweep_interval,
             "options": {"expires": max(settings.sweep_interval, 1.0) * 2},
         },
+        "dispatch-health-probes": {
+            "task": "tasks.probes.dispatch_probes",
+            "schedule": settings.probe_interval,
+            "options": {"expires": max(settings.probe_interval, 1.0) * 2},
+        },
     }

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(3600, ge=1, description="Redis transport visibility timeout (s).")
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
+    probe_interval: float = Field(5.0, gt=0, description="Seconds between beat's look for due health probes.")
+    host_metrics_interval: float = Field(15.0, ge=0, description="Seconds between a worker's samples of its "
+                                         "own host (CPU, memory, disk, RSS); 0 turns them off.")
     auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")
     api_token: str | None = Field(None, description="Bearer token for the API's writes (actor name 'admin').")
     read_token: str | None = Field(None, description="Bearer token for reads and the dashboard only (actor 'reader').")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from monitor.errors import ModelwatchError
 
-ALL_QUEUES = "checks,alerts,recovery,ingest"
+ALL_QUEUES = "checks,alerts,recovery,ingest,probes"
 
 
 @dataclass

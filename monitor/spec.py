@@ -87,6 +87,10 @@ class Rules(_Strict):
     latency_p95_ms: float | None = Field(None, gt=0, description="SLO: p95 latency must stay below this.")
     error_rate_pct: float | None = Field(None, ge=0, le=100, description="SLO: error share must stay below this.")
     min_throughput_rpm: float | None = Field(None, ge=0, description="SLO: requests per minute must stay above.")
+    min_availability_pct: float | None = Field(None, ge=0, le=100,
+                                               description="SLO: share of successful health probes must stay above.")
+    max_cpu_pct: float | None = Field(None, gt=0, le=100, description="p95 CPU % of the model's agent samples.")
+    max_memory_pct: float | None = Field(None, gt=0, le=100, description="p95 memory % of the model's agent samples.")
     resolve_after: int = Field(1, ge=1, description="Clean checks in a row before an alert resolves.")
     drift: "DriftRules" = Field(default_factory=lambda: DriftRules())
     drift_p_value: float | None = Field(None, gt=0, lt=1, description="Shortcut for drift.p_value.")
@@ -247,6 +251,39 @@ class RecoveryPolicy(_Strict):
             raise SpecError([f"recovery callable {self.callable!r} cannot be imported: {exc}"]) from exc
 
 
+class ServiceSpec(_Strict):
+    """How modelwatch watches the model as a running service: ``{health_url, probe_every, probe_timeout}``.
+
+    A worker on the ``probes`` queue GETs ``health_url`` every ``probe_every``; any 2xx answer
+    within ``probe_timeout`` counts as up (``monitor.probes``).
+    """
+
+    health_url: str
+    probe_every: float = Field(30.0, description="How often to probe (a duration, at least 1s).")
+    probe_timeout: float = Field(2.0, description="How long a probe may take (a duration, less than probe_every).")
+
+    @field_validator("health_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("probe_every", "probe_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _timeout_fits(self) -> "ServiceSpec":
+        if self.probe_every < 1:
+            raise ValueError("probe_every must be at least 1s")
+        if not 0 < self.probe_timeout < self.probe_every:
+            raise ValueError(f"probe_timeout must be more than 0 and less than probe_every "
+                             f"({self.probe_every:g}s), got {self.probe_timeout:g}s")
+        return self
+
+
 class ModelSpec(_Strict):
     name: str
     task: Task
@@ -262,6 +299,7 @@ class ModelSpec(_Strict):
     recovery: dict[str, list[RecoveryPolicy]] = Field(default_factory=dict)
     interactions: InteractionSpec = Field(default_factory=InteractionSpec,
                                           description="User interaction KPIs and rules (monitor.interactions).")
+    service: ServiceSpec | None = Field(None, description="Health URL probing (availability); off if unset.")
 
     @field_validator("name")
     @classmethod

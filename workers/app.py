@@ -16,7 +16,8 @@ from workers.celeryconfig import build_config  # noqa: E402
 settings = get_settings()
 settings.data_dir.mkdir(parents=True, exist_ok=True)
 
-app = Celery("modelwatch", include=["tasks.check", "tasks.alerts", "tasks.recovery", "tasks.dispatch"])
+app = Celery("modelwatch", include=["tasks.check", "tasks.alerts", "tasks.recovery", "tasks.dispatch",
+                                    "tasks.probes"])
 app.config_from_object(build_config(settings))
 
 from workers import signals  # noqa: E402,F401  (connects the worker signals)

@@ -14,13 +14,14 @@ from kombu import Queue
 from beat_schedule import beat_schedule
 from monitor.config import Settings
 
-QUEUES = ("checks", "alerts", "recovery", "ingest")
+QUEUES = ("checks", "alerts", "recovery", "ingest", "probes")
 ROUTES = {
     "tasks.check.*": {"queue": "checks"},
     "tasks.dispatch.*": {"queue": "checks"},
     "tasks.alerts.*": {"queue": "alerts"},
     "tasks.recovery.*": {"queue": "recovery"},
     "tasks.ingest.*": {"queue": "ingest"},
+    "tasks.probes.*": {"queue": "probes"},
 }
 
 

@@ -1,10 +1,12 @@
-"""Worker lifecycle hooks: schema on start, fresh database pools after every fork."""
+"""Worker lifecycle hooks: schema on start, fresh database pools after every fork, and a thread
+that samples the worker's own host (``MODELWATCH_HOST_METRICS_INTERVAL``) so the service watches itself."""
 
 from __future__ import annotations
 
 import logging
+import os
 
-from celery.signals import beat_init, worker_init, worker_process_init
+from celery.signals import beat_init, worker_init, worker_process_init, worker_ready, worker_shutdown
 
 from monitor.config import get_settings
 from monitor.db import engine
@@ -33,3 +35,29 @@ def _on_beat_init(**_: object) -> None:
 @worker_process_init.connect
 def _on_process_init(**_: object) -> None:
     engine.dispose_all()
+
+
+_samplers: list = []
+
+
+@worker_ready.connect
+def _start_host_metrics(sender=None, **_: object) -> None:
+    """Started once the pool is up, in the main process only; its RSS counts the pool's children."""
+    settings = get_settings()
+    if settings.host_metrics_interval <= 0:
+        return
+    from monitor.hostmetrics import Collector, Sampler, database_writer
+
+    nodename = getattr(sender, "hostname", None) or "worker"
+    disk = settings.data_dir if settings.data_dir.exists() else "/"
+    sampler = Sampler(Collector(f"worker:{nodename}", pid=os.getpid(), disk_path=str(disk)),
+                      database_writer(settings.effective_database_url), settings.host_metrics_interval)
+    sampler.start()
+    _samplers.append(sampler)
+    logger.info("sampling this host every %gs into host_metrics", settings.host_metrics_interval)
+
+
+@worker_shutdown.connect
+def _stop_host_metrics(**_: object) -> None:
+    while _samplers:
+        _samplers.pop().stop()

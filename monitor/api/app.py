@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from monitor import __version__, dashboard
-from monitor.api.routes import core, interactions
+from monitor.api.routes import core, host_metrics, interactions
 from monitor.config import Settings, get_settings
 from monitor.db.engine import session_scope
 from monitor.errors import NotFound
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(core.probes)
     app.include_router(core.router)
     app.include_router(interactions.router)
+    app.include_router(host_metrics.router)
     dashboard.install(app)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"])

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from monitor import failpoints
 from monitor.alerts import lifecycle
 from monitor.check.interactions import detect_interactions, evaluate_interactions, interaction_kpis
+from monitor.check.service import operational_kpis
 from monitor.check.summary import build_summary
 from monitor.config import Settings
 from monitor.db.engine import session_scope
@@ -114,6 +115,7 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
     reference = store_models.reference_for(session, run.model_id, run.version)
     baseline = dict(reference.baseline_kpis) if reference else {}
     service = service_kpis(window, (run.window_end - run.window_start).total_seconds())
+    service.update(operational_kpis(session, run, spec))
     interactions = evaluate_interactions(session, run, spec)
     store_runs.save_kpis(session, run, {**evaluation.kpis, **service, **interaction_kpis(interactions)}, baseline)
     store_runs.set_result(run, "service", service)

@@ -200,7 +200,8 @@ def status(as_json: bool) -> None:
     """Each model with its serving version, last check, health, open alerts and pending actions."""
     from monitor.alerts.lifecycle import list_alerts
     from monitor.recovery.schedule import list_actions
-    from monitor.store import models as store, runs
+    from monitor.reports.service import SERVICE_KPIS, brief
+    from monitor.store import models as store, operations, runs
 
     rows = []
     with session_scope(database_url()) as session:
@@ -215,13 +216,15 @@ def status(as_json: bool) -> None:
                 "health": "alerting" if open_alerts else ("ok" if last else "unchecked"),
                 "open_alerts": [a.rule for a in open_alerts],
                 "pending_actions": [f"{a.kind}#{a.id}" for a in pending],
+                "service": operations.latest_kpis(session, model.id, tuple(SERVICE_KPIS)),
             })
     if as_json:
         emit_json(rows)
         return
-    table(["model", "task", "serving", "last check", "status", "health", "open alerts", "pending recovery"],
+    table(["model", "task", "serving", "last check", "status", "health", "open alerts", "pending recovery", "service"],
           [[r["model"], r["task"], r["serving_version"], when(r["last_check"]), r["last_status"], r["health"],
-            ", ".join(r["open_alerts"]) or "-", ", ".join(r["pending_actions"]) or "-"] for r in rows],
+            ", ".join(r["open_alerts"]) or "-", ", ".join(r["pending_actions"]) or "-", brief(r["service"])]
+           for r in rows],
           empty="no models registered; start with `modelwatch apply -f models.yaml`")
 
 
@@ -250,9 +253,9 @@ def report(name: str, run_id: str | None, output: Path | None) -> None:
     click.echo(str(path.resolve()))
 
 
-from monitor.cli import alerting, audit, processes, recovery  # noqa: E402  (register their commands)
+from monitor.cli import agent, alerting, audit, processes, recovery  # noqa: E402  (register their commands)
 
-for module in (alerting, audit, processes, recovery):
+for module in (agent, alerting, audit, processes, recovery):
     module.register(main)
 
 

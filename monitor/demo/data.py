@@ -21,6 +21,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 NUMERIC = ["tenure_months", "monthly_charges", "support_calls", "age"]
 CATEGORICAL = ["plan", "region"]
 FEATURES = NUMERIC + CATEGORICAL
+#: typical serving latency of a healthy version (ms); the demo's traffic draws around it
+LATENCY_MS = 40.0
 
 
 def customers(n: int, rng: np.random.Generator, shift: float = 0.0) -> pd.DataFrame:
@@ -73,7 +75,11 @@ class Miscalibrated:
     """A "new version" with a serving bug: it thresholds the scores far too high.
 
     Offline it looked the same (it wraps the same model), in production it misses most churners.
+    The same bug makes it slow (``latency_ms``, typical) and fail some requests (``error_share``).
     """
+
+    latency_ms = 420.0
+    error_share = 0.05
 
     def __init__(self, model: Pipeline, threshold: float = 0.85):
         self.model, self.threshold = model, threshold

@@ -5,6 +5,8 @@
 2. Version 2 arrives through the registry hook. It has a serving bug (a threshold far too high):
    recall collapses. The check the hook triggers (or the next scheduled one) catches it, an alert
    fires to a local webhook, a rollback runs, and later checks show the model healthy again.
+   The bug also makes v2 slow and error-prone, so the service SLOs (p95 latency, error rate) fire
+   beside the performance alert and resolve with the rollback. A health endpoint is probed all along.
 3. The world shifts: churn now follows monthly charges. Recall falls on schedule, an alert fires,
    a retrain runs on recent labelled data, the new version serves, and the alert resolves.
 """
@@ -22,6 +24,7 @@ import numpy as np
 import yaml
 
 from monitor.demo import data
+from monitor.demo.health import HealthEndpoint
 from monitor.demo.receiver import WebhookReceiver
 
 MARKER = ".modelwatch-demo"
@@ -44,12 +47,13 @@ def _prepare(data_dir: Path) -> None:
         os.environ.pop(name, None)
     os.environ["MODELWATCH_DISPATCH_INTERVAL"] = "1"
     os.environ["MODELWATCH_SWEEP_INTERVAL"] = "5"
+    os.environ["MODELWATCH_PROBE_INTERVAL"] = "1"
     from monitor.config import get_settings
 
     get_settings.cache_clear()
 
 
-def _spec(data_dir: Path, reference: Path, webhook: str) -> Path:
+def _spec(data_dir: Path, reference: Path, webhook: str, health: str) -> Path:
     spec = {"models": [{
         "name": MODEL, "task": "binary_classification", "every": "5s", "window": "15s",
         "registry_check_delay": "3s",
@@ -57,7 +61,9 @@ def _spec(data_dir: Path, reference: Path, webhook: str) -> Path:
                     "label": "label", "numeric": data.NUMERIC, "categorical": data.CATEGORICAL},
         "reference": str(reference),
         "rules": {"recall_drop_pct": 15, "precision_drop_pct": None, "accuracy_drop_pct": None,
-                  "f1_drop_pct": None, "roc_auc_drop_pct": 10, "min_labelled_rows": 200},
+                  "f1_drop_pct": None, "roc_auc_drop_pct": 10, "min_labelled_rows": 200,
+                  "latency_p95_ms": 250, "error_rate_pct": 2, "min_availability_pct": 50},
+        "service": {"health_url": health, "probe_every": "2s", "probe_timeout": "1s"},
         "alerts": [{"log": {}}, {"webhook": webhook}],
         "recovery": {
             "performance_drop": [
@@ -83,6 +89,7 @@ class Traffic(threading.Thread):
 
         self.client = Client(MODEL, source="demo traffic")
         self.url, self.rng, self.batch, self.interval = url, np.random.default_rng(seed), batch, interval
+        self.service_rng = np.random.default_rng(seed + 1)  # latency and errors; the data stream stays as it was
         self.shift, self.sent, self.stopped = 0.0, 0, threading.Event()
         self.error: BaseException | None = None
         self._models: dict[str, object] = {}
@@ -108,9 +115,12 @@ class Traffic(threading.Thread):
                 now = dt.datetime.now(dt.timezone.utc)
                 ids = [f"r{self.sent + i}" for i in range(len(frame))]
                 records = frame[data.FEATURES].to_dict("records")
+                latency = self.service_rng.gamma(4.0, getattr(model, "latency_ms", data.LATENCY_MS) / 4.0, len(frame))
+                failed = self.service_rng.random(len(frame)) < getattr(model, "error_share", 0.0)
                 predictions = [{**r, "request_id": i, "ts": now, "version": version,
-                                "prediction": int(s >= 0.5), "score": float(s)}
-                               for r, i, s in zip(records, ids, scores)]
+                                "prediction": int(s >= 0.5), "score": float(s), "latency_ms": round(float(ms), 1),
+                                "status": "error" if bad else "ok"}
+                               for r, i, s, ms, bad in zip(records, ids, scores, latency, failed)]
                 self.client.log_predictions(predictions)
                 self.client.log_labels([{"request_id": i, "label": int(y), "ts": now}
                                         for i, y in zip(ids, frame["label"])])
@@ -210,7 +220,11 @@ class Watcher:
 
         with self._session() as session:
             values = {k.name: k.value for k in runs.kpis_of(session, run_id)}
-        return ", ".join(f"{k} {values[k]:.3f}" for k in ("recall", "precision", "roc_auc") if values.get(k) is not None)
+        from monitor.reports.service import brief
+
+        model = ", ".join(f"{k} {values[k]:.3f}" for k in ("recall", "precision", "roc_auc")
+                          if values.get(k) is not None)
+        return f"{model}; service: {brief(values)}"
 
 
 def _episode(watch: Watcher, services, traffic, started: float, expect_action: str, timeout: float):
@@ -226,6 +240,9 @@ def _episode(watch: Watcher, services, traffic, started: float, expect_action: s
     others = sorted({a.rule for a in fired if a.id != cause.id})
     if others:
         say("   ", f"{len(fired) - 1} more alert(s) in the same episode: {', '.join(others)}")
+    for service_alert in (a for a in fired if a.kind == "service_slo"):
+        say("  SERVICE ALERT", f"#{service_alert.id} {service_alert.rule} ({service_alert.severity}): "
+                               f"{service_alert.message}")
     say("  RECOVERY", f"#{action.id} {action.kind} {action.state} after {action.executions} execution(s): "
                       f"{(action.result or {}).get('summary') or action.error}")
     _wait("the alerts to resolve", lambda: all(watch.alert(a.id).state == "resolved" for a in watch.alerts_since(started)),
@@ -264,12 +281,12 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
     url = settings.effective_database_url
     rng = np.random.default_rng(7)
     received: list[dict] = []
-    with WebhookReceiver(on_message=received.append) as hook:
+    with WebhookReceiver(on_message=received.append) as hook, HealthEndpoint() as health:
         say("1/4 training", "a churn classifier (version 1) on 6,000 generated customers")
         v1 = data.train(data.customers(6000, rng))
         reference_path = base / "churn_reference.parquet"
         data.with_predictions(v1, data.customers(3000, rng)).to_parquet(reference_path)
-        spec_path = _spec(base, reference_path, hook.url)
+        spec_path = _spec(base, reference_path, hook.url, health.url)
         upgrade(url)
         logs = base / "logs"
         logs.mkdir()
@@ -285,7 +302,8 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
             traffic = Traffic(url)
             traffic.start()
             watch = Watcher(url)
-            say("   serving", "v1 takes traffic (240 requests/s, labels arrive at once); checks every 5s")
+            say("   serving", "v1 takes traffic (240 requests/s, labels arrive at once); checks every 5s; "
+                          "its health endpoint is probed every 2s")
             since = time.time()
             healthy = _wait("a healthy scheduled check", lambda: watch.healthy_run(since), 60, services, traffic)
             say("   HEALTHY", f"check {healthy.id[:8]} of v1: {watch.kpis(healthy.id)}")

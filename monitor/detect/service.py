@@ -1,4 +1,5 @@
-"""Service-level rules: absolute SLO thresholds on latency, errors and throughput."""
+"""Service-level rules: absolute SLO thresholds on latency, errors, throughput, availability and
+the serving host's CPU and memory."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ SERVICE_RULES: dict[str, tuple[str, str, bool, float]] = {
     "latency_p95": ("latency_p95_ms", "latency_p95_ms", True, 1.0),
     "error_rate": ("error_rate", "error_rate_pct", True, 0.01),
     "min_throughput": ("throughput_rpm", "min_throughput_rpm", False, 1.0),
+    "min_availability": ("availability", "min_availability_pct", False, 0.01),
+    "max_cpu": ("host_cpu_pct_p95", "max_cpu_pct", True, 1.0),
+    "max_memory": ("host_memory_pct_p95", "max_memory_pct", True, 1.0),
+}
+#: why a KPI can be missing, for the ``insufficient_data`` message
+MISSING = {
+    "availability": "no health probe ran in this window (is service.health_url set and a worker "
+                    "consuming the probes queue?)",
+    "host_cpu_pct_p95": "no host sample for this model in this window (is `modelwatch agent` running?)",
+    "host_memory_pct_p95": "no host sample for this model in this window (is `modelwatch agent` running?)",
 }
 
 
@@ -30,7 +41,8 @@ def detect_service_slo(kpis: dict[str, float | None], rules: Rules) -> list[Rule
         limit = threshold * factor
         if value is None:
             evaluations.append(RuleEvaluation(rule=rule, kind=KIND, status="insufficient_data", metric=metric,
-                                              threshold=threshold, message=f"{metric} was not logged in this window"))
+                                              threshold=threshold,
+                                              message=MISSING.get(metric, f"{metric} was not logged in this window")))
             continue
         breached = value > limit if upper else value < limit
         shown = f"{value * 100:.2f}%" if factor != 1.0 else f"{value:.1f}"
@@ -40,5 +52,12 @@ def detect_service_slo(kpis: dict[str, float | None], rules: Rules) -> list[Rule
                    else f"{metric} {shown} meets the SLO of {bound}")
         evaluations.append(RuleEvaluation(rule=rule, kind=KIND, status="firing" if breached else "ok",
                                           metric=metric, value=value, threshold=threshold, message=message,
-                                          severity="critical" if breached and upper and value > 2 * limit else "warning"))
+                                          severity=_severity(breached, upper, value, limit)))
     return evaluations
+
+
+def _severity(breached: bool, upper: bool, value: float, limit: float) -> str:
+    """Critical past twice an upper limit, or below half a lower one (e.g. availability under 50%)."""
+    if not breached:
+        return "warning"
+    return "critical" if (value > 2 * limit if upper else value < limit / 2) else "warning"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from monitor.reports import sections, svg
+from monitor.reports import sections, service, svg
 from monitor.reports.sections import DASH, ROW_BREACHED, as_dict as _dict, as_list as _list, badge as _badge, \
     column_name, esc as _e, method_name, num as _num, p_value, plain as _plain, section as _section, table as _table
 
@@ -137,7 +137,8 @@ def _change(value: object, baseline: object) -> str:
 
 
 def _kpis(s: dict) -> str:
-    kpis = {str(k): v if isinstance(v, dict) else {"value": v} for k, v in _dict(s.get("kpis")).items()}
+    kpis = {str(k): v if isinstance(v, dict) else {"value": v} for k, v in _dict(s.get("kpis")).items()
+            if str(k) not in service.SERVICE_KPIS}  # shown in the Service section, in their own units
     breached = _breached(s)
     rows = []
     for name, k in kpis.items():
@@ -286,7 +287,8 @@ def _recovery(s: dict) -> str:
 
 
 def _history(s: dict) -> str:
-    history = {str(k): _list(v) for k, v in _dict(s.get("history")).items() if _list(v)}
+    history = {str(k): _list(v) for k, v in _dict(s.get("history")).items()
+               if _list(v) and str(k) not in service.SERVICE_KPIS}  # one scale: model KPIs only
     if not history:
         return ""
     limits = {k: v for k, v in _dict(s.get("thresholds")).items() if str(k) in history}
@@ -313,7 +315,8 @@ def render_html(summary: dict) -> str:
     """Full HTML5 document for one check run; safe on partial summaries and hostile strings."""
     s = _dict(summary)
     title = f"{s.get('model')} \u00b7 check run {s.get('run_id')}"
-    parts = [_header(s), _banner(s), _kpis(s), sections.estimated(s), sections.segments(s), sections.drift(s),
+    parts = [_header(s), _banner(s), _kpis(s), service.service(s), sections.estimated(s), sections.segments(s),
+             sections.drift(s),
              _joint(s), _variance(s), _quality(s), _confusion(s), _per_class(s), _findings(s), _alerts(s), _recovery(s),
              _history(s), _footer(s)]
     return (

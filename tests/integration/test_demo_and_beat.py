@@ -26,7 +26,7 @@ def test_demo_tells_the_whole_story_on_the_embedded_default(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     for expected in ("ALERT", "rollback succeeded after 1 execution(s)", "retrain succeeded after 1 execution(s)",
-                     "version 3 is serving", "RESOLVED", "4/4 done"):
+                     "version 3 is serving", "RESOLVED", "4/4 done", "SERVICE ALERT"):
         assert expected in output, f"{expected!r} missing from the demo's output:\n{output}"
     reports = sorted((tmp_path / "demo" / "reports").glob("*.html"))
     assert len(reports) == 3
