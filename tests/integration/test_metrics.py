@@ -117,7 +117,7 @@ def test_metrics_expose_check_health_drift_recovery_and_queues_in_valid_expositi
 
     assert [s.value for s in families["modelwatch_broker_up"].samples] == [1.0]
     depth = {s.labels["queue"]: s.value for s in families["modelwatch_queue_depth"].samples}
-    assert depth == {"checks": 2.0, "alerts": 1.0, "recovery": 0.0, "ingest": 0.0}
+    assert depth == {"checks": 2.0, "alerts": 1.0, "recovery": 0.0, "ingest": 0.0, "probes": 0.0}
 
     _dashboard_queries_only_exposed_metrics(text)
     _promtool_check(text)  # last: without promtool (and outside CI) only this part skips
@@ -152,7 +152,7 @@ def test_redis_queue_depth_counts_priority_lists_too(redis_url, tmp_path):
     client.rpush("checks\x06\x163", "m4")
     client.rpush("recovery", "m5")
     state = broker_state(Settings(data_dir=tmp_path, broker_url=redis_url))
-    assert state.up and state.depths == {"checks": 4, "alerts": 0, "recovery": 1, "ingest": 0}
+    assert state.up and state.depths == {"checks": 4, "alerts": 0, "recovery": 1, "ingest": 0, "probes": 0}
 
 
 def test_an_unreachable_broker_is_a_zero_gauge_not_an_error(tmp_path):
