@@ -38,7 +38,8 @@ def _close_lost(session: Session, notification_id: int, now: dt.datetime) -> Non
                     .values(outcome="lost", ended_at=now, error="the sender was lost before it reported back"))
 
 
-def claim(session: Session, notification_id: int) -> Notification | None:
+def claim(session: Session, notification_id: int, lease: dt.timedelta = LEASE) -> Notification | None:
+    """Take the notification for one send, for ``lease`` (longer than the channel's timeout)."""
     now = utcnow()
     claimed = session.execute(
         update(Notification)
@@ -46,7 +47,7 @@ def claim(session: Session, notification_id: int) -> Notification | None:
                Notification.attempts < MAX_ATTEMPTS,
                or_(Notification.state == "pending",
                    (Notification.state == "sending") & (Notification.lease_until < now)))
-        .values(state="sending", attempts=Notification.attempts + 1, lease_until=now + LEASE)
+        .values(state="sending", attempts=Notification.attempts + 1, lease_until=now + lease)
     ).rowcount
     if not claimed:
         return None
@@ -74,7 +75,8 @@ def send(spec: ModelSpec, notification: Notification) -> Delivery:
     return Delivery(outcome.ok, redact(outcome.detail), outcome.retryable, outcome.http_status)
 
 
-def record(session: Session, notification_id: int, delivery: Delivery, retry_in: float = 0.0) -> str:
+def record(session: Session, notification_id: int, delivery: Delivery, retry_in: float = 0.0,
+           lease: dt.timedelta = LEASE) -> str:
     """Store the attempt's outcome; returns the new state (``sent``, ``pending`` to retry, ``failed``).
 
     A notification put back to ``pending`` keeps a lease until its retry is due, so the sweeper
@@ -86,7 +88,7 @@ def record(session: Session, notification_id: int, delivery: Delivery, retry_in:
         notification.state, notification.sent_at, notification.last_error = "sent", utcnow(), None
     elif delivery.retryable and notification.attempts < MAX_ATTEMPTS:
         notification.state, notification.last_error = "pending", delivery.detail
-        notification.lease_until = utcnow() + dt.timedelta(seconds=retry_in + LEASE.total_seconds())
+        notification.lease_until = utcnow() + dt.timedelta(seconds=retry_in) + lease
     else:
         notification.state, notification.last_error = "failed", delivery.detail
     outcome = {"sent": "sent", "pending": "retry", "failed": "failed"}[notification.state]
