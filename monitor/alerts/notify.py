@@ -5,7 +5,8 @@ For every channel of the model's spec, and every alert of the model routed to it
 * a newly firing alert, or an open one this channel never heard of (e.g. its silence just
   ended), goes out as ``firing``;
 * a still-firing alert is repeated (``repeat``) once ``alerting.repeat_interval`` has passed
-  since the channel last heard of it, unless someone acknowledged it;
+  since the channel last heard of it, unless someone acknowledged it (an acknowledged alert
+  gets no firing notification at all, e.g. when its silence ends);
 * a resolved alert goes out as ``resolved`` only to channels that were told it fired (a
   firing notification not ``failed``), so nobody gets a resolve for a page they never saw;
 * a silenced alert is held (firing and repeats; a resolve still closes a page already sent).
@@ -79,10 +80,10 @@ def decide(alert: Alert, resolved_now: bool, heard: Heard | None, *, silenced: b
         return None
     if resend_while_open:
         return "firing" if heard is None else "repeat"
+    if alert.state == "acknowledged":  # someone has it: no repeats (nor a late first word)
+        return None
     if heard is None:
         return "firing"
-    if alert.state == "acknowledged":
-        return None
     if (now - heard.last_firing_at).total_seconds() >= repeat_interval:
         return "repeat"
     return None

@@ -44,7 +44,10 @@ def end_time(duration: str | float | None, until: dt.datetime | str | None, now:
     if (duration is None) == (until is None):
         raise ConfigError("give exactly one of a duration (e.g. '2h') or an end time")
     if duration is not None:
-        seconds = parse_duration(duration)
+        try:
+            seconds = parse_duration(duration)
+        except ValueError as exc:
+            raise ConfigError(f"silence duration: {exc}") from None
         if seconds <= 0:
             raise ConfigError(f"silence duration must be positive, got {duration!r}")
         return now + dt.timedelta(seconds=seconds)
