@@ -8,11 +8,16 @@ alerts to them, as that protocol expects.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
 REDACTED = "***"
+
+# httpx logs every request's full URL at INFO, and a Slack webhook URL *is* its secret: keep
+# httpx to warnings in every process that sends notifications.
+logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
 
 
 @dataclass(frozen=True)
