@@ -285,3 +285,22 @@ def test_backoff_doubles_with_jitter_and_a_cap():
 def test_headline_counts_firing_and_resolved():
     assert messages.headline(PAYLOAD) == "[modelwatch] churn: 1 firing, 1 resolved"
     assert messages.counts({"alerts": [{"transition": "repeat"}]}) == {"firing": 1, "resolved": 0}
+
+
+# --- silence matching ------------------------------------------------------------------------
+
+def test_a_silence_matches_only_when_every_matcher_it_sets_agrees_and_it_is_in_force():
+    from monitor.alerts.silences import matches
+    from monitor.db.schema import Silence
+
+    alert = SimpleNamespace(rule="psi_region", kind="data_drift", severity="warning")
+    window = {"starts_at": NOW - dt.timedelta(hours=1), "ends_at": NOW + dt.timedelta(hours=1)}
+    silence = lambda **m: Silence(**window, **m)  # noqa: E731
+    assert matches(silence(model="churn"), "churn", alert, NOW)
+    assert matches(silence(rule="data_drift", severity="warning"), "churn", alert, NOW)  # kind matches
+    assert matches(silence(rule="psi_region"), "churn", alert, NOW)
+    assert not matches(silence(model="fraud"), "churn", alert, NOW)
+    assert not matches(silence(model="churn", severity="critical"), "churn", alert, NOW)
+    assert not matches(silence(rule="recall_drop"), "churn", alert, NOW)
+    assert not matches(silence(model="churn"), "churn", alert, NOW + dt.timedelta(hours=1))  # ended
+    assert not matches(silence(model="churn"), "churn", alert, NOW - dt.timedelta(hours=2))  # not started
