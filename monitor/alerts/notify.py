@@ -8,7 +8,8 @@ For every channel of the model's spec, and every alert of the model routed to it
   since the channel last heard of it, unless someone acknowledged it (an acknowledged alert
   gets no firing notification at all, e.g. when its silence ends);
 * a resolved alert goes out as ``resolved`` only to channels that were told it fired (a
-  firing notification not ``failed``), so nobody gets a resolve for a page they never saw;
+  firing notification not ``failed``), so nobody gets a resolve for a page they never saw, and
+  to all of them, even if its severity changed since;
 * a silenced alert is held (firing and repeats; a resolve still closes a page already sent).
 
 Channels whose peer expires alerts that are not re-sent (Alertmanager, ``resend_while_open``)
@@ -123,7 +124,8 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, resolved: list[int], 
         resend = CHANNELS[channel.type].resend_while_open
         items = []
         for alert in candidates:
-            if not channel.routes(alert.severity):
+            # a resolve goes wherever the firing went, even if the severity changed since
+            if alert.id not in resolved and not channel.routes(alert.severity):
                 continue
             transition = decide(alert, alert.id in resolved, heard.get((alert.id, key)), silenced=alert.id in held,
                                 resend_while_open=resend, repeat_interval=spec.alerting.repeat_interval, now=now)

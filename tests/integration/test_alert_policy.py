@@ -114,6 +114,18 @@ def test_severity_from_the_spec_and_routing_by_severity(db_url):
     assert sent(db_url, "0:log") == [[("recall_drop", "firing"), ("precision_drop", "firing")]]
 
 
+def test_a_severity_change_reroutes_and_the_resolve_follows_the_firing(db_url):
+    spec = make_spec(alerts=[{"log": {}}, {"webhook": "http://127.0.0.1:9/x", "severities": ["critical"]}])
+    model_id = add_model(db_url, spec)
+    check(db_url, model_id, spec, 0, precision("firing", "warning"))
+    assert sent(db_url) == []  # a warning is not for the pager
+    check(db_url, model_id, spec, 1, precision("firing", "critical"))
+    assert sent(db_url) == [[("precision_drop", "firing")]]  # escalated: now it is
+    check(db_url, model_id, spec, 2, precision("firing", "warning"))
+    check(db_url, model_id, spec, 3, precision("ok"))
+    assert sent(db_url) == [[("precision_drop", "firing")], [("precision_drop", "resolved")]]
+
+
 def test_still_firing_alerts_repeat_only_after_the_repeat_interval(db_url):
     spec = make_spec(alerting={"repeat_interval": "1h"})
     model_id = add_model(db_url, spec)
