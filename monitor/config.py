@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     tokens: str = Field("", description="More named tokens, 'name=token[:read],...'; the name is the audit actor.")
     webhook_secret: str | None = Field(None, description="HMAC-SHA256 secret of the registry hook's plain JSON form.")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used for links in alerts.")
+    alert_retry_base: float = Field(2.0, gt=0, description="First retry delay of a failed notification (s); "
+                                    "doubles per attempt, with jitter, capped at 300 s.")
+    alert_lease: float = Field(120.0, gt=0, description="How long a sender holds a notification (s) before the "
+                               "sweeper may hand it to another; keep it above every channel's timeout.")
     failpoints: str = Field("", description="Fault injection for failure drills, e.g. 'evaluate=sleep(5)'.")
     task_soft_time_limit: int = 300
     task_time_limit: int = 360

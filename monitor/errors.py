@@ -43,3 +43,7 @@ class TransientError(ModelwatchError):
 
 class StageError(ModelwatchError):
     """A check stage failed permanently; the reason is recorded on the check run."""
+
+
+class Conflict(ModelwatchError):
+    """The request does not fit the current state (e.g. acknowledging a resolved alert)."""

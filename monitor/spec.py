@@ -187,20 +187,31 @@ class LogChannel(_Strict):
     level: Literal["info", "warning", "error"] = "warning"
 
 
-CHANNEL_TYPES: dict[str, type[_Strict]] = {"log": LogChannel, "webhook": WebhookChannel}
+from monitor.alerts.channel_config import AlertmanagerConfig, EmailConfig, SlackConfig  # noqa: E402
+from monitor.alerts.policy import SEVERITIES, AlertingPolicy  # noqa: E402
+
+CHANNEL_TYPES: dict[str, type[BaseModel]] = {"log": LogChannel, "webhook": WebhookChannel, "slack": SlackConfig,
+                                             "email": EmailConfig, "alertmanager": AlertmanagerConfig}
 
 
 class ChannelSpec(_Strict):
-    """One entry of ``alerts``: ``{webhook: URL}``, ``{webhook: {url: ..., secret: ...}}`` or ``{log: {}}``."""
+    """One entry of ``alerts``: ``{webhook: URL}``, ``{webhook: {url: ..., secret: ...}}``, ``{log: {}}``,
+    ``{slack: URL}``, ``{email: {to: ..., host: ...}}``, ``{alertmanager: URL}``; plus optionally
+    ``severities: [critical]`` to route only those severities to it (default: all)."""
 
     type: str
     config: dict[str, Any]
+    severities: list[Literal["warning", "critical"]] = Field(default_factory=lambda: list(SEVERITIES))
 
     @model_validator(mode="before")
     @classmethod
     def _single_key(cls, value: Any) -> Any:
-        if isinstance(value, dict) and set(value) == {"type", "config"}:
-            value = {value["type"]: value["config"]}
+        if isinstance(value, dict) and {"type", "config"} <= set(value) <= {"type", "config", "severities"}:
+            value = {value["type"]: value["config"], **({"severities": value["severities"]} if "severities" in value else {})}
+        severities = None
+        if isinstance(value, dict) and "severities" in value:
+            value = dict(value)
+            severities = value.pop("severities")
         if not isinstance(value, dict) or len(value) != 1:
             raise ValueError(
                 "each alert channel is a mapping with one key, one of "
@@ -209,11 +220,18 @@ class ChannelSpec(_Strict):
         (kind, config), = value.items()
         if kind not in CHANNEL_TYPES:
             raise ValueError(f"unknown alert channel {kind!r}; expected one of {sorted(CHANNEL_TYPES)}")
-        if kind == "webhook" and isinstance(config, str):
+        if kind in ("webhook", "slack", "alertmanager") and isinstance(config, str):
             config = {"url": config}
+        if kind == "email" and isinstance(config, str):
+            config = {"to": [config]}
         config = config or {}
         CHANNEL_TYPES[kind].model_validate(config)
-        return {"type": kind, "config": config}
+        routed = {} if severities is None else {"severities": severities}
+        return {"type": kind, "config": config, **routed}
+
+    def routes(self, severity: str) -> bool:
+        """Does this channel take alerts of ``severity``?"""
+        return severity in self.severities
 
     def parsed(self) -> _Strict:
         return CHANNEL_TYPES[self.type].model_validate(self.config)
@@ -296,6 +314,7 @@ class ModelSpec(_Strict):
     registry_check_delay: float = Field(0.0, description="Wait after a new version before checking it.")
     rules: Rules = Field(default_factory=Rules)
     alerts: list[ChannelSpec] = Field(default_factory=lambda: [ChannelSpec.model_validate({"log": {}})])
+    alerting: AlertingPolicy = Field(default_factory=AlertingPolicy)
     recovery: dict[str, list[RecoveryPolicy]] = Field(default_factory=dict)
     interactions: InteractionSpec = Field(default_factory=InteractionSpec,
                                           description="User interaction KPIs and rules (monitor.interactions).")

@@ -5,6 +5,8 @@
 #   - Chromium at /usr/bin/chromium (Debian's package), which the dashboard's browser tests
 #     drive through Playwright; `playwright install` (a browser download) is never needed
 #   - promtool (Debian's `prometheus` package), which checks /metrics and the Prometheus config
+#   - optionally prometheus-alertmanager (the Alertmanager channel's test talks to a real one when
+#     it is installed, else to a local receiver that checks the payload schema)
 #
 # It does NOT start anything, and does not use or start the distribution's own
 # PostgreSQL cluster or Redis service: the test fixtures start their own servers on
@@ -152,6 +154,14 @@ if [[ "${#missing[@]}" -gt 0 ]]; then
     if ! apt_install "${missing[@]}"; then
         warn "installing ${missing[*]} failed"
     fi
+fi
+
+# Optional, installed on its own so that its absence never blocks the required servers.
+have_alertmanager() { command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1; }
+if have_alertmanager; then
+    log "alertmanager found"
+elif ! apt_install prometheus-alertmanager || ! have_alertmanager; then
+    warn "prometheus-alertmanager is not installed; its channel test falls back to a local schema check"
 fi
 
 # --- verify -------------------------------------------------------------------------

@@ -1,27 +1,45 @@
-"""Delivering one notification, at most one sender at a time.
+"""Delivering one notification, at most one sender at a time, every attempt on record.
 
 A sender first *claims* the notification with a conditional UPDATE (``pending -> sending`` with a
-lease). A redelivered message finds it claimed or ``sent`` and does nothing. If the sender dies
-mid-send the lease expires and the sweeper hands it out again: delivery is then at-least-once,
-and the stable ``Idempotency-Key`` lets a receiver drop the repeat.
+lease) and opens a ``delivery_attempts`` row. A redelivered message finds it claimed or ``sent``
+and does nothing. If the sender dies mid-send the lease expires and the sweeper hands it out
+again (its open attempt is then closed as ``lost``): delivery is at-least-once, and the stable
+``Idempotency-Key`` lets a receiver drop the repeat. A channel that keeps failing ends
+``failed`` after ``MAX_ATTEMPTS``; each channel is its own notification, so it never holds up
+another.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.alerts.channels import Delivery, build_channel
-from monitor.db.schema import Notification, utcnow
+from monitor.db.schema import DeliveryAttempt, Notification, NotificationAlert, utcnow
 from monitor.spec import ModelSpec
 
 LEASE = dt.timedelta(seconds=120)
 MAX_ATTEMPTS = 5
+MAX_BACKOFF = 300.0
 
 
-def claim(session: Session, notification_id: int) -> Notification | None:
+def backoff(attempt: int, base: float, rng: random.Random | None = None) -> float:
+    """Seconds before retry number ``attempt``: ``base * 2**(attempt-1)``, capped, times 0.5-1.5 jitter."""
+    jitter = 0.5 + (rng or random).random()
+    return min(MAX_BACKOFF, base * 2 ** max(0, attempt - 1)) * jitter
+
+
+def _close_lost(session: Session, notification_id: int, now: dt.datetime) -> None:
+    session.execute(update(DeliveryAttempt)
+                    .where(DeliveryAttempt.notification_id == notification_id, DeliveryAttempt.outcome == "sending")
+                    .values(outcome="lost", ended_at=now, error="the sender was lost before it reported back"))
+
+
+def claim(session: Session, notification_id: int, lease: dt.timedelta = LEASE) -> Notification | None:
+    """Take the notification for one send, for ``lease`` (longer than the channel's timeout)."""
     now = utcnow()
     claimed = session.execute(
         update(Notification)
@@ -29,9 +47,17 @@ def claim(session: Session, notification_id: int) -> Notification | None:
                Notification.attempts < MAX_ATTEMPTS,
                or_(Notification.state == "pending",
                    (Notification.state == "sending") & (Notification.lease_until < now)))
-        .values(state="sending", attempts=Notification.attempts + 1, lease_until=now + LEASE)
+        .values(state="sending", attempts=Notification.attempts + 1, lease_until=now + lease)
     ).rowcount
-    return session.get(Notification, notification_id) if claimed else None
+    if not claimed:
+        return None
+    notification = session.get(Notification, notification_id)
+    session.refresh(notification)
+    _close_lost(session, notification_id, now)
+    session.add(DeliveryAttempt(notification_id=notification_id, attempt=notification.attempts, started_at=now,
+                                outcome="sending"))
+    session.flush()
+    return notification
 
 
 def send(spec: ModelSpec, notification: Notification) -> Delivery:
@@ -39,14 +65,18 @@ def send(spec: ModelSpec, notification: Notification) -> Delivery:
     if index >= len(spec.alerts):
         return Delivery(False, f"channel #{index} is no longer in the model's spec")
     channel_spec = spec.alerts[index]
+    channel = None
     try:
         channel = build_channel(channel_spec.type, channel_spec.config)
-        return channel.send(notification.payload, idempotency_key=notification.dedup_key)
+        outcome = channel.send(notification.payload, idempotency_key=notification.dedup_key)
     except Exception as exc:  # a broken channel is a failed delivery, recorded, never a stuck one
-        return Delivery(False, f"{channel_spec.type} channel failed: {type(exc).__name__}: {exc}")
+        outcome = Delivery(False, f"{channel_spec.type} channel failed: {type(exc).__name__}: {exc}")
+    redact = channel.redact if channel is not None else (lambda text: text)
+    return Delivery(outcome.ok, redact(outcome.detail), outcome.retryable, outcome.http_status)
 
 
-def record(session: Session, notification_id: int, delivery: Delivery, retry_in: float = 0.0) -> str:
+def record(session: Session, notification_id: int, delivery: Delivery, retry_in: float = 0.0,
+           lease: dt.timedelta = LEASE) -> str:
     """Store the attempt's outcome; returns the new state (``sent``, ``pending`` to retry, ``failed``).
 
     A notification put back to ``pending`` keeps a lease until its retry is due, so the sweeper
@@ -58,9 +88,15 @@ def record(session: Session, notification_id: int, delivery: Delivery, retry_in:
         notification.state, notification.sent_at, notification.last_error = "sent", utcnow(), None
     elif delivery.retryable and notification.attempts < MAX_ATTEMPTS:
         notification.state, notification.last_error = "pending", delivery.detail
-        notification.lease_until = utcnow() + dt.timedelta(seconds=retry_in + LEASE.total_seconds())
+        notification.lease_until = utcnow() + dt.timedelta(seconds=retry_in) + lease
     else:
         notification.state, notification.last_error = "failed", delivery.detail
+    outcome = {"sent": "sent", "pending": "retry", "failed": "failed"}[notification.state]
+    session.execute(update(DeliveryAttempt)
+                    .where(DeliveryAttempt.notification_id == notification_id,
+                           DeliveryAttempt.attempt == notification.attempts)
+                    .values(outcome=outcome, ended_at=utcnow(), http_status=delivery.http_status,
+                            error=None if delivery.ok else delivery.detail))
     return notification.state
 
 
@@ -76,16 +112,29 @@ def stale(session: Session, older_than: dt.timedelta) -> list[int]:
     ))
 
 
-def notifications_of_alert(session: Session, alert_id: int) -> list[Notification]:
-    return list(session.scalars(select(Notification).where(Notification.alert_id == alert_id)
-                                .order_by(Notification.id)))
+def notifications_of_alert(session: Session, alert_id: int) -> list[tuple[Notification, str]]:
+    """Every grouped notification that carried this alert, with the transition it carried."""
+    return [(n, t) for n, t in session.execute(
+        select(Notification, NotificationAlert.transition)
+        .join(NotificationAlert, NotificationAlert.notification_id == Notification.id)
+        .where(NotificationAlert.alert_id == alert_id).order_by(Notification.id))]
+
+
+def attempts_of(session: Session, notification_id: int) -> list[DeliveryAttempt]:
+    return list(session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.notification_id == notification_id)
+                                .order_by(DeliveryAttempt.attempt)))
 
 
 def give_up(session: Session) -> int:
     """Mark failed the notifications whose last allowed attempt died mid-send (lease expired)."""
+    now = utcnow()
+    lost = list(session.scalars(select(Notification.id).where(
+        Notification.state == "sending", Notification.attempts >= MAX_ATTEMPTS, Notification.lease_until < now)))
+    for notification_id in lost:
+        _close_lost(session, notification_id, now)
+    if not lost:
+        return 0
     return session.execute(
-        update(Notification)
-        .where(Notification.state == "sending", Notification.attempts >= MAX_ATTEMPTS,
-               Notification.lease_until < utcnow())
+        update(Notification).where(Notification.id.in_(lost))
         .values(state="failed", last_error="the sender was lost on the last allowed attempt")
     ).rowcount

@@ -1,11 +1,15 @@
 """Turn a run's rule evaluations into alert state changes.
 
 An alert is one *episode* of a rule misbehaving for a model: it starts ``firing`` on the first
-firing evaluation, stays one alert while the rule keeps firing (no second notification), and
-``resolved`` after ``resolve_after`` clean checks in a row. A notification is created only on
-those two transitions, once per channel, under a unique key, so re-running the stage for the
-same run never notifies twice. Runs older than the alert's last run are ignored, so a slow
-stale run cannot resolve an alert a newer run raised.
+firing evaluation, stays one alert while the rule keeps firing, may be ``acknowledged`` by a
+person (still open: it stops repeat notifications only), and ``resolved`` after
+``resolve_after`` clean checks in a row (hysteresis, per rule in the spec's ``alerting`` block):
+a metric hovering around its threshold keeps one alert open instead of flapping. A firing check
+resets the count.
+
+Which channels hear about a change is ``monitor.alerts.notify``; this module only decides states.
+Runs older than the alert's last run are ignored, so a slow stale run cannot resolve an alert a
+newer run raised. A run is applied once (``alerts_applied``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.alerts import notify
 from monitor.db.schema import Alert, CheckRun, Finding, Notification, utcnow
 from monitor.spec import ModelSpec
-from monitor.store.common import for_update, insert_ignoring_conflicts
+from monitor.store.common import for_update
+
+#: States of an open alert: at most one per (model, rule, segment) (``uq_alerts_open``).
+OPEN_STATES = ("firing", "acknowledged")
 
 
 @dataclass
@@ -29,7 +37,7 @@ class AlertChanges:
 
 def _open_alert(session: Session, model_id: int, rule: str, segment: str) -> Alert | None:
     statement = select(Alert).where(Alert.model_id == model_id, Alert.rule == rule,
-                                    Alert.segment == segment, Alert.state == "firing")
+                                    Alert.segment == segment, Alert.state.in_(OPEN_STATES))
     return session.scalar(for_update(statement, session))
 
 
@@ -40,31 +48,10 @@ def _newer_episode(session: Session, run: CheckRun, finding: Finding) -> bool:
     return newest is not None and newest > run.window_end
 
 
-def _payload(model_name: str, run: CheckRun, alert: Alert, transition: str, report_url: str) -> dict:
-    return {
-        "alert_id": alert.id, "model": model_name, "version": run.version, "rule": alert.rule,
-        "kind": alert.kind, "segment": alert.segment, "state": transition, "severity": alert.severity,
-        "message": alert.message, "value": alert.value, "baseline": alert.baseline, "run_id": run.id,
-        "window": {"start": run.window_start.isoformat(), "end": run.window_end.isoformat()},
-        "first_seen": alert.first_seen.isoformat(),
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-        "report_url": report_url,
-    }
-
-
-def _notify(session: Session, spec: ModelSpec, run: CheckRun, alert: Alert, transition: str,
-            report_url: str) -> list[int]:
-    payload = _payload(spec.name, run, alert, transition, report_url)
-    rows = [{"alert_id": alert.id, "run_id": run.id, "channel": f"{index}:{channel.type}",
-             "transition": transition, "dedup_key": f"{alert.id}:{transition}:{index}:{channel.type}",
-             "state": "pending", "attempts": 0, "payload": payload, "created_at": utcnow()}
-            for index, channel in enumerate(spec.alerts)]
-    return insert_ignoring_conflicts(session, Notification.__table__, rows)
-
-
 def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: list[Finding],
                    report_url: str) -> AlertChanges:
-    """Apply one run's findings to the model's alerts, exactly once per run."""
+    """Apply one run's findings to the model's alerts, then plan the run's grouped notifications;
+    exactly once per run."""
     changes = AlertChanges()
     if run.alerts_applied:
         return changes
@@ -76,33 +63,34 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
         alert = _open_alert(session, run.model_id, finding.rule, finding.segment)
         if alert is not None and alert.last_window_end > run.window_end:
             continue
+        severity = spec.alerting.severity_for(finding.rule, finding.kind, finding.severity)
         if finding.status == "firing":
             if alert is None and _newer_episode(session, run, finding):
                 continue
             if alert is None:
                 alert = Alert(model_id=run.model_id, rule=finding.rule, kind=finding.kind,
-                              segment=finding.segment, state="firing", severity=finding.severity,
+                              segment=finding.segment, state="firing", severity=severity,
                               message=finding.message, value=finding.value, baseline=finding.baseline,
                               clean_checks=0, first_run_id=run.id, last_run_id=run.id,
                               last_window_end=run.window_end, first_seen=now, last_seen=now)
                 session.add(alert)
                 session.flush()
                 changes.fired.append(alert.id)
-                changes.notifications += _notify(session, spec, run, alert, "firing", report_url)
             else:
-                alert.message, alert.value, alert.severity = finding.message, finding.value, finding.severity
+                alert.message, alert.value, alert.severity = finding.message, finding.value, severity
                 alert.clean_checks, alert.last_seen = 0, now
                 alert.last_run_id, alert.last_window_end = run.id, run.window_end
         elif alert is not None:
             alert.clean_checks += 1
             alert.last_run_id, alert.last_window_end = run.id, run.window_end
-            if alert.clean_checks >= spec.rules.resolve_after:
+            if alert.clean_checks >= spec.alerting.resolve_after_for(alert.rule, alert.kind, spec.rules.resolve_after):
                 alert.state, alert.resolved_at = "resolved", now
                 alert.message = f"resolved: {finding.message}"
                 alert.value = finding.value
                 session.flush()
                 changes.resolved.append(alert.id)
-                changes.notifications += _notify(session, spec, run, alert, "resolved", report_url)
+    session.flush()
+    changes.notifications = notify.plan(session, run, spec, changes.resolved, report_url)
     run.alerts_applied = True
     session.flush()
     return changes
@@ -115,7 +103,7 @@ def _expand_wildcards(session: Session, run: CheckRun, findings: list[Finding]) 
     if not wildcard:
         return []
     seen = {(f.rule, f.segment) for f in findings}
-    open_alerts = session.scalars(select(Alert).where(Alert.model_id == run.model_id, Alert.state == "firing",
+    open_alerts = session.scalars(select(Alert).where(Alert.model_id == run.model_id, Alert.state.in_(OPEN_STATES),
                                                       Alert.rule.in_(list(wildcard))))
     return [Finding(run_id=run.id, model_id=run.model_id, rule=a.rule, kind=a.kind, segment=a.segment,
                     status="ok", severity=a.severity, metric=wildcard[a.rule].metric, value=None,
@@ -132,7 +120,7 @@ def pending_notifications(session: Session, run_id: str) -> list[int]:
 
 
 def alerts_of_run(session: Session, run: CheckRun) -> list[Alert]:
-    """Alerts this run raised, resolved or kept firing."""
+    """Alerts this run raised, resolved or kept open."""
     return list(session.scalars(
         select(Alert).where(Alert.model_id == run.model_id,
                             (Alert.first_run_id == run.id) | (Alert.last_run_id == run.id))
@@ -146,5 +134,5 @@ def list_alerts(session: Session, model_id: int | None = None, open_only: bool =
     if model_id is not None:
         statement = statement.where(Alert.model_id == model_id)
     if open_only:
-        statement = statement.where(Alert.state == "firing")
+        statement = statement.where(Alert.state.in_(OPEN_STATES))
     return list(session.scalars(statement))

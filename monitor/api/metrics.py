@@ -40,7 +40,7 @@ class _StateCollector:
         yield kpi
         alerts = GaugeMetricFamily("modelwatch_open_alerts", "Alerts firing", labels=["model", "severity"])
         for model_id, severity, count in s.execute(select(Alert.model_id, Alert.severity, func.count())
-                                                   .where(Alert.state == "firing")
+                                                   .where(Alert.state.in_(("firing", "acknowledged")))
                                                    .group_by(Alert.model_id, Alert.severity)):
             alerts.add_metric([names.get(model_id, "?"), severity], count)
         yield alerts

@@ -194,7 +194,8 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
     from sqlalchemy import select
 
-    fired = list(session.scalars(select(Alert).where(Alert.first_run_id == run.id, Alert.state == "firing")))
+    fired = list(session.scalars(select(Alert).where(Alert.first_run_id == run.id,
+                                                    Alert.state.in_(("firing", "acknowledged")))))
     schedule.plan(session, run, spec, fired)
     return {"actions": [{"id": a.id, "kind": a.kind, "eta": a.eta.isoformat()}
                         for a in schedule.undispatched(session, run.id)]}

@@ -2,8 +2,10 @@
 
 * ``check_runs.dedup_key``: one (model, version, window) is checked once.
 * ``predictions``/``labels`` ``(model_id, request_id)``: a re-sent row is a duplicate, not a second row.
-* ``alerts``: at most one open alert per (model, rule, segment) (partial unique index).
-* ``notifications.dedup_key``: one notification per alert state change and channel.
+* ``alerts``: at most one open (``firing`` or ``acknowledged``) alert per (model, rule, segment)
+  (partial unique index).
+* ``notifications.dedup_key``: one grouped notification per (run, channel); ``notification_alerts``
+  lists the alert transitions it carries.
 * ``recovery_actions``: at most one pending action per (model, kind) (partial unique index), and
   the ``scheduled -> running`` transition is a conditional UPDATE (see ``monitor.store``).
 """
@@ -233,8 +235,8 @@ class Alert(Base):
             "rule",
             "segment",
             unique=True,
-            sqlite_where=text("state = 'firing'"),
-            postgresql_where=text("state = 'firing'"),
+            sqlite_where=text("state IN ('firing', 'acknowledged')"),
+            postgresql_where=text("state IN ('firing', 'acknowledged')"),
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -254,6 +256,8 @@ class Alert(Base):
     first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None]
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class Notification(Base):
@@ -398,3 +402,52 @@ class HostMetric(Base):
     memory_pct: Mapped[float] = mapped_column(Float)
     disk_pct: Mapped[float | None] = mapped_column(Float)
     rss_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Silence(Base):
+    """Hold notifications of the alerts that match every matcher set here, until ``ends_at``.
+
+    Matchers left empty match anything; at least one is set (``monitor.alerts.silences``).
+    Expiring a silence early sets ``ends_at`` to now, so the row stays as history.
+    """
+
+    __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_ends_at", "ends_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str | None] = mapped_column(String(128))
+    rule: Mapped[str | None] = mapped_column(String(64))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    starts_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ends_at: Mapped[dt.datetime]
+    comment: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class NotificationAlert(Base):
+    """One alert transition (``firing``, ``repeat``, ``resolved``) carried by a grouped notification."""
+
+    __tablename__ = "notification_alerts"
+    notification_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True,
+                                          index=True)
+    transition: Mapped[str] = mapped_column(String(16))
+
+
+class DeliveryAttempt(Base):
+    """One try at delivering a notification: when, how it ended, and what the peer answered."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (UniqueConstraint("notification_id", "attempt", name="uq_delivery_attempts_notification_attempt"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("notifications.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+    #: ``sending`` while in flight, then ``sent``, ``retry``, ``failed`` or ``lost`` (the sender died).
+    outcome: Mapped[str] = mapped_column(String(16), default="sending")
+    error: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)

@@ -336,11 +336,12 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
         reports = _write_reports(url, {"bad-version": bad_run, "data-shift": drift_run, "healthy": final.id},
                                  base / "reports")
     say("4/4 done", f"in {time.monotonic() - began:.0f}s; {traffic.sent} predictions logged; "
-                    f"{len(received)} notifications reached the webhook")
+                    f"{len(received)} grouped notifications reached the webhook")
     from collections import Counter
 
-    for (state, rule), count in sorted(Counter((m["state"], m["rule"]) for m in received).items()):
-        click.echo(f"   webhook got {count} x {state} {rule}")
+    transitions = Counter((a["transition"], a["rule"]) for m in received for a in m.get("alerts") or [])
+    for (transition, rule), count in sorted(transitions.items()):
+        click.echo(f"   webhook got {count} x {transition} {rule}")
     click.echo("\nReports:")
     for path in reports:
         click.echo(f"   {path}")

@@ -62,12 +62,14 @@ def test_recall_drop_fires_alert_notifies_once_rolls_back_once_and_resolves(back
             trail = s.scalars(select(AuditEvent)).all()
             assert [(e.actor, e.action, e.subject) for e in trail] == [("system", "rollback", f"recovery:{action.id}")]
 
-        firing = [m for m in hook.received if m["state"] == "firing" and m["rule"] == "recall_drop"]
-        assert len(firing) == 1 and firing[0]["rule"] == "recall_drop" and firing[0]["version"] == "2"
+        # one grouped notification for the run, carrying every alert it fired
+        firing = [m for m in hook.received if ("recall_drop", "firing") in _carried(m)]
+        assert len(firing) == 1 and firing[0]["version"] == "2" and firing[0]["status"] == "firing"
         body = json.dumps(firing[0], default=str, sort_keys=True).encode()
-        expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-        index = hook.received.index(firing[0])
-        assert hook.headers[index]["X-Modelwatch-Signature"] == expected
+        headers = hook.headers[hook.received.index(firing[0])]
+        timestamp = headers["X-Modelwatch-Timestamp"]
+        expected = "sha256=" + hmac.new(b"s3cret", timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        assert headers["X-Modelwatch-Signature"] == expected
 
         # Version 1 serves healthy traffic again; a forced check resolves the alert.
         predictions, labels = write_window(tmp_path, version="1", recall=0.9, seed=2, prefix="after")
@@ -80,21 +82,27 @@ def test_recall_drop_fires_alert_notifies_once_rolls_back_once_and_resolves(back
         assert summary["status"] == "succeeded" and summary["version"] == "1"
         assert summary["kpis"]["recall"]["value"] > 0.8
         assert [a["state"] for a in summary["alerts"] if a["rule"] == "recall_drop"] == ["resolved"]
-        wait_for(lambda: any(m["state"] == "resolved" and m["rule"] == "recall_drop" for m in hook.received), 30,
+        wait_for(lambda: any(("recall_drop", "resolved") in _carried(m) for m in hook.received), 30,
                  "the resolve notification")
 
         with session(url) as s:
             assert s.scalar(select(RecoveryAction.executions)) == 1
             sent = s.scalars(select(Notification).where(Notification.channel.like("%webhook"))).all()
-            recall = [n for n in sent if n.payload["rule"] == "recall_drop"]
-            assert sorted(n.transition for n in recall) == ["firing", "resolved"]
+            recall = [t for n in sent for rule, t in _carried(n.payload) if rule == "recall_drop"]
+            assert sorted(recall) == ["firing", "resolved"]
             assert all(n.state == "sent" and n.attempts == 1 for n in sent)
         assert len(hook.received) == len(sent)  # every notification reached the webhook exactly once
-        assert sorted(m["state"] for m in hook.received if m["rule"] == "recall_drop") == ["firing", "resolved"]
+        assert sorted(t for m in hook.received for rule, t in _carried(m) if rule == "recall_drop") == [
+            "firing", "resolved"]
 
         report = stack.cli("report", MODEL).stdout.strip()
         html = open(report).read()
         assert "recall" in html and "<svg" in html
+
+
+def _carried(message: dict) -> list[tuple[str, str]]:
+    """The (rule, transition) pairs a grouped notification carries."""
+    return [(a["rule"], a["transition"]) for a in message["alerts"]]
 
 
 def _action(url: str, state: str):

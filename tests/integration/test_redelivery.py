@@ -60,7 +60,7 @@ def test_sigkilled_workers_leave_no_duplicate_notification_or_recovery(redis_sta
             action = s.scalar(select(RecoveryAction))
             assert (action.kind, action.state, action.executions) == ("rollback", "succeeded", 1)
             webhook = s.scalars(select(Notification).where(Notification.channel.like("%webhook"))).all()
-            assert "recall_drop" in {n.payload["rule"] for n in webhook}
+            assert "recall_drop" in {a["rule"] for n in webhook for a in n.payload["alerts"]}
             assert all((n.transition, n.state, n.attempts) == ("firing", "sent", 1) for n in webhook)
         assert len(hook.received) == len(webhook)  # each notification reached the webhook exactly once
 

@@ -481,7 +481,8 @@ def test_alert_fires_once_stays_one_episode_and_resolves_after_enough_clean_chec
                                      (alert_id, run1, "1:webhook", "firing", "pending")]
     with session(db_url) as s:
         payload = s.scalar(select(Notification.payload).limit(1))
-    assert payload["model"] == "churn" and payload["rule"] == "recall_drop" and payload["state"] == "firing"
+    assert payload["model"] == "churn" and payload["status"] == "firing"
+    assert [(a["rule"], a["transition"]) for a in payload["alerts"]] == [("recall_drop", "firing")]
     assert payload["run_id"] == run1 and payload["report_url"] == "http://mw/r"
 
     with session(db_url) as s:  # applying the same run again creates nothing
@@ -589,6 +590,10 @@ def test_notification_claim_is_exclusive_while_leased_and_retries_end_in_failed(
         row = s.get(Notification, log_id)
         assert (row.state, row.attempts) == ("failed", delivery.MAX_ATTEMPTS)
         assert delivery.claim(s, log_id) is None
+        attempts = delivery.attempts_of(s, log_id)  # every attempt is on record
+        assert [(a.attempt, a.outcome, a.error) for a in attempts] == (
+            [(n, "retry", "HTTP 503") for n in range(1, delivery.MAX_ATTEMPTS)] + [(delivery.MAX_ATTEMPTS, "failed", "HTTP 503")])
+        assert all(a.ended_at >= a.started_at for a in attempts)
 
     # a sender that died mid-send: once its lease ran out, the notification may be claimed again
     with session(db_url) as s:
@@ -604,6 +609,7 @@ def test_notification_claim_is_exclusive_while_leased_and_retries_end_in_failed(
         row = s.get(Notification, webhook_id)
         assert row.state == "sent" and row.sent_at is not None and row.lease_until is None
         assert delivery.claim(s, webhook_id) is None
+        assert [(a.attempt, a.outcome) for a in delivery.attempts_of(s, webhook_id)] == [(1, "lost"), (2, "sent")]
 
 
 def test_non_retryable_failure_fails_the_notification_at_once(db_url):

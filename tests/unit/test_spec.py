@@ -264,10 +264,44 @@ def test_duplicate_model_names():
 
 
 def test_bad_channel():
-    problem = _only_problem(_model(alerts=[{"slack": "https://x"}]))
+    problem = _only_problem(_model(alerts=[{"pagerduty": "https://x"}]))
     assert problem == (
-        "model \"churn\", field alerts.0: unknown alert channel 'slack'; expected one of ['log', 'webhook']"
+        "model \"churn\", field alerts.0: unknown alert channel 'pagerduty'; expected one of "
+        "['alertmanager', 'email', 'log', 'slack', 'webhook']"
     )
+
+
+def test_channels_with_severity_routing_and_the_alerting_block():
+    spec = parse_spec(_model(
+        alerts=[{"slack": "https://hooks.example/x", "severities": ["critical"]}, {"email": "oncall@example.com"},
+                {"alertmanager": {"url": "http://am:9093", "labels": {"team": "ml"}}}],
+        alerting={"repeat_interval": "30m", "rules": {"recall_drop": {"severity": "critical", "resolve_after": 3},
+                                                      "data_drift": {"resolve_after": 5}}}))[0]
+    slack, mail, am = spec.alerts
+    assert (slack.type, slack.config, slack.routes("critical"), slack.routes("warning")) == (
+        "slack", {"url": "https://hooks.example/x"}, True, False)
+    assert mail.config == {"to": ["oncall@example.com"]} and mail.routes("warning")
+    assert am.parsed().labels == {"team": "ml"}
+    assert spec.alerting.repeat_interval == 1800.0
+    assert spec.alerting.severity_for("recall_drop", "performance_drop", "warning") == "critical"
+    assert spec.alerting.severity_for("f1_drop", "performance_drop", "critical") == "critical"
+    assert spec.alerting.resolve_after_for("psi", "data_drift", 1) == 5  # by finding kind
+    assert spec.alerting.resolve_after_for("f1_drop", "performance_drop", 2) == 2  # the model's default
+    assert parse_spec(spec.model_dump(mode="json"))[0] == spec  # stored and read back unchanged
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"alerts": [{"slack": "ftp://x"}]}, "field alerts.0.url: expected an http:// or https:// URL"),
+    ({"alerts": [{"email": "not-an-address"}]}, "expected one or more email addresses"),
+    ({"alerts": [{"email": {"to": "a@b.c", "ssl": True, "starttls": True}}]}, "choose ssl"),
+    ({"alerts": [{"log": {}, "severities": ["page"]}]}, "field alerts.0.severities.0"),
+    ({"alerting": {"rules": {"recal_drop": {"severity": "critical"}}}}, "unknown rule(s) ['recal_drop']"),
+    ({"alerting": {"rules": {"recall_drop": {"severity": "high"}}}}, "field alerting.rules.recall_drop.severity"),
+    ({"alerting": {"rules": {"recall_drop": {"resolve_after": 0}}}}, "resolve_after"),
+    ({"alerting": {"repeat_interval": "often"}}, "field alerting.repeat_interval"),
+])
+def test_bad_alerting_settings_name_the_field(fields, words):
+    assert words in _only_problem(_model(**fields))
 
 
 def test_channel_with_two_keys():

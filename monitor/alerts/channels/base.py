@@ -1,10 +1,23 @@
-"""The channel interface."""
+"""The channel interface: ``send(notification payload) -> Delivery``, never raising for a peer's failure.
+
+A payload is one *grouped* notification (``monitor.alerts.notify``): one model, one check run,
+the alert transitions it carries under ``alerts``. Channels that speak a protocol with its own
+notion of an alert's life (Alertmanager) set ``resend_while_open`` so every check re-sends open
+alerts to them, as that protocol expects.
+"""
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
+
+REDACTED = "***"
+
+# httpx logs every request's full URL at INFO, and a Slack webhook URL *is* its secret: keep
+# httpx to warnings in every process that sends notifications.
+logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
 
 
 @dataclass(frozen=True)
@@ -14,9 +27,13 @@ class Delivery:
     ok: bool
     detail: str = ""
     retryable: bool = False
+    http_status: int | None = None
 
 
 class Channel(ABC):
+    #: Re-send every open, unsilenced alert on each check (the peer expires what is not re-sent).
+    resend_while_open: bool = False
+
     @classmethod
     @abstractmethod
     def from_config(cls, config: dict[str, Any]) -> "Channel": ...
@@ -24,3 +41,22 @@ class Channel(ABC):
     @abstractmethod
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
         """Deliver one notification. Never raises for a peer's failure: returns a Delivery."""
+
+    def secrets(self) -> list[str]:
+        """Strings that must never reach a log line, an error column or a report."""
+        return []
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets():
+            if secret:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+def http_delivery(response) -> Delivery:
+    """A Delivery from an httpx response: 5xx, 408 and 429 are worth retrying, other 4xx are not."""
+    if response.is_success:
+        return Delivery(True, f"HTTP {response.status_code}", http_status=response.status_code)
+    retryable = response.status_code >= 500 or response.status_code in (408, 429)
+    return Delivery(False, f"HTTP {response.status_code}: {response.text[:200]}", retryable=retryable,
+                    http_status=response.status_code)

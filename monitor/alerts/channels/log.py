@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from monitor.alerts.channels.base import Channel, Delivery
+from monitor.alerts.messages import headline
 
 logger = logging.getLogger("modelwatch.alerts")
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -21,6 +22,6 @@ class LogChannel(Channel):
         return cls(config.get("level", "warning"))
 
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
-        headline = f"[{payload['state'].upper()}] {payload['model']}: {payload['message']}"
-        logger.log(self.level, "%s %s", headline, json.dumps({"key": idempotency_key, **payload}, default=str))
+        logger.log(self.level, "%s %s", headline(payload),
+                   json.dumps({"key": idempotency_key, **payload}, default=str))
         return Delivery(True, "logged")

@@ -1,8 +1,10 @@
-"""The generic ``webhook`` channel: the notification as a JSON POST.
+"""The generic ``webhook`` channel: the grouped notification as a JSON POST.
 
 Receivers get an ``Idempotency-Key`` header (stable per notification) so that a delivery retried
-after an ambiguous failure can be recognised, and, when the channel has a ``secret``, an
-``X-Modelwatch-Signature: sha256=<hex HMAC of the body>`` header to verify it came from us.
+after an ambiguous failure can be recognised, and, when the channel has a ``secret``,
+``X-Modelwatch-Timestamp: <unix seconds>`` and
+``X-Modelwatch-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>``.
+Signing the timestamp lets a receiver refuse a replayed old request (e.g. older than 5 minutes).
 """
 
 from __future__ import annotations
@@ -10,15 +12,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 import httpx
 
-from monitor.alerts.channels.base import Channel, Delivery
+from monitor.alerts.channels.base import Channel, Delivery, http_delivery
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: str) -> str:
+    """The signature header's value for ``body`` sent at ``timestamp`` (Unix seconds, as sent)."""
+    material = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, timestamp: str, signature: str, *, max_age: float = 300.0,
+           now: float | None = None) -> bool:
+    """What a receiver does: constant-time compare, and refuse a stale timestamp."""
+    try:
+        age = abs((now if now is not None else time.time()) - int(timestamp))
+    except ValueError:
+        return False
+    return age <= max_age and hmac.compare_digest(sign(secret, body, timestamp), signature)
 
 
 class WebhookChannel(Channel):
@@ -29,17 +44,19 @@ class WebhookChannel(Channel):
     def from_config(cls, config: dict[str, Any]) -> "WebhookChannel":
         return cls(config["url"], config.get("secret"), config.get("timeout", 5.0))
 
+    def secrets(self) -> list[str]:
+        return [self.secret] if self.secret else []
+
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
         body = json.dumps(payload, default=str, sort_keys=True).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key,
                    "User-Agent": "modelwatch"}
         if self.secret:
-            headers["X-Modelwatch-Signature"] = sign(self.secret, body)
+            timestamp = str(int(time.time()))
+            headers["X-Modelwatch-Timestamp"] = timestamp
+            headers["X-Modelwatch-Signature"] = sign(self.secret, body, timestamp)
         try:
             response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             return Delivery(False, f"{type(exc).__name__}: {exc}", retryable=True)
-        if response.is_success:
-            return Delivery(True, f"HTTP {response.status_code}")
-        retryable = response.status_code >= 500 or response.status_code in (408, 429)
-        return Delivery(False, f"HTTP {response.status_code}: {response.text[:200]}", retryable=retryable)
+        return http_delivery(response)
