@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from monitor.alerts.lifecycle import OPEN_STATES
 from monitor.reports.svg import MUTED, PALETTE, _esc, _svg, _text, _truncate, finite, fmt, line_chart
 
 Points = list[tuple[str, float | None]]
@@ -104,7 +105,7 @@ def alert_timeline(alerts: list, now: dt.datetime) -> str:
     for a in alerts:
         y = top + lanes.index(_lane(a)) * lane_h + 4
         x0, x1 = x(a.first_seen), x(a.resolved_at or now)
-        color = "#9ca3af" if a.state != "firing" else "#dc2626" if a.severity == "critical" else "#d97706"
+        color = "#9ca3af" if a.state not in OPEN_STATES else "#dc2626" if a.severity == "critical" else "#d97706"
         tip = f"#{a.id} {_lane(a)} {a.state} ({a.severity}) since {a.first_seen:%Y-%m-%d %H:%M}: {a.message}"
         body.append(f'<rect class="alert-bar" x="{x0:.1f}" y="{y:.1f}" width="{max(x1 - x0, 3.0):.1f}" height="16" '
                     f'rx="3" fill="{color}"><title>{_esc(tip)}</title></rect>')

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from monitor import audit
-from monitor.alerts.lifecycle import list_alerts
+from monitor.alerts.lifecycle import OPEN_STATES, list_alerts
 from monitor.check.summary import build_summary
 from monitor.dashboard import charts
 from monitor.dashboard.views import acknowledgements, health_of
@@ -47,7 +47,7 @@ def model_page(session: Session, name: str, now: dt.datetime) -> dict:
     latest = next((r for r in recent if r.status == "succeeded"), None)
     summary = build_summary(session, latest) if latest else {}
     alerts = list_alerts(session, model.id, limit=100)
-    open_alerts = [a for a in alerts if a.state == "firing"]
+    open_alerts = [a for a in alerts if a.state in OPEN_STATES]
     serving = store_models.serving_version(session, model.id)
     return {
         "model": model, "spec": spec, "now": now, "serving": serving,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from monitor.alerts.lifecycle import list_alerts
+from monitor.alerts.lifecycle import OPEN_STATES, list_alerts
 from monitor.dashboard.charts import sparkline
 from monitor.db.schema import Alert, AuditEvent, CheckRun, RecoveryAction
 from monitor.recovery.schedule import list_actions
@@ -126,7 +126,7 @@ def alerts_page(session: Session, recent: int = 50) -> dict:
     names = {m.id: m.name for m in store_models.list_models(session)}
     firing = sorted(list_alerts(session, open_only=True, limit=500),
                     key=lambda a: (a.severity != "critical", a.first_seen))
-    closed = [a for a in list_alerts(session, limit=recent * 2) if a.state != "firing"][:recent]
+    closed = [a for a in list_alerts(session, limit=recent * 2) if a.state not in OPEN_STATES][:recent]
     acks = acknowledgements(session, [*firing, *closed])
     row = lambda a: AlertRow(a, names.get(a.model_id, f"#{a.model_id}"), acks.get(a.id))  # noqa: E731
     return {"open": [row(a) for a in firing], "recent": [row(a) for a in closed]}
