@@ -246,9 +246,9 @@ def report(name: str, run_id: str | None, output: Path | None) -> None:
     click.echo(str(path.resolve()))
 
 
-from monitor.cli import alerting, audit, processes, recovery  # noqa: E402  (register their commands)
+from monitor.cli import alerting, audit, flower, processes, recovery  # noqa: E402  (register their commands)
 
-for module in (alerting, audit, processes, recovery):
+for module in (alerting, audit, flower, processes, recovery):
     module.register(main)
 
 
