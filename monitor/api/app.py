@@ -23,6 +23,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configured(settings)  # a malformed MODELWATCH_TOKENS fails at start, not on the first request
     app = FastAPI(title="modelwatch", version=__version__)
     app.state.settings = settings
+    from monitor.api.limits import DeclaredBodyLimit
+
+    app.add_middleware(DeclaredBodyLimit, limit=settings.max_body_bytes)
 
     @app.exception_handler(NotFound)
     async def _not_found(_request, exc: NotFound):

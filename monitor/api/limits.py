@@ -52,3 +52,23 @@ async def read_json_body(request: Request, settings: Settings) -> Any:
         raise HTTPException(400, f"request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise HTTPException(400, "request body nests JSON too deeply") from None
+
+
+class DeclaredBodyLimit:
+    """ASGI middleware: any request whose ``Content-Length`` exceeds the limit gets 413 at once,
+    whatever the endpoint, before the application reads a byte. (A chunked body declares no
+    length; endpoints that read bodies use :func:`read_limited_body`, which counts as it reads.)"""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.limit:
+                from fastapi.responses import JSONResponse
+
+                detail = too_large(declared.decode(), self.limit).detail
+                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

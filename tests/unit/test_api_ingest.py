@@ -123,3 +123,9 @@ def test_non_object_rows_are_quarantined_not_fatal(api):
 def test_unknown_model_is_404(api):
     answer = api.post("/v1/models/nosuch/labels", headers=WRITE, json={"rows": []})
     assert answer.status_code == 404 and "churn" in answer.json()["detail"]
+
+
+def test_every_endpoint_refuses_a_declared_oversized_body(api):
+    answer = api.post("/v1/models/churn/checks", headers={**WRITE, "Content-Type": "application/json"},
+                      content=b"x" * 5000)
+    assert answer.status_code == 413 and "MODELWATCH_MAX_BODY_BYTES" in answer.json()["detail"]
