@@ -50,8 +50,10 @@ def save_batch(session: Session, model_id: int, kind: str, batch: Any, source: s
     quarantine, in the caller's transaction. The one write path of the client and the HTTP API."""
     if kind == "predictions":
         counts = insert_predictions(session, model_id, batch.rows, default_version)
-    else:
+    elif kind == "labels":
         counts = insert_labels(session, model_id, batch.rows)
+    else:
+        raise ValueError(f"unknown kind {kind!r}; expected 'predictions' or 'labels'")
     quarantine(session, model_id, kind, source, batch.rejected)
     return counts
 

@@ -129,3 +129,16 @@ def test_every_endpoint_refuses_a_declared_oversized_body(api):
     answer = api.post("/v1/models/churn/checks", headers={**WRITE, "Content-Type": "application/json"},
                       content=b"x" * 5000)
     assert answer.status_code == 413 and "MODELWATCH_MAX_BODY_BYTES" in answer.json()["detail"]
+
+
+def test_the_client_and_the_api_share_one_write_path(api, tmp_path):
+    from monitor.client import Client
+
+    rows = [dict(GOOD, request_id="c1", ts=_now()), dict(GOOD, request_id="c2", ts="never")]
+    over_http = api.post("/v1/models/churn/predictions", headers=WRITE, json={"rows": rows}).json()
+    direct = Client("churn", Settings(data_dir=tmp_path), source="serving").log_predictions(rows)
+    assert (direct.accepted, direct.duplicates, direct.quarantined) == (0, 1, 1)  # c1 already came over HTTP
+    assert direct.reasons == [f"row {r['row']}: {r['reason']}" for r in over_http["rejected"]]
+    with session_scope(api.url) as session:
+        sources = [q.source for q in logs.quarantined(session, store.get_model(session, "churn").id)]
+    assert sorted(sources) == ["api:token:admin", "serving"]
