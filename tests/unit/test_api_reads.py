@@ -90,3 +90,12 @@ def test_redaction_of_urls_and_secret_keys():
     assert redact([slack]) == [{"type": "slack", "config": {"url": "***"}}]
     assert redact({"api_key": "k", "Authorization": "Bearer t", "max_tokens": 5, "note": "fine"}) == {
         "api_key": "***", "Authorization": "***", "max_tokens": 5, "note": "fine"}
+
+
+def test_a_model_name_cannot_carry_markup():
+    """Model names reach report titles, URLs and metric labels; the spec admits none with markup."""
+    from monitor.errors import SpecError
+    from monitor.spec import parse_spec
+
+    with pytest.raises(SpecError, match="name"):
+        parse_spec({"models": [dict(SPEC, name="<script>x</script>")]})
