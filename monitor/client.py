@@ -54,6 +54,10 @@ class Client:
     def _log(self, kind: str, records: list[dict[str, Any]]) -> IngestResult:
         batch = validate_records(records, kind, self.spec)
         with session_scope(self.url) as session:
-            counts = logs.save_batch(session, self.model_id, kind, batch, self.source, self._serving(session))
+            if kind == "predictions":
+                counts = logs.insert_predictions(session, self.model_id, batch.rows, self._serving(session))
+            else:
+                counts = logs.insert_labels(session, self.model_id, batch.rows)
+            logs.quarantine(session, self.model_id, kind, self.source, batch.rejected)
         return IngestResult(counts.accepted, counts.duplicates + batch.duplicates, len(batch.rejected),
                             [f"row {r.row_number}: {r.reason}" for r in batch.rejected])

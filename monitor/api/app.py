@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from monitor import __version__
-from monitor.api.routes import audit, core, ingest, models
+from monitor.api.routes import core
 from monitor.config import Settings, get_settings
 from monitor.db.engine import session_scope
 from monitor.errors import NotFound
@@ -24,8 +24,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="modelwatch", version=__version__)
     app.state.settings = settings
     from monitor.api.limits import DeclaredBodyLimit
+    from monitor.api.routes import audit, ingest, models as model_reads
 
     app.add_middleware(DeclaredBodyLimit, limit=settings.max_body_bytes)
+
+    for router in (ingest.router, model_reads.router, audit.router):
+        app.include_router(router)
 
     @app.exception_handler(NotFound)
     async def _not_found(_request, exc: NotFound):
@@ -33,9 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(core.probes)
     app.include_router(core.router)
-    app.include_router(ingest.router)
-    app.include_router(models.router)
-    app.include_router(audit.router)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"])
     def metrics() -> str:

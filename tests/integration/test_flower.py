@@ -7,6 +7,7 @@ import subprocess
 
 import httpx
 import pytest
+import yaml
 
 from monitor.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, _stack, free_port, wait_for
@@ -69,3 +70,10 @@ def _finished_chain(base: str) -> dict | None:
     tasks = httpx.get(f"{base}/api/tasks", auth=AUTH, timeout=10).json()
     done = any(t["name"] == "tasks.check.report" and t["state"] == "SUCCESS" for t in tasks.values())
     return tasks if done else None
+
+
+def test_compose_gives_flower_basic_auth_through_the_environment():
+    flower = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["flower"]
+    environment = flower["environment"]
+    assert "FLOWER_BASIC_AUTH" in environment and "MODELWATCH_BROKER_URL" in environment
+    assert "basic-auth" not in " ".join(flower["command"])  # a password on the command line shows in `ps`

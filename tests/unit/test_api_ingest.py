@@ -131,7 +131,7 @@ def test_every_endpoint_refuses_a_declared_oversized_body(api):
     assert answer.status_code == 413 and "MODELWATCH_MAX_BODY_BYTES" in answer.json()["detail"]
 
 
-def test_the_client_and_the_api_share_one_write_path(api, tmp_path):
+def test_the_client_and_the_api_validate_alike(api, tmp_path):
     from monitor.client import Client
 
     rows = [dict(GOOD, request_id="c1", ts=_now()), dict(GOOD, request_id="c2", ts="never")]
