@@ -102,7 +102,8 @@ def test_limits_refuse_with_413_naming_the_setting(api):
 @pytest.mark.parametrize("body, status, words", [
     (b"{not json", 400, "not valid JSON"),
     (b"", 400, "empty request body"),
-    (b"[1, 2]", 422, '{"rows": [...]}'),
+    (b'{"data": []}', 422, '{"rows": [...]}'),
+    (b"3", 422, '{"rows": [...]}'),
     (b'{"rows": {"a": 1}}', 422, "array of objects"),
     (b'{"rows": [], "extra": 1}', 422, "unknown field"),
     (b"[" * 5000 + b"]" * 5000, 413, "MAX_BODY_BYTES"),
@@ -142,3 +143,8 @@ def test_the_client_and_the_api_validate_alike(api, tmp_path):
     with session_scope(api.url) as session:
         sources = [q.source for q in logs.quarantined(session, store.get_model(session, "churn").id)]
     assert sorted(sources) == ["api:token:admin", "serving"]
+
+
+def test_a_bare_array_is_a_batch_too(api):
+    body = api.post("/v1/models/churn/labels", headers=WRITE, json=[{"request_id": "q", "label": 1}, 7]).json()
+    assert (body["received"], body["accepted"], body["quarantined"]) == (2, 1, 1)

@@ -1,6 +1,7 @@
 """Batch ingestion over HTTP: ``POST /v1/models/{name}/predictions`` and ``.../labels``.
 
-A batch is ``{"rows": [{column: value, ...}, ...]}`` with the column names of the model's spec,
+A batch is ``{"rows": [{column: value, ...}, ...]}`` (or the bare array, like the interactions
+endpoint takes) with the column names of the model's spec,
 validated row by row by :func:`monitor.ingest.validate_records`, the validator that
 ``modelwatch ingest`` and :class:`monitor.client.Client` use. A bad row never fails the batch:
 it is quarantined with its reason and reported back by position, and the good rows are written.
@@ -45,18 +46,22 @@ class IngestResult(BaseModel):
 def _body_schema(kind: str) -> dict[str, Any]:
     example = ({"request_id": "r1", "ts": "2026-11-23T10:00:00Z", "prediction": 1, "score": 0.81, "age": 41}
                if kind == "predictions" else {"request_id": "r1", "label": 0})
+    rows = {"type": "array", "items": {"type": "object"},
+            "description": "Rows keyed by the column names of the model's spec."}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["rows"], "additionalProperties": False,
-        "properties": {"rows": {"type": "array", "items": {"type": "object"},
-                                "description": "Rows keyed by the column names of the model's spec."}},
+        "oneOf": [{"type": "object", "required": ["rows"], "additionalProperties": False,
+                   "properties": {"rows": rows}}, rows],
         "example": {"rows": [example]},
     }}}}}
 
 
 def batch_rows(payload: Any, limit: int) -> list[Any]:
-    """The ``rows`` of a batch body, or a 422/413 saying what is wrong with its shape or size."""
+    """The rows of a batch body (``{"rows": [...]}`` or a bare array, as for interactions), or a
+    422/413 saying what is wrong with its shape or size."""
+    if isinstance(payload, list):
+        payload = {"rows": payload}
     if not isinstance(payload, dict) or "rows" not in payload:
-        raise HTTPException(422, 'expected a JSON object {"rows": [...]}, one object per row')
+        raise HTTPException(422, 'expected {"rows": [...]} or a JSON array, one object per row')
     unknown = sorted(set(payload) - {"rows"})
     if unknown:
         raise HTTPException(422, f"unknown field(s) {unknown}; expected only \"rows\"")
@@ -96,7 +101,7 @@ def store_batch(kind: str, name: str, rows: list[Any], settings: Settings, actor
 @router.post("/models/{name}/predictions", response_model=IngestResult, openapi_extra=_body_schema("predictions"),
              responses={400: {"description": "The body is not JSON"},
                         413: {"description": "Body or batch over its limit"},
-                        422: {"description": "The body is not {\"rows\": [...]}"}})
+                        422: {"description": "The body is not {\"rows\": [...]} nor an array"}})
 async def ingest_predictions(name: str, request: Request, settings: Settings = Depends(app_settings),
                              principal: Principal = Depends(writer)) -> IngestResult:
     """Log a batch of predictions; bad rows are quarantined and listed, good rows kept."""
@@ -106,7 +111,7 @@ async def ingest_predictions(name: str, request: Request, settings: Settings = D
 @router.post("/models/{name}/labels", response_model=IngestResult, openapi_extra=_body_schema("labels"),
              responses={400: {"description": "The body is not JSON"},
                         413: {"description": "Body or batch over its limit"},
-                        422: {"description": "The body is not {\"rows\": [...]}"}})
+                        422: {"description": "The body is not {\"rows\": [...]} nor an array"}})
 async def ingest_labels(name: str, request: Request, settings: Settings = Depends(app_settings),
                         principal: Principal = Depends(writer)) -> IngestResult:
     """Log a batch of labels (ground truth) for earlier predictions, matched by request id."""
