@@ -148,3 +148,4 @@ def test_the_client_and_the_api_validate_alike(api, tmp_path):
 def test_a_bare_array_is_a_batch_too(api):
     body = api.post("/v1/models/churn/labels", headers=WRITE, json=[{"request_id": "q", "label": 1}, 7]).json()
     assert (body["received"], body["accepted"], body["quarantined"]) == (2, 1, 1)
+
