@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     api_token: str | None = Field(None, description="Bearer token for the API's writes (actor name 'admin').")
     read_token: str | None = Field(None, description="Bearer token for reads and the dashboard only (actor 'reader').")
     tokens: str = Field("", description="More named tokens, 'name=token[:read],...'; the name is the audit actor.")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest API request body (413 above it).")
+    max_batch_rows: int = Field(10_000, ge=1, description="Most rows in one API ingestion batch (413 above it).")
     webhook_secret: str | None = Field(None, description="HMAC-SHA256 secret of the registry hook's plain JSON form.")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used for links in alerts.")
     alert_retry_base: float = Field(2.0, gt=0, description="First retry delay of a failed notification (s); "

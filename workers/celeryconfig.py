@@ -13,6 +13,7 @@ from kombu import Queue
 
 from beat_schedule import beat_schedule
 from monitor.config import Settings
+from workers.tls import redis_ssl_options
 
 QUEUES = ("checks", "alerts", "recovery", "ingest", "probes")
 ROUTES = {
@@ -53,7 +54,9 @@ def _redis_options(settings: Settings) -> dict[str, Any]:
 def build_config(settings: Settings) -> dict[str, Any]:
     embedded = settings.embedded_broker
     transport_options = _embedded_broker_options(settings) if embedded else _redis_options(settings)
+    tls = redis_ssl_options(settings.effective_broker_url)
     return {
+        **({"broker_use_ssl": tls, "redis_backend_use_ssl": tls} if tls else {}),
         "broker_url": settings.effective_broker_url,
         "broker_transport_options": transport_options,
         "broker_connection_retry_on_startup": True,

@@ -23,6 +23,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configured(settings)  # a malformed MODELWATCH_TOKENS fails at start, not on the first request
     app = FastAPI(title="modelwatch", version=__version__)
     app.state.settings = settings
+    from monitor.api.limits import DeclaredBodyLimit
+    from monitor.api.routes import audit, ingest, models as model_reads
+
+    app.add_middleware(DeclaredBodyLimit, limit=settings.max_body_bytes)
+
+    for router in (ingest.router, model_reads.router, audit.router):
+        app.include_router(router)
 
     @app.exception_handler(NotFound)
     async def _not_found(_request, exc: NotFound):

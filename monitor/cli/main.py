@@ -253,9 +253,9 @@ def report(name: str, run_id: str | None, output: Path | None) -> None:
     click.echo(str(path.resolve()))
 
 
-from monitor.cli import agent, alerting, audit, processes, recovery  # noqa: E402  (register their commands)
+from monitor.cli import agent, alerting, audit, flower, processes, recovery  # noqa: E402  (register their commands)
 
-for module in (agent, alerting, audit, processes, recovery):
+for module in (agent, alerting, audit, flower, processes, recovery):
     module.register(main)
 
 

@@ -44,6 +44,20 @@ def insert_labels(session: Session, model_id: int, rows: list[dict[str, Any]]) -
     return InsertCounts(len(inserted), len(records) - len(inserted))
 
 
+def save_batch(session: Session, model_id: int, kind: str, batch: Any, source: str,
+               default_version: str | None) -> InsertCounts:
+    """Write a validated :class:`monitor.ingest.Batch`: its good rows, and its rejected rows to
+    quarantine, in the caller's transaction. The one write path of the client and the HTTP API."""
+    if kind == "predictions":
+        counts = insert_predictions(session, model_id, batch.rows, default_version)
+    elif kind == "labels":
+        counts = insert_labels(session, model_id, batch.rows)
+    else:
+        raise ValueError(f"unknown kind {kind!r}; expected 'predictions' or 'labels'")
+    quarantine(session, model_id, kind, source, batch.rejected)
+    return counts
+
+
 def quarantine(session: Session, model_id: int | None, kind: str, source: str,
                rejected: Iterable[Any]) -> int:
     """Keep rejected rows with their reason, so nothing sent to modelwatch is silently lost."""
