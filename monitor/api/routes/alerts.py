@@ -20,7 +20,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitor.api.deps import database_url
+from monitor.api.deps import RowId, database_url
 from monitor.api.security import Principal, reader, writer
 from monitor.db.engine import session_scope
 from monitor.errors import ConfigError, Conflict
@@ -57,7 +57,7 @@ def list_alerts(open: bool = False, model: str | None = None, limit: int = Query
 
 
 @router.post("/alerts/{alert_id}/ack")
-def ack_alert(alert_id: int, body: AckBody | None = None, url: str = Depends(database_url),
+def ack_alert(alert_id: RowId, body: AckBody | None = None, url: str = Depends(database_url),
               principal: Principal = Depends(writer)) -> dict[str, Any]:
     """Acknowledge an open alert: it stays open, repeat notifications stop."""
     from monitor.alerts.ack import acknowledge, to_json
@@ -97,7 +97,7 @@ def add_silence(body: SilenceBody, url: str = Depends(database_url),
 
 
 @router.delete("/silences/{silence_id}")
-def expire_silence(silence_id: int, url: str = Depends(database_url),
+def expire_silence(silence_id: RowId, url: str = Depends(database_url),
                    principal: Principal = Depends(writer)) -> dict[str, Any]:
     """End a silence now; the next check notifies the alerts it held."""
     from monitor.alerts import silences

@@ -12,32 +12,31 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException
 
-from monitor.api.deps import database_url
+from monitor.api.deps import database_url, settings as settings_of
 from monitor.api.security import Principal, writer
 from monitor.db.engine import session_scope
 from monitor.ingest import validate_records
 from monitor.store import logs, models as store
 from monitor.store.interactions import insert_interactions
 
-MAX_ROWS = 10_000
-
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
 
-def _rows_of(payload: Any) -> list[Any]:
+def _rows_of(payload: Any, limit: int) -> list[Any]:
     rows = payload.get("rows") if isinstance(payload, dict) else payload
     if not isinstance(rows, list):
         raise HTTPException(422, "expected a JSON array of interaction events, or {\"rows\": [...]}")
-    if len(rows) > MAX_ROWS:
-        raise HTTPException(413, f"{len(rows)} rows in one request; send at most {MAX_ROWS} per request")
+    if len(rows) > limit:
+        raise HTTPException(413, f"{len(rows)} rows in one request; send at most {limit} per request "
+                                 "(MODELWATCH_MAX_BATCH_ROWS)")
     return rows
 
 
 @router.post("/models/{name}/interactions")
 def ingest_interactions(name: str, payload: Any = Body(...), url: str = Depends(database_url),
-                        principal: Principal = Depends(writer)) -> dict[str, Any]:
+                        principal: Principal = Depends(writer), settings=Depends(settings_of)) -> dict[str, Any]:
     """Store a batch of interaction events; answer which rows were rejected and why."""
-    rows = _rows_of(payload)
+    rows = _rows_of(payload, settings.max_batch_rows)
     with session_scope(url) as session:
         model = store.get_model(session, name)
         batch = validate_records(rows, "interactions", store.spec_of(model))
