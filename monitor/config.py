@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(3600, ge=1, description="Redis transport visibility timeout (s).")
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
+    recovery_grace: float | None = Field(None, gt=0, description="Seconds a recovery action or verification may be "
+                                         "overdue before the sweeper re-sends it (default: max(30, 2 x sweep_interval)).")
     auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")
     api_token: str | None = Field(None, description="Bearer token for the API's writes (actor name 'admin').")
     read_token: str | None = Field(None, description="Bearer token for reads and the dashboard only (actor 'reader').")

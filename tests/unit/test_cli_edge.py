@@ -305,5 +305,5 @@ def test_cancel_is_audited_with_who_and_why(runner, applied, data_dir, monkeypat
         ("cli:alice", "cancel", f"recovery:{action_id}", "retrain tonight by hand", "churn")]
     # A second cancel is refused and records nothing.
     refused = runner.invoke(main, ["recovery", "cancel", str(action_id)])
-    assert refused.exit_code == 2 and "only scheduled actions can be cancelled" in refused.output
+    assert refused.exit_code == 2 and "only scheduled actions or ones pending approval can be cancelled" in refused.output
     assert len(json.loads(run(runner, "audit", "--json").output)) == 1
