@@ -1,0 +1,119 @@
+"""Recovery's pure parts on DataFrames: the held-out split, the candidate-vs-serving comparison,
+the recalibration fit, verification outcomes, and the policy fields of the spec."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitor.errors import SpecError
+from monitor.recovery.evaluation import compare, split_holdout
+from monitor.recovery.recalibrate import fit
+from monitor.recovery.verification import outcome_of
+from monitor.spec import RecoveryPolicy, parse_spec
+
+
+def _spec(**extra):
+    document = {"name": "churn", "task": "binary_classification", "window": "1h",
+                "rules": {"min_labelled_rows": 50}, **extra}
+    return parse_spec({"models": [document]})[0]
+
+
+def _recent(n: int = 1000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    now = pd.Timestamp.now(tz="UTC")
+    label = (rng.random(n) < 0.4).astype(int)
+    return pd.DataFrame({"request_id": [f"r{i}" for i in range(n)], "label": label,
+                         "ts": [now - dt.timedelta(seconds=float(s)) for s in rng.uniform(0, 7200, n)],
+                         "version": "1", "prediction": np.where(rng.random(n) < 0.7, label, 1 - label),
+                         "score": rng.random(n)})
+
+
+def test_holdout_is_a_stable_quarter_of_the_newest_window_only():
+    data = _recent()
+    training, holdout = split_holdout(data, window=3600)
+    assert len(training) + len(holdout) == len(data)
+    assert set(training["request_id"]).isdisjoint(holdout["request_id"])
+    newest = pd.to_datetime(data["ts"]).max()
+    assert (pd.to_datetime(holdout["ts"]) >= newest - dt.timedelta(hours=1)).all()
+    in_window = (pd.to_datetime(data["ts"]) >= newest - dt.timedelta(hours=1)).sum()
+    assert 0.18 < len(holdout) / in_window < 0.32
+    again = split_holdout(data.sample(frac=1.0, random_state=1), window=3600)[1]
+    assert set(again["request_id"]) == set(holdout["request_id"])
+
+
+@pytest.mark.parametrize("margin, promote", [(0.0, True), (0.1, True), (0.5, False)])
+def test_candidate_is_promoted_only_when_better_by_the_margin(margin, promote):
+    spec = _spec()
+    holdout = _recent(400)
+    policy = RecoveryPolicy(action="retrain", callable="m:f", promote_margin=margin)
+    perfect = holdout["label"].to_numpy()
+    result = compare(spec, policy, holdout, "1", perfect, None)
+    assert result.metric == "f1" and result.candidate == pytest.approx(1.0)
+    assert result.serving < 0.8 and result.improvement == pytest.approx(1.0 - result.serving)
+    assert result.promote is promote and result.holdout_rows == 400
+
+
+def test_a_worse_candidate_or_too_few_serving_rows_is_never_promoted():
+    spec = _spec()
+    holdout = _recent(400)
+    policy = RecoveryPolicy(action="retrain", callable="m:f", promote_margin=0.0)
+    worse = 1 - holdout["label"].to_numpy()
+    assert compare(spec, policy, holdout, "1", worse, None).promote is False
+    other_version = compare(spec, policy, holdout.assign(version="7"), "1", holdout["label"].to_numpy(), None)
+    assert other_version.promote is False and "only 0 held-out rows answered by version 1" in other_version.reason
+
+
+def test_lower_is_better_metrics_compare_the_other_way():
+    spec = _spec(task="regression")
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=300)
+    holdout = pd.DataFrame({"label": truth, "prediction": truth + rng.normal(0, 1, 300), "score": None,
+                            "version": "1"})
+    policy = RecoveryPolicy(action="retrain", callable="m:f", promote_margin=0.2)
+    result = compare(spec, policy, holdout, "1", truth + rng.normal(0, 0.1, 300), None)
+    assert result.metric == "rmse" and result.candidate < result.serving and result.promote
+
+
+def test_recalibration_moves_the_threshold_to_where_the_scores_now_separate():
+    rng = np.random.default_rng(0)
+    truth = (rng.random(2000) < 0.3).astype(int)
+    # The scores still rank well but sit far below 0.5 (a shifted world): at 0.5 nothing is positive.
+    scores = np.clip(0.1 + 0.25 * truth + rng.normal(0, 0.05, 2000), 0.001, 0.999)
+    calibration = fit(truth, scores)
+    assert calibration["before"]["recall"] == 0.0
+    assert 0.15 < calibration["threshold"] < 0.35
+    assert calibration["after"]["f1"] > 0.9 and calibration["after"]["brier"] < calibration["before"]["brier"]
+    calibrated = 1 / (1 + np.exp(-(calibration["a"] * np.log(scores / (1 - scores)) + calibration["b"])))
+    assert abs(calibrated.mean() - truth.mean()) < 0.02
+
+
+def test_verification_outcome_from_the_rule_of_the_action():
+    def finding(rule, status, segment=""):
+        return SimpleNamespace(rule=rule, status=status, segment=segment, metric="recall", value=0.5,
+                               baseline=0.9, threshold=0.8, message=status)
+
+    assert outcome_of([finding("recall_drop", "firing")], "recall_drop", "")[0] == "not_recovered"
+    assert outcome_of([finding("recall_drop", "ok"), finding("data_drift", "firing")], "recall_drop", "")[0] == "recovered"
+    assert outcome_of([finding("recall_drop", "insufficient_data")], "recall_drop", "")[0] == "inconclusive"
+    assert outcome_of([finding("recall_drop", "firing", "web")], "recall_drop", "")[0] == "inconclusive"
+
+
+def test_policy_fields_severity_keys_and_bad_actions():
+    (spec,) = parse_spec({"models": [{"name": "churn", "task": "binary_classification", "recovery": {
+        "critical": {"action": "notify", "approval": True, "approval_timeout": "2h", "verify_after": "10m"},
+        "recall_drop": {"action": "recalibrate"}}}]})
+    (policy,) = spec.policies_for("error_rate", "service_slo", "critical")
+    assert (policy.action, policy.approval, policy.approval_timeout, policy.verify_after) == ("notify", True, 7200, 600)
+    assert spec.policies_for("recall_drop", "performance_drop", "critical")[0].action == "recalibrate"
+    assert spec.policies_for("data_drift", "data_drift", "warning") == []
+    with pytest.raises(SpecError, match="recovery names unknown rule"):
+        parse_spec({"models": [{"name": "churn", "task": "binary_classification",
+                                "recovery": {"urgent": {"action": "notify"}}}]})
+    with pytest.raises(SpecError, match="promote_margin"):
+        parse_spec({"models": [{"name": "churn", "task": "binary_classification", "recovery": {
+            "recall_drop": {"action": "retrain", "callable": "m:f", "promote_margin": -1}}}]})
