@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from monitor import audit, failpoints
 from monitor.alerts import delivery

@@ -323,6 +323,9 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
 
     for (state, rule), count in sorted(Counter((m["state"], m["rule"]) for m in received).items()):
         click.echo(f"   webhook got {count} x {state} {rule}")
+    for action in reversed(watch.actions()):
+        click.echo(f"   recovery #{action.id} {action.kind} {action.state}, {action.executions} execution(s); "
+                   f"verification: {action.verification_state or 'none'}")
     click.echo("\nReports:")
     for path in reports:
         click.echo(f"   {path}")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from monitor import audit
 from monitor.db.schema import Alert, AuditEvent, CheckRun, RecoveryAction, utcnow
 from monitor.spec import ModelSpec, RecoveryPolicy
 from monitor.store import models as store_models
@@ -180,8 +181,6 @@ def cancel(session: Session, action_id: int, reason: str) -> bool:
 
 def cancel_for_alerts(session: Session, alert_ids: list[int], run_id: str | None = None) -> list[RecoveryAction]:
     """Cancel the waiting actions of alerts that resolved before the action ran (audited, ``system``)."""
-    from monitor import audit
-
     if not alert_ids:
         return []
     actions = list(session.scalars(select(RecoveryAction).where(

@@ -117,3 +117,24 @@ def test_policy_fields_severity_keys_and_bad_actions():
     with pytest.raises(SpecError, match="promote_margin"):
         parse_spec({"models": [{"name": "churn", "task": "binary_classification", "recovery": {
             "recall_drop": {"action": "retrain", "callable": "m:f", "promote_margin": -1}}}]})
+
+
+def test_report_shows_the_schedule_and_a_retrains_evidence_escaped():
+    from monitor.reports import render_html
+
+    evil = "<script>alert(1)</script>"
+    schedule = [
+        {"id": 2, "kind": "notify", "rule": evil, "state": "pending_approval", "expires_at": "2026-11-23T12:00:00+00:00",
+         "approval_reason": "the policy requires approval", "executions": 0},
+        {"id": 1, "kind": "retrain", "rule": "data_drift", "state": "succeeded", "executions": 1,
+         "verification_state": "recovered", "result": {
+             "summary": "retrained", "new_version": "3", "previous_version": "1",
+             "evaluation": {"metric": "f1", "candidate": 0.81, "serving": 0.52, "promote": True, "holdout_rows": 400,
+                            "reason": "candidate f1 0.8100 beats serving 0.5200"},
+             "history": {"train_log_loss": [0.6, 0.5, 0.45], "validation_log_loss": [0.61, 0.55, 0.52]}}}]
+    out = render_html({"model": "m", "run_id": "r", "recovery_schedule": schedule})
+    assert 'id="recovery-schedule"' in out and evil not in out and "&lt;script&gt;" in out
+    assert "approval until 2026-11-23T12:00:00+00:00" in out and "recovered" in out
+    assert "Retrain #1: promoted." in out and "0.810" in out and "0.520" in out
+    assert "Training curves per iteration" in out and "validation_log_loss" in out
+    assert 'id="recovery-schedule"' not in render_html({"model": "m", "run_id": "r", "recovery_schedule": "junk"})
