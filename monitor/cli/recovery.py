@@ -30,8 +30,6 @@ def _outcome(row: dict) -> str:
     text = (row["result"] or {}).get("summary") or row["error"] or "-"
     if row["state"] == "pending_approval":
         text = f"waits for approval (expires {_when(row['expires_at'])}): {row['approval_reason']}"
-    if row["verification_state"]:
-        text += f" [verification: {row['verification_state']}]"
     return text
 
 
@@ -50,9 +48,9 @@ def recovery_list(model_name: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    table(["id", "model", "kind", "rule", "state", "eta", "runs", "outcome"],
+    table(["id", "model", "kind", "rule", "state", "eta", "runs", "verified", "outcome"],
           [[r["id"], r["model"], r["kind"], r["rule"] or "-", r["state"], _when(r["eta"]), r["executions"],
-            _outcome(r)] for r in rows],
+            r["verification_state"] or "-", _outcome(r)] for r in rows],
           empty="no recovery actions")
 
 

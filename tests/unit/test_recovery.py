@@ -134,7 +134,7 @@ def test_report_shows_the_schedule_and_a_retrains_evidence_escaped():
              "history": {"train_log_loss": [0.6, 0.5, 0.45], "validation_log_loss": [0.61, 0.55, 0.52]}}}]
     out = render_html({"model": "m", "run_id": "r", "recovery_schedule": schedule})
     assert 'id="recovery-schedule"' in out and evil not in out and "&lt;script&gt;" in out
-    assert "approval until 2026-11-23T12:00:00+00:00" in out and "recovered" in out
+    assert "approval until 2026-11-23 12:00:00 UTC" in out and "recovered" in out
     assert "Retrain #1: promoted." in out and "0.810" in out and "0.520" in out
     assert "Training curves per iteration" in out and "validation_log_loss" in out
     assert 'id="recovery-schedule"' not in render_html({"model": "m", "run_id": "r", "recovery_schedule": "junk"})
