@@ -111,6 +111,6 @@ def run(context: ActionContext) -> Outcome:
         audit.record(session, actor=audit.SYSTEM, action="promote", subject=f"model:{model.name}:{result.version}",
                      reason=verdict, model_id=model.id,
                      details={"action_id": context.action.id, "from_version": serving_version})
-        return Outcome(True, f"retrained on {len(training)} labelled rows; version {result.version} serves: {verdict}",
+        return Outcome(True, f"retrained on {len(training)} labelled rows; version {result.version} is serving: {verdict}",
                        record)
     return Outcome(False, f"retrained version {result.version} not promoted: {verdict}", record)
