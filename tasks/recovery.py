@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy import update
 
 from monitor import audit, failpoints
@@ -16,6 +18,8 @@ from monitor.recovery import approval, schedule, verification
 from monitor.store import models as store_models, runs as store_runs
 from tasks.base import RELIABLE
 from workers.app import app
+
+logger = logging.getLogger(__name__)
 
 
 @app.task(name="tasks.recovery.execute", **RELIABLE)
@@ -107,6 +111,7 @@ def sweep() -> dict:
     with session_scope(settings.effective_database_url) as session:
         expired = approval.expire_unapproved(session)
         unverified = verification.overdue(session, late)
+        verification.close_failed(session)
         # A chain's publish can be lost between opening its run and sending it; after a long
         # grace (a busy queue is not a lost message) the run is launched again.
         stuck = [(r.id, r.model_id) for r in store_runs.stuck_runs(
@@ -136,15 +141,30 @@ def sweep() -> dict:
             "expired_actions": expired, "resent_notifications": stale, "lost_actions": lost}
 
 
-def publish(action_id: int, eta: dt.datetime) -> str:
-    """Send an approved action's message for its ETA and note it on the action (the sweeper covers a loss)."""
-    sent = execute.apply_async(args=[action_id], eta=eta)
+BROKER_ERRORS = (OSError, KombuOperationalError)
+
+
+def publish(action_id: int, eta: dt.datetime) -> str | None:
+    """Send an approved action's message for its ETA and note it on the action.
+
+    The approval is already committed: if the broker cannot be reached, the action stays
+    ``scheduled`` and the sweeper sends it once it is overdue. Returns the task id, or None then.
+    """
+    try:
+        sent = execute.apply_async(args=[action_id], eta=eta)
+    except BROKER_ERRORS as exc:
+        logger.warning("recovery action %s approved but not published (%s); the sweeper will send it", action_id, exc)
+        return None
     with session_scope(get_settings().effective_database_url) as session:
         schedule.mark_dispatched(session, action_id, sent.id)
     return sent.id
 
 
 def revoke(task_id: str | None) -> None:
-    """Tell the workers to drop a cancelled action's message (its claim would refuse it anyway)."""
-    if task_id:
+    """Tell the workers to drop a cancelled action's message. Best effort: its claim refuses it anyway."""
+    if not task_id:
+        return
+    try:
         app.control.revoke(task_id)
+    except BROKER_ERRORS as exc:
+        logger.warning("could not revoke task %s (%s); the cancelled action's claim will refuse it", task_id, exc)

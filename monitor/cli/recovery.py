@@ -91,5 +91,7 @@ def recovery_approve(action_id: int, reason: str) -> None:
         approved = approve(session, action_id, actor=audit.cli_actor(), reason=reason)
     from tasks.recovery import publish
 
-    publish(approved.action_id, approved.eta)
+    if publish(approved.action_id, approved.eta) is None:
+        click.echo(f"approved recovery action {action_id}; the broker is unreachable, the sweeper will send it")
+        return
     click.echo(f"approved recovery action {action_id}; it runs at {when(approved.eta)}")

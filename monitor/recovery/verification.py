@@ -66,6 +66,23 @@ def overdue(session: Session, grace: dt.timedelta) -> list[int]:
         RecoveryAction.verification_state == "due", RecoveryAction.verify_at < utcnow() - grace)))
 
 
+def close_failed(session: Session) -> list[int]:
+    """Verifications whose check run failed are ``inconclusive`` (with the run's error), not stuck."""
+    closed = []
+    for action in session.scalars(select(RecoveryAction).where(RecoveryAction.verification_state == "checking")):
+        run_id = (action.verification or {}).get("run_id")
+        run = session.get(CheckRun, run_id) if run_id else None
+        if run is None or run.status != "failed":
+            continue
+        session.execute(update(RecoveryAction).where(
+            RecoveryAction.id == action.id, RecoveryAction.verification_state == "checking").values(
+            verification_state="inconclusive",
+            verification={**(action.verification or {}), "outcome": "inconclusive",
+                          "checked_at": utcnow().isoformat(), "error": f"verification check failed: {run.error}"}))
+        closed.append(action.id)
+    return closed
+
+
 def _action_of_run(session: Session, run: CheckRun) -> RecoveryAction | None:
     candidates = session.scalars(select(RecoveryAction).where(
         RecoveryAction.model_id == run.model_id, RecoveryAction.verification_state == "checking"))

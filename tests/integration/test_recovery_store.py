@@ -279,3 +279,18 @@ def test_retrain_promotes_only_a_candidate_better_by_the_margin(db_url, margin, 
         assert store_models.get_version(s, model_id, "2").status == ("serving" if promoted else "rejected")
         trail = [(e.actor, e.action, e.subject) for e in s.scalars(select(AuditEvent))]
     assert trail == ([("system", "promote", "model:churn:2")] if promoted else [])
+
+
+def test_a_verification_whose_check_failed_is_inconclusive_not_stuck(db_url):
+    model_id, run_id = _setup(db_url, {"recall_drop": {"action": "recalibrate"}})
+    first = _plan(db_url, run_id, [_alert(db_url, model_id, run_id, "recall_drop", "performance_drop")])[0]
+    verify_run = _verification_run(db_url, model_id, first.id, "ok")
+    with session(db_url) as s:
+        assert verification.close_failed(s) == []  # its run has not failed
+        store_runs.fail_run(s, store_runs.get_run(s, verify_run), "detect", "StageError: boom")
+    with session(db_url) as s:
+        assert verification.close_failed(s) == [first.id]
+    with session(db_url) as s:
+        action = s.get(RecoveryAction, first.id)
+        assert action.verification_state == "inconclusive"
+        assert action.verification["error"] == "verification check failed: detect: StageError: boom"

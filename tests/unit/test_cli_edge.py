@@ -291,7 +291,7 @@ def test_approve_schedules_a_pending_action_is_audited_and_refuses_twice(runner,
     from monitor.store import models as store
 
     published = []
-    monkeypatch.setattr(tasks.recovery, "publish", lambda action_id, eta: published.append((action_id, eta)))
+    monkeypatch.setattr(tasks.recovery, "publish", lambda action_id, eta: published.append((action_id, eta)) or "task-1")
     monkeypatch.setenv("MODELWATCH_ACTOR", "carol")
     with session_scope(get_settings().effective_database_url) as session:
         model = store.get_model(session, "churn")
@@ -306,7 +306,7 @@ def test_approve_schedules_a_pending_action_is_audited_and_refuses_twice(runner,
     assert [(r["id"], r["state"], r["rule"]) for r in listed] == [(action_id, "pending_approval", "recall_drop")]
     assert "waits for approval" in run(runner, "recovery", "list").output
     result = run(runner, "recovery", "approve", str(action_id), "--reason", "looked at the report")
-    assert f"approved recovery action {action_id}" in result.output
+    assert f"approved recovery action {action_id}; it runs at" in result.output
     assert [a for a, _ in published] == [action_id] and published[0][1] >= utcnow() - dt.timedelta(seconds=30)
     events = json.loads(run(runner, "audit", "--json").output)
     assert [(e["actor"], e["action"], e["reason"]) for e in events] == [("cli:carol", "approve", "looked at the report")]

@@ -138,3 +138,43 @@ def test_report_shows_the_schedule_and_a_retrains_evidence_escaped():
     assert "Retrain #1: promoted." in out and "0.810" in out and "0.520" in out
     assert "Training curves per iteration" in out and "validation_log_loss" in out
     assert 'id="recovery-schedule"' not in render_html({"model": "m", "run_id": "r", "recovery_schedule": "junk"})
+
+
+def test_api_lists_cancels_and_refuses_with_clear_conflicts(tmp_path):
+    """The dashboard's contract, in process (no broker is touched: the action was never published)."""
+    from fastapi.testclient import TestClient
+
+    from monitor.api.app import create_app
+    from monitor.config import Settings
+    from monitor.db.engine import session_scope
+    from monitor.db.migrate import upgrade
+    from monitor.db.schema import AuditEvent, RecoveryAction, utcnow
+    from monitor.store import models as store
+
+    settings = Settings(data_dir=tmp_path, tokens="alice=a1,viewer=v1:read")
+    upgrade(settings.effective_database_url)
+    with session_scope(settings.effective_database_url) as session:
+        model, _ = store.upsert_model(session, _spec())
+        action = RecoveryAction(model_id=model.id, kind="retrain", state="scheduled", run_id="r1",
+                                dedup_key="alert:1:retrain", reason="recall_drop: recall fell",
+                                eta=utcnow() + dt.timedelta(hours=1), params={"rule": "recall_drop"})
+        session.add(action)
+        session.flush()
+        action_id = action.id
+    api = TestClient(create_app(settings))
+    alice, viewer = {"Authorization": "Bearer a1"}, {"Authorization": "Bearer v1"}
+    listed = api.get("/v1/recovery", params={"model": "churn"}, headers=viewer).json()
+    assert [(a["id"], a["model"], a["state"], a["rule"]) for a in listed] == [(action_id, "churn", "scheduled", "recall_drop")]
+    assert api.get("/v1/recovery", params={"model": "nosuch"}, headers=viewer).status_code == 404
+    assert api.post(f"/v1/recovery/{action_id}/cancel", json={"reason": "x"}, headers=viewer).status_code == 403
+    conflict = api.post(f"/v1/recovery/{action_id}/approve", json={"reason": "x"}, headers=alice)
+    assert conflict.status_code == 409 and "is scheduled, not pending_approval" in conflict.json()["detail"]
+    cancelled = api.post(f"/v1/recovery/{action_id}/cancel", json={"reason": "retrain by hand tonight"}, headers=alice)
+    assert cancelled.status_code == 200
+    assert (cancelled.json()["state"], cancelled.json()["error"]) == ("cancelled", "retrain by hand tonight")
+    again = api.post(f"/v1/recovery/{action_id}/cancel", headers=alice)
+    assert again.status_code == 409 and "is cancelled" in again.json()["detail"]
+    assert api.post("/v1/recovery/999/approve", headers=alice).status_code == 404
+    with session_scope(settings.effective_database_url) as session:
+        trail = [(e.actor, e.action, e.reason) for e in session.query(AuditEvent)]
+    assert trail == [("token:alice", "cancel", "retrain by hand tonight")]
