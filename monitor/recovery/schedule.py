@@ -21,6 +21,8 @@ from monitor.spec import ModelSpec, RecoveryPolicy
 from monitor.store import models as store_models
 from monitor.store.common import insert_ignoring_conflicts
 
+#: The alert a failed recovery raises (``monitor.recovery.verification``); never acted on automatically.
+ESCALATION_RULE = "recovery_failed"
 #: States in which an action is still to run: at most one per (model, kind), by a partial unique index.
 PENDING = ("pending_approval", "scheduled", "running")
 WAITING = ("pending_approval", "scheduled")
@@ -43,6 +45,8 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, fired_alerts: list[Al
     now = utcnow()
     rows = []
     for alert in fired_alerts:
+        if alert.rule == ESCALATION_RULE:  # a failed recovery is for people; acting on it would loop
+            continue
         if stale_reason(session, run.model_id, run.version):
             continue
         choice = choose_policy(session, run.model_id, spec, alert)
@@ -93,7 +97,7 @@ def choose_policy(session: Session, model_id: int, spec: ModelSpec, alert: Alert
             continue
         if policy.action == "rollback" and not _can_roll_back(session, model_id, policy):
             continue
-        held = failed_recovery_hold(session, model_id, alert.rule, cooldown)
+        held = failed_recovery_hold(session, model_id, alert.rule, spec.window)
         if policy.approval:
             return Choice(policy, "the policy requires approval")
         return Choice(policy, held)
@@ -110,29 +114,31 @@ def _can_roll_back(session: Session, model_id: int, policy: RecoveryPolicy) -> b
     return True
 
 
-def failed_recovery_hold(session: Session, model_id: int, rule: str, cooldown: float) -> str | None:
+def failed_recovery_hold(session: Session, model_id: int, rule: str, default_cooldown: float) -> str | None:
     """Why a new action for ``rule`` must wait for a person, or None.
 
-    An action for the same rule whose verification found the model ``not_recovered`` less than
-    ``cooldown`` seconds ago holds further automatic actions, until a person (any audit event of
-    the model by an actor other than ``system``: an approval, a cancel, an acknowledgement)
-    acts after it.
+    An action for the same rule whose verification found the model ``not_recovered`` holds
+    further automatic actions for that rule while its own cooldown lasts (its policy's
+    ``cooldown``, else ``default_cooldown``), until a person acts on the model after it: any
+    audit event by an actor other than ``system`` (an approval, a cancel, an acknowledgement).
     """
-    since = utcnow() - dt.timedelta(seconds=cooldown)
-    failed = [a for a in session.scalars(select(RecoveryAction).where(
-        RecoveryAction.model_id == model_id, RecoveryAction.verification_state == "not_recovered",
-        RecoveryAction.finished_at >= since).order_by(RecoveryAction.id.desc()))
-        if (a.params or {}).get("rule") == rule]
-    if not failed:
-        return None
-    escalated = failed[0]
-    checked = dt.datetime.fromisoformat((escalated.verification or {}).get("checked_at") or escalated.finished_at.isoformat())
-    human = session.scalar(select(AuditEvent.id).where(
-        AuditEvent.model_id == model_id, AuditEvent.actor != "system", AuditEvent.at >= checked).limit(1))
-    if human is not None:
-        return None
-    return (f"recovery action {escalated.id} ({escalated.kind}) did not restore {rule}; "
-            "a person decides until someone acts or the cooldown passes")
+    now = utcnow()
+    for failed in session.scalars(select(RecoveryAction).where(
+            RecoveryAction.model_id == model_id, RecoveryAction.verification_state == "not_recovered")
+            .order_by(RecoveryAction.id.desc())):
+        if (failed.params or {}).get("rule") != rule or failed.finished_at is None:
+            continue
+        cooldown = ((failed.params or {}).get("policy") or {}).get("cooldown")
+        if now - failed.finished_at > dt.timedelta(seconds=cooldown if cooldown is not None else default_cooldown):
+            return None
+        checked = dt.datetime.fromisoformat((failed.verification or {}).get("checked_at") or failed.finished_at.isoformat())
+        human = session.scalar(select(AuditEvent.id).where(
+            AuditEvent.model_id == model_id, AuditEvent.actor != audit.SYSTEM, AuditEvent.at >= checked).limit(1))
+        if human is not None:
+            return None
+        return (f"recovery action {failed.id} ({failed.kind}) did not restore {rule}; "
+                "a person decides until someone acts or the cooldown passes")
+    return None
 
 
 def _cooling_down(session: Session, model_id: int, kind: str, cooldown: float) -> bool:

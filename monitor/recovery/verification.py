@@ -22,11 +22,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import Alert, CheckRun, RecoveryAction, utcnow
+from monitor.recovery.schedule import ESCALATION_RULE
 from monitor.spec import ModelSpec, RecoveryPolicy
 from monitor.store import runs as store_runs
 from monitor.store.common import insert_ignoring_conflicts
-
-ESCALATION_RULE = "recovery_failed"
 #: Actions that change nothing automatically have nothing to verify.
 UNVERIFIED = frozenset({"notify"})
 
@@ -125,7 +124,23 @@ def record(session: Session, run: CheckRun, spec: ModelSpec, report_url: str) ->
     notifications: list[int] = []
     if state == "not_recovered":
         notifications = escalate(session, run, spec, action, report_url)
+    elif state == "recovered":
+        notifications = stand_down(session, run, spec, rule, report_url)
     return {"action_id": action.id, "outcome": state, "notifications": notifications}
+
+
+def stand_down(session: Session, run: CheckRun, spec: ModelSpec, rule: str, report_url: str) -> list[int]:
+    """A later recovery of ``rule`` that worked resolves its open ``recovery_failed`` alert."""
+    from monitor.alerts.lifecycle import _notify
+
+    alert = session.scalar(select(Alert).where(Alert.model_id == run.model_id, Alert.rule == ESCALATION_RULE,
+                                               Alert.segment == rule, Alert.state == "firing"))
+    if alert is None:
+        return []
+    alert.state, alert.resolved_at, alert.last_run_id = "resolved", utcnow(), run.id
+    alert.message = f"resolved: a later recovery of {rule} was verified in check {run.id[:8]}"
+    session.flush()
+    return _notify(session, spec, run, alert, "resolved", report_url)
 
 
 def escalate(session: Session, run: CheckRun, spec: ModelSpec, action: RecoveryAction, report_url: str) -> list[int]:

@@ -294,3 +294,35 @@ def test_a_verification_whose_check_failed_is_inconclusive_not_stuck(db_url):
         action = s.get(RecoveryAction, first.id)
         assert action.verification_state == "inconclusive"
         assert action.verification["error"] == "verification check failed: detect: StageError: boom"
+
+
+def test_the_escalation_alert_plans_nothing_and_a_later_verified_recovery_resolves_it(db_url):
+    model_id, run_id = _setup(db_url, {"recall_drop": {"action": "recalibrate", "cooldown": "1s"},
+                                       "critical": {"action": "notify"}})
+    first = _plan(db_url, run_id, [_alert(db_url, model_id, run_id, "recall_drop", "performance_drop")])[0]
+    with session(db_url) as s:
+        schedule.finish(s, first.id, True, {"summary": "recalibrated"})
+    failed_run = _verification_run(db_url, model_id, first.id, "firing")
+    with session(db_url) as s:
+        spec = store_models.spec_of(store_models.get_model_by_id(s, model_id))
+        verification.record(s, store_runs.get_run(s, failed_run), spec, "u")
+    with session(db_url) as s:  # the critical recovery_failed alert is new in that run, yet plans nothing
+        escalation = s.scalar(select(Alert).where(Alert.rule == "recovery_failed"))
+        assert escalation.first_run_id == failed_run and escalation.severity == "critical"
+        assert schedule.plan(s, store_runs.get_run(s, failed_run), spec, [escalation]) == []
+
+    second = _plan(db_url, run_id, [])  # nothing new from the original run either
+    assert [a.id for a in second] == [first.id]
+    with session(db_url) as s:  # a later recalibrate of recall_drop that works stands the escalation down
+        retry = RecoveryAction(model_id=model_id, kind="recalibrate", state="succeeded", run_id=run_id,
+                               dedup_key="retry", reason="recall_drop", params={"rule": "recall_drop", "segment": ""},
+                               eta=utcnow(), executions=1, finished_at=utcnow())
+        s.add(retry)
+        s.flush()
+        retry_id = retry.id
+    ok_run = _verification_run(db_url, model_id, retry_id, "ok")
+    with session(db_url) as s:
+        outcome = verification.record(s, store_runs.get_run(s, ok_run), spec, "u")
+        assert outcome["outcome"] == "recovered" and len(outcome["notifications"]) == 2
+    with session(db_url) as s:
+        assert s.scalar(select(Alert).where(Alert.rule == "recovery_failed")).state == "resolved"
