@@ -19,4 +19,5 @@ settings.data_dir.mkdir(parents=True, exist_ok=True)
 app = Celery("modelwatch", include=["tasks.check", "tasks.alerts", "tasks.recovery", "tasks.dispatch"])
 app.config_from_object(build_config(settings))
 
+from workers import embedded_broker  # noqa: E402,F401  (atomic message files on the filesystem broker)
 from workers import signals  # noqa: E402,F401  (connects the worker signals)
