@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     probe_interval: float = Field(5.0, gt=0, description="Seconds between beat's look for due health probes.")
     host_metrics_interval: float = Field(15.0, ge=0, description="Seconds between a worker's samples of its "
                                          "own host (CPU, memory, disk, RSS); 0 turns them off.")
+    recovery_grace: float | None = Field(None, gt=0, description="Seconds a recovery action or verification may be "
+                                         "overdue before the sweeper re-sends it (default: max(30, 2 x sweep_interval)).")
     auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")
     api_token: str | None = Field(None, description="Bearer token for the API's writes (actor name 'admin').")
     read_token: str | None = Field(None, description="Bearer token for reads and the dashboard only (actor 'reader').")

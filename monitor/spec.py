@@ -21,6 +21,8 @@ from monitor.errors import SpecError
 from monitor.interactions import InteractionSpec
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+#: Severities a recovery policy may be keyed by (after rule names and kinds of finding).
+SEVERITIES = ("warning", "critical")
 
 
 class Task(str, Enum):
@@ -238,15 +240,31 @@ class ChannelSpec(_Strict):
 
 
 class RecoveryPolicy(_Strict):
-    """What to do when an alert of a rule (or of a kind of finding) starts firing."""
+    """What to do when an alert of a rule (or of a kind of finding, or of a severity) starts firing.
 
-    action: Literal["rollback", "retrain"]
+    Semantics for operators: docs/alerts-and-recovery.md, section "Recovery".
+    """
+
+    action: Literal["rollback", "retrain", "recalibrate", "notify"]
     after: float = Field(0.0, description="Delay before the action runs (a duration).")
     callable: str | None = Field(None, description="'package.module:function' for retrain.")
     cooldown: float | None = Field(None, description="No second run of this action for the model "
                                    "within this long after one ran (a duration; default: the model's window).")
     max_version_age: float | None = Field(None, description="rollback only: applies only while the serving "
                                           "version was promoted less than this long ago (a duration).")
+    approval: bool = Field(False, description="Wait as pending_approval until a person approves it.")
+    approval_timeout: float = Field(86400.0, gt=0, description="An unapproved action expires after this long.")
+    verify_after: float | None = Field(None, description="Follow-up check this long after the action ran "
+                                       "(a duration; default: the model's window).")
+    promote_margin: float = Field(0.01, ge=0, description="retrain only: the candidate serves only if its "
+                                  "promote_metric on held-out recent data beats the serving version's by this much.")
+    promote_metric: str | None = Field(None, description="retrain only: the KPI compared (default: f1 for "
+                                       "classifiers, rmse for regression).")
+
+    @field_validator("approval_timeout", "verify_after", mode="before")
+    @classmethod
+    def _more_durations(cls, value: Any) -> float | None:
+        return None if value is None else parse_duration(value)
 
     @field_validator("after", "cooldown", "max_version_age", mode="before")
     @classmethod
@@ -353,18 +371,18 @@ class ModelSpec(_Strict):
     def _recovery_keys(self) -> "ModelSpec":
         from monitor.detect.catalog import finding_kinds, rule_names
 
-        known = set(rule_names()) | set(finding_kinds())
+        known = set(rule_names()) | set(finding_kinds()) | set(SEVERITIES)
         unknown = sorted(set(self.recovery) - known)
         if unknown:
             raise ValueError(
-                f"recovery names unknown rule(s) {unknown}; expected rule names or finding kinds "
+                f"recovery names unknown rule(s) {unknown}; expected rule names, finding kinds or severities "
                 f"from {sorted(known)}"
             )
         return self
 
-    def policies_for(self, rule: str, kind: str) -> list[RecoveryPolicy]:
-        """The recovery policies for a rule (in order of preference), else those of its kind."""
-        return self.recovery.get(rule) or self.recovery.get(kind) or []
+    def policies_for(self, rule: str, kind: str, severity: str | None = None) -> list[RecoveryPolicy]:
+        """The recovery policies for a rule (in order of preference), else its kind's, else its severity's."""
+        return self.recovery.get(rule) or self.recovery.get(kind) or self.recovery.get(severity or "") or []
 
 
 class SpecFile(_Strict):

@@ -82,10 +82,13 @@ def schedule_recovery(run: dict) -> dict:
     import datetime as dt
 
     from monitor.recovery.schedule import mark_dispatched
+    from tasks.alerts import deliver
     from tasks.recovery import execute
 
     result = _run("schedule_recovery", run)
     settings = get_settings()
+    for notification_id in result["schedule_recovery"].get("notifications", []):  # a failed recovery escalates
+        deliver.delay(notification_id)
     for action in result["schedule_recovery"]["actions"]:
         sent = execute.apply_async(args=[action["id"]], eta=dt.datetime.fromisoformat(action["eta"]))
         with session_scope(settings.effective_database_url) as session:

@@ -64,16 +64,24 @@ def redis_server() -> Iterator[dict]:
     workdir = tempfile.mkdtemp(prefix="mw-redis-")
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                "--dir", workdir, "--daemonize", "no"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     import redis
 
     client = redis.Redis(port=port)
+    processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)]
+
+    def restart() -> None:
+        """Stop the server and start an empty one on the same port (no persistence: data is lost)."""
+        processes[-1].terminate()
+        processes[-1].wait(10)
+        processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+        wait_for(lambda: _ping(client), 15, "the restarted redis-server to answer PING")
+
     try:
         wait_for(lambda: _ping(client), 15, "redis-server to answer PING")
-        yield {"url": f"redis://127.0.0.1:{port}/0", "port": port}
+        yield {"url": f"redis://127.0.0.1:{port}/0", "port": port, "restart": restart}
     finally:
-        process.terminate()
-        process.wait(10)
+        processes[-1].terminate()
+        processes[-1].wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -20,4 +20,5 @@ app = Celery("modelwatch", include=["tasks.check", "tasks.alerts", "tasks.recove
                                     "tasks.probes"])
 app.config_from_object(build_config(settings))
 
+from workers import embedded_broker  # noqa: E402,F401  (atomic message files on the filesystem broker)
 from workers import signals  # noqa: E402,F401  (connects the worker signals)

@@ -108,13 +108,20 @@ def group_payload(spec: ModelSpec, run: CheckRun, items: list[dict[str, Any]], r
             "alerts": items}
 
 
-def plan(session: Session, run: CheckRun, spec: ModelSpec, resolved: list[int], report_url: str) -> list[int]:
-    """Create this run's grouped notifications (pending); returns their ids."""
+def plan(session: Session, run: CheckRun, spec: ModelSpec, resolved: list[int], report_url: str, *,
+         only: list[int] | None = None, tag: str = "") -> list[int]:
+    """Create this run's grouped notifications (pending); returns their ids.
+
+    The alert stage plans for all the model's alerts. Another decision within a run (a
+    recovery's verification escalating or standing down) plans for ``only`` its alerts, under its
+    own ``tag`` so its notification is a row of its own, deduplicated like the stage's.
+    """
     now = utcnow()
-    candidates = list(session.scalars(
-        select(Alert).where(Alert.model_id == run.model_id,
-                            Alert.state.in_(OPEN_STATES) | Alert.id.in_(resolved or [-1]))
-        .order_by(Alert.id)))
+    statement = select(Alert).where(Alert.model_id == run.model_id,
+                                    Alert.state.in_(OPEN_STATES) | Alert.id.in_(resolved or [-1]))
+    if only is not None:
+        statement = statement.where(Alert.id.in_(only or [-1]))
+    candidates = list(session.scalars(statement.order_by(Alert.id)))
     heard = history(session, [a.id for a in candidates])
     active = silences.active(session, now)
     held = {a.id for a in candidates if silences.silencing(active, spec.name, a, now) is not None}
@@ -136,7 +143,7 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, resolved: list[int], 
         payload = group_payload(spec, run, [alert_json(a, t) for a, t in items], report_url, now)
         ids = insert_ignoring_conflicts(session, Notification.__table__, [{
             "alert_id": items[0][0].id, "run_id": run.id, "channel": key, "transition": payload["status"],
-            "dedup_key": f"{run.id}:{key}", "state": "pending", "attempts": 0, "payload": payload, "created_at": now}])
+            "dedup_key": f"{run.id}:{tag + ':' if tag else ''}{key}", "state": "pending", "attempts": 0, "payload": payload, "created_at": now}])
         if not ids:
             continue
         session.execute(insert(NotificationAlert), [

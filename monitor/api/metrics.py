@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import Settings
 from monitor.db.schema import Alert, CheckRun, KpiValue, Model, RecoveryAction
+from monitor.recovery.schedule import PENDING
 
 
 class _StateCollector:
@@ -44,11 +45,11 @@ class _StateCollector:
                                                    .group_by(Alert.model_id, Alert.severity)):
             alerts.add_metric([names.get(model_id, "?"), severity], count)
         yield alerts
-        pending = GaugeMetricFamily("modelwatch_pending_recovery_actions", "Recovery actions scheduled or running",
+        pending = GaugeMetricFamily("modelwatch_pending_recovery_actions", "Recovery actions pending approval, scheduled or running",
                                     labels=["model", "kind", "state"])
         for model_id, kind, state, count in s.execute(
                 select(RecoveryAction.model_id, RecoveryAction.kind, RecoveryAction.state, func.count())
-                .where(RecoveryAction.state.in_(("scheduled", "running")))
+                .where(RecoveryAction.state.in_(PENDING))
                 .group_by(RecoveryAction.model_id, RecoveryAction.kind, RecoveryAction.state)):
             pending.add_metric([names.get(model_id, "?"), kind, state], count)
         yield pending

@@ -11,7 +11,7 @@ from monitor.check.windows import scheduled_window, window_ending_now
 from monitor.db.schema import utcnow
 from monitor.store import models as store_models, runs as store_runs
 
-TRIGGERS = ("schedule", "manual", "registry")
+TRIGGERS = ("schedule", "manual", "registry", "verification")  # verification: after a recovery action
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,7 @@ def alert(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
     report_url = f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report"
     changes = lifecycle.apply_findings(session, run, spec, store_runs.findings_of(session, run.id), report_url)
-    cancelled = schedule.cancel_for_alerts(session, changes.resolved)
+    cancelled = schedule.cancel_for_alerts(session, changes.resolved, run.id)
     return {"fired": changes.fired, "resolved": changes.resolved,
             "cancelled_actions": [{"id": a.id, "task_id": a.celery_task_id} for a in cancelled],
             "notifications": lifecycle.pending_notifications(session, run.id)}
@@ -196,9 +196,15 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
 
     fired = list(session.scalars(select(Alert).where(Alert.first_run_id == run.id,
                                                     Alert.state.in_(("firing", "acknowledged")))))
+    verified = None
+    if run.trigger == "verification":  # the follow-up check of a recovery action: record its outcome
+        from monitor.recovery import verification
+
+        verified = verification.record(session, run, spec, f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report")
     schedule.plan(session, run, spec, fired)
     return {"actions": [{"id": a.id, "kind": a.kind, "eta": a.eta.isoformat()}
-                        for a in schedule.undispatched(session, run.id)]}
+                        for a in schedule.undispatched(session, run.id)],
+            "verification": verified, "notifications": (verified or {}).get("notifications", [])}
 
 
 def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from monitor.alerts.lifecycle import alerts_of_run
 from monitor.db.schema import CheckRun, utcnow
 from monitor.detect.performance import PERFORMANCE_RULES, relative_change
-from monitor.recovery.schedule import actions_of_run
+from monitor.recovery.schedule import actions_of_run, list_actions, to_json as action_json
 from monitor.store import models as store_models, runs as store_runs
 
 
@@ -89,6 +89,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
              "result": a.result, "error": a.error}
             for a in actions_of_run(session, run)
         ],
+        "recovery_schedule": [action_json(a, model.name) for a in list_actions(session, model.id, limit=10)],
         "history": store_runs.kpi_history(session, model.id, [k for k in kpis if k != "log_loss"]),
         "thresholds": _thresholds(spec, baseline),
         "segments": results.get("segments") or {},

@@ -209,7 +209,7 @@ def status(as_json: bool) -> None:
             serving = store.serving_version(session, model.id)
             last = runs.latest_run(session, model.id)
             open_alerts = list_alerts(session, model.id, open_only=True)
-            pending = [a for a in list_actions(session, model.id) if a.state in ("scheduled", "running")]
+            pending = [a for a in list_actions(session, model.id) if a.state in ("pending_approval", "scheduled", "running")]
             rows.append({
                 "model": model.name, "task": model.task, "serving_version": serving.version if serving else None,
                 "last_check": last.created_at if last else None, "last_status": last.status if last else None,

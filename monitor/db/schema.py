@@ -6,7 +6,8 @@
   (partial unique index).
 * ``notifications.dedup_key``: one grouped notification per (run, channel); ``notification_alerts``
   lists the alert transitions it carries.
-* ``recovery_actions``: at most one pending action per (model, kind) (partial unique index), and
+* ``recovery_actions``: at most one pending (awaiting approval, scheduled or running) action per
+  (model, kind) (partial unique index), and
   the ``scheduled -> running`` transition is a conditional UPDATE (see ``monitor.store``).
 """
 
@@ -285,8 +286,8 @@ class RecoveryAction(Base):
             "model_id",
             "kind",
             unique=True,
-            sqlite_where=text("state IN ('scheduled', 'running')"),
-            postgresql_where=text("state IN ('scheduled', 'running')"),
+            sqlite_where=text("state IN ('pending_approval', 'scheduled', 'running')"),
+            postgresql_where=text("state IN ('pending_approval', 'scheduled', 'running')"),
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -307,6 +308,13 @@ class RecoveryAction(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: ``pending_approval`` ends here: the sweeper marks the action ``expired`` (migration 0008).
+    expires_at: Mapped[dt.datetime | None]
+    #: The follow-up check: ``due`` at ``verify_at``, then ``checking``, then ``recovered``,
+    #: ``not_recovered`` or ``inconclusive``; ``verification`` holds its run id and evidence.
+    verify_at: Mapped[dt.datetime | None]
+    verification_state: Mapped[str | None] = mapped_column(String(16))
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Report(Base):

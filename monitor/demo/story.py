@@ -342,6 +342,9 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
     transitions = Counter((a["transition"], a["rule"]) for m in received for a in m.get("alerts") or [])
     for (transition, rule), count in sorted(transitions.items()):
         click.echo(f"   webhook got {count} x {transition} {rule}")
+    for action in reversed(watch.actions()):
+        click.echo(f"   recovery #{action.id} {action.kind} {action.state}, {action.executions} execution(s); "
+                   f"verification: {action.verification_state or 'none'}")
     click.echo("\nReports:")
     for path in reports:
         click.echo(f"   {path}")

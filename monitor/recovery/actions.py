@@ -40,4 +40,15 @@ def _retrain(context: ActionContext) -> Outcome:
     return run(context)
 
 
-ACTIONS: dict[str, Callable[[ActionContext], Outcome]] = {"rollback": _rollback, "retrain": _retrain}
+def _recalibrate(context: ActionContext) -> Outcome:
+    from monitor.recovery.recalibrate import run
+    return run(context)
+
+
+def _notify(context: ActionContext) -> Outcome:
+    from monitor.recovery.notify import run
+    return run(context)
+
+
+ACTIONS: dict[str, Callable[[ActionContext], Outcome]] = {
+    "rollback": _rollback, "retrain": _retrain, "recalibrate": _recalibrate, "notify": _notify}

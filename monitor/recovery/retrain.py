@@ -1,20 +1,28 @@
-"""Retrain: call the spec's ``callable`` on recent labelled data, register and serve its result.
+"""Retrain: call the spec's ``callable`` on recent labelled data; promote its candidate only on evidence.
 
-The callable receives a :class:`RetrainRequest` and returns a :class:`RetrainResult`: a new
-version id, the trained artifact (bytes, optional), a reference DataFrame of the new model's
-predictions on held-out data (labels, predictions, features) and its metrics. modelwatch
-registers the version, computes its reference profile and makes it the serving version.
+The callable receives a :class:`RetrainRequest` (recent labelled rows, minus a held-out share of
+the newest window it must not see) and returns a :class:`RetrainResult`: a new version id, the
+trained artifact (bytes, optional), a reference DataFrame of the new model's predictions on its
+own validation data, its metrics, per-iteration ``history`` where the learner has one (e.g. a
+boosting model's staged train/validation loss) and ``predict``, a function that answers feature
+rows. modelwatch scores the candidate against the serving version on the held-out rows
+(:mod:`monitor.recovery.evaluation`) and serves it only if it is better by ``promote_margin``;
+otherwise the candidate is registered but not served, and the action fails with the comparison.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from monitor import audit
 from monitor.recovery.actions import ActionContext, Outcome
+from monitor.recovery.evaluation import compare, split_holdout
 from monitor.registry import builtin
 from monitor.spec import ModelSpec
 from monitor.store import logs, models as store_models
@@ -27,8 +35,11 @@ class RetrainRequest:
     serving_version: str | None
     serving_artifact: bytes | None
     next_version: str           # a free version id modelwatch suggests ("3" after "1", "2")
-    data: pd.DataFrame          # recent labelled predictions: features, prediction, score, label, ts
+    data: pd.DataFrame          # recent labelled predictions (held-out rows removed): features, prediction, score, label, ts
     reason: str
+
+
+Predict = Callable[[pd.DataFrame], "np.ndarray | tuple[np.ndarray, np.ndarray]"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,10 @@ class RetrainResult:
     reference: pd.DataFrame
     artifact: bytes | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: Per-iteration curves, e.g. {"train_loss": [...], "validation_loss": [...]}.
+    history: dict[str, list[float]] = field(default_factory=dict)
+    #: Feature rows -> predictions, or (predictions, positive-class scores). Without it nothing is promoted.
+    predict: Predict | None = None
 
 
 def _next_version(session, model_id: int) -> str:
@@ -45,27 +60,57 @@ def _next_version(session, model_id: int) -> str:
     return str(max(numbers, default=0) + 1)
 
 
+def _predict(result: RetrainResult, holdout: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    answer = result.predict(holdout)
+    if isinstance(answer, tuple):
+        return np.asarray(answer[0]), np.asarray(answer[1], dtype=float)
+    return np.asarray(answer), None
+
+
+def _history(history: dict[str, list[float]]) -> dict[str, list[float]]:
+    return {name: [float(v) for v in values] for name, values in (history or {}).items()}
+
+
 def run(context: ActionContext) -> Outcome:
     from monitor.spec import RecoveryPolicy
 
     policy = RecoveryPolicy.model_validate(context.action.params["policy"])
     train = policy.load_callable()
-    session, model = context.session, context.model
-    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=context.spec.window * 4)
+    session, model, spec = context.session, context.model, context.spec
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=spec.window * 4)
     data = logs.labelled_history(session, model.id, since)
+    training, holdout = split_holdout(data, spec.window)
     serving = store_models.serving_version(session, model.id)
-    request = RetrainRequest(model=model.name, spec=context.spec,
-                             serving_version=serving.version if serving else None,
+    serving_version = serving.version if serving else None
+    request = RetrainRequest(model=model.name, spec=spec, serving_version=serving_version,
                              serving_artifact=serving.artifact if serving else None,
                              next_version=_next_version(session, model.id),
-                             data=data, reason=context.action.reason)
+                             data=training, reason=context.action.reason)
     result = train(request)
     if not isinstance(result, RetrainResult):
         return Outcome(False, f"{policy.callable} returned {type(result).__name__}, expected RetrainResult")
-    builtin.register(session, model, context.spec, result.version, reference=result.reference,
-                     artifact=result.artifact, serving=True,
-                     details={"trained_by": "modelwatch retrain", "action_id": context.action.id,
-                              "training_rows": len(data), "metrics": result.metrics})
-    return Outcome(True, f"retrained on {len(data)} labelled rows; version {result.version} is serving",
-                   {"new_version": result.version, "training_rows": len(data), "metrics": result.metrics,
-                    "previous_version": request.serving_version})
+    if result.predict is None:
+        comparison = None
+        verdict = "the callable returned no predict function, so the candidate cannot be evaluated"
+    else:
+        predictions, scores = _predict(result, holdout)
+        comparison = compare(spec, policy, holdout, serving_version, predictions, scores)
+        verdict = comparison.reason
+    promote = comparison is not None and comparison.promote
+    details = {"trained_by": "modelwatch retrain", "action_id": context.action.id, "training_rows": len(training),
+               "metrics": result.metrics, "promoted": promote, "evaluation": verdict}
+    builtin.register(session, model, spec, result.version, reference=result.reference,
+                     artifact=result.artifact, serving=promote, details=details)
+    if not promote:
+        store_models.get_version(session, model.id, result.version).status = "rejected"
+    record = {"new_version": result.version, "previous_version": serving_version, "promoted": promote,
+              "training_rows": len(training), "holdout_rows": len(holdout), "metrics": result.metrics,
+              "history": _history(result.history),
+              "evaluation": comparison.to_json() if comparison else {"promote": False, "reason": verdict}}
+    if promote:
+        audit.record(session, actor=audit.SYSTEM, action="promote", subject=f"model:{model.name}:{result.version}",
+                     reason=verdict, model_id=model.id,
+                     details={"action_id": context.action.id, "from_version": serving_version})
+        return Outcome(True, f"retrained on {len(training)} labelled rows; version {result.version} is serving: {verdict}",
+                       record)
+    return Outcome(False, f"retrained version {result.version} not promoted: {verdict}", record)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from monitor.reports import sections, service, svg
+from monitor.reports import recovery as recovery_report, sections, service, svg
 from monitor.reports.sections import DASH, ROW_BREACHED, as_dict as _dict, as_list as _list, badge as _badge, \
     column_name, esc as _e, method_name, num as _num, p_value, plain as _plain, section as _section, table as _table
 
@@ -318,7 +318,7 @@ def render_html(summary: dict) -> str:
     parts = [_header(s), _banner(s), _kpis(s), service.service(s), sections.estimated(s), sections.segments(s),
              sections.drift(s),
              _joint(s), _variance(s), _quality(s), _confusion(s), _per_class(s), _findings(s), _alerts(s), _recovery(s),
-             _history(s), _footer(s)]
+             recovery_report.schedule(s), _history(s), _footer(s)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -281,6 +281,40 @@ def test_state_lives_in_the_data_dir(applied, data_dir):
     assert (data_dir / "modelwatch.db").exists()
 
 
+def test_approve_schedules_a_pending_action_is_audited_and_refuses_twice(runner, applied, data_dir, monkeypatch):
+    import datetime as dt
+
+    import tasks.recovery
+    from monitor.config import get_settings
+    from monitor.db.engine import session_scope
+    from monitor.db.schema import RecoveryAction, utcnow
+    from monitor.store import models as store
+
+    published = []
+    monkeypatch.setattr(tasks.recovery, "publish", lambda action_id, eta: published.append((action_id, eta)) or "task-1")
+    monkeypatch.setenv("MODELWATCH_ACTOR", "carol")
+    with session_scope(get_settings().effective_database_url) as session:
+        model = store.get_model(session, "churn")
+        action = RecoveryAction(model_id=model.id, kind="rollback", state="pending_approval", run_id="r1",
+                                dedup_key="alert:1:rollback", reason="recall_drop: recall fell",
+                                eta=utcnow() - dt.timedelta(minutes=1), expires_at=utcnow() + dt.timedelta(hours=1),
+                                params={"rule": "recall_drop", "approval_reason": "the policy requires approval"})
+        session.add(action)
+        session.flush()
+        action_id = action.id
+    listed = json.loads(run(runner, "recovery", "list", "--json").output)
+    assert [(r["id"], r["state"], r["rule"]) for r in listed] == [(action_id, "pending_approval", "recall_drop")]
+    assert "waits for approval" in run(runner, "recovery", "list").output
+    result = run(runner, "recovery", "approve", str(action_id), "--reason", "looked at the report")
+    assert f"approved recovery action {action_id}; it runs at" in result.output
+    assert [a for a, _ in published] == [action_id] and published[0][1] >= utcnow() - dt.timedelta(seconds=30)
+    events = json.loads(run(runner, "audit", "--json").output)
+    assert [(e["actor"], e["action"], e["reason"]) for e in events] == [("cli:carol", "approve", "looked at the report")]
+    refused = runner.invoke(main, ["recovery", "approve", str(action_id)])
+    assert refused.exit_code == 2 and "is scheduled, not pending_approval" in refused.output
+    assert len(published) == 1
+
+
 def test_cancel_is_audited_with_who_and_why(runner, applied, data_dir, monkeypatch):
     import datetime as dt
 
@@ -305,5 +339,5 @@ def test_cancel_is_audited_with_who_and_why(runner, applied, data_dir, monkeypat
         ("cli:alice", "cancel", f"recovery:{action_id}", "retrain tonight by hand", "churn")]
     # A second cancel is refused and records nothing.
     refused = runner.invoke(main, ["recovery", "cancel", str(action_id)])
-    assert refused.exit_code == 2 and "only scheduled actions can be cancelled" in refused.output
+    assert refused.exit_code == 2 and "only scheduled actions or ones pending approval can be cancelled" in refused.output
     assert len(json.loads(run(runner, "audit", "--json").output)) == 1
