@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from monitor import audit
-from monitor.api.deps import database_url
+from monitor.api.deps import RowId, database_url
 from monitor.api.security import Principal, reader, writer
 from monitor.db.engine import session_scope
 from monitor.db.schema import RecoveryAction
@@ -55,7 +55,7 @@ def list_recovery(model: str | None = Query(None, description="Only this model's
 
 
 @router.post("/{action_id}/approve")
-def approve_action(action_id: int, decision: Decision | None = None, url: str = Depends(database_url),
+def approve_action(action_id: RowId, decision: Decision | None = None, url: str = Depends(database_url),
                    principal: Principal = Depends(writer)) -> dict[str, Any]:
     """Approve an action pending approval; it is scheduled for its ETA (or now, if that passed)."""
     from monitor.recovery.approval import NotPendingApproval, approve
@@ -73,7 +73,7 @@ def approve_action(action_id: int, decision: Decision | None = None, url: str = 
 
 
 @router.post("/{action_id}/cancel")
-def cancel_action(action_id: int, decision: Decision | None = None, url: str = Depends(database_url),
+def cancel_action(action_id: RowId, decision: Decision | None = None, url: str = Depends(database_url),
                   principal: Principal = Depends(writer)) -> dict[str, Any]:
     """Cancel an action that waits (for approval or its ETA) and revoke its Celery task."""
     from monitor.recovery.schedule import cancel
