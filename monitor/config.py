@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     api_token: str | None = Field(None, description="Bearer token for the API's writes (actor name 'admin').")
     read_token: str | None = Field(None, description="Bearer token for reads and the dashboard only (actor 'reader').")
     tokens: str = Field("", description="More named tokens, 'name=token[:read],...'; the name is the audit actor.")
-    webhook_secret: str | None = Field(None, description="HMAC-SHA256 secret of the registry hook's plain JSON form.")
+    webhook_secret: str | None = Field(None, description="HMAC-SHA256 secret of the registry hook (plain form "
+                                       "and MLflow webhooks); the hook is off while unset.")
+    webhook_tolerance: float = Field(300.0, gt=0, description="Registry hook: max clock skew / age of a delivery (s).")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used for links in alerts.")
     failpoints: str = Field("", description="Fault injection for failure drills, e.g. 'evaluate=sleep(5)'.")
     task_soft_time_limit: int = 300

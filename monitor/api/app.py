@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from monitor import __version__
-from monitor.api.routes import core
+from monitor.api.routes import core, hooks
 from monitor.config import Settings, get_settings
 from monitor.db.engine import session_scope
 from monitor.errors import NotFound
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(core.probes)
     app.include_router(core.router)
+    app.include_router(hooks.router)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"])
     def metrics() -> str:
