@@ -41,7 +41,7 @@ def mlflow_server() -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
            "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
-           "MLFLOW_WEBHOOK_CACHE_TTL": "1"}
+           "MLFLOW_WEBHOOK_CACHE_TTL": "0"}
     binary = ROOT / ".venv/bin/mlflow"
     command = [str(binary)] if binary.exists() else [sys.executable, "-m", "mlflow"]
     command += ["server", "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
