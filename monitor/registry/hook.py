@@ -129,8 +129,10 @@ def duplicate_of(session: Session, delivery: VerifiedDelivery) -> HookOutcome | 
                                                          RegistryDelivery.delivery_id == delivery.delivery_id))
     if seen is None:
         return None
+    model = session.get(Model, seen.model_id) if seen.model_id is not None else None
     return HookOutcome("duplicate", f"delivery already received at {seen.received_at.isoformat()} "
-                                    f"({seen.outcome}); nothing done again", delivery.delivery_id, None, seen.version)
+                                    f"({seen.outcome}); nothing done again", delivery.delivery_id,
+                       model.name if model else None, seen.version)
 
 
 def receive(session: Session, delivery: VerifiedDelivery, event: RegistryEvent) -> HookOutcome:

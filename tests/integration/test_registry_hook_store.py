@@ -55,7 +55,7 @@ def test_plain_delivery_records_and_serves_the_version_once(db_url):
     assert (first.status, first.model, first.version, first.check_delay) == ("accepted", "fraud", "2", 0.0)
     assert versions(db_url, "fraud") == {"1": False, "2": True}
     replay = deliver(db_url, "plain", "d-1", {"model": "fraud", "version": "2"})
-    assert replay.status == "duplicate" and replay.check_delay is None
+    assert (replay.status, replay.model, replay.check_delay) == ("duplicate", "fraud", None)
     candidate = deliver(db_url, "plain", "d-2", {"model": "fraud", "version": "3", "serving": False})
     assert candidate.status == "accepted"
     assert versions(db_url, "fraud") == {"1": False, "2": True, "3": False}
