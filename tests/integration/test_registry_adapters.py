@@ -18,6 +18,8 @@ from tests.conftest import free_port, session
 from tests.integration.mlflow_server import mlflow_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
+#: MLflow-side behaviour does not depend on modelwatch's database; one backend keeps these fast.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def reference(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -66,6 +68,7 @@ def test_adapter_for_needs_a_session(db_url):
         adapter_for(model, spec)
 
 
+@sqlite_only
 def test_mlflow_adapter_moves_the_alias_and_mirrors_every_move(db_url, mlflow_server):
     from mlflow.tracking import MlflowClient
 
@@ -96,6 +99,7 @@ def test_mlflow_adapter_moves_the_alias_and_mirrors_every_move(db_url, mlflow_se
     assert local(db_url) == {"1": (True, "serving"), "2": (False, "rolled_back")}
 
 
+@sqlite_only
 def test_mlflow_rollback_without_history_takes_the_highest_earlier_version(db_url, mlflow_server):
     """Versions made and promoted in MLflow alone: modelwatch has no record of the alias's moves."""
     from mlflow.tracking import MlflowClient
@@ -118,6 +122,7 @@ def test_mlflow_rollback_without_history_takes_the_highest_earlier_version(db_ur
         assert adapter_for(store.get_model(s, "fraud"), spec).rollback() is None  # nothing earlier than 1
 
 
+@sqlite_only
 def test_mlflow_failure_names_the_server_and_changes_nothing_locally(db_url, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")

@@ -8,6 +8,8 @@ the check runs on a worker. See ``docs/registry.md``.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import update
@@ -21,11 +23,27 @@ from monitor.registry import hook
 from monitor.registry.signatures import HookRejected, verify
 
 router = APIRouter(prefix="/v1/hooks", tags=["registry hook"])
+log = logging.getLogger(__name__)
+
+#: Registry events are a few hundred bytes; anything far larger is refused before it is read whole.
+MAX_BODY = 1 << 20
 
 
-def _reject(exc: HookRejected) -> JSONResponse:
+def _reject(request: Request, exc: HookRejected) -> JSONResponse:
+    log.warning("registry hook refused a delivery from %s: %s %s", request.client.host if request.client else "?",
+                exc.status, exc)
     headers = {"WWW-Authenticate": 'HMAC realm="registry hook"'} if exc.status == 401 else None
     return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)
+
+
+async def _body(request: Request) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HookRejected(413, f"delivery body over {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.post("/registry", status_code=202)
@@ -35,14 +53,14 @@ async def registry_hook(request: Request, settings: Settings = Depends(app_setti
 
     202 with the check's task id when a check was enqueued; 200 for a duplicate delivery id
     (nothing done twice) or an event that changes nothing; 401 unsigned or wrongly signed;
-    400 stale or malformed; 403 when ``MODELWATCH_WEBHOOK_SECRET`` is not set.
+    400 stale or malformed; 413 over 1 MiB; 403 when ``MODELWATCH_WEBHOOK_SECRET`` is not set.
     """
-    body = await request.body()
     try:
+        body = await _body(request)
         delivery = verify(request.headers, body, settings.webhook_secret, tolerance=settings.webhook_tolerance)
         event = hook.parse(delivery.source, body)
     except HookRejected as exc:
-        return _reject(exc)
+        return _reject(request, exc)
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(_handle, settings, delivery, event)
