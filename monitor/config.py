@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     tokens: str = Field("", description="More named tokens, 'name=token[:read],...'; the name is the audit actor.")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest API request body (413 above it).")
     max_batch_rows: int = Field(10_000, ge=1, description="Most rows in one API ingestion batch (413 above it).")
-    webhook_secret: str | None = Field(None, description="HMAC-SHA256 secret of the registry hook's plain JSON form.")
+    webhook_secret: str | None = Field(None, description="HMAC-SHA256 secret of the registry hook (plain form "
+                                       "and MLflow webhooks); the hook is off while unset.")
+    webhook_tolerance: float = Field(300.0, gt=0, description="Registry hook: max clock skew / age of a delivery (s).")
     public_url: str = Field("http://127.0.0.1:8000", description="Base URL used for links in alerts.")
     alert_retry_base: float = Field(2.0, gt=0, description="First retry delay of a failed notification (s); "
                                     "doubles per attempt, with jitter, capped at 300 s.")

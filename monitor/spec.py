@@ -317,6 +317,25 @@ class ServiceSpec(_Strict):
         if not 0 < self.probe_timeout < self.probe_every:
             raise ValueError(f"probe_timeout must be more than 0 and less than probe_every "
                              f"({self.probe_every:g}s), got {self.probe_timeout:g}s")
+
+
+class RegistrySpec(_Strict):
+    """Which model registry rollback and retrain act on (``monitor.registry.adapter_for``).
+
+    ``{kind: builtin}`` (the default) is modelwatch's own table of versions; ``{kind: mlflow,
+    tracking_uri: http://mlflow:5000, name: churn-model, alias: champion}`` moves an MLflow
+    alias instead (``name`` defaults to the model's name). See ``docs/registry.md``.
+    """
+
+    kind: Literal["builtin", "mlflow"] = "builtin"
+    tracking_uri: str | None = Field(None, description="mlflow: the tracking server's URL.")
+    name: str | None = Field(None, description="mlflow: the registered model's name (default: the model's).")
+    alias: str = Field("champion", min_length=1, description="mlflow: the alias that marks the serving version.")
+
+    @model_validator(mode="after")
+    def _mlflow_needs_uri(self) -> "RegistrySpec":
+        if self.kind == "mlflow" and not self.tracking_uri:
+            raise ValueError("registry kind 'mlflow' needs tracking_uri, e.g. http://mlflow:5000")
         return self
 
 
@@ -330,6 +349,7 @@ class ModelSpec(_Strict):
     reference: str | None = Field(None, description="Parquet or CSV with features, labels and predictions.")
     source: Literal["builtin"] = "builtin"
     registry_check_delay: float = Field(0.0, description="Wait after a new version before checking it.")
+    registry: RegistrySpec = Field(default_factory=RegistrySpec)
     rules: Rules = Field(default_factory=Rules)
     alerts: list[ChannelSpec] = Field(default_factory=lambda: [ChannelSpec.model_validate({"log": {}})])
     alerting: AlertingPolicy = Field(default_factory=AlertingPolicy)

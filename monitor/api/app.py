@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from monitor import __version__, dashboard
-from monitor.api.routes import alerts as alert_routes, core, host_metrics, interactions, recovery
+from monitor.api.routes import alerts as alert_routes, core, hooks, host_metrics, interactions, recovery
 from monitor.config import Settings, get_settings
 from monitor.db.engine import session_scope
 from monitor.errors import NotFound
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(host_metrics.router)
     app.include_router(alert_routes.router)
     app.include_router(recovery.router)
+    app.include_router(hooks.router)
     dashboard.install(app)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"])

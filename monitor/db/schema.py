@@ -459,3 +459,25 @@ class DeliveryAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="sending")
     error: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None] = mapped_column(Integer)
+
+
+class RegistryDelivery(Base):
+    """One verified delivery to the registry hook (``POST /v1/hooks/registry``).
+
+    The unique ``(source, delivery_id)`` is the replay guard: MLflow retries a delivery with the
+    same id, and a captured request re-sent within the signature's time tolerance is refused as a
+    duplicate instead of enqueueing a second check.
+    """
+
+    __tablename__ = "registry_deliveries"
+    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_registry_deliveries_source_delivery"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32), default="received")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    task_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,8 +1,10 @@
 """Model registries and the registry hook.
 
-``on_model_update(name, version, ...)`` is what a registry calls (from Python here; the HTTP
-webhook calls the same function): it records the version, computes its reference profile and
-enqueues a check with trigger ``registry``.
+``on_model_update(name, version, ...)`` is what a registry calls from Python: it records the
+version, computes its reference profile and enqueues a check with trigger ``registry``. The HTTP
+hook (``POST /v1/hooks/registry``, ``monitor.registry.hook``) does the same for signed MLflow
+webhooks and a plain JSON form. ``adapter_for(model, spec)`` is the registry that rollback and
+retrain act on (built-in or MLflow, by ``spec.registry.kind``; ``monitor.registry.adapters``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import pandas as pd
 from monitor.config import Settings, get_settings
 from monitor.db.engine import session_scope
 from monitor.registry import builtin
+from monitor.registry.adapters import Move, RegistryAdapter, RegistryError, RegistryVersion, adapter_for
 from monitor.store import models as store
+
+
+__all__ = ["Move", "RegistryAdapter", "RegistryError", "RegistryVersion", "adapter_for", "on_model_update"]
 
 
 def on_model_update(name: str, version: str, *, reference: pd.DataFrame | str | None = None,
