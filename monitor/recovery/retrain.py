@@ -23,7 +23,7 @@ import pandas as pd
 from monitor import audit
 from monitor.recovery.actions import ActionContext, Outcome
 from monitor.recovery.evaluation import compare, split_holdout
-from monitor.registry import builtin
+from monitor.registry import adapter_for
 from monitor.spec import ModelSpec
 from monitor.store import logs, models as store_models
 
@@ -99,18 +99,21 @@ def run(context: ActionContext) -> Outcome:
     promote = comparison is not None and comparison.promote
     details = {"trained_by": "modelwatch retrain", "action_id": context.action.id, "training_rows": len(training),
                "metrics": result.metrics, "promoted": promote, "evaluation": verdict}
-    builtin.register(session, model, spec, result.version, reference=result.reference,
-                     artifact=result.artifact, serving=promote, details=details)
-    if not promote:
-        store_models.get_version(session, model.id, result.version).status = "rejected"
-    record = {"new_version": result.version, "previous_version": serving_version, "promoted": promote,
+    registry = adapter_for(model, spec, session)
+    version = registry.register_candidate(result.version, reference=result.reference, artifact=result.artifact,
+                                          details=details)  # the registry may number it (MLflow does)
+    if promote:
+        registry.promote(version)
+    else:
+        store_models.get_version(session, model.id, version).status = "rejected"
+    record = {"new_version": version, "previous_version": serving_version, "promoted": promote,
               "training_rows": len(training), "holdout_rows": len(holdout), "metrics": result.metrics,
               "history": _history(result.history),
               "evaluation": comparison.to_json() if comparison else {"promote": False, "reason": verdict}}
     if promote:
-        audit.record(session, actor=audit.SYSTEM, action="promote", subject=f"model:{model.name}:{result.version}",
+        audit.record(session, actor=audit.SYSTEM, action="promote", subject=f"model:{model.name}:{version}",
                      reason=verdict, model_id=model.id,
                      details={"action_id": context.action.id, "from_version": serving_version})
-        return Outcome(True, f"retrained on {len(training)} labelled rows; version {result.version} is serving: {verdict}",
+        return Outcome(True, f"retrained on {len(training)} labelled rows; version {version} is serving: {verdict}",
                        record)
-    return Outcome(False, f"retrained version {result.version} not promoted: {verdict}", record)
+    return Outcome(False, f"retrained version {version} not promoted: {verdict}", record)

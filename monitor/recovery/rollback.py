@@ -1,13 +1,17 @@
-"""Rollback: the registry's serving version goes back to the one that served before."""
+"""Rollback: the registry's serving version goes back to the one that served before.
+
+The registry is the one the spec names (``registry.kind``): modelwatch's own table, or an
+MLflow alias moved back (``monitor.registry.adapter_for``).
+"""
 
 from __future__ import annotations
 
 from monitor.recovery.actions import ActionContext, Outcome
-from monitor.registry import builtin
+from monitor.registry import adapter_for
 
 
 def run(context: ActionContext) -> Outcome:
-    moved = builtin.rollback(context.session, context.model.id)
+    moved = adapter_for(context.model, context.spec, context.session).rollback()
     if moved is None:
         return Outcome(False, "no earlier serving version to roll back to")
     previous, current = moved

@@ -134,3 +134,34 @@ def test_mlflow_failure_names_the_server_and_changes_nothing_locally(db_url, mon
             adapter_for(model, spec).register_candidate("1")
     with session(db_url) as s:
         assert store.list_models(s) == []  # the decision's transaction rolled back whole
+
+
+@sqlite_only
+def test_the_rollback_action_moves_the_mlflow_alias(db_url, mlflow_server):
+    """The recovery action goes through adapter_for: with ``registry.kind: mlflow`` a rollback
+    moves the alias on the MLflow server, not only modelwatch's own table."""
+    from mlflow.tracking import MlflowClient
+
+    from monitor.db.schema import RecoveryAction, utcnow
+    from monitor.recovery import ActionContext
+    from monitor.recovery.rollback import run as rollback
+
+    name = f"fraud-{uuid.uuid4().hex[:8]}"
+    spec = make_spec(kind="mlflow", tracking_uri=mlflow_server, name=name, alias="champion")
+    client = MlflowClient(mlflow_server, registry_uri=mlflow_server)
+    with session(db_url) as s:
+        model, _ = store.upsert_model(s, spec)
+        registry = adapter_for(model, spec)
+        registry.promote(registry.register_candidate("1", reference=reference()))
+        registry.promote(registry.register_candidate("2"))
+    assert client.get_model_version_by_alias(name, "champion").version == "2"
+    with session(db_url) as s:
+        model = store.get_model(s, "fraud")
+        action = RecoveryAction(model_id=model.id, kind="rollback", state="running", run_id="r1",
+                                dedup_key="alert:1:rollback", reason="recall_drop", eta=utcnow())
+        s.add(action)
+        s.flush()
+        outcome = rollback(ActionContext(s, model, spec, action))
+    assert outcome.ok and (outcome.details["from_version"], outcome.details["to_version"]) == ("2", "1")
+    assert client.get_model_version_by_alias(name, "champion").version == "1"
+    assert local(db_url) == {"1": (True, "serving"), "2": (False, "rolled_back")}
