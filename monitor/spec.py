@@ -317,6 +317,7 @@ class ServiceSpec(_Strict):
         if not 0 < self.probe_timeout < self.probe_every:
             raise ValueError(f"probe_timeout must be more than 0 and less than probe_every "
                              f"({self.probe_every:g}s), got {self.probe_timeout:g}s")
+        return self
 
 
 class RegistrySpec(_Strict):

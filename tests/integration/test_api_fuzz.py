@@ -43,5 +43,6 @@ def test_generated_requests_never_get_a_server_error(embedded_stack, tmp_path):
         never_a_5xx()
         assert httpx.get(f"{base}/healthz").status_code == 200
     assert len(seen) >= 10, seen  # most operations were exercised
-    ingestion = seen.get(f"POST /v1/models/{{name}}/predictions", set())
+    ingestion = set().union(*(seen.get(f"POST /v1/models/{{name}}/{kind}", set())
+                              for kind in ("predictions", "labels", "interactions")))
     assert ingestion & {200, 413, 422, 400}, seen  # some batches reached validation

@@ -190,7 +190,7 @@ def test_a_recovery_that_does_not_restore_the_kpi_escalates_instead_of_looping(r
         action = wait_for(lambda: (a := one_action(url, "succeeded")) and a.verification_state not in (
             None, "due", "checking") and a, 90, "the rollback and its verification")
         assert action.verification_state == "not_recovered", action.verification
-        escalated = wait_for(lambda: [m for m in hook.received if m["rule"] == "recovery_failed"], 30,
+        escalated = wait_for(lambda: [a for m in hook.received for a in m["alerts"] if a["rule"] == "recovery_failed"], 30,
                              "the recovery_failed notification")
     with session(url) as s:
         verification_run = s.get(CheckRun, action.verification["run_id"])
