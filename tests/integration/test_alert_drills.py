@@ -177,6 +177,8 @@ def test_a_failing_slack_endpoint_does_not_delay_the_webhook(redis_stack, tmp_pa
             stack.worker()
             enqueue(stack)
             wait_for(lambda: hook.received, 30, "the webhook notification")
+            # (the Slack claim commits before its request reaches the server: wait for the request)
+            wait_for(lambda: slack.requests >= 1, 5, "Slack's first attempt to arrive")
             [slack_note] = notifications(url, "0:slack")
             # the webhook got its notification while Slack's first attempt was still hanging
             assert (slack_note.state, slack_note.attempts) == ("sending", 1) and slack.requests == 1
