@@ -9,6 +9,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Integration tests mostly wait on real workers, brokers and databases: two pytest workers
+# (pytest-xdist; each with its own redis-server and databases) halve the wall time on 2 cores.
+TEST_WORKERS ?= 2
 
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
@@ -42,7 +45,7 @@ services:
 	bash scripts/ensure-services.sh
 
 test: venv services
-	$(PYTEST) --durations=15 $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 unit: venv
 	$(PYTEST) $(PYTEST_ARGS) tests/unit
