@@ -32,12 +32,10 @@ SCREENS = [(1366, 768), (1920, 1080)]
 CHECKS = HEALTHY_CHECKS + 2
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[dict]:
-    """A populated SQLite database and a `modelwatch serve` over it, with write and read tokens."""
+def _serve(folder: Path) -> Iterator[dict]:
+    """A populated SQLite database in ``folder`` and a `modelwatch serve` over it."""
     if not CHROMIUM.exists():
         unavailable("chromium is not installed (make services installs it: apt-get install chromium)")
-    folder = tmp_path_factory.mktemp("dashboard")
     url = f"sqlite:///{folder / 'state.db'}"
     upgrade(url)
     ids = populate(url, folder)
@@ -52,10 +50,23 @@ def served(tmp_path_factory) -> Iterator[dict]:
     try:
         wait_for(lambda: _answers(f"{base}/healthz") or api.poll() is not None, 30, "the API to answer")
         assert api.poll() is None, log.read_text()
-        yield {"base": base, "ids": ids, "log": log}
+        yield {"base": base, "ids": ids, "log": log, "url": url}
     finally:
         api.terminate()
         api.wait(10)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[dict]:
+    """A populated SQLite database and a `modelwatch serve` over it, with write and read tokens."""
+    yield from _serve(tmp_path_factory.mktemp("dashboard"))
+
+
+@pytest.fixture(scope="module")
+def writable(tmp_path_factory) -> Iterator[dict]:
+    """Like ``served``, but its own database and server: the end-to-end button tests change state
+    (alert acknowledged, actions approved and cancelled, audit rows) that the other tests count."""
+    yield from _serve(tmp_path_factory.mktemp("dashboard-writable"))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +92,8 @@ def page(browser, served, request):
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failed.png"), full_page=True)
-        shutil.copy(served["log"], ARTIFACTS / f"{request.node.name}-api.log")
+        log = (request.node.funcargs.get("writable") or served)["log"]
+        shutil.copy(log, ARTIFACTS / f"{request.node.name}-api.log")
     context.close()
 
 
@@ -231,6 +243,103 @@ def test_buttons_post_the_reason_and_show_the_servers_answer(page, served):
         assert f"modelwatch_token={ADMIN}" in request["headers"].get("cookie", "")
     page.screenshot(path=str(ARTIFACTS / "dashboard-buttons-1366x768.png"), full_page=False)
     assert page.problems == [] or all("409" in p for p in page.problems), page.problems
+
+
+def _audit_rows(url: str, action: str, subject: str) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from monitor.db.engine import session_scope
+    from monitor.db.schema import AuditEvent
+
+    with session_scope(url) as session:
+        return [(e.actor, e.reason) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action, AuditEvent.subject == subject))]
+
+
+def test_acknowledge_against_the_real_endpoint(page, writable):
+    """No interception: the click reaches `modelwatch serve`, which changes the database and audits it."""
+    from playwright.sync_api import expect
+
+    from monitor.db.engine import session_scope
+    from monitor.db.schema import Alert
+
+    base, ids, url = writable["base"], writable["ids"], writable["url"]
+    with session_scope(url) as session:
+        assert session.get(Alert, ids.firing_alert).state == "firing"
+    sign_in(page, base, path=f"/models/{MODEL}")
+    row = page.locator(f"#alerts tr[data-alert='{ids.firing_alert}']")
+    row.locator("input[name=reason]").fill("on it <b>now</b>")
+    row.locator("button", has_text="Acknowledge").click()
+    expect(row.locator("output.result")).to_have_class(re.compile(r"\bok\b"), timeout=15_000)
+    assert row.locator("output.result").inner_text().startswith("Acknowledge: ")
+
+    with session_scope(url) as session:
+        alert = session.get(Alert, ids.firing_alert)
+        assert alert.state == "acknowledged" and alert.acknowledged_at is not None
+    assert _audit_rows(url, "acknowledge", f"alert:{ids.firing_alert}") == [("token:admin", "on it <b>now</b>")]
+
+    page.reload()
+    row = page.locator(f"#alerts tr[data-alert='{ids.firing_alert}']")
+    assert row.locator("button").count() == 0
+    assert "acknowledged by token:admin" in row.inner_text() and "on it <b>now</b>" in row.inner_text()
+    assert "acknowledged" in row.locator(".badge").first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-e2e-acknowledged-1366x768.png"), full_page=True)
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
+
+
+def test_approve_and_cancel_against_the_real_endpoints(page, writable):
+    """No interception: Approve moves a pending action to ``scheduled``, Cancel a scheduled one to
+    ``cancelled``, each with its audit row; the reloaded page shows both."""
+    import datetime as dt
+
+    from playwright.sync_api import expect
+    from sqlalchemy import update
+
+    from monitor.db.engine import session_scope
+    from monitor.db.schema import RecoveryAction
+
+    base, ids, url = writable["base"], writable["ids"], writable["url"]
+    now = dt.datetime.now(dt.timezone.utc)
+    with session_scope(url) as session:
+        # as monitor.recovery.approval creates them: pending, with a deadline still ahead
+        session.execute(update(RecoveryAction).where(RecoveryAction.id == ids.approval_action)
+                        .values(expires_at=now + dt.timedelta(hours=12)))
+        pending, scheduled = (session.get(RecoveryAction, i) for i in (ids.approval_action, ids.scheduled_action))
+        assert pending.state == "pending_approval" and scheduled.state == "scheduled"
+        assert scheduled.eta > now  # still waiting: it can be cancelled
+
+    sign_in(page, base, path=f"/models/{MODEL}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    row = page.locator(f"#recovery tr[data-action='{ids.approval_action}']")
+    assert row.locator("button").all_inner_texts() == ["Approve", "Cancel"]
+    row.locator("input[name=reason]").fill("checked the new data")
+    row.locator("button", has_text="Approve").click()
+    expect(row.locator("output.result")).to_have_class(re.compile(r"\bok\b"), timeout=15_000)
+    assert row.locator("output.result").inner_text().startswith("Approve: ")
+
+    row = page.locator(f"#recovery tr[data-action='{ids.scheduled_action}']")
+    assert row.locator("button").all_inner_texts() == ["Cancel"]
+    row.locator("input[name=reason]").fill("not tonight")
+    row.locator("button", has_text="Cancel").click()
+    expect(row.locator("output.result")).to_have_class(re.compile(r"\bok\b"), timeout=15_000)
+    assert row.locator("output.result").inner_text().startswith("Cancel: ")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-e2e-decided-1366x768.png"), full_page=False)
+
+    with session_scope(url) as session:
+        assert session.get(RecoveryAction, ids.approval_action).state == "scheduled"
+        assert session.get(RecoveryAction, ids.scheduled_action).state == "cancelled"
+    assert _audit_rows(url, "approve", f"recovery:{ids.approval_action}") == [("token:admin", "checked the new data")]
+    assert _audit_rows(url, "cancel", f"recovery:{ids.scheduled_action}") == [("token:admin", "not tonight")]
+
+    page.reload()
+    approved = page.locator(f"#recovery tr[data-action='{ids.approval_action}']")
+    cancelled = page.locator(f"#recovery tr[data-action='{ids.scheduled_action}']")
+    assert approved.locator(".badge").first.inner_text() == "scheduled"
+    assert approved.locator("button").all_inner_texts() == ["Cancel"]
+    assert cancelled.locator(".badge").first.inner_text() == "cancelled"
+    assert cancelled.locator("button").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "dashboard-e2e-recovery-1366x768.png"), full_page=True)
+    assert page.problems == [] and page.dialogs == [], (page.problems, page.dialogs)
 
 
 def test_the_real_api_takes_the_cookie_only_with_the_csrf_header(page, served):
