@@ -98,10 +98,13 @@ def store_batch(kind: str, name: str, rows: list[Any], settings: Settings, actor
     )
 
 
+_ERRORS = {400: {"description": "The body is not JSON"},
+           413: {"description": "Body or batch over its limit"},
+           422: {"description": "The body is not {\"rows\": [...]} nor an array"}}
+
+
 @router.post("/models/{name}/predictions", response_model=IngestResult, openapi_extra=_body_schema("predictions"),
-             responses={400: {"description": "The body is not JSON"},
-                        413: {"description": "Body or batch over its limit"},
-                        422: {"description": "The body is not {\"rows\": [...]} nor an array"}})
+             responses=_ERRORS)
 async def ingest_predictions(name: str, request: Request, settings: Settings = Depends(app_settings),
                              principal: Principal = Depends(writer)) -> IngestResult:
     """Log a batch of predictions; bad rows are quarantined and listed, good rows kept."""
@@ -109,9 +112,7 @@ async def ingest_predictions(name: str, request: Request, settings: Settings = D
 
 
 @router.post("/models/{name}/labels", response_model=IngestResult, openapi_extra=_body_schema("labels"),
-             responses={400: {"description": "The body is not JSON"},
-                        413: {"description": "Body or batch over its limit"},
-                        422: {"description": "The body is not {\"rows\": [...]} nor an array"}})
+             responses=_ERRORS)
 async def ingest_labels(name: str, request: Request, settings: Settings = Depends(app_settings),
                         principal: Principal = Depends(writer)) -> IngestResult:
     """Log a batch of labels (ground truth) for earlier predictions, matched by request id."""
