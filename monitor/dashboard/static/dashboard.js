@@ -38,8 +38,11 @@ async function send(button) {
     try { data = JSON.parse(text); } catch (_) { /* not JSON: show the text */ }
     const message = messageOf(data, text, response);
     if (response.ok) {
+      // the API answers with the changed alert or action: say its new state (an alert's own
+      // "message" is its finding, not an answer to the click; the rest would be raw JSON)
+      const state = data && typeof data.state === "string" ? `now ${data.state.replace(/_/g, " ")}` : null;
       output.className = "result ok";
-      output.textContent = `${button.textContent.trim()}: ${message || "done"} (reload to see the new state)`;
+      output.textContent = `${button.textContent.trim()}: ${state || message || "done"} (reload to see the new state)`;
       return;
     }
     output.className = "result error";
