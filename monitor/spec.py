@@ -21,8 +21,6 @@ from monitor.errors import SpecError
 from monitor.interactions import InteractionSpec
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-#: Severities a recovery policy may be keyed by (after rule names and kinds of finding).
-SEVERITIES = ("warning", "critical")
 
 
 class Task(str, Enum):

@@ -39,7 +39,7 @@ class _StateCollector:
             seen.add(key)
             kpi.add_metric([names.get(value.model_id, "?"), value.version or "", value.name], value.value)
         yield kpi
-        alerts = GaugeMetricFamily("modelwatch_open_alerts", "Alerts firing", labels=["model", "severity"])
+        alerts = GaugeMetricFamily("modelwatch_open_alerts", "Open alerts (firing or acknowledged)", labels=["model", "severity"])
         for model_id, severity, count in s.execute(select(Alert.model_id, Alert.severity, func.count())
                                                    .where(Alert.state.in_(("firing", "acknowledged")))
                                                    .group_by(Alert.model_id, Alert.severity)):

@@ -11,11 +11,14 @@ tracking server over its REST API; nothing is imported from MLflow until an adap
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pandas as pd
 
+from monitor.redact import HIDDEN, redact_url
 from monitor.registry import builtin
 from monitor.registry.adapters import Move, RegistryAdapter, RegistryError, RegistryVersion, adapter
 from monitor.store import models as store
@@ -58,11 +61,12 @@ class MlflowRegistry(RegistryAdapter):
             self._mlflow = _client(self.uri)
         try:
             return call(self._mlflow)
-        except MlflowException as exc:
-            raise RegistryError(f"MLflow registry at {self.uri}, model {self.name!r}: {what} failed: "
-                                f"{exc.message}") from exc
+        except MlflowException as exc:  # its text may quote the URL, password and all: never show it
+            raise RegistryError(f"MLflow registry at {redact_url(self.uri)}, model {self.name!r}: {what} failed: "
+                                f"{_hide(str(exc.message), self.uri)}") from exc
         except OSError as exc:  # requests' ConnectionError is an OSError
-            raise RegistryError(f"MLflow registry at {self.uri} unreachable ({what}): {exc}") from exc
+            raise RegistryError(f"MLflow registry at {redact_url(self.uri)} unreachable ({what}): "
+                                f"{_hide(str(exc), self.uri)}") from exc
 
     def serving_version(self) -> str | None:
         from mlflow.exceptions import MlflowException
@@ -168,3 +172,11 @@ class MlflowRegistry(RegistryAdapter):
                          serving=False, source="mlflow",
                          details={**details, "mlflow": {"name": self.name, "tracking_uri": self.uri, "source": source}})
         return number
+
+
+def _hide(text: str, uri: str) -> str:
+    """``text`` with the tracking URI's password (and any other URL credentials in it) hidden."""
+    password = urlsplit(uri).password
+    if password:
+        text = text.replace(password, HIDDEN)
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:@/]*):[^\s@/]*@", lambda m: f"{m.group(1)}:{HIDDEN}@", text)

@@ -95,11 +95,12 @@ def _header(s: dict) -> str:
 
 
 def _firing(s: dict) -> tuple[int, bool]:
-    """Count firing alerts (or firing findings when no alert list was stored) and whether any is critical."""
+    """Count open alerts (firing or acknowledged; or firing findings when no alert list was stored)
+    and whether any is critical."""
     alerts = s.get("alerts")
     source = _list(alerts) if isinstance(alerts, list) else _list(s.get("findings"))
     key = "state" if isinstance(alerts, list) else "status"
-    firing = [a for a in source if isinstance(a, dict) and a.get(key) == "firing"]
+    firing = [a for a in source if isinstance(a, dict) and a.get(key) in ("firing", "acknowledged")]
     return len(firing), any(a.get("severity") == "critical" for a in firing)
 
 
@@ -112,7 +113,7 @@ def _banner(s: dict) -> str:
         return '<div class="banner ok" role="status">Healthy &mdash; no alerts firing</div>'
     level = "crit" if critical else "warn"
     noun = "alert" if count == 1 else "alerts"
-    return f'<div class="banner {level}" role="status">{count} {noun} firing</div>'
+    return f'<div class="banner {level}" role="status">{count} {noun} open</div>'
 
 
 def _breached(s: dict) -> set[str]:

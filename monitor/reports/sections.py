@@ -19,7 +19,7 @@ BADGE_CLASS = {  # value -> CSS class; a fixed map so data never reaches a class
     "firing": "crit", "critical": "crit", "failed": "crit", "drifted": "crit",
     "warning": "warn", "running": "warn", "scheduled": "warn", "insufficient_data": "muted", "skipped": "muted",
     "ok": "ok", "succeeded": "ok", "resolved": "ok", "cancelled": "muted",
-    "pending_approval": "warn", "expired": "muted", "recovered": "ok", "not_recovered": "crit", "inconclusive": "muted",
+    "pending_approval": "warn", "acknowledged": "warn", "rejected": "muted", "expired": "muted", "recovered": "ok", "not_recovered": "crit", "inconclusive": "muted",
 }
 OUTPUT_COLUMNS = {"__score__": "model score", "__prediction__": "model prediction"}
 TESTS = {"ks": "KS", "chi2": "\u03c7\u00b2", "brown_forsythe": "Brown\u2013Forsythe",

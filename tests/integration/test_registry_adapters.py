@@ -165,3 +165,17 @@ def test_the_rollback_action_moves_the_mlflow_alias(db_url, mlflow_server):
     assert outcome.ok and (outcome.details["from_version"], outcome.details["to_version"]) == ("2", "1")
     assert client.get_model_version_by_alias(name, "champion").version == "1"
     assert local(db_url) == {"1": (True, "serving"), "2": (False, "rolled_back")}
+
+
+def test_mlflow_errors_never_show_the_tracking_uris_password(db_url, monkeypatch):
+    """A recovery action stores the adapter's error, and the API, dashboard and report show it."""
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    port = free_port()
+    spec = make_spec(kind="mlflow", tracking_uri=f"http://alice:hunter2@127.0.0.1:{port}")
+    with pytest.raises(RegistryError) as raised:
+        with session(db_url) as s:
+            model, _ = store.upsert_model(s, spec)
+            adapter_for(model, spec).register_candidate("1")
+    assert f"http://alice:***@127.0.0.1:{port}" in str(raised.value)
+    assert "hunter2" not in str(raised.value)

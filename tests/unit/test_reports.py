@@ -143,9 +143,12 @@ def test_document_structure_and_sections():
     assert "<footer>" in out and "5,000 rows" in out and "4,200 labelled rows" in out and "84.0%" in out
 
 
-def test_verdict_banner_counts_firing_alerts():
+def test_verdict_banner_counts_open_alerts():
     out = render_html(full_summary())
-    assert '<div class="banner crit" role="status">1 alert firing</div>' in out
+    assert '<div class="banner crit" role="status">1 alert open</div>' in out
+    acknowledged = full_summary()
+    acknowledged["alerts"] = [{**a, "state": "acknowledged"} for a in acknowledged["alerts"]]
+    assert '<div class="banner crit" role="status">1 alert open</div>' in render_html(acknowledged)
     healthy = full_summary() | {"alerts": [], "findings": []}
     assert "Healthy" in render_html(healthy)
     failed = full_summary() | {"status": "failed", "error": "db timeout"}
