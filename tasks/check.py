@@ -67,13 +67,13 @@ def detect(run: dict) -> dict:
 @app.task(name="tasks.check.alert", **RELIABLE)
 def alert(run: dict) -> dict:
     from tasks.alerts import deliver
+    from tasks.recovery import revoke
 
     result = _run("alert", run)
     for notification_id in result["alert"]["notifications"]:
         deliver.delay(notification_id)
     for cancelled in result["alert"]["cancelled_actions"]:
-        if cancelled["task_id"]:
-            app.control.revoke(cancelled["task_id"])
+        revoke(cancelled["task_id"])  # best effort: the cancelled action's claim refuses it anyway
     return _done("alert", result)
 
 

@@ -136,3 +136,15 @@ def list_alerts(session: Session, model_id: int | None = None, open_only: bool =
     if open_only:
         statement = statement.where(Alert.state.in_(OPEN_STATES))
     return list(session.scalars(statement))
+
+
+def health_of(last_run: CheckRun | None, open_alerts: list[Alert]) -> str:
+    """One word for a model, the same in ``modelwatch status`` and the dashboard: ``critical`` (an
+    open critical alert), ``alerting``, ``failed`` (its last check failed), ``ok`` or ``unchecked``."""
+    if any(a.severity == "critical" for a in open_alerts):
+        return "critical"
+    if open_alerts:
+        return "alerting"
+    if last_run is None:
+        return "unchecked"
+    return "failed" if last_run.status == "failed" else "ok"

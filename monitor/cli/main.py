@@ -198,8 +198,8 @@ def _fmt(value, digits: int = 4) -> str:
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json: bool) -> None:
     """Each model with its serving version, last check, health, open alerts and pending actions."""
-    from monitor.alerts.lifecycle import list_alerts
-    from monitor.recovery.schedule import list_actions
+    from monitor.alerts.lifecycle import health_of, list_alerts
+    from monitor.recovery.schedule import PENDING, list_actions
     from monitor.reports.service import SERVICE_KPIS, brief
     from monitor.store import models as store, operations, runs
 
@@ -209,11 +209,11 @@ def status(as_json: bool) -> None:
             serving = store.serving_version(session, model.id)
             last = runs.latest_run(session, model.id)
             open_alerts = list_alerts(session, model.id, open_only=True)
-            pending = [a for a in list_actions(session, model.id) if a.state in ("pending_approval", "scheduled", "running")]
+            pending = [a for a in list_actions(session, model.id) if a.state in PENDING]
             rows.append({
                 "model": model.name, "task": model.task, "serving_version": serving.version if serving else None,
                 "last_check": last.created_at if last else None, "last_status": last.status if last else None,
-                "health": "alerting" if open_alerts else ("ok" if last else "unchecked"),
+                "health": health_of(last, open_alerts),
                 "open_alerts": [a.rule for a in open_alerts],
                 "pending_actions": [f"{a.kind}#{a.id}" for a in pending],
                 "service": operations.latest_kpis(session, model.id, tuple(SERVICE_KPIS)),

@@ -16,7 +16,8 @@ from monitor import audit
 from monitor.alerts.lifecycle import OPEN_STATES, list_alerts
 from monitor.check.summary import build_summary
 from monitor.dashboard import charts
-from monitor.dashboard.views import acknowledgements, health_of
+from monitor.alerts.lifecycle import health_of
+from monitor.dashboard.views import acknowledgements
 from monitor.detect.service import SERVICE_RULES
 from monitor.recovery.schedule import list_actions
 from monitor.reports.charts import distribution

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from monitor.alerts.lifecycle import OPEN_STATES, list_alerts
+from monitor.alerts.lifecycle import OPEN_STATES, health_of, list_alerts
 from monitor.dashboard.charts import sparkline
 from monitor.db.schema import Alert, AuditEvent, CheckRun, RecoveryAction
-from monitor.recovery.schedule import list_actions
+from monitor.recovery.schedule import PENDING, list_actions
 from monitor.store import models as store_models, runs as store_runs
 from monitor.store.decisions import latest_decisions
 
@@ -29,7 +29,7 @@ KEY_KPIS = {
 SERVICE_KEY_KPIS = ("latency_p95_ms", "error_rate")
 CARD_KPIS = 4
 #: recovery states a person can still act on, in the order they matter
-PENDING_STATES = ("pending_approval", "scheduled", "running")
+PENDING_STATES = PENDING  # most urgent first: awaiting a person, then due, then running
 SPARK_POINTS = 30
 
 
@@ -74,16 +74,6 @@ class Overview:
     @property
     def pending_actions(self) -> int:
         return sum(c.next_action is not None for c in self.cards)
-
-
-def health_of(last_run: CheckRun | None, open_alerts: list[Alert]) -> str:
-    if any(a.severity == "critical" for a in open_alerts):
-        return "critical"
-    if open_alerts:
-        return "alerting"
-    if last_run is None:
-        return "unchecked"
-    return "failed" if last_run.status == "failed" else "ok"
 
 
 def next_action(actions: list[RecoveryAction]) -> RecoveryAction | None:
