@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import chain
+import logging
+
+from celery import Task, chain
 
 from monitor import failpoints
 from monitor.check import stages
@@ -14,6 +16,26 @@ from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from tasks.base import RELIABLE
 from workers.app import app
+
+logger = logging.getLogger(__name__)
+
+
+class StageTask(Task):
+    """A stage task that failed for good fails its run (``stages.abandon``), so the run does not
+    stay ``running`` after its transient retries ran out. Retries themselves do not come here."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        run = args[0] if args else kwargs.get("run")
+        if not isinstance(run, dict) or not run.get("run_id"):
+            return
+        stage = self.name.rsplit(".", 1)[-1]
+        try:
+            stages.abandon(get_settings(), run["run_id"], stage, f"{type(exc).__name__}: {exc}")
+        except Exception:  # the database may be what failed; the sweeper's stuck-run check remains
+            logger.exception("could not mark run %s failed after its %s stage gave up", run["run_id"], stage)
+
+
+STAGE = {**RELIABLE, "base": StageTask}
 
 
 @app.task(name="tasks.check.run_check", **RELIABLE)
@@ -49,22 +71,22 @@ def _done(name: str, result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@app.task(name="tasks.check.collect", **RELIABLE)
+@app.task(name="tasks.check.collect", **STAGE)
 def collect(run: dict) -> dict:
     return _done("collect", _run("collect", run))
 
 
-@app.task(name="tasks.check.evaluate", **RELIABLE)
+@app.task(name="tasks.check.evaluate", **STAGE)
 def evaluate(run: dict) -> dict:
     return _done("evaluate", _run("evaluate", run))
 
 
-@app.task(name="tasks.check.detect", **RELIABLE)
+@app.task(name="tasks.check.detect", **STAGE)
 def detect(run: dict) -> dict:
     return _done("detect", _run("detect", run))
 
 
-@app.task(name="tasks.check.alert", **RELIABLE)
+@app.task(name="tasks.check.alert", **STAGE)
 def alert(run: dict) -> dict:
     from tasks.alerts import deliver
     from tasks.recovery import revoke
@@ -77,7 +99,7 @@ def alert(run: dict) -> dict:
     return _done("alert", result)
 
 
-@app.task(name="tasks.check.schedule_recovery", **RELIABLE)
+@app.task(name="tasks.check.schedule_recovery", **STAGE)
 def schedule_recovery(run: dict) -> dict:
     import datetime as dt
 
@@ -96,6 +118,6 @@ def schedule_recovery(run: dict) -> dict:
     return _done("schedule_recovery", result)
 
 
-@app.task(name="tasks.check.report", **RELIABLE)
+@app.task(name="tasks.check.report", **STAGE)
 def report(run: dict) -> dict:
     return _done("report", _run("report", run))

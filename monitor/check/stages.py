@@ -50,6 +50,20 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+def abandon(settings: Settings, run_id: str, name: str, reason: str) -> bool:
+    """Fail a run whose stage task gave up for good (its transient retries are exhausted).
+
+    Without this the run would stay ``running`` forever: no retry comes, and nothing waits on a
+    run that can no longer finish. A run already ended is left alone. Returns whether it failed it.
+    """
+    with session_scope(settings.effective_database_url) as session:
+        run = store_runs.lock_run(session, run_id)
+        if run.status in ("succeeded", "failed"):
+            return False
+        store_runs.fail_run(session, run, name, f"gave up after retries: {reason}")
+        return True
+
+
 def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict[str, Any]:
     """Run one stage with its bookkeeping: state, attempts, duration, and the failure reason.
 
