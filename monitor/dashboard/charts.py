@@ -24,6 +24,8 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("Latency (ms)", ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")),
     ("Error rate", ("error_rate",)),
     ("Throughput (requests / min)", ("throughput_rpm",)),
+    ("Availability (health probes)", ("availability",)),
+    ("Serving host (%)", ("host_cpu_pct_p95", "host_memory_pct_p95", "host_disk_pct_max")),
 ]
 SKIPPED = {"log_loss"}  # unbounded and noisy; the report leaves it out of the history too
 

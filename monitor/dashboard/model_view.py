@@ -22,7 +22,7 @@ from monitor.detect.service import SERVICE_RULES
 from monitor.recovery.schedule import list_actions
 from monitor.reports.charts import distribution
 from monitor.reports.sections import column_name
-from monitor.service import SERVICE_KPIS
+from monitor.reports.service import SERVICE_KPIS  # every operational KPI: logs, probes, host samples
 from monitor.spec import Rules
 from monitor.store import models as store_models, runs as store_runs
 

@@ -73,3 +73,18 @@ def test_health_and_the_next_action_a_person_should_look_at():
     assert next_action(actions[2:]) is None
     assert relative(T0 + dt.timedelta(minutes=5), T0) == "in 5 min"
     assert relative(T0 - dt.timedelta(hours=3), T0) == "3 h ago"
+
+
+def test_probe_and_host_kpis_are_service_tiles_not_model_ones():
+    from monitor.dashboard.model_view import tiles
+    from monitor.spec import Rules
+
+    summary = {"kpis": {name: {"value": value, "baseline": None, "change_pct": None} for name, value in
+                        {"recall": 0.8, "latency_p95_ms": 80.0, "availability": 0.95,
+                         "probe_latency_p95_ms": 30.0, "host_cpu_pct_p95": 91.0}.items()},
+               "findings": [{"status": "firing", "metric": "availability", "segment": ""}]}
+    rules = Rules(min_availability_pct=99)
+    service = {t.name: t for t in tiles(summary, service=True, rules=rules)}
+    assert set(service) == {"latency_p95_ms", "availability", "probe_latency_p95_ms", "host_cpu_pct_p95"}
+    assert [t.name for t in tiles(summary, service=False, rules=rules)] == ["recall"]
+    assert service["availability"].reference == 0.99 and service["availability"].breached
