@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import audit
+from monitor.alerts.policy import OPEN_STATES
 from monitor.alerts.delivery import attempts_of, notifications_of_alert
 from monitor.db.schema import Alert, Model, utcnow
 from monitor.errors import Conflict, NotFound
@@ -48,7 +49,7 @@ def to_json(session: Session, alert: Alert, *, with_attempts: bool = False) -> d
         notifications.append(entry)
     iso = lambda value: value.isoformat() if value else None  # noqa: E731
     return {"id": alert.id, "model": model, "rule": alert.rule, "kind": alert.kind, "segment": alert.segment,
-            "state": alert.state, "open": alert.state in ("firing", "acknowledged"), "severity": alert.severity,
+            "state": alert.state, "open": alert.state in OPEN_STATES, "severity": alert.severity,
             "message": alert.message, "value": alert.value, "baseline": alert.baseline,
             "clean_checks": alert.clean_checks, "first_seen": iso(alert.first_seen), "last_seen": iso(alert.last_seen),
             "resolved_at": iso(alert.resolved_at), "acknowledged_at": iso(alert.acknowledged_at),

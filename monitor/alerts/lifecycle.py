@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts import notify
+from monitor.alerts.policy import OPEN_STATES
 from monitor.db.schema import Alert, CheckRun, Finding, Notification, utcnow
 from monitor.spec import ModelSpec
 from monitor.store.common import for_update
 
 #: States of an open alert: at most one per (model, rule, segment) (``uq_alerts_open``).
-OPEN_STATES = ("firing", "acknowledged")
 
 
 @dataclass

@@ -32,11 +32,11 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts import silences
 from monitor.alerts.channels import CHANNELS
+from monitor.alerts.policy import OPEN_STATES
 from monitor.db.schema import Alert, CheckRun, Notification, NotificationAlert, utcnow
 from monitor.spec import ModelSpec
 from monitor.store.common import insert_ignoring_conflicts
 
-OPEN_STATES = ("firing", "acknowledged")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.durations import parse_duration
 
+#: Alert states that count as open: at most one per (model, rule, segment) (``uq_alerts_open``).
+OPEN_STATES = ("firing", "acknowledged")
+
 SEVERITIES = ("warning", "critical")
 Severity = Literal["warning", "critical"]
 

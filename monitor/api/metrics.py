@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.alerts.policy import OPEN_STATES
 from monitor.config import Settings
 from monitor.db.schema import Alert, CheckRun, KpiValue, Model, RecoveryAction
 from monitor.recovery.schedule import PENDING
@@ -41,7 +42,7 @@ class _StateCollector:
         yield kpi
         alerts = GaugeMetricFamily("modelwatch_open_alerts", "Open alerts (firing or acknowledged)", labels=["model", "severity"])
         for model_id, severity, count in s.execute(select(Alert.model_id, Alert.severity, func.count())
-                                                   .where(Alert.state.in_(("firing", "acknowledged")))
+                                                   .where(Alert.state.in_(OPEN_STATES))
                                                    .group_by(Alert.model_id, Alert.severity)):
             alerts.add_metric([names.get(model_id, "?"), severity], count)
         yield alerts

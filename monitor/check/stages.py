@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor import failpoints
 from monitor.alerts import lifecycle
+from monitor.alerts.policy import OPEN_STATES
 from monitor.check.interactions import detect_interactions, evaluate_interactions, interaction_kpis
 from monitor.check.service import operational_kpis
 from monitor.check.summary import build_summary
@@ -209,7 +210,7 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
     from sqlalchemy import select
 
     fired = list(session.scalars(select(Alert).where(Alert.first_run_id == run.id,
-                                                    Alert.state.in_(("firing", "acknowledged")))))
+                                                    Alert.state.in_(OPEN_STATES))))
     verified = None
     if run.trigger == "verification":  # the follow-up check of a recovery action: record its outcome
         from monitor.recovery import verification

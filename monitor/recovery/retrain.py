@@ -24,6 +24,7 @@ from monitor import audit
 from monitor.recovery.actions import ActionContext, Outcome
 from monitor.recovery.evaluation import compare, split_holdout
 from monitor.registry import adapter_for
+from monitor.registry.builtin import next_version as free_version
 from monitor.spec import ModelSpec
 from monitor.store import logs, models as store_models
 
@@ -54,12 +55,6 @@ class RetrainResult:
     predict: Predict | None = None
 
 
-def _next_version(session, model_id: int) -> str:
-    versions = [v.version for v in store_models.list_versions(session, model_id)]
-    numbers = [int(v) for v in versions if v.isdigit()]
-    return str(max(numbers, default=0) + 1)
-
-
 def _predict(result: RetrainResult, holdout: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
     answer = result.predict(holdout)
     if isinstance(answer, tuple):
@@ -84,7 +79,7 @@ def run(context: ActionContext) -> Outcome:
     serving_version = serving.version if serving else None
     request = RetrainRequest(model=model.name, spec=spec, serving_version=serving_version,
                              serving_artifact=serving.artifact if serving else None,
-                             next_version=_next_version(session, model.id),
+                             next_version=free_version(session, model.id),
                              data=training, reason=context.action.reason)
     result = train(request)
     if not isinstance(result, RetrainResult):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from monitor.alerts.policy import OPEN_STATES
 from monitor.reports import recovery as recovery_report, sections, service, svg
 from monitor.reports.sections import DASH, ROW_BREACHED, as_dict as _dict, as_list as _list, badge as _badge, \
     column_name, esc as _e, method_name, num as _num, p_value, plain as _plain, section as _section, table as _table
@@ -100,7 +101,7 @@ def _firing(s: dict) -> tuple[int, bool]:
     alerts = s.get("alerts")
     source = _list(alerts) if isinstance(alerts, list) else _list(s.get("findings"))
     key = "state" if isinstance(alerts, list) else "status"
-    firing = [a for a in source if isinstance(a, dict) and a.get(key) in ("firing", "acknowledged")]
+    firing = [a for a in source if isinstance(a, dict) and a.get(key) in OPEN_STATES]
     return len(firing), any(a.get("severity") == "critical" for a in firing)
 
 

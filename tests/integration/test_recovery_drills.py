@@ -56,17 +56,7 @@ def seed(stack, folder: Path, hook_url: str, recovery: dict, windows: list[tuple
         model, _ = store.upsert_model(s, spec)
         builtin.register(s, model, spec, "1", reference=read_table(spec.reference), serving=True)
         builtin.register(s, model, spec, "2", serving=True)
-        now = dt.datetime.now(dt.timezone.utc)
-        for index, (version, recall, n) in enumerate(windows):
-            frame = _labelled(n, np.random.default_rng(index + 1), recall=recall)
-            ids = [f"w{index}-{i}" for i in range(n)]
-            logs.insert_predictions(s, model.id, [
-                {"request_id": rid, "ts": now - dt.timedelta(seconds=5 + 1700 * i / n), "version": version,
-                 "features": {"amount": float(row.amount), "channel": row.channel},
-                 "prediction": int(row.prediction), "score": float(row.score)}
-                for i, (rid, row) in enumerate(zip(ids, frame.itertuples()))], None)
-            logs.insert_labels(s, model.id, [{"request_id": rid, "label": int(label)}
-                                             for rid, label in zip(ids, frame["label"])])
+        _log_windows(s, model.id, windows, prefix="w", seed=1, newest=5)
 
 
 def check(stack) -> None:
@@ -161,22 +151,30 @@ def test_an_alert_that_resolves_before_the_eta_cancels_the_action_and_revokes_it
     assert [(a.state, a.executions, a.started_at) for a in final] == [("cancelled", 0, None)]
 
 
+def _log_windows(s, model_id: int, windows: list[tuple[str, float, int]], *, prefix: str, seed: int,
+                 newest: float) -> None:
+    """Log labelled traffic of each (version, recall, rows) over the last ~30 minutes."""
+    from monitor.store import logs
+
+    now = dt.datetime.now(dt.timezone.utc)
+    for index, (version, recall, n) in enumerate(windows):
+        frame = _labelled(n, np.random.default_rng(seed + index), recall=recall)
+        ids = [f"{prefix}{index}-{i}" for i in range(n)]
+        logs.insert_predictions(s, model_id, [
+            {"request_id": rid, "ts": now - dt.timedelta(seconds=newest + 1700 * i / n), "version": version,
+             "features": {"amount": float(row.amount), "channel": row.channel},
+             "prediction": int(row.prediction), "score": float(row.score)}
+            for i, (rid, row) in enumerate(zip(ids, frame.itertuples()))], None)
+        logs.insert_labels(s, model_id, [{"request_id": rid, "label": int(label)}
+                                         for rid, label in zip(ids, frame["label"])])
+
+
 def seed_more(stack, windows: list[tuple[str, float, int]]) -> None:
     from monitor.store import logs, models as store
 
     with session(stack.database_url) as s:
         model = store.get_model(s, MODEL)
-        now = dt.datetime.now(dt.timezone.utc)
-        for index, (version, recall, n) in enumerate(windows):
-            frame = _labelled(n, np.random.default_rng(100 + index), recall=recall)
-            ids = [f"more{index}-{i}" for i in range(n)]
-            logs.insert_predictions(s, model.id, [
-                {"request_id": rid, "ts": now - dt.timedelta(seconds=2 + 1700 * i / n), "version": version,
-                 "features": {"amount": float(row.amount), "channel": row.channel},
-                 "prediction": int(row.prediction), "score": float(row.score)}
-                for i, (rid, row) in enumerate(zip(ids, frame.itertuples()))], None)
-            logs.insert_labels(s, model.id, [{"request_id": rid, "label": int(label)}
-                                             for rid, label in zip(ids, frame["label"])])
+        _log_windows(s, model.id, windows, prefix="more", seed=100, newest=2)
 
 
 def test_a_recovery_that_does_not_restore_the_kpi_escalates_instead_of_looping(redis_stack, tmp_path):
