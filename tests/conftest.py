@@ -212,7 +212,7 @@ class Stack:
                         broker_url=self.env.get("MODELWATCH_BROKER_URL"))
 
     def worker(self, name: str = "w1", extra_env: dict[str, str] | None = None, concurrency: int = 2):
-        from monitor import runner
+        from frontdoors import runner
 
         service = runner.start_worker({**self.env, **(extra_env or {})}, log=self.logs / f"worker-{name}.log",
                                       concurrency=concurrency, hostname=f"{name}@%h")
@@ -221,7 +221,7 @@ class Stack:
         return service
 
     def beat(self):
-        from monitor import runner
+        from frontdoors import runner
 
         service = runner.start_beat(self.env, log=self.logs / "beat.log",
                                     schedule=Path(self.env["MODELWATCH_DATA_DIR"]) / "beat-schedule")

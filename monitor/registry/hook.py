@@ -1,6 +1,6 @@
 """What a verified registry-hook delivery does: record it once, record the version, decide.
 
-The HTTP route (``monitor/api/routes/hooks.py``) verifies the signature, then calls
+The HTTP route (``frontdoors/api/routes/hooks.py``) verifies the signature, then calls
 :func:`receive` in one transaction and publishes the check after the commit. Nothing here is long:
 a version announced without reference data inherits the newest reference profile (as
 ``on_model_update`` does), and the check itself runs on a worker.

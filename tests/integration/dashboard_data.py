@@ -39,7 +39,7 @@ SPEC = {
     "rules": {"recall_drop_pct": 10, "precision_drop_pct": None, "accuracy_drop_pct": None, "f1_drop_pct": None,
               "min_labelled_rows": 50, "latency_p95_ms": 250, "multivariate_auc": None,
               "anomaly": {"metrics": ["latency_p95_ms"], "min_history": 3, "params": {"warmup": 3}}},
-    "recovery": {"recall_drop": [{"action": "retrain", "after": "6h", "callable": "monitor.demo.retrain:retrain"}],
+    "recovery": {"recall_drop": [{"action": "retrain", "after": "6h", "callable": "frontdoors.demo.retrain:retrain"}],
                  "data_drift": [{"action": "rollback", "after": "2h"}]},
 }
 

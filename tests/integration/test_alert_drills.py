@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from monitor.alerts import silences
 from monitor.db.schema import Alert, CheckRun, DeliveryAttempt, Notification
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from monitor.registry import on_model_update
 from tests.conftest import session, wait_for
 from tests.integration.scenario import MODEL, write_model, write_window

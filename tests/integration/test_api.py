@@ -8,7 +8,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, free_port, wait_for
 from tests.integration.scenario import MODEL, write_model, write_window
 

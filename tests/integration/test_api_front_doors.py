@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.db.schema import QuarantinedRow
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import session, wait_for
 from tests.integration.api_server import finished_run, serve
 from tests.integration.scenario import MODEL, write_model, write_window

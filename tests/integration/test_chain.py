@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.db.schema import Alert, AuditEvent, CheckRun, Notification, RecoveryAction, Report
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from monitor.registry import on_model_update
 from monitor.store import models as store
 from tests.conftest import session, wait_for

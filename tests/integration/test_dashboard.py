@@ -359,7 +359,7 @@ def test_the_dashboard_reads_postgresql_too(db_url, tmp_path):
     """The same pages over both databases (rendered in-process; the browser tests use SQLite)."""
     from fastapi.testclient import TestClient
 
-    from monitor.api.app import create_app
+    from frontdoors.api.app import create_app
 
     populate(db_url, tmp_path)
     api = TestClient(create_app(Settings(data_dir=tmp_path, database_url=db_url)))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.db.schema import CheckRun
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, session, wait_for
 from tests.integration.scenario import MODEL, write_model, write_window
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 def test_demo_tells_the_whole_story_on_the_embedded_default(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
-    result = subprocess.run([sys.executable, "-m", "monitor.cli.main", "demo", "--data-dir", str(tmp_path / "demo")],
+    result = subprocess.run([sys.executable, "-m", "frontdoors.cli.main", "demo", "--data-dir", str(tmp_path / "demo")],
                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -43,7 +43,7 @@ def test_two_beats_schedule_each_window_once(embedded_stack, tmp_path):
         stack.worker()
         stack.beat()
         second = dict(stack.env, MODELWATCH_DATA_DIR=stack.env["MODELWATCH_DATA_DIR"])
-        from monitor import runner
+        from frontdoors import runner
 
         other = runner.start_beat(second, log=stack.logs / "beat-2.log",
                                   schedule=Path(stack.env["MODELWATCH_DATA_DIR"]) / "beat-schedule-2")

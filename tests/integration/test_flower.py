@@ -9,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, _stack, free_port, wait_for
 from tests.integration.scenario import MODEL, write_model
 

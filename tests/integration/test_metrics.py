@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from monitor.api.app import create_app
-from monitor.api.metrics import render
-from monitor.api.metrics_broker import broker_state
+from frontdoors.api.app import create_app
+from frontdoors.api.metrics import render
+from frontdoors.api.metrics_broker import broker_state
 from monitor.client import Client
 from monitor.config import Settings
 from monitor.db.engine import session_scope

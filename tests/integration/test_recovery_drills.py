@@ -22,7 +22,7 @@ import yaml
 from sqlalchemy import func, select
 
 from monitor.db.schema import Alert, AuditEvent, CheckRun, RecoveryAction
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, free_port, session, wait_for
 from tests.integration.scenario import MODEL, _labelled
 

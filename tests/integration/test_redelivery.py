@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.db.schema import CheckRun, Notification, RecoveryAction
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from monitor.registry import on_model_update
 from tests.conftest import session, wait_for
 from tests.integration.scenario import MODEL, write_model, write_window

@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import select
 
 from monitor.db.schema import CheckRun, RegistryDelivery
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from monitor.registry import Move, adapter_for
 from monitor.registry.signatures import sign_plain
 from monitor.store import models as store

@@ -19,7 +19,7 @@ from celery import Celery
 from sqlalchemy import func, select
 
 from monitor.db.schema import CheckRun
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import _stack, free_port, session, wait_for
 from tests.integration.api_server import finished_run, serve
 from tests.integration.scenario import MODEL, write_model, write_window

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.schema import Alert, HostMetric, Notification, ProbeResult, QuarantinedRow, utcnow
-from monitor.demo.health import HealthEndpoint
+from frontdoors.demo.health import HealthEndpoint
 from monitor.spec import parse_spec
 from monitor.store import models as store, operations, runs
 from tests.conftest import ROOT, free_port, session, wait_for
@@ -83,7 +83,7 @@ def _start_worker_and_beat(stack) -> None:
     """Both at once (each takes seconds to boot on a busy machine), then wait for both."""
     from pathlib import Path
 
-    from monitor import runner
+    from frontdoors import runner
 
     worker = runner.start_worker(stack.env, log=stack.logs / "worker-w1.log", hostname="w1@%h")
     beat = runner.start_beat(stack.env, log=stack.logs / "beat.log",

@@ -397,7 +397,7 @@ def _firing_alert(s, model_id: int, rule: str, kind: str, run_id: str) -> Alert:
 
 
 def test_one_pending_action_per_model_and_kind_a_different_kind_may_coexist(db_url):
-    retrain = {"action": "retrain", "callable": "monitor.demo.retrain:retrain"}
+    retrain = {"action": "retrain", "callable": "frontdoors.demo.retrain:retrain"}
     spec = make_spec(recovery={"recall_drop": retrain, "precision_drop": retrain,
                                "data_drift": {"action": "rollback"}})
     with session(db_url) as s:

@@ -24,7 +24,7 @@ from monitor.alerts.channels import build_channel
 from monitor.alerts.channels.alertmanager import alerts_body
 from monitor.alerts.channels.slack import message as slack_message
 from monitor.alerts.channels.webhook import sign, verify
-from monitor.demo.receiver import WebhookReceiver
+from frontdoors.demo.receiver import WebhookReceiver
 from monitor.spec import parse_spec
 from tests.conftest import free_port, wait_for
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from monitor.api.app import create_app
+from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade

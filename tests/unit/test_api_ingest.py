@@ -8,7 +8,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from monitor.api.app import create_app
+from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from monitor import audit
-from monitor.api.app import create_app
+from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from monitor.api.app import create_app
-from monitor.api.security import authenticate
+from frontdoors.api.app import create_app
+from frontdoors.api.security import authenticate
 from monitor.config import Settings
 from monitor.db.migrate import upgrade
 

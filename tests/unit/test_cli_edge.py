@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import monitor.config
-from monitor.cli.main import main
+from frontdoors.cli.main import main
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 def test_modelwatch_flower_wants_a_password_off_loopback(monkeypatch):
     from click.testing import CliRunner
 
-    from monitor.cli.flower import flower, flower_command
+    from frontdoors.cli.flower import flower, flower_command
 
     monkeypatch.delenv("FLOWER_BASIC_AUTH", raising=False)
     refused = CliRunner().invoke(flower, ["--address", "0.0.0.0"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from monitor.api.app import create_app
+from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.migrate import upgrade
 

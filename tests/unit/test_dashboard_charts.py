@@ -7,9 +7,9 @@ import datetime as dt
 import re
 from types import SimpleNamespace
 
-from monitor.dashboard.charts import alert_timeline, kpi_charts, sparkline
-from monitor.dashboard.model_view import flagged_points
-from monitor.dashboard.views import health_of, next_action, relative
+from frontdoors.dashboard.charts import alert_timeline, kpi_charts, sparkline
+from frontdoors.dashboard.model_view import flagged_points
+from frontdoors.dashboard.views import health_of, next_action, relative
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -76,7 +76,7 @@ def test_health_and_the_next_action_a_person_should_look_at():
 
 
 def test_probe_and_host_kpis_are_service_tiles_not_model_ones():
-    from monitor.dashboard.model_view import tiles
+    from frontdoors.dashboard.model_view import tiles
     from monitor.spec import Rules
 
     summary = {"kpis": {name: {"value": value, "baseline": None, "change_pct": None} for name, value in

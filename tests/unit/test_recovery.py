@@ -144,7 +144,7 @@ def test_api_lists_cancels_and_refuses_with_clear_conflicts(tmp_path):
     """The dashboard's contract, in process (no broker is touched: the action was never published)."""
     from fastapi.testclient import TestClient
 
-    from monitor.api.app import create_app
+    from frontdoors.api.app import create_app
     from monitor.config import Settings
     from monitor.db.engine import session_scope
     from monitor.db.migrate import upgrade

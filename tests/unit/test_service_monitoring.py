@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor.demo.health import HealthEndpoint
+from frontdoors.demo.health import HealthEndpoint
 from monitor.detect.service import detect_service_slo
 from monitor.errors import SpecError
 from monitor.hostmetrics import Collector, HostSample, Sampler, host_kpis, parse_samples
@@ -234,7 +234,7 @@ def test_agent_push_keeps_unsent_samples_and_sends_them_with_the_next_push():
     import json
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from monitor.cli.agent import ApiPusher
+    from frontdoors.cli.agent import ApiPusher
     from monitor.errors import ModelwatchError
 
     bodies: list[dict] = []

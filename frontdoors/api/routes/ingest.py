@@ -1,0 +1,119 @@
+"""Batch ingestion over HTTP: ``POST /v1/models/{name}/predictions`` and ``.../labels``.
+
+A batch is ``{"rows": [{column: value, ...}, ...]}`` (or the bare array, like the interactions
+endpoint takes) with the column names of the model's spec,
+validated row by row by :func:`monitor.ingest.validate_records`, the validator that
+``modelwatch ingest`` and :class:`monitor.client.Client` use. A bad row never fails the batch:
+it is quarantined with its reason and reported back by position, and the good rows are written.
+Rows whose request id the model already has (or that repeat one earlier in the batch) count as
+duplicates. Limits: ``MODELWATCH_MAX_BODY_BYTES`` (413 before parsing) and
+``MODELWATCH_MAX_BATCH_ROWS`` (413 before validating).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from frontdoors.api.deps import settings as app_settings
+from frontdoors.api.limits import read_json_body
+from frontdoors.api.security import Principal, writer
+from monitor.config import Settings
+from monitor.db.engine import session_scope
+
+router = APIRouter(prefix="/v1", tags=["ingestion"])
+
+
+class RejectedRow(BaseModel):
+    index: int = Field(description="0-based position of the row in `rows`.")
+    row: int = Field(description="1-based row number, as stored in quarantine.")
+    reason: str = Field(description="What is wrong, naming the column.")
+
+
+class IngestResult(BaseModel):
+    model: str
+    kind: str
+    received: int = Field(description="Rows in the batch.")
+    accepted: int = Field(description="Rows written.")
+    duplicates: int = Field(description="Rows whose request id the model already had or the batch repeated.")
+    quarantined: int = Field(description="Rows rejected and kept in quarantine with their reason.")
+    rejected: list[RejectedRow]
+
+
+def _body_schema(kind: str) -> dict[str, Any]:
+    example = ({"request_id": "r1", "ts": "2026-11-23T10:00:00Z", "prediction": 1, "score": 0.81, "age": 41}
+               if kind == "predictions" else {"request_id": "r1", "label": 0})
+    rows = {"type": "array", "items": {"type": "object"},
+            "description": "Rows keyed by the column names of the model's spec."}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [{"type": "object", "required": ["rows"], "additionalProperties": False,
+                   "properties": {"rows": rows}}, rows],
+        "example": {"rows": [example]},
+    }}}}}
+
+
+def batch_rows(payload: Any, limit: int) -> list[Any]:
+    """The rows of a batch body (``{"rows": [...]}`` or a bare array, as for interactions), or a
+    422/413 saying what is wrong with its shape or size."""
+    if isinstance(payload, list):
+        payload = {"rows": payload}
+    if not isinstance(payload, dict) or "rows" not in payload:
+        raise HTTPException(422, 'expected {"rows": [...]} or a JSON array, one object per row')
+    unknown = sorted(set(payload) - {"rows"})
+    if unknown:
+        raise HTTPException(422, f"unknown field(s) {unknown}; expected only \"rows\"")
+    rows = payload["rows"]
+    if not isinstance(rows, list):
+        raise HTTPException(422, f'"rows" must be an array of objects, got {type(rows).__name__}')
+    if len(rows) > limit:
+        raise HTTPException(413, f"batch has {len(rows)} rows; the limit is {limit} "
+                                 "(MODELWATCH_MAX_BATCH_ROWS): split it into smaller batches")
+    return rows
+
+
+async def _ingest(kind: str, name: str, request: Request, settings: Settings, principal: Principal) -> IngestResult:
+    rows = batch_rows(await read_json_body(request, settings), settings.max_batch_rows)
+    # Validation and the database are blocking work: keep them off the event loop.
+    return await run_in_threadpool(store_batch, kind, name, rows, settings, principal.actor)
+
+
+def store_batch(kind: str, name: str, rows: list[Any], settings: Settings, actor: str) -> IngestResult:
+    """Validate ``rows`` for the model's spec and write them (bad ones to quarantine) in one transaction."""
+    from monitor.ingest import validate_records
+    from monitor.store import logs, models as store
+
+    with session_scope(settings.effective_database_url) as session:
+        model = store.get_model(session, name)
+        batch = validate_records(rows, kind, store.spec_of(model))
+        serving = store.serving_version(session, model.id) if kind == "predictions" else None
+        counts = logs.save_batch(session, model.id, kind, batch, f"api:{actor}",
+                                 serving.version if serving else None)
+    return IngestResult(
+        model=name, kind=kind, received=len(rows), accepted=counts.accepted,
+        duplicates=counts.duplicates + batch.duplicates, quarantined=len(batch.rejected),
+        rejected=[RejectedRow(index=r.row_number - 1, row=r.row_number, reason=r.reason) for r in batch.rejected],
+    )
+
+
+_ERRORS = {400: {"description": "The body is not JSON"},
+           413: {"description": "Body or batch over its limit"},
+           422: {"description": "The body is not {\"rows\": [...]} nor an array"}}
+
+
+@router.post("/models/{name}/predictions", response_model=IngestResult, openapi_extra=_body_schema("predictions"),
+             responses=_ERRORS)
+async def ingest_predictions(name: str, request: Request, settings: Settings = Depends(app_settings),
+                             principal: Principal = Depends(writer)) -> IngestResult:
+    """Log a batch of predictions; bad rows are quarantined and listed, good rows kept."""
+    return await _ingest("predictions", name, request, settings, principal)
+
+
+@router.post("/models/{name}/labels", response_model=IngestResult, openapi_extra=_body_schema("labels"),
+             responses=_ERRORS)
+async def ingest_labels(name: str, request: Request, settings: Settings = Depends(app_settings),
+                        principal: Principal = Depends(writer)) -> IngestResult:
+    """Log a batch of labels (ground truth) for earlier predictions, matched by request id."""
+    return await _ingest("labels", name, request, settings, principal)
