@@ -47,3 +47,10 @@ class StageError(ModelwatchError):
 
 class Conflict(ModelwatchError):
     """The request does not fit the current state (e.g. acknowledging a resolved alert)."""
+
+
+class PluginNotFound(ModelwatchError, KeyError):
+    """A rule, channel, recovery action or registry adapter name that no module registers."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
