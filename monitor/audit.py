@@ -18,14 +18,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.config import Settings
 from monitor.db.schema import AuditEvent, utcnow
 
 SYSTEM = "system"
 
 
-def cli_actor() -> str:
-    """The person behind a CLI command: ``MODELWATCH_ACTOR`` if set, else the OS user."""
-    name = os.environ.get("MODELWATCH_ACTOR")
+def cli_actor(settings: Settings | None = None) -> str:
+    """The person behind a CLI command: ``MODELWATCH_ACTOR`` (:attr:`Settings.actor`) if set, else
+    the OS user.
+
+    Without ``settings`` the environment is read now, through a fresh :class:`Settings`, not the
+    process-wide cached one: who runs a command belongs to that command.
+    """
+    name = (settings or Settings()).actor
     if not name:
         try:
             name = getpass.getuser()

@@ -6,8 +6,13 @@ directory for state, and kombu's filesystem transport under the same directory a
 and ``MODELWATCH_DATABASE_URL=postgresql+psycopg://...`` runs the same code on Redis and
 PostgreSQL with any number of workers on any number of hosts.
 
-Build :class:`Settings` once (:func:`get_settings`) and pass it down; no other module reads
-``os.environ``.
+Build :class:`Settings` once (:func:`get_settings`) and pass it down; no other module of
+``monitor/`` reads ``os.environ`` (``tests/unit/test_config.py`` reads every module to check). Outside the
+domain, the front doors and the worker touch the environment only for other programs:
+``frontdoors/cli/processes.py`` and ``frontdoors/demo/story.py`` copy it for the worker and beat
+processes they start (the demo first sets its own ``MODELWATCH_*``), ``frontdoors/cli/flower.py``
+checks Flower's own ``FLOWER_BASIC_AUTH``, and ``workers/app.py`` defaults ``OMP_NUM_THREADS``
+for numpy before it loads.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = 300
     task_time_limit: int = 360
     log_level: str = Field("INFO", description="Log level of the worker and beat that modelwatch starts.")
+    actor: str | None = Field(None, description="Who CLI decisions are recorded as in the audit trail "
+                              "('cli:<actor>'); the OS user when unset.")
 
     @field_validator("data_dir")
     @classmethod

@@ -289,7 +289,7 @@ class ServiceSpec(_Strict):
     """How modelwatch watches the model as a running service: ``{health_url, probe_every, probe_timeout}``.
 
     A worker on the ``probes`` queue GETs ``health_url`` every ``probe_every``; any 2xx answer
-    within ``probe_timeout`` counts as up (``monitor.probes``).
+    within ``probe_timeout`` counts as up (``monitor.service.probes``).
     """
 
     health_url: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from monitor import probes
+from monitor.service import probes
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from monitor.store import models as store_models, operations

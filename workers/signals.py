@@ -46,7 +46,7 @@ def _start_host_metrics(sender=None, **_: object) -> None:
     settings = get_settings()
     if settings.host_metrics_interval <= 0:
         return
-    from monitor.hostmetrics import Collector, Sampler, database_writer
+    from monitor.service.host import Collector, Sampler, database_writer
 
     nodename = getattr(sender, "hostname", None) or "worker"
     disk = settings.data_dir if settings.data_dir.exists() else "/"

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.policy import OPEN_STATES
 from monitor.config import Settings
-from monitor.db.schema import Alert, CheckRun, KpiValue, Model, RecoveryAction
 from monitor.recovery.schedule import PENDING
+from monitor.store import overview
 
 
 class _StateCollector:
@@ -23,40 +22,23 @@ class _StateCollector:
 
     def collect(self):
         s = self.session
-        names = dict(s.execute(select(Model.id, Model.name)).all())
+        names = overview.model_names(s)
         kpi = GaugeMetricFamily("modelwatch_kpi", "Latest KPI value of each model's last check",
                                 labels=["model", "version", "kpi"])
-        latest = (select(KpiValue.model_id, KpiValue.name, func.max(KpiValue.window_end).label("end"))
-                  .where(KpiValue.segment == "").group_by(KpiValue.model_id, KpiValue.name).subquery())
-        rows = s.execute(select(KpiValue).join(latest, (KpiValue.model_id == latest.c.model_id)
-                                               & (KpiValue.name == latest.c.name)
-                                               & (KpiValue.window_end == latest.c.end))
-                         .where(KpiValue.segment == "")).scalars()
-        seen = set()
-        for value in rows:
-            key = (value.model_id, value.name)
-            if value.value is None or key in seen:
-                continue
-            seen.add(key)
+        for value in overview.latest_kpis(s):
             kpi.add_metric([names.get(value.model_id, "?"), value.version or "", value.name], value.value)
         yield kpi
         alerts = GaugeMetricFamily("modelwatch_open_alerts", "Open alerts (firing or acknowledged)", labels=["model", "severity"])
-        for model_id, severity, count in s.execute(select(Alert.model_id, Alert.severity, func.count())
-                                                   .where(Alert.state.in_(OPEN_STATES))
-                                                   .group_by(Alert.model_id, Alert.severity)):
+        for model_id, severity, count in overview.alert_counts(s, OPEN_STATES):
             alerts.add_metric([names.get(model_id, "?"), severity], count)
         yield alerts
         pending = GaugeMetricFamily("modelwatch_pending_recovery_actions", "Recovery actions pending approval, scheduled or running",
                                     labels=["model", "kind", "state"])
-        for model_id, kind, state, count in s.execute(
-                select(RecoveryAction.model_id, RecoveryAction.kind, RecoveryAction.state, func.count())
-                .where(RecoveryAction.state.in_(PENDING))
-                .group_by(RecoveryAction.model_id, RecoveryAction.kind, RecoveryAction.state)):
+        for model_id, kind, state, count in overview.action_counts(s, PENDING):
             pending.add_metric([names.get(model_id, "?"), kind, state], count)
         yield pending
         runs = GaugeMetricFamily("modelwatch_check_runs", "Check runs by status", labels=["model", "status"])
-        for model_id, status, count in s.execute(select(CheckRun.model_id, CheckRun.status, func.count())
-                                                 .group_by(CheckRun.model_id, CheckRun.status)):
+        for model_id, status, count in overview.run_counts(s):
             runs.add_metric([names.get(model_id, "?"), status], count)
         yield runs
 
@@ -68,7 +50,7 @@ def render(session: Session, settings: Settings | None = None) -> str:
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_StateCollector(session))
-    registry.register(CheckCollector(session, dict(session.execute(select(Model.id, Model.name)).all())))
+    registry.register(CheckCollector(session, overview.model_names(session)))
     if settings is not None:
         registry.register(BrokerCollector(settings))
     return generate_latest(registry).decode()

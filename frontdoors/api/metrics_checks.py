@@ -13,24 +13,13 @@ across API processes: a run only ever moves to a final state once.
 from __future__ import annotations
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun
+from monitor.store import overview
 
 #: upper bounds (seconds) of the check-duration buckets: a chain takes seconds, a backlog minutes
 DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def duration_seconds(session: Session):
-    """``finished_at - created_at`` in seconds as a SQL expression (both are naive UTC columns)."""
-    if _is_postgres(session):
-        return func.extract("epoch", CheckRun.finished_at - CheckRun.created_at)
-    return (func.julianday(CheckRun.finished_at) - func.julianday(CheckRun.created_at)) * 86400.0
 
 
 class CheckCollector:
@@ -48,22 +37,15 @@ class CheckCollector:
         family = HistogramMetricFamily("modelwatch_check_duration_seconds",
                                        "Time from opening a check run to its end (queueing included)",
                                        labels=["model"])
-        seconds = func.greatest(duration_seconds(self.session), 0.0) if _is_postgres(self.session) \
-            else func.max(duration_seconds(self.session), 0.0)
-        counts = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in DURATION_BUCKETS]
-        statement = (select(CheckRun.model_id, func.count(), func.sum(seconds), *counts)
-                     .where(CheckRun.finished_at.is_not(None)).group_by(CheckRun.model_id))
-        for model_id, total, seconds_sum, *cumulative in self.session.execute(statement):
-            buckets = [(repr(float(b)), int(c or 0)) for b, c in zip(DURATION_BUCKETS, cumulative)]
-            family.add_metric([self.names.get(model_id, "?")], [*buckets, ("+Inf", int(total))],
-                              float(seconds_sum or 0.0))
+        for model_id, total, seconds_sum, cumulative in overview.run_duration_histogram(self.session, DURATION_BUCKETS):
+            buckets = [(repr(float(b)), c) for b, c in zip(DURATION_BUCKETS, cumulative)]
+            family.add_metric([self.names.get(model_id, "?")], [*buckets, ("+Inf", total)], seconds_sum)
         return family
 
     def _failures(self) -> CounterMetricFamily:
         family = CounterMetricFamily("modelwatch_check_failures", "Check runs that ended failed",
                                      labels=["model"])
-        failed = dict(self.session.execute(select(CheckRun.model_id, func.count())
-                                           .where(CheckRun.status == "failed").group_by(CheckRun.model_id)).all())
+        failed = overview.failed_run_counts(self.session)
         for model_id, name in sorted(self.names.items()):
             family.add_metric([name], failed.get(model_id, 0))
         return family
@@ -90,9 +72,7 @@ class CheckCollector:
 
     def _latest_with_drift(self, model_id: int) -> CheckRun | None:
         """The newest succeeded run whose detect stage judged drift (a few recent runs are looked at)."""
-        for run in self.session.scalars(select(CheckRun).where(CheckRun.model_id == model_id,
-                                                               CheckRun.status == "succeeded")
-                                        .order_by(CheckRun.created_at.desc()).limit(5)):
+        for run in overview.newest_runs(self.session, model_id, status="succeeded", limit=5):
             if ((run.results or {}).get("detection") or {}).get("drift"):
                 return run
         return None

@@ -93,7 +93,7 @@ def _database_writer(model: str):
 def agent(model_name: str, interval: float, once: bool, pid: int | None, disk_path: str, api: str | None,
           token: str | None) -> None:
     """Sample this host's CPU, memory and disk (psutil) for model NAME's resource rules."""
-    from monitor.hostmetrics import Collector
+    from monitor.service.host import Collector
 
     if api and not token:
         raise click.UsageError("--api needs --token (a write token of the API)")

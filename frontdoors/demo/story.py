@@ -163,18 +163,14 @@ class Watcher:
 
     def healthy_run(self, after: float, version: str | None = None):
         """A finished scheduled run, newer than ``after``, that evaluated rules and found nothing."""
-        from sqlalchemy import select
-
-        from monitor.db.schema import CheckRun, Finding
+        from monitor.store import overview, runs as store_runs
 
         with self._session() as session:
-            runs = session.scalars(select(CheckRun).where(
-                CheckRun.model_id == self.model_id, CheckRun.status == "succeeded",
-                CheckRun.trigger == "schedule").order_by(CheckRun.created_at.desc()).limit(5))
+            runs = overview.newest_runs(session, self.model_id, status="succeeded", trigger="schedule", limit=5)
             for run in runs:
                 if run.created_at.timestamp() < after or (version and run.version != version):
                     continue
-                statuses = set(session.scalars(select(Finding.status).where(Finding.run_id == run.id)))
+                statuses = {finding.status for finding in store_runs.findings_of(session, run.id)}
                 if statuses and statuses <= {"ok"}:
                     return run
         return None

@@ -1,6 +1,6 @@
 """The operational half of a window's service KPIs: health probes and the serving host's resources.
 
-The logs give latency, throughput and errors (``monitor.service``); this adds what the logs
+The logs give latency, throughput and errors (``monitor.service.kpis``); this adds what the logs
 cannot: whether the endpoint answered at all (``availability``) and how loaded its host was.
 Probes count only for a model with ``service.health_url``; host KPIs only when ``modelwatch agent``
 sent samples for the model in the window. Both are per model, not per version.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun
-from monitor.hostmetrics import host_kpis
-from monitor.probes import availability_kpis
+from monitor.service.host import host_kpis
+from monitor.service.probes import availability_kpis
 from monitor.spec import ModelSpec
 from monitor.store import operations
 

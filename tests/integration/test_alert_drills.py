@@ -20,7 +20,7 @@ from monitor.db.schema import Alert, CheckRun, DeliveryAttempt, Notification
 from frontdoors.demo.receiver import WebhookReceiver
 from monitor.registry import on_model_update
 from tests.conftest import session, wait_for
-from tests.integration.scenario import MODEL, write_model, write_window
+from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, free_port, wait_for
-from tests.integration.scenario import MODEL, write_model, write_window
+from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings, strategies as st
 from schemathesis import GenerationMode
 
-from tests.integration.api_server import serve
-from tests.integration.scenario import MODEL, write_model
+from tests.support.api_server import serve
+from tests.support.scenario import MODEL, write_model
 
 pytestmark = pytest.mark.integration
 

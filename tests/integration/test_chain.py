@@ -16,7 +16,7 @@ from frontdoors.demo.receiver import WebhookReceiver
 from monitor.registry import on_model_update
 from monitor.store import models as store
 from tests.conftest import session, wait_for
-from tests.integration.scenario import MODEL, write_model, write_window
+from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ import pytest
 from monitor.config import Settings
 from monitor.db.migrate import upgrade
 from tests.conftest import ARTIFACTS, ROOT, free_port, unavailable, wait_for
-from tests.integration.dashboard_data import EVIL_FEATURE, EVIL_VALUE, HEALTHY_CHECKS, MODEL, Populated, populate
+from tests.support.dashboard_data import EVIL_FEATURE, EVIL_VALUE, HEALTHY_CHECKS, MODEL, Populated, populate
 
 pytestmark = pytest.mark.integration
 

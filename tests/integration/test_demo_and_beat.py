@@ -14,7 +14,7 @@ from sqlalchemy import select
 from monitor.db.schema import CheckRun
 from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, session, wait_for
-from tests.integration.scenario import MODEL, write_model, write_window
+from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import yaml
 
 from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, _stack, free_port, wait_for
-from tests.integration.scenario import MODEL, write_model
+from tests.support.scenario import MODEL, write_model
 
 pytestmark = pytest.mark.integration
 

@@ -25,8 +25,8 @@ from monitor.registry import builtin
 from monitor.spec import load_spec_file, parse_spec
 from monitor.store import interactions as store_interactions, logs, models as store
 from tests.conftest import session
-from tests.integration.scenario import MODEL, write_model, write_window
-from tests.integration.stages import run_chain
+from tests.support.scenario import MODEL, write_model, write_window
+from tests.support.stages import run_chain
 
 pytestmark = pytest.mark.integration
 

@@ -29,8 +29,8 @@ from monitor.registry import builtin
 from monitor.spec import load_spec_file
 from monitor.store import models as store
 from tests.conftest import ROOT, free_port, unavailable
-from tests.integration.scenario import MODEL, write_model, write_window
-from tests.integration.stages import run_chain
+from tests.support.scenario import MODEL, write_model, write_window
+from tests.support.stages import run_chain
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from monitor.db.schema import Alert, AuditEvent, CheckRun, RecoveryAction
 from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import ROOT, free_port, session, wait_for
-from tests.integration.scenario import MODEL, _labelled
+from tests.support.scenario import MODEL, _labelled
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from monitor.registry.mlflow import REGISTERED_BY_TAG, MlflowRegistry
 from monitor.spec import ModelSpec
 from monitor.store import models as store
 from tests.conftest import free_port, session
-from tests.integration.mlflow_server import mlflow_server  # noqa: F401  (fixture)
+from tests.support.mlflow_server import mlflow_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 #: MLflow-side behaviour does not depend on modelwatch's database; one backend keeps these fast.

@@ -20,8 +20,8 @@ from monitor.registry import Move, adapter_for
 from monitor.registry.signatures import sign_plain
 from monitor.store import models as store
 from tests.conftest import ROOT, free_port, session, wait_for
-from tests.integration.mlflow_server import mlflow_server  # noqa: F401  (fixture)
-from tests.integration.scenario import MODEL, write_model, write_window
+from tests.support.mlflow_server import mlflow_server  # noqa: F401  (fixture)
+from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = pytest.mark.integration
 SECRET = "hook-s3cret"

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from monitor.db.schema import CheckRun
 from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import _stack, free_port, session, wait_for
-from tests.integration.api_server import finished_run, serve
-from tests.integration.scenario import MODEL, write_model, write_window
+from tests.support.api_server import finished_run, serve
+from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from frontdoors.demo.health import HealthEndpoint
 from monitor.spec import parse_spec
 from monitor.store import models as store, operations, runs
 from tests.conftest import ROOT, free_port, session, wait_for
-from tests.integration.stages import run_chain
+from tests.support.stages import run_chain
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from monitor.db.engine import session_scope
 from monitor.registry import builtin
 from monitor.spec import parse_spec
 from monitor.store import logs, models as store, runs
-from tests.integration.stages import run_chain
+from tests.support.stages import run_chain
 
 pytestmark = pytest.mark.integration
 

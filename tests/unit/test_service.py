@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from monitor.detect.service import detect_service_slo
-from monitor.service import service_kpis
+from monitor.service.kpis import service_kpis
 from monitor.spec import Rules
 
 

@@ -13,8 +13,8 @@ import pytest
 from frontdoors.demo.health import HealthEndpoint
 from monitor.detect.service import detect_service_slo
 from monitor.errors import SpecError
-from monitor.hostmetrics import Collector, HostSample, Sampler, host_kpis, parse_samples
-from monitor.probes import availability_kpis, probe, slot_of
+from monitor.service.host import Collector, HostSample, Sampler, host_kpis, parse_samples
+from monitor.service.probes import availability_kpis, probe, slot_of
 from monitor.reports import render_html
 from monitor.reports.service import brief
 from monitor.spec import Rules, parse_spec

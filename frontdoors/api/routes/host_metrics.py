@@ -30,7 +30,7 @@ class HostMetricsIn(BaseModel):
 def push_host_metrics(body: HostMetricsIn, url: str = Depends(database_url),
                       principal: Principal = Depends(writer)) -> dict[str, Any]:
     """Store a model's host samples (source ``agent``); answers accepted / duplicates / quarantined."""
-    from monitor.hostmetrics import parse_samples
+    from monitor.service.host import parse_samples
     from monitor.store import logs, models as store, operations
 
     good, bad = parse_samples(body.samples, "agent")

@@ -1,6 +1,6 @@
 """A real ``mlflow server`` on a free port with a SQLite backend (webhooks need a SQL store).
 
-Import the fixture into a test module: ``from tests.integration.mlflow_server import mlflow_server``.
+Import the fixture into a test module: ``from tests.support.mlflow_server import mlflow_server``.
 The server may deliver webhooks to plain http on loopback (``MLFLOW_WEBHOOK_ALLOWED_SCHEMES``,
 ``MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS``), which production MLflow refuses by default.
 """

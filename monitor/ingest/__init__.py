@@ -1,0 +1,44 @@
+"""The validation edge for logged predictions, labels and user interactions.
+
+Bad *rows* never raise: each is quarantined as a :class:`Rejected` with its 1-based row number in
+the source, a reason naming the column, and the raw row (made JSON-able); the good rows of the same
+batch are kept. Only a whole-input problem raises :class:`monitor.errors.IngestError`: an unknown
+file extension, an unreadable file, or a required column missing from the whole file.
+
+Readers stream (CSV with the :mod:`csv` module, Parquet with ``ParquetFile.iter_batches``, JSON
+Lines line by line), so a multi-GB file never loads whole. Validation works on plain Python dicts,
+never per-row pandas operations.
+
+Normalised rows (the ``ts`` datetimes are the only values that are not JSON-able)::
+
+    predictions: {"request_id": str, "ts": aware UTC datetime, "version": str | None,
+                  "features": {name: float | str | None}, "prediction": int | float | str | bool,
+                  "score": float | None, "latency_ms": float | None, "status": str | None}
+    labels:      {"request_id": str, "label": int | float | str | bool, "ts": aware UTC datetime | None}
+    interactions: {"request_id": str, "event": str (lower case, a name the spec's interactions.events
+                  knows), "value": float | None (required for feedback events), "ts": aware UTC datetime}
+
+Within one batch a repeated request id (for interactions: the same request id, event and ts) is a
+duplicate: the first row is kept.
+
+Row numbers: CSV counts data rows (the header and blank lines are not counted); JSON Lines uses the
+line number (blank lines are skipped but keep their number); Parquet counts rows from 1.
+
+The package has one module per concern: ``values`` (cell parsers), ``plan`` (which column feeds
+which key), ``validate`` (rows and quarantine), ``readers`` (the streaming file readers). This
+module only re-exports their public names.
+"""
+
+from monitor.ingest.plan import FUTURE_TOLERANCE, KINDS, MAX_LEN
+from monitor.ingest.readers import (
+    ALL_EXTENSIONS, CSV_EXTENSIONS, CSV_NA_VALUES, JSON_EXTENSIONS, JSONL_EXTENSIONS, PARQUET_EXTENSIONS,
+    count_rows, read_batches,
+)
+from monitor.ingest.validate import Batch, Rejected, validate_records
+from monitor.ingest.values import UTC
+
+__all__ = [
+    "ALL_EXTENSIONS", "CSV_EXTENSIONS", "CSV_NA_VALUES", "FUTURE_TOLERANCE", "JSONL_EXTENSIONS",
+    "JSON_EXTENSIONS", "KINDS", "MAX_LEN", "PARQUET_EXTENSIONS", "UTC", "Batch", "Rejected", "count_rows",
+    "read_batches", "validate_records",
+]

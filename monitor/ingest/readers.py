@@ -1,0 +1,375 @@
+"""Streaming readers: CSV (the :mod:`csv` module), Parquet (``ParquetFile.iter_batches``) and
+JSON Lines (line by line), each yielding validated :class:`~monitor.ingest.validate.Batch` es.
+
+They stream so a multi-GB file never loads whole. A whole-input problem (unknown extension,
+unreadable file, a required column missing from the file) raises
+:class:`monitor.errors.IngestError`; bad rows never do, they are quarantined by validation.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from monitor.errors import IngestError
+from monitor.ingest.plan import check_kind, relevant_columns, required_columns
+from monitor.ingest.validate import Batch, Rejected, validate_columns, validate_dicts
+from monitor.ingest.values import NUMBER, jsonable
+from monitor.spec import ModelSpec
+
+CSV_EXTENSIONS = (".csv",)
+PARQUET_EXTENSIONS = (".parquet", ".pq")
+JSONL_EXTENSIONS = (".jsonl", ".ndjson")
+JSON_EXTENSIONS = (".json",)
+ALL_EXTENSIONS = CSV_EXTENSIONS + PARQUET_EXTENSIONS + JSONL_EXTENSIONS + JSON_EXTENSIONS
+
+# What pandas reads as NA by default; in a CSV these mean "missing" (except in the id column).
+CSV_NA_VALUES = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in CSV_EXTENSIONS:
+        return "csv"
+    if suffix in PARQUET_EXTENSIONS:
+        return "parquet"
+    if suffix in JSONL_EXTENSIONS:
+        return "jsonl"
+    if suffix in JSON_EXTENSIONS:
+        return "json"
+    raise IngestError(
+        f"{path}: unknown file extension {path.suffix or '(none)'!r}; "
+        f"expected one of {', '.join(ALL_EXTENSIONS)}"
+    )
+
+
+def _check_columns(path: Path, found: Iterable[str], kind: str, spec: ModelSpec) -> None:
+    found = list(found)
+    present = set(found)
+    missing = [c for c in required_columns(kind, spec) if c not in present]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        noun = "column" if len(missing) == 1 else "columns"
+        raise IngestError(
+            f"{path}: required {noun} {names} missing for {kind} of model {spec.name!r}; "
+            f"columns found: {found}"
+        )
+
+
+def _unreadable(path: Path, exc: BaseException) -> IngestError:
+    if isinstance(exc, FileNotFoundError):
+        return IngestError(f"{path}: file not found")
+    if isinstance(exc, IsADirectoryError):
+        return IngestError(f"{path}: is a directory, not a file")
+    if isinstance(exc, PermissionError):
+        return IngestError(f"{path}: permission denied")
+    if isinstance(exc, UnicodeDecodeError):
+        return IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start} of a chunk)")
+    return IngestError(f"{path}: cannot read file: {exc}")
+
+
+def _infer_csv_scalar(value: str | None) -> Any:
+    """CSV text of a prediction/label to int, float or bool when it is one (losslessly for ints)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    if NUMBER.match(text):
+        if text.lstrip("+-").isdigit():
+            number = int(text)
+            if str(number) == text:  # "007" stays a string
+                return number
+            return value
+        return float(text)
+    return value
+
+
+def _read_csv(path: Path, kind: str, spec: ModelSpec, batch_size: int, now) -> Iterator[Batch]:
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise IngestError(f"{path}: file is empty (expected a header row)") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _unreadable(path, exc) from None
+        _check_columns(path, header, kind, spec)
+        duplicated = [c for c in relevant_columns(kind, spec) if header.count(c) > 1]
+        if duplicated:
+            raise IngestError(f"{path}: the header repeats column(s) {duplicated}; which one to use is ambiguous")
+    except BaseException:
+        handle.close()
+        raise
+    return _iter_csv(path, handle, reader, header, kind, spec, batch_size, now)
+
+
+def _iter_csv(path, handle, reader, header, kind, spec, batch_size, now) -> Iterator[Batch]:
+    width = len(header)
+    with handle:
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        extra: list[Rejected] = []
+        number = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise IngestError(f"{path}: cannot read data row {number + 1}: {exc}") from None
+            if not fields:
+                continue  # a blank line
+            number += 1
+            if len(fields) == width:
+                rows.append(fields)
+                numbers.append(number)
+            else:
+                raw = _csv_raw(header, fields, spec.columns.id)
+                if len(fields) > width:
+                    raw["_extra_fields"] = fields[width:]
+                extra.append(Rejected(number, f"row has {len(fields)} fields but the header has {width}", raw))
+            if len(rows) + len(extra) >= batch_size:
+                yield _validate_csv_rows(header, rows, numbers, kind, spec, now, extra)
+                rows, numbers, extra = [], [], []
+        if rows or extra:
+            yield _validate_csv_rows(header, rows, numbers, kind, spec, now, extra)
+
+
+def _csv_raw(header: list[str], fields: list[str], id_column: str) -> dict:
+    raw = {h: (None if v in CSV_NA_VALUES else v) for h, v in zip(header, fields)}
+    if id_column in raw:
+        value = fields[header.index(id_column)]
+        raw[id_column] = value if value.strip() else None
+    return raw
+
+
+def _validate_csv_rows(header, rows, numbers, kind, spec, now, extra) -> Batch:
+    """CSV text to typed columns: NA tokens -> None (an id is only missing when empty); a
+    classifier's prediction/label text -> int/float/bool when it is one."""
+    na = CSV_NA_VALUES
+    id_column = spec.columns.id
+    scalar_column = {"predictions": spec.columns.prediction, "labels": spec.columns.label}.get(kind)
+    transposed = list(zip(*rows)) if rows else [() for _ in header]
+    columns: dict[str, list] = {}
+    for name in relevant_columns(kind, spec):
+        if name not in header:
+            continue
+        values = transposed[header.index(name)]
+        if name == id_column:
+            columns[name] = [v if v.strip() else None for v in values]
+        else:
+            converted = [None if v in na else v for v in values]
+            if name == scalar_column and spec.task.is_classification:
+                converted = list(map(_infer_csv_scalar, converted))
+            columns[name] = converted
+    return validate_columns(len(rows), columns, numbers, lambda i: _csv_raw(header, rows[i], id_column),
+                             kind, spec, now, extra)
+
+
+def _read_parquet(path: Path, kind: str, spec: ModelSpec, batch_size: int, now) -> Iterator[Batch]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    except (pa.ArrowException, ValueError) as exc:
+        raise IngestError(f"{path}: not a readable Parquet file: {exc}") from None
+    names = parquet.schema_arrow.names
+    try:
+        _check_columns(path, names, kind, spec)
+    except BaseException:
+        parquet.close()
+        raise
+    wanted = [c for c in relevant_columns(kind, spec) if c in names]
+    return _iter_parquet(path, parquet, wanted, kind, spec, batch_size, now)
+
+
+def _iter_parquet(path, parquet, wanted, kind, spec, batch_size, now) -> Iterator[Batch]:
+    import pyarrow as pa
+
+    first = 1
+    try:
+        batches = parquet.iter_batches(batch_size=batch_size, columns=wanted)
+        while True:
+            try:
+                record_batch = next(batches)
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError) as exc:
+                raise IngestError(f"{path}: cannot read Parquet data after row {first - 1}: {exc}") from None
+            if record_batch.num_rows == 0:
+                continue
+            names = record_batch.schema.names
+            columns = {name: record_batch.column(i).to_pylist() for i, name in enumerate(names)}
+            n = record_batch.num_rows
+
+            def raw(i: int, columns=columns) -> dict:
+                return jsonable({name: values[i] for name, values in columns.items()})
+
+            yield validate_columns(n, columns, range(first, first + n), raw, kind, spec, now)
+            first += n
+    finally:
+        parquet.close()
+
+
+def _read_jsonl(path: Path, kind: str, spec: ModelSpec, batch_size: int, now, strict: bool) -> Iterator[Batch]:
+    try:
+        handle = open(path, encoding="utf-8-sig")
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        if strict:  # a .json file: accept it only when it is JSON Lines
+            _sniff_json_lines(path, handle)
+        chunks = _jsonl_chunks(path, handle, batch_size)
+        checked = False
+        pending: list[tuple] = []
+        first = next(chunks, None)  # check the columns on the first chunk holding an object
+        if first is not None:
+            pending.append(first)
+            objects = [r for r in first[0] if isinstance(r, dict)]
+            if objects:
+                _check_columns(path, list(dict.fromkeys(k for r in objects for k in r)), kind, spec)
+                checked = True
+    except BaseException:
+        handle.close()
+        raise
+    return _iter_jsonl(handle, chunks, pending, checked, path, kind, spec, now)
+
+
+def _iter_jsonl(handle, chunks, pending, checked, path, kind, spec, now) -> Iterator[Batch]:
+    with handle:
+        for records, numbers, extra in pending:
+            yield validate_dicts(records, numbers, kind, spec, now, extra)
+        for records, numbers, extra in chunks:
+            if not checked:
+                objects = [r for r in records if isinstance(r, dict)]
+                if objects:
+                    _check_columns(path, list(dict.fromkeys(k for r in objects for k in r)), kind, spec)
+                    checked = True
+            yield validate_dicts(records, numbers, kind, spec, now, extra)
+
+
+def _sniff_json_lines(path: Path, handle) -> None:
+    try:
+        for line in handle:
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith("["):
+                raise IngestError(
+                    f"{path}: holds a JSON array; expected JSON Lines (one object per line, "
+                    "e.g. a .jsonl file)"
+                )
+            try:
+                json.loads(text)
+            except ValueError:
+                raise IngestError(
+                    f"{path}: is not JSON Lines (its first line is not a complete JSON value); "
+                    "expected one object per line"
+                ) from None
+            break
+    except UnicodeDecodeError as exc:
+        raise _unreadable(path, exc) from None
+    handle.seek(0)
+
+
+def _jsonl_chunks(path: Path, handle, batch_size: int) -> Iterator[tuple[list, list, list]]:
+    records: list[Any] = []
+    numbers: list[int] = []
+    extra: list[Rejected] = []
+    lineno = 0
+    loads = json.loads
+    try:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(loads(line))
+                numbers.append(lineno)
+            except ValueError as exc:
+                text = line.rstrip("\r\n")
+                extra.append(Rejected(lineno, f"invalid JSON: {exc}", {"line": text[:1000]}))
+            if len(records) + len(extra) >= batch_size:
+                yield records, numbers, extra
+                records, numbers, extra = [], [], []
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path}: not UTF-8 text near line {lineno + 1} ({exc.reason})") from None
+    if records or extra:
+        yield records, numbers, extra
+
+
+def read_batches(path: str | Path, kind: str, spec: ModelSpec, *, batch_size: int = 5000) -> Iterator[Batch]:
+    """Stream a CSV, Parquet or JSON Lines file as validated :class:`Batch` es of ``batch_size`` rows.
+
+    Whole-input problems (unknown extension, unreadable file, a required column missing) raise
+    :class:`IngestError` at the call, before any batch is produced (a decoding error deep inside a
+    file raises while iterating). Row numbers in ``Rejected`` count from the start of the file.
+    """
+    check_kind(kind)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    path = Path(path)
+    fmt = _format_of(path)
+    if not path.exists():
+        raise IngestError(f"{path}: file not found")
+    if path.is_dir():
+        raise IngestError(f"{path}: is a directory, not a file")
+    now = None  # each batch bounds timestamps by the time it is validated
+    if fmt == "csv":
+        return _read_csv(path, kind, spec, batch_size, now)
+    if fmt == "parquet":
+        return _read_parquet(path, kind, spec, batch_size, now)
+    return _read_jsonl(path, kind, spec, batch_size, now, strict=(fmt == "json"))
+
+
+def _count_lines(path: Path) -> int:
+    lines = 0
+    last = b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1  # no newline after the last line
+    return lines
+
+
+def count_rows(path: str | Path) -> int | None:
+    """A fast row count for a progress bar, or None when it is not cheap or not possible.
+
+    Parquet: from the metadata. CSV and JSON Lines: the number of lines (minus the CSV header), so
+    blank lines and quoted multi-line CSV fields make it approximate.
+    """
+    path = Path(path)
+    try:
+        fmt = _format_of(path)
+    except IngestError:
+        return None
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        if fmt == "json":
+            with open(path, encoding="utf-8-sig") as handle:
+                _sniff_json_lines(path, handle)
+        lines = _count_lines(path)
+    except Exception:  # noqa: BLE001 - a progress bar falls back to "unknown"
+        return None
+    if fmt == "csv":
+        return max(lines - 1, 0)
+    return lines
