@@ -59,7 +59,7 @@ def estimated_evaluations(estimated: dict[str, Any] | None, baseline: dict, labe
 
 def _rule_names(estimated: dict, rules) -> list[str]:
     """The performance rules that apply to the estimated KPIs (enabled, KPI estimated)."""
-    return [rule for rule, (metric, field) in PERFORMANCE_RULES.items()
+    return [name for name, (metric, field) in PERFORMANCE_RULES.items()
             if getattr(rules, field) is not None and metric in estimated["kpis"]]
 
 

@@ -104,11 +104,11 @@ def interaction_evaluations(counts: dict[str, Any] | None, reference: PooledRefe
         return []
     evaluations = []
     impressions = int(counts.get("impressions") or 0)
-    for rule, (metric, field, threshold_field) in INTERACTION_RULES.items():
+    for name, (metric, field, threshold_field) in INTERACTION_RULES.items():
         threshold = getattr(spec, threshold_field)
         if threshold is None:
             continue
-        common = dict(rule=rule, kind=KIND, metric=metric, threshold=threshold)
+        common = dict(rule=name, kind=KIND, metric=metric, threshold=threshold)
         successes = int(counts.get(field) or 0)
         fixed = getattr(spec.reference, metric)
         if impressions < spec.min_impressions:
