@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.detect.rule import SegmentKpis
-from monitor.metrics import Evaluation
+from monitor.kpis import Evaluation
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from monitor import failpoints
 from monitor.alerts import lifecycle
 from monitor.alerts.policy import OPEN_STATES
 from monitor.check.context import load_context
-from monitor.check.evaluation import all_kpis, evaluate_window
+from monitor.check.evaluate import all_kpis, evaluate_window
 from monitor.check.results import DetectResult, EvaluateResult
 from monitor.check.summary import build_summary
 from monitor.config import Settings
@@ -28,7 +28,7 @@ from monitor.db.engine import session_scope
 from monitor.db.schema import Alert, CheckRun, utcnow
 from monitor.detect.rule import run_rules
 from monitor.errors import StageError, TransientError
-from monitor.metrics import Evaluation
+from monitor.kpis import Evaluation
 from monitor.recovery import schedule
 from monitor.reports import render_html
 from monitor.store import logs, models as store_models, runs as store_runs
@@ -109,7 +109,7 @@ def collect(session: Session, run: CheckRun, settings: Settings) -> dict[str, An
 
 
 def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
-    """The window's KPIs (``monitor.check.evaluation``), stored as KPI rows and as the run's result."""
+    """The window's KPIs (``monitor.check.evaluate``), stored as KPI rows and as the run's result."""
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
     result = evaluate_window(session, run, spec)
     store_runs.save_kpis(session, run, all_kpis(result), result.baseline)

@@ -12,7 +12,8 @@ from monitor.detect.rules.interaction_drop import (PooledReference, interaction_
                                          two_proportion_ztest)
 from monitor.errors import IngestError, SpecError
 from monitor.ingest import read_batches, validate_records
-from monitor.interactions import InteractionSpec, count_interactions
+from monitor.kpis.interactions import count_interactions
+from monitor.spec import InteractionSpec
 from monitor.spec import parse_spec
 
 UTC = dt.timezone.utc

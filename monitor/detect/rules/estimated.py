@@ -15,7 +15,7 @@ import pandas as pd
 from monitor.detect.findings import Finding
 from monitor.detect.rules.performance import PERFORMANCE_RULES, detect_performance_drop
 from monitor.detect.rule import Rule, WindowContext
-from monitor.metrics import label_key
+from monitor.kpis import label_key
 from monitor.plugins import rule
 from monitor.spec import ModelSpec, Task
 

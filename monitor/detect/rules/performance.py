@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from monitor.detect.findings import Finding
 from monitor.detect.rule import Rule, WindowContext
-from monitor.metrics import LOWER_IS_BETTER
+from monitor.kpis import LOWER_IS_BETTER
 from monitor.plugins import rule
 from monitor.spec import Rules
 
