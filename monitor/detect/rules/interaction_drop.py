@@ -22,6 +22,7 @@ from scipy.stats import norm
 
 from monitor.detect.findings import Finding
 from monitor.detect.rule import Rule, WindowContext
+from monitor.kpis.interactions import PooledReference
 from monitor.plugins import rule
 from monitor.spec import InteractionSpec
 
@@ -84,16 +85,6 @@ def one_proportion_ztest(successes: int, trials: int, reference_rate: float) -> 
     rate = successes / trials
     standard_error = math.sqrt(reference_rate * (1 - reference_rate) / trials)
     return _test(rate - reference_rate, standard_error, rate, reference_rate, "one_sample_score")
-
-
-@dataclass(frozen=True)
-class PooledReference:
-    """Counts of earlier windows added up; ``windows`` says how many were pooled."""
-
-    impressions: int
-    clicks: int
-    conversions: int
-    windows: int
 
 
 def interaction_evaluations(counts: dict[str, Any] | None, reference: PooledReference | None,
