@@ -16,6 +16,7 @@ from celery import Task, chain
 
 from monitor import failpoints
 from monitor.check import stages
+from monitor.check.results import AlertResult, RecoveryPlan
 from monitor.check.runs import open_check
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
@@ -95,8 +96,9 @@ def detect(run: dict) -> dict:
 @app.task(name="tasks.check.alert", **STAGE)
 def alert(run: dict) -> dict:
     result = _run("alert", run)
-    _deliver(result["alert"]["notifications"])
-    for cancelled in result["alert"]["cancelled_actions"]:
+    output = AlertResult.from_json(result["alert"])
+    _deliver(output.notifications)
+    for cancelled in output.cancelled_actions:
         revoke(cancelled["task_id"])  # best effort: the cancelled action's claim refuses it anyway
     return _done("alert", result)
 
@@ -104,8 +106,9 @@ def alert(run: dict) -> dict:
 @app.task(name="tasks.check.schedule_recovery", **STAGE)
 def schedule_recovery(run: dict) -> dict:
     result = _run("schedule_recovery", run)
-    _deliver(result["schedule_recovery"].get("notifications", []))  # a failed recovery escalates
-    for action in result["schedule_recovery"]["actions"]:
+    plan = RecoveryPlan.from_json(result["schedule_recovery"])
+    _deliver(plan.notifications)  # a failed recovery escalates
+    for action in plan.actions:
         sent = app.signature("tasks.recovery.execute", args=[action["id"]]).apply_async(
             eta=dt.datetime.fromisoformat(action["eta"]))
         with session_scope(get_settings().effective_database_url) as session:
