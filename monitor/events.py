@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import delete, event as sa_event, select
 from sqlalchemy.orm import Session
 
-from monitor.db.schema import Alert, Event, Model, utcnow
+from monitor.db.schema import Alert, CheckRun, Event, Model, RecoveryAction, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,21 @@ def alert_event(session: Session, type: str, alert: Alert, **extra: Any) -> Even
     """``alert.*`` with the alert's identifying fields."""
     return record(session, type, model_name(session, alert.model_id), alert_id=alert.id, rule=alert.rule,
                   kind=alert.kind, severity=alert.severity, segment=alert.segment, **extra)
+
+
+def run_finished(session: Session, run: CheckRun) -> Event:
+    """``run.finished`` for a run that just succeeded or failed."""
+    return record(session, "run.finished", model_name(session, run.model_id), run_id=run.id, version=run.version,
+                  status=run.status, trigger=run.trigger)
+
+
+def action_event(session: Session, type: str, action_id: int, **extra: Any) -> Event:
+    """``recovery.*`` for one recovery action (loaded from the session, usually its identity map)."""
+    action = session.get(RecoveryAction, action_id)
+    if action is None:
+        raise ValueError(f"{type}: no recovery action {action_id}")
+    return record(session, type, model_name(session, action.model_id), action_id=action.id, kind=action.kind,
+                  **extra)
 
 
 def model_name(session: Session, model_id: int | None) -> str | None:
