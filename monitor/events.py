@@ -60,7 +60,7 @@ def record(session: Session, type: str, model: str | None, **payload: Any) -> Ev
         raise ValueError(f"unknown event type {type!r}; expected one of {sorted(TYPES)}")
     if clash := RESERVED & payload.keys():
         raise ValueError(f"event {type}: payload field(s) {sorted(clash)} are the envelope's own")
-    row = Event(at=utcnow(), type=type, model=model, payload=json.loads(json.dumps(payload, default=str)))
+    row = Event(at=utcnow(), type=type, model=model, payload=json.loads(json.dumps(payload, default=_plain)))
     session.add(row)
     session.flush()
     if not session.info.get(_HOOKED):
@@ -71,6 +71,11 @@ def record(session: Session, type: str, model: str | None, **payload: Any) -> Ev
     if row.id % PRUNE_EVERY == 0:
         prune(session)
     return row
+
+
+def _plain(value: Any) -> str:
+    """JSON for what ``json`` does not know: datetimes as ISO-8601, anything else as its text."""
+    return value.isoformat() if isinstance(value, dt.datetime | dt.date) else str(value)
 
 
 def alert_event(session: Session, type: str, alert: Alert, **extra: Any) -> Event:

@@ -66,11 +66,17 @@ def test_unknown_types_and_envelope_fields_are_refused(settings):
 
 
 def test_wire_form_has_the_envelope_first_and_utc_time(settings):
+    import datetime as dt
+
     _fire(settings.effective_database_url, 7)
     with session_scope(settings.effective_database_url) as session:
-        wire = events.to_json(events.recent(session)[0])
-    assert list(wire)[:4] == ["id", "type", "at", "model"]
-    assert wire["at"].endswith("Z") and wire["alert_id"] == 7 and wire["model"] == "fraud"
+        events.record(session, "recovery.approved", "fraud", action_id=1, kind="rollback", actor="token:a",
+                      eta=dt.datetime(2026, 12, 3, 4, 0, tzinfo=dt.timezone.utc))
+    with session_scope(settings.effective_database_url) as session:
+        fired, approved = (events.to_json(e) for e in events.recent(session))
+    assert list(fired)[:4] == ["id", "type", "at", "model"]
+    assert fired["at"].endswith("Z") and fired["alert_id"] == 7 and fired["model"] == "fraud"
+    assert approved["eta"] == "2026-12-03T04:00:00+00:00"
 
 
 def test_old_events_are_pruned_and_ids_never_reused(settings):

@@ -43,7 +43,7 @@ class EventOut(BaseModel):
     id: int = Field(description="The stream's cursor: resume with Last-Event-ID or ?after=")
     type: str = Field(description="run.finished, alert.fired, alert.acknowledged, alert.resolved, "
                                   "recovery.scheduled/approved/cancelled/ran/verified")
-    at: str = Field(description="When the change committed's transaction recorded it (ISO-8601 UTC)")
+    at: str = Field(description="When the change was recorded, in the transaction that made it (ISO-8601 UTC)")
     model: str | None
 
 
