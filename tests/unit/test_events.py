@@ -216,3 +216,13 @@ def test_a_bad_last_event_id_is_a_400_that_names_it(settings):
     answer = client.get("/v1/events", headers={**READ, "Last-Event-ID": "yesterday"})
     assert answer.status_code == 400 and "Last-Event-ID 'yesterday'" in answer.json()["detail"]
     assert client.get("/v1/events?after=-1", headers=READ).status_code == 422
+
+
+def test_the_examples_in_the_docstrings_hold():
+    import doctest
+
+    from monitor.store import fleet, timeline
+
+    for module in (sse, fleet, timeline):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
