@@ -209,6 +209,9 @@ def test_recent_events_need_a_read_token_and_give_the_cursor(settings):
     body = client.get("/v1/events/recent?limit=2", headers=READ).json()
     assert [e["alert_id"] for e in body["events"]] == [2, 3] and body["last_id"] == 3
     assert client.get("/v1/events/recent?limit=0", headers=READ).status_code == 422
+    for path in ("/v1/events/recent?model=nosuch", "/v1/events?model=nosuch"):
+        answer = client.get(path, headers=READ)
+        assert answer.status_code == 404 and "nosuch" in answer.json()["detail"], path
 
 
 def test_a_bad_last_event_id_is_a_400_that_names_it(settings):
