@@ -1,5 +1,5 @@
 """The dashboard's set-wise reads and the event outbox on both databases (SQLite and PostgreSQL):
-the window function behind the fleet's latest runs, and event ids as the stream's cursor."""
+the correlated newest-run query behind the fleet, and event ids as the stream's cursor."""
 
 from __future__ import annotations
 
