@@ -16,8 +16,8 @@ Types and their payload fields (besides ``model``)::
     alert.acknowledged     alert_id, rule, kind, severity, segment, actor
     alert.resolved         alert_id, rule, kind, severity, segment
     recovery.scheduled     action_id, kind, state, eta, alert_id
-    recovery.approved      action_id, kind, actor
-    recovery.cancelled     action_id, kind, reason
+    recovery.approved      action_id, kind, actor, eta
+    recovery.cancelled     action_id, kind, state (cancelled or expired), reason
     recovery.ran           action_id, kind, ok, summary
     recovery.verified      action_id, kind, outcome
 

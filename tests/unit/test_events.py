@@ -214,6 +214,17 @@ def test_recent_events_need_a_read_token_and_give_the_cursor(settings):
         assert answer.status_code == 404 and "nosuch" in answer.json()["detail"], path
 
 
+def test_the_dashboards_cookie_opens_the_event_reads(settings):
+    from frontdoors.api.security import COOKIE
+
+    _fire(settings.effective_database_url, 1)
+    client = TestClient(create_app(settings))
+    client.cookies.set(COOKIE, "r")
+    assert client.get("/v1/events/recent").json()["last_id"] == 1
+    client.cookies.set(COOKIE, "wrong")
+    assert client.get("/v1/events/recent").status_code == 401
+
+
 def test_a_bad_last_event_id_is_a_400_that_names_it(settings):
     client = TestClient(create_app(settings))
     answer = client.get("/v1/events", headers={**READ, "Last-Event-ID": "yesterday"})
