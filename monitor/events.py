@@ -54,7 +54,8 @@ _PENDING, _HOOKED = "modelwatch_events_pending", "modelwatch_events_hooked"
 def record(session: Session, type: str, model: str | None, **payload: Any) -> Event:
     """Add one event to ``session``; it commits (and is announced) with the caller's change.
 
-    >>> record(session, "alert.fired", "fraud", alert_id=7, rule="recall_drop", ...)  # doctest: +SKIP
+    >>> record(session, "alert.fired", "fraud", alert_id=7, rule="recall_drop",  # doctest: +SKIP
+    ...        kind="performance_drop", severity="critical", segment="")
     """
     if type not in TYPES:
         raise ValueError(f"unknown event type {type!r}; expected one of {sorted(TYPES)}")
