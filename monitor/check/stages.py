@@ -29,6 +29,7 @@ from monitor.db.schema import Alert, CheckRun, utcnow
 from monitor.detect.rule import run_rules
 from monitor.errors import StageError, TransientError
 from monitor.recovery import schedule
+from monitor import events
 from monitor.reports import render_html
 from monitor.store import logs, models as store_models, runs as store_runs
 
@@ -159,6 +160,7 @@ def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
         logs.release_window(session, run.watermark["key"])
     summary = build_summary(session, run)
     saved = store_runs.save_report(session, run, summary, render_html(summary))
+    events.run_finished(session, run)  # last: an event id should be taken just before its commit
     return {"report_id": saved.id, "status": run.status}
 
 

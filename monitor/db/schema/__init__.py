@@ -11,7 +11,7 @@
   the ``scheduled -> running`` transition is a conditional UPDATE (see ``monitor.store``).
 
 The tables live in one module per area (``base``: the shared types and ``Base``; ``models``,
-``logs``, ``runs``, ``alerts``, ``decisions``, ``service``); this module re-exports them all, so
+``logs``, ``runs``, ``alerts``, ``decisions``, ``service``, ``events``); this module re-exports them all, so
 ``from monitor.db.schema import CheckRun`` and Alembic's ``Base.metadata`` (every table) work
 as before.
 """
@@ -19,13 +19,14 @@ as before.
 from monitor.db.schema.alerts import Alert, DeliveryAttempt, Notification, NotificationAlert, Silence
 from monitor.db.schema.base import NAMING, Base, BigId, UTCDateTime, utcnow
 from monitor.db.schema.decisions import AuditEvent, RecoveryAction, RegistryDelivery
+from monitor.db.schema.events import Event
 from monitor.db.schema.logs import Interaction, Label, Prediction, QuarantinedRow, WindowRow
 from monitor.db.schema.models import Model, ModelVersion, ReferenceProfile
 from monitor.db.schema.runs import CheckRun, Finding, KpiValue, Report
 from monitor.db.schema.service import HostMetric, ProbeResult
 
 __all__ = [
-    "NAMING", "Alert", "AuditEvent", "Base", "BigId", "CheckRun", "DeliveryAttempt", "Finding", "HostMetric",
+    "NAMING", "Alert", "AuditEvent", "Base", "BigId", "CheckRun", "DeliveryAttempt", "Event", "Finding", "HostMetric",
     "Interaction", "KpiValue", "Label", "Model", "ModelVersion", "Notification", "NotificationAlert",
     "Prediction", "ProbeResult", "QuarantinedRow", "RecoveryAction", "ReferenceProfile", "RegistryDelivery",
     "Report", "Silence", "UTCDateTime", "WindowRow", "utcnow",
