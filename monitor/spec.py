@@ -170,28 +170,8 @@ class AnomalyRules(_Strict):
 Rules.model_rebuild()
 
 
-class WebhookChannel(_Strict):
-    url: str
-    secret: str | None = None
-    timeout: float = Field(5.0, gt=0)
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-        return value
-
-
-class LogChannel(_Strict):
-    level: Literal["info", "warning", "error"] = "warning"
-
-
-from monitor.alerts.channel_config import AlertmanagerConfig, EmailConfig, SlackConfig  # noqa: E402
 from monitor.alerts.policy import SEVERITIES, AlertingPolicy  # noqa: E402
-
-CHANNEL_TYPES: dict[str, type[BaseModel]] = {"log": LogChannel, "webhook": WebhookChannel, "slack": SlackConfig,
-                                             "email": EmailConfig, "alertmanager": AlertmanagerConfig}
+from monitor.plugins import CHANNELS  # noqa: E402
 
 
 class ChannelSpec(_Strict):
@@ -215,17 +195,17 @@ class ChannelSpec(_Strict):
         if not isinstance(value, dict) or len(value) != 1:
             raise ValueError(
                 "each alert channel is a mapping with one key, one of "
-                f"{sorted(CHANNEL_TYPES)}, e.g. {{webhook: https://example.com/hook}}"
+                f"{CHANNELS.names()}, e.g. {{webhook: https://example.com/hook}}"
             )
         (kind, config), = value.items()
-        if kind not in CHANNEL_TYPES:
-            raise ValueError(f"unknown alert channel {kind!r}; expected one of {sorted(CHANNEL_TYPES)}")
+        if kind not in CHANNELS:
+            raise ValueError(f"unknown alert channel {kind!r}; expected one of {CHANNELS.names()}")
         if kind in ("webhook", "slack", "alertmanager") and isinstance(config, str):
             config = {"url": config}
         if kind == "email" and isinstance(config, str):
             config = {"to": [config]}
         config = config or {}
-        CHANNEL_TYPES[kind].model_validate(config)
+        CHANNELS.config_model(kind).model_validate(config)
         routed = {} if severities is None else {"severities": severities}
         return {"type": kind, "config": config, **routed}
 
@@ -233,8 +213,9 @@ class ChannelSpec(_Strict):
         """Does this channel take alerts of ``severity``?"""
         return severity in self.severities
 
-    def parsed(self) -> _Strict:
-        return CHANNEL_TYPES[self.type].model_validate(self.config)
+    def parsed(self) -> BaseModel:
+        """The channel's settings as its own ``Config`` model."""
+        return CHANNELS.config_model(self.type).model_validate(self.config)
 
 
 class RecoveryPolicy(_Strict):
