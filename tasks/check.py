@@ -89,7 +89,7 @@ def detect(run: dict) -> dict:
 @app.task(name="tasks.check.alert", **STAGE)
 def alert(run: dict) -> dict:
     from tasks.alerts import deliver
-    from tasks.recovery import revoke
+    from tasks.publish import revoke
 
     result = _run("alert", run)
     for notification_id in result["alert"]["notifications"]:
@@ -105,7 +105,7 @@ def schedule_recovery(run: dict) -> dict:
 
     from monitor.recovery.schedule import mark_dispatched
     from tasks.alerts import deliver
-    from tasks.recovery import execute
+    execute = app.signature("tasks.recovery.execute")  # by name: tasks.check does not import tasks.recovery
 
     result = _run("schedule_recovery", run)
     settings = get_settings()

@@ -20,7 +20,8 @@ import pandas as pd
 
 from monitor.redact import HIDDEN, redact_url
 from monitor.registry import builtin
-from monitor.registry.adapters import Move, RegistryAdapter, RegistryError, RegistryVersion, adapter
+from monitor.plugins import adapter
+from monitor.registry.adapters.base import Move, RegistryAdapter, RegistryError, RegistryVersion
 from monitor.store import models as store
 
 T = TypeVar("T")
@@ -41,9 +42,9 @@ def _not_found(exc: Exception) -> bool:
     return getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 
-@adapter
+@adapter("mlflow")
 class MlflowRegistry(RegistryAdapter):
-    kind = "mlflow"
+    """An MLflow registered model whose alias (``champion``) marks the serving version."""
 
     def __init__(self, session, model, spec):
         super().__init__(session, model, spec)

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from monitor import audit
-from monitor.recovery.actions import ActionContext, Outcome
+from monitor.plugins import action
+from monitor.recovery.actions.base import Action, ActionContext, Outcome
 from monitor.recovery.evaluation import compare, split_holdout
 from monitor.registry import adapter_for
 from monitor.registry.builtin import next_version as free_version
@@ -66,7 +67,17 @@ def _history(history: dict[str, list[float]]) -> dict[str, list[float]]:
     return {name: [float(v) for v in values] for name, values in (history or {}).items()}
 
 
-def run(context: ActionContext) -> Outcome:
+@action("retrain")
+class Retrain(Action):
+    """Train a candidate with the spec's callable; register it, and serve it only if it beats the
+    serving version on held-out recent data by ``promote_margin``."""
+
+    def run(self, context: ActionContext) -> Outcome:
+        return retrain(context)
+
+
+def retrain(context: ActionContext) -> Outcome:
+    """Call the policy's training function and judge its candidate (see the module doc)."""
     from monitor.spec import RecoveryPolicy
 
     policy = RecoveryPolicy.model_validate(context.action.params["policy"])
