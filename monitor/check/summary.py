@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.lifecycle import alerts_of_run
 from monitor.db.schema import CheckRun, utcnow
-from monitor.detect.performance import PERFORMANCE_RULES, relative_change
+from monitor.detect.rules.performance import PERFORMANCE_RULES, relative_change
 from monitor.recovery.schedule import actions_of_run, list_actions, to_json as action_json
 from monitor.store import models as store_models, runs as store_runs
 

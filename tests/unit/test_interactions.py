@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency, chisquare, norm
 
-from monitor.detect.interactions import (PooledReference, interaction_evaluations, one_proportion_ztest,
+from monitor.detect.rules.interaction_drop import (PooledReference, interaction_evaluations, one_proportion_ztest,
                                          two_proportion_ztest)
 from monitor.errors import IngestError, SpecError
 from monitor.ingest import read_batches, validate_records

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor.detect.service import detect_service_slo
+from monitor.detect.rules.service_slo import detect_service_slo
 from monitor.service import service_kpis
 from monitor.spec import Rules
 

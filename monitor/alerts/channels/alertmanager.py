@@ -50,6 +50,8 @@ class AlertmanagerChannel(Channel):
     class Config(ChannelConfig):
         """A Prometheus Alertmanager: ``url`` is its base, alerts go to ``{url}/api/v2/alerts``."""
 
+        shorthand = "url"
+
         url: str
         timeout: float = Field(5.0, gt=0)
         labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on every alert.")

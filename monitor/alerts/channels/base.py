@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -40,6 +40,23 @@ class ChannelConfig(BaseModel):
     """Base of every channel's settings model: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: The field a bare string fills in the spec's short form: ``{slack: URL}`` is ``{slack: {url: URL}}``.
+    shorthand: ClassVar[str | None] = None
+
+    @classmethod
+    def expand(cls, value: Any) -> Any:
+        """The settings the spec's value abbreviates (``None`` is ``{}``); validated afterwards.
+
+        >>> class Hook(ChannelConfig):
+        ...     shorthand = "url"
+        ...     url: str
+        >>> Hook.expand("https://example.com/hook"), Hook.expand(None)
+        ({'url': 'https://example.com/hook'}, {})
+        """
+        if isinstance(value, str) and cls.shorthand:
+            return {cls.shorthand: value}
+        return value or {}
 
 
 def http_url(value: str) -> str:

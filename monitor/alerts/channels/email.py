@@ -35,6 +35,11 @@ class EmailConfig(ChannelConfig):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @classmethod
+    def expand(cls, value: Any) -> Any:
+        """``{email: oncall@example.com}`` is ``{email: {to: [oncall@example.com]}}``."""
+        return {"to": [value]} if isinstance(value, str) else value or {}
+
     @field_validator("to", mode="before")
     @classmethod
     def _addresses(cls, value):

@@ -43,6 +43,8 @@ class SlackChannel(Channel):
     class Config(ChannelConfig):
         """A Slack incoming webhook (the URL is the secret): ``{slack: URL}``."""
 
+        shorthand = "url"
+
         url: str
         timeout: float = Field(5.0, gt=0)
 

@@ -45,6 +45,8 @@ class WebhookChannel(Channel):
     class Config(ChannelConfig):
         """``{webhook: URL}`` or ``{webhook: {url: ..., secret: ..., timeout: 5}}``."""
 
+        shorthand = "url"
+
         url: str
         secret: str | None = None
         timeout: float = Field(5.0, gt=0)

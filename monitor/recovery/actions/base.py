@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import Model, RecoveryAction
-from monitor.spec import ModelSpec
+from monitor.spec import ModelSpec, RecoveryPolicy
 
 
 @dataclass
@@ -48,6 +48,10 @@ class Action(ABC):
     #: Whether a follow-up check verifies the model recovered (an action that changes nothing has
     #: nothing to verify).
     verifiable: bool = True
+
+    @classmethod
+    def check_policy(cls, policy: RecoveryPolicy) -> None:
+        """Raise ValueError naming what a spec's policy for this action lacks (called by the spec)."""
 
     @abstractmethod
     def run(self, context: ActionContext) -> Outcome:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, object_session
 from monitor.db.schema import Model, utcnow
 from monitor.errors import ModelwatchError
 from monitor.plugins import ADAPTERS
-from monitor.spec import ModelSpec
+from monitor.spec import ModelSpec, RegistrySpec
 
 
 class RegistryError(ModelwatchError):
@@ -62,6 +62,10 @@ class RegistryAdapter(abc.ABC):
 
     def __init__(self, session: Session, model: Model, spec: ModelSpec):
         self.session, self.model, self.spec = session, model, spec
+
+    @classmethod
+    def check_spec(cls, registry: RegistrySpec) -> None:
+        """Raise ValueError naming what the spec's ``registry`` block lacks for this adapter (called by the spec)."""
 
     @abc.abstractmethod
     def serving_version(self) -> str | None:

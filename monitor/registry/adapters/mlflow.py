@@ -46,6 +46,11 @@ def _not_found(exc: Exception) -> bool:
 class MlflowRegistry(RegistryAdapter):
     """An MLflow registered model whose alias (``champion``) marks the serving version."""
 
+    @classmethod
+    def check_spec(cls, registry) -> None:
+        if not registry.tracking_uri:
+            raise ValueError("registry kind 'mlflow' needs tracking_uri, e.g. http://mlflow:5000")
+
     def __init__(self, session, model, spec):
         super().__init__(session, model, spec)
         self.uri = spec.registry.tracking_uri
