@@ -18,18 +18,18 @@ import logging
 from typing import Any
 
 from celery import chain
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from monitor.recovery import schedule
 from monitor.registry import on_model_update
+from tasks.base import BROKER_ERRORS, revoke
 from workers.app import app
 
 logger = logging.getLogger(__name__)
 
-#: What a broker that cannot be reached raises on publish.
-BROKER_ERRORS = (OSError, KombuOperationalError)
+__all__ = ["CHECK_CHAIN", "deliver", "enqueue_check", "launch", "register_version", "revoke", "send_approved",
+           "send_recovery", "send_verification"]
 
 #: The stages of a check run, in order; each passes ``{"run_id": ...}`` to the next.
 CHECK_CHAIN = tuple(f"tasks.check.{stage}" for stage in
@@ -83,16 +83,6 @@ def send_approved(action_id: int, eta: dt.datetime) -> str | None:
 def send_verification(action_id: int, eta: dt.datetime | None = None) -> str:
     """Publish the follow-up check of a recovery action (``tasks.recovery.verify``), at ``eta``."""
     return app.signature("tasks.recovery.verify").apply_async(args=[action_id], eta=eta).id
-
-
-def revoke(task_id: str | None) -> None:
-    """Tell the workers to drop a cancelled action's message. Best effort: its claim refuses it anyway."""
-    if not task_id:
-        return
-    try:
-        app.control.revoke(task_id)
-    except BROKER_ERRORS as exc:
-        logger.warning("could not revoke task %s (%s); the cancelled action's claim will refuse it", task_id, exc)
 
 
 def register_version(name: str, version: str, **options: Any) -> dict[str, Any]:

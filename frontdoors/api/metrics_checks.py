@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from monitor.check.results import DetectResult
 from monitor.db.schema import CheckRun
 
 #: upper bounds (seconds) of the check-duration buckets: a chain takes seconds, a backlog minutes
@@ -79,7 +80,7 @@ class CheckCollector:
             run = self._latest_with_drift(model_id)
             if run is None:
                 continue
-            for column in ((run.results or {}).get("detection") or {}).get("drift") or []:
+            for column in DetectResult.from_json(run.results).get("drift", []):
                 labels = [name, run.version or "", str(column.get("column"))]
                 if column.get("effect_size") is not None:
                     score.add_metric([*labels, str(column.get("effect_method") or "")], column["effect_size"])
@@ -93,6 +94,6 @@ class CheckCollector:
         for run in self.session.scalars(select(CheckRun).where(CheckRun.model_id == model_id,
                                                                CheckRun.status == "succeeded")
                                         .order_by(CheckRun.created_at.desc()).limit(5)):
-            if ((run.results or {}).get("detection") or {}).get("drift"):
+            if DetectResult.from_json(run.results).get("drift"):
                 return run
         return None

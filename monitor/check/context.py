@@ -16,7 +16,7 @@ from monitor.check.results import EvaluateResult
 from monitor.db.schema import CheckRun
 from monitor.detect.frames import window_frame
 from monitor.detect.rule import WindowContext
-from monitor.interactions import RATE_KPIS
+from monitor.kpis.interactions import RATE_KPIS
 from monitor.service import SERVICE_KPIS
 from monitor.spec import ModelSpec
 from monitor.store import interactions as store_interactions, logs, models as store_models, runs as store_runs

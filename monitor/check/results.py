@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.detect.rule import SegmentKpis
-from monitor.metrics import Evaluation
+from monitor.kpis import Evaluation
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,11 @@ class EvaluateResult:
                 "baseline": self.baseline,
                 "segments": {name: part.to_json() for name, part in self.segments.items()},
                 "estimated": self.estimated, "service": self.service, "interactions": self.interactions}
+
+    @classmethod
+    def empty(cls) -> "EvaluateResult":
+        """No KPIs and no rows: what detect sees for a run whose evaluate result is missing."""
+        return cls(evaluation=Evaluation(kpis={}, labelled_rows=0), rows=0)
 
     @classmethod
     def from_json(cls, results: dict[str, Any] | None) -> "EvaluateResult | None":
@@ -88,3 +93,43 @@ class DetectResult:
     @classmethod
     def from_json(cls, results: dict[str, Any] | None) -> "DetectResult":
         return cls(detection=dict((results or {}).get("detection") or {}))
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    """The alert stage's output, which its task acts on: notifications to deliver and the Celery
+    tasks of recovery actions cancelled because their alert resolved (to revoke)."""
+
+    fired: list[int]
+    resolved: list[int]
+    cancelled_actions: list[dict[str, Any]]  # {"id", "task_id"}
+    notifications: list[int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fired": self.fired, "resolved": self.resolved, "cancelled_actions": self.cancelled_actions,
+                "notifications": self.notifications}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "AlertResult":
+        return cls(fired=list(data.get("fired") or []), resolved=list(data.get("resolved") or []),
+                   cancelled_actions=list(data.get("cancelled_actions") or []),
+                   notifications=list(data.get("notifications") or []))
+
+
+@dataclass(frozen=True)
+class RecoveryPlan:
+    """The schedule_recovery stage's output: actions to publish for their ETA (``{"id", "kind",
+    "eta"}``), the outcome of the action this run verified (if any), and notifications to deliver
+    (a failed recovery escalates)."""
+
+    actions: list[dict[str, Any]]
+    verification: dict[str, Any] | None = None
+    notifications: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"actions": self.actions, "verification": self.verification, "notifications": self.notifications}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RecoveryPlan":
+        return cls(actions=list(data.get("actions") or []), verification=data.get("verification"),
+                   notifications=list(data.get("notifications") or []))

@@ -20,15 +20,14 @@ from monitor import failpoints
 from monitor.alerts import lifecycle
 from monitor.alerts.policy import OPEN_STATES
 from monitor.check.context import load_context
-from monitor.check.evaluation import all_kpis, evaluate_window
-from monitor.check.results import DetectResult, EvaluateResult
+from monitor.check.evaluate import all_kpis, evaluate_window
+from monitor.check.results import AlertResult, DetectResult, EvaluateResult, RecoveryPlan
 from monitor.check.summary import build_summary
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.schema import Alert, CheckRun, utcnow
 from monitor.detect.rule import run_rules
 from monitor.errors import StageError, TransientError
-from monitor.metrics import Evaluation
 from monitor.recovery import schedule
 from monitor.reports import render_html
 from monitor.store import logs, models as store_models, runs as store_runs
@@ -109,7 +108,7 @@ def collect(session: Session, run: CheckRun, settings: Settings) -> dict[str, An
 
 
 def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
-    """The window's KPIs (``monitor.check.evaluation``), stored as KPI rows and as the run's result."""
+    """The window's KPIs (``monitor.check.evaluate``), stored as KPI rows and as the run's result."""
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
     result = evaluate_window(session, run, spec)
     store_runs.save_kpis(session, run, all_kpis(result), result.baseline)
@@ -122,7 +121,7 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
 def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
     """Every registered rule (``monitor.detect.rules``) on one context of this window, loaded once."""
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
-    evaluated = EvaluateResult.from_json(run.results) or EvaluateResult(Evaluation(kpis={}, labelled_rows=0), rows=0)
+    evaluated = EvaluateResult.from_json(run.results) or EvaluateResult.empty()
     detection = run_rules(load_context(session, run, spec, evaluated))
     store_runs.save_findings(session, run, detection.findings)
     store_runs.save_results(run, DetectResult(detection.summaries).to_json())
@@ -134,9 +133,9 @@ def alert(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]
     report_url = f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report"
     changes = lifecycle.apply_findings(session, run, spec, store_runs.findings_of(session, run.id), report_url)
     cancelled = schedule.cancel_for_alerts(session, changes.resolved, run.id)
-    return {"fired": changes.fired, "resolved": changes.resolved,
-            "cancelled_actions": [{"id": a.id, "task_id": a.celery_task_id} for a in cancelled],
-            "notifications": lifecycle.pending_notifications(session, run.id)}
+    return AlertResult(fired=changes.fired, resolved=changes.resolved,
+                       cancelled_actions=[{"id": a.id, "task_id": a.celery_task_id} for a in cancelled],
+                       notifications=lifecycle.pending_notifications(session, run.id)).to_json()
 
 
 def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
@@ -149,9 +148,9 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
 
         verified = verification.record(session, run, spec, f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report")
     schedule.plan(session, run, spec, fired)
-    return {"actions": [{"id": a.id, "kind": a.kind, "eta": a.eta.isoformat()}
-                        for a in schedule.undispatched(session, run.id)],
-            "verification": verified, "notifications": (verified or {}).get("notifications", [])}
+    return RecoveryPlan(actions=[{"id": a.id, "kind": a.kind, "eta": a.eta.isoformat()}
+                                 for a in schedule.undispatched(session, run.id)],
+                        verification=verified, notifications=(verified or {}).get("notifications", [])).to_json()
 
 
 def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:

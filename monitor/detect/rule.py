@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from monitor.detect.findings import Finding
+from monitor.kpis.interactions import PooledReference
 from monitor.spec import ModelSpec
 
 
@@ -61,7 +62,7 @@ class WindowContext:
     #: the window's interaction counts (``InteractionCounts.to_json``), None when not watched,
     #: and the pooled counts of earlier windows (``PooledReference``), None when not needed
     interactions: dict[str, Any] | None = None
-    interaction_reference: Any = None
+    interaction_reference: PooledReference | None = None
     #: the reference: packed per-segment drift references, a row sample, per-column statistics
     drift_reference: bytes | None = None
     reference_sample: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -1,5 +1,5 @@
 """The ``interactions`` block: which user events count as what, and the interaction-drop rules'
-thresholds (counting is :mod:`monitor.interactions`)."""
+thresholds (counting is :mod:`monitor.kpis.interactions`)."""
 
 from __future__ import annotations
 

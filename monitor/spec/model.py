@@ -48,7 +48,7 @@ class ModelSpec(_Strict):
     alerting: AlertingPolicy = Field(default_factory=AlertingPolicy)
     recovery: dict[str, list[RecoveryPolicy]] = Field(default_factory=dict)
     interactions: InteractionSpec = Field(default_factory=InteractionSpec,
-                                          description="User interaction KPIs and rules (monitor.interactions).")
+                                          description="User interaction KPIs and rules (monitor.kpis.interactions).")
     service: ServiceSpec | None = Field(None, description="Health URL probing (availability); off if unset.")
 
     @field_validator("name")

@@ -15,7 +15,7 @@ import pandas as pd
 from monitor.detect.findings import Finding
 from monitor.detect.rules.performance import PERFORMANCE_RULES, detect_performance_drop
 from monitor.detect.rule import Rule, WindowContext
-from monitor.metrics import label_key
+from monitor.kpis import label_key
 from monitor.plugins import rule
 from monitor.spec import ModelSpec, Task
 
@@ -59,7 +59,7 @@ def estimated_evaluations(estimated: dict[str, Any] | None, baseline: dict, labe
 
 def _rule_names(estimated: dict, rules) -> list[str]:
     """The performance rules that apply to the estimated KPIs (enabled, KPI estimated)."""
-    return [rule for rule, (metric, field) in PERFORMANCE_RULES.items()
+    return [name for name, (metric, field) in PERFORMANCE_RULES.items()
             if getattr(rules, field) is not None and metric in estimated["kpis"]]
 
 

@@ -22,6 +22,7 @@ from scipy.stats import norm
 
 from monitor.detect.findings import Finding
 from monitor.detect.rule import Rule, WindowContext
+from monitor.kpis.interactions import PooledReference
 from monitor.plugins import rule
 from monitor.spec import InteractionSpec
 
@@ -86,16 +87,6 @@ def one_proportion_ztest(successes: int, trials: int, reference_rate: float) -> 
     return _test(rate - reference_rate, standard_error, rate, reference_rate, "one_sample_score")
 
 
-@dataclass(frozen=True)
-class PooledReference:
-    """Counts of earlier windows added up; ``windows`` says how many were pooled."""
-
-    impressions: int
-    clicks: int
-    conversions: int
-    windows: int
-
-
 def interaction_evaluations(counts: dict[str, Any] | None, reference: PooledReference | None,
                             spec: InteractionSpec) -> list[Finding]:
     """One verdict per enabled interaction rule. ``counts`` is the window's
@@ -104,11 +95,11 @@ def interaction_evaluations(counts: dict[str, Any] | None, reference: PooledRefe
         return []
     evaluations = []
     impressions = int(counts.get("impressions") or 0)
-    for rule, (metric, field, threshold_field) in INTERACTION_RULES.items():
+    for name, (metric, field, threshold_field) in INTERACTION_RULES.items():
         threshold = getattr(spec, threshold_field)
         if threshold is None:
             continue
-        common = dict(rule=rule, kind=KIND, metric=metric, threshold=threshold)
+        common = dict(rule=name, kind=KIND, metric=metric, threshold=threshold)
         successes = int(counts.get(field) or 0)
         fixed = getattr(spec.reference, metric)
         if impressions < spec.min_impressions:

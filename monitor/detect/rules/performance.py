@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from monitor.detect.findings import Finding
 from monitor.detect.rule import Rule, WindowContext
-from monitor.metrics import LOWER_IS_BETTER
+from monitor.kpis import LOWER_IS_BETTER
 from monitor.plugins import rule
 from monitor.spec import Rules
 
@@ -57,12 +57,12 @@ def detect_performance_drop(
     ['firing']
     """
     evaluations = []
-    for rule, (metric, field_name) in PERFORMANCE_RULES.items():
+    for name, (metric, field_name) in PERFORMANCE_RULES.items():
         threshold = getattr(rules, field_name)
         if threshold is None or metric not in kpis or metric not in baseline:
             continue
         value, base = kpis.get(metric), baseline.get(metric)
-        common = dict(rule=rule, kind=KIND, metric=metric, value=value, baseline=base, threshold=threshold)
+        common = dict(rule=name, kind=KIND, metric=metric, value=value, baseline=base, threshold=threshold)
         if labelled_rows < rules.min_labelled_rows:
             evaluations.append(Finding(
                 status="insufficient_data",

@@ -35,14 +35,14 @@ def detect_service_slo(kpis: dict[str, float | None], rules: Rules) -> list[Find
     ['firing']
     """
     evaluations = []
-    for rule, (metric, field, upper, factor) in SERVICE_RULES.items():
+    for name, (metric, field, upper, factor) in SERVICE_RULES.items():
         threshold = getattr(rules, field)
         if threshold is None:
             continue
         value = kpis.get(metric)
         limit = threshold * factor
         if value is None:
-            evaluations.append(Finding(rule=rule, kind=KIND, status="insufficient_data", metric=metric,
+            evaluations.append(Finding(rule=name, kind=KIND, status="insufficient_data", metric=metric,
                                               threshold=threshold,
                                               message=MISSING.get(metric, f"{metric} was not logged in this window")))
             continue
@@ -52,7 +52,7 @@ def detect_service_slo(kpis: dict[str, float | None], rules: Rules) -> list[Find
         verb = "above" if upper else "below"
         message = (f"{metric} {shown} is {verb} the SLO of {bound}" if breached
                    else f"{metric} {shown} meets the SLO of {bound}")
-        evaluations.append(Finding(rule=rule, kind=KIND, status="firing" if breached else "ok",
+        evaluations.append(Finding(rule=name, kind=KIND, status="firing" if breached else "ok",
                                           metric=metric, value=value, threshold=threshold, message=message,
                                           severity=_severity(breached, upper, value, limit)))
     return evaluations

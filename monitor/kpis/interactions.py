@@ -66,6 +66,16 @@ class InteractionCounts:
                                "conversion_rate": self.conversion_rate, "mean_feedback": self.mean_feedback}
 
 
+@dataclass(frozen=True)
+class PooledReference:
+    """Counts of earlier windows added up; ``windows`` says how many were pooled."""
+
+    impressions: int
+    clicks: int
+    conversions: int
+    windows: int
+
+
 def count_interactions(impressions: int, events: Iterable[tuple[str, str, float | None]],
                        spec: InteractionSpec) -> InteractionCounts:
     """Count what the window's impressions did from ``(request_id, event, value)`` triples.

@@ -20,8 +20,8 @@ from monitor.db.schema import CheckRun
 from monitor.detect.rule import SegmentKpis
 from monitor.detect.rules.estimated import estimate_window
 from monitor.hostmetrics import host_kpis
-from monitor.interactions import InteractionCounts, count_interactions
-from monitor.metrics import evaluate as evaluate_kpis
+from monitor.kpis.interactions import InteractionCounts, count_interactions
+from monitor.kpis import evaluate as evaluate_kpis
 from monitor.probes import availability_kpis
 from monitor.reference import segments_of
 from monitor.service import service_kpis
