@@ -130,3 +130,21 @@ def test_the_action_runs_once_records_its_outcome_and_does_what_it_says(name, sq
         trail = [(e.actor, e.action, e.subject) for e in s.scalars(select(AuditEvent).where(AuditEvent.action == name))]
         assert trail == [("system", name, f"recovery:{action_id}")]
         assert changed(s, model_id), f"{name}: {action.result}"
+
+
+def test_an_action_that_raises_is_recorded_failed_and_the_exception_stays_in_the_record(sqlite_url, monkeypatch):
+    def broken(self, context):
+        context.model.updated_at = utcnow()  # a half-done change: rolled back with the failure
+        raise RuntimeError("registry said no")
+
+    monkeypatch.setattr(ACTIONS.get("rollback"), "run", broken)
+    model_id, run_id = _small_model(sqlite_url, "rollback", {})
+    action_id = _planned(sqlite_url, model_id, run_id)
+
+    done = execution.execute(sqlite_url, action_id)
+
+    assert (done.state, done.error, done.ran, done.verify_at) == ("failed", "registry said no", False, None)
+    with session(sqlite_url) as s:
+        action = s.get(RecoveryAction, action_id)
+        assert (action.state, action.error) == ("failed", "RuntimeError: registry said no")
+        assert _serving(s, model_id).version == "2" and action.verification_state is None
