@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from celery import Task, chain
+from celery import Task
 
 from monitor import failpoints
 from monitor.check import stages
@@ -22,6 +22,7 @@ from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from monitor.recovery.schedule import mark_dispatched
 from tasks.base import RELIABLE, revoke
+from tasks.publish import launch
 from workers.app import app
 
 logger = logging.getLogger(__name__)
@@ -57,14 +58,6 @@ def run_check(model: str, trigger: str = "manual", version: str | None = None, r
     if opened.created:
         launch(opened.run_id, model)
     return {"run_id": opened.run_id, "model": model, "created": opened.created}
-
-
-def launch(run_id: str, model: str) -> str:
-    """Publish the chain of a run; returns the id of its last task."""
-    head = {"run_id": run_id, "model": model}
-    result = chain(collect.si(head), evaluate.s(), detect.s(), alert.s(), schedule_recovery.s(),
-                   report.s()).apply_async()
-    return result.id
 
 
 def _run(name: str, run: dict[str, Any]) -> dict[str, Any]:

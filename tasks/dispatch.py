@@ -6,7 +6,7 @@ from monitor.check.runs import due_models, open_check
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from tasks.base import RELIABLE
-from tasks.check import launch
+from tasks.publish import launch
 from workers.app import app
 
 

@@ -133,7 +133,7 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
 def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float) -> None:
     """Enqueue a check chain for model NAME now."""
     from monitor.check.runs import open_check
-    from tasks.check import launch
+    from tasks.publish import launch
 
     url = database_url()
     with session_scope(url) as session:

@@ -74,7 +74,7 @@ def recovery_cancel(action_id: int, reason: str) -> None:
                      reason=reason, model_id=action.model_id, details={"kind": action.kind})
         task_id = action.celery_task_id
     if task_id:
-        from tasks.recovery import revoke
+        from tasks.publish import revoke
 
         revoke(task_id)
     click.echo(f"cancelled recovery action {action_id}")
@@ -89,9 +89,9 @@ def recovery_approve(action_id: int, reason: str) -> None:
 
     with session_scope(database_url()) as session:
         approved = approve(session, action_id, actor=audit.cli_actor(), reason=reason)
-    from tasks.recovery import publish
+    from tasks.publish import send_approved
 
-    if publish(approved.action_id, approved.eta) is None:
+    if send_approved(approved.action_id, approved.eta) is None:
         click.echo(f"approved recovery action {action_id}; the broker is unreachable, the sweeper will send it")
         return
     click.echo(f"approved recovery action {action_id}; it runs at {when(approved.eta)}")

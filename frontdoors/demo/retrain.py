@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.metrics import f1_score, recall_score
 
 from frontdoors.demo import data
-from monitor.recovery.retrain import RetrainRequest, RetrainResult
+from monitor.recovery.actions.retrain import RetrainRequest, RetrainResult
 
 
 def retrain(request: RetrainRequest) -> RetrainResult:

@@ -306,9 +306,9 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
 
             say("2/4 new version", "v2 arrives through the registry hook (a serving bug: threshold far too high)")
             started = time.time()
-            from monitor.registry import on_model_update
+            from tasks.publish import register_version
 
-            on_model_update(MODEL, "2", artifact=data.dumps(data.Miscalibrated(v1)), settings=settings)
+            register_version(MODEL, "2", artifact=data.dumps(data.Miscalibrated(v1)), settings=settings)
             bad_run = _episode(watch, services, traffic, started, "rollback", 60)
             since = time.time()
             healthy_v1 = _wait("a healthy check after rollback", lambda: watch.healthy_run(since, "1"),

@@ -31,7 +31,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts import silences
-from monitor.alerts.channels import CHANNELS
+from monitor.plugins import CHANNELS
 from monitor.alerts.policy import OPEN_STATES
 from monitor.db.schema import Alert, CheckRun, Notification, NotificationAlert, utcnow
 from monitor.spec import ModelSpec
@@ -128,7 +128,7 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, resolved: list[int], 
     created: list[int] = []
     for index, channel in enumerate(spec.alerts):
         key = channel_key(index, channel.type)
-        resend = CHANNELS[channel.type].resend_while_open
+        resend = CHANNELS.get(channel.type).resend_while_open
         items = []
         for alert in candidates:
             # a resolve goes wherever the firing went, even if the severity changed since

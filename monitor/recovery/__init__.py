@@ -1,11 +1,13 @@
 """Recovery: policies turn a newly firing alert into a persisted, delayed action that runs once.
 
-Actions share one interface (``run(context) -> Outcome``), one module each: ``rollback``,
-``retrain``, ``recalibrate``, ``notify``. ``ACTIONS`` maps the spec's action name to its function.
-``schedule`` persists and claims actions, ``approval`` lets a person approve them, and
-``verification`` checks afterwards whether the model recovered.
+Actions share one interface (``run(context) -> Outcome``), one module each under
+``monitor.recovery.actions`` (``rollback``, ``retrain``, ``recalibrate``, ``notify``), found by
+name through ``monitor.plugins.ACTIONS``. ``schedule`` persists and claims actions, ``approval``
+lets a person approve them, ``execution`` runs a claimed one (stale-reason guard, audit,
+verification scheduling), ``sweep`` finds lost ones, and ``verification`` checks afterwards
+whether the model recovered.
 """
 
-from monitor.recovery.actions import ACTIONS, ActionContext, Outcome
+from monitor.recovery.actions import ACTIONS, Action, ActionContext, Outcome
 
-__all__ = ["ACTIONS", "ActionContext", "Outcome"]
+__all__ = ["ACTIONS", "Action", "ActionContext", "Outcome"]

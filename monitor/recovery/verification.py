@@ -23,17 +23,16 @@ from sqlalchemy.orm import Session
 
 from monitor import events
 from monitor.db.schema import Alert, CheckRun, RecoveryAction, utcnow
+from monitor.plugins import ACTIONS
 from monitor.recovery.schedule import ESCALATION_RULE
 from monitor.spec import ModelSpec, RecoveryPolicy
 from monitor.store import runs as store_runs
 from monitor.store.common import insert_ignoring_conflicts
-#: Actions that change nothing automatically have nothing to verify.
-UNVERIFIED = frozenset({"notify"})
 
 
 def schedule_follow_up(session: Session, action: RecoveryAction, spec: ModelSpec) -> dt.datetime | None:
     """Set the follow-up check of a succeeded action; returns when it is due (None: none needed)."""
-    if action.kind in UNVERIFIED:
+    if not ACTIONS.get(action.kind).verifiable:  # it changed nothing, so there is nothing to verify
         return None
     raw = (action.params or {}).get("policy")
     verify_after = RecoveryPolicy.model_validate(raw).verify_after if raw else None

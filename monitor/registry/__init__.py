@@ -1,10 +1,12 @@
 """Model registries and the registry hook.
 
-``on_model_update(name, version, ...)`` is what a registry calls from Python: it records the
-version, computes its reference profile and enqueues a check with trigger ``registry``. The HTTP
-hook (``POST /v1/hooks/registry``, ``monitor.registry.hook``) does the same for signed MLflow
-webhooks and a plain JSON form. ``adapter_for(model, spec)`` is the registry that rollback and
-retrain act on (built-in or MLflow, by ``spec.registry.kind``; ``monitor.registry.adapters``).
+``on_model_update(name, version, ...)`` records a new version (and its reference profile) and
+returns; it publishes nothing, since the domain never touches the queue. What a registry calls
+from Python to record a version *and* check it is ``tasks.publish.register_version``, which
+calls this and then enqueues the check. The HTTP hook (``POST /v1/hooks/registry``,
+``monitor.registry.hook``) does the same for signed MLflow webhooks and a plain JSON form.
+``adapter_for(model, spec)`` is the registry that rollback and retrain act on (built-in or
+MLflow, by ``spec.registry.kind``; ``monitor.registry.adapters``).
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ __all__ = ["Move", "RegistryAdapter", "RegistryError", "RegistryVersion", "adapt
 
 def on_model_update(name: str, version: str, *, reference: pd.DataFrame | str | None = None,
                     artifact: bytes | None = None, serving: bool = True, source: str = "builtin",
-                    details: dict[str, Any] | None = None, enqueue: bool = True,
-                    settings: Settings | None = None) -> dict[str, Any]:
-    """Record a new model version and enqueue a check of it.
+                    details: dict[str, Any] | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """Record a new model version; returns ``{model, version, serving, check_delay}``.
 
     ``reference`` is a DataFrame (or a Parquet/CSV path) of the version's predictions on held-out
-    labelled data; without it the version inherits the previous reference profile. The check
-    is enqueued after the spec's ``registry_check_delay`` so that it sees the new version's traffic.
+    labelled data; without it the version inherits the previous reference profile.
+    ``check_delay`` is the spec's ``registry_check_delay``: how long the caller that checks the
+    new version (``tasks.publish.register_version``) waits, so the check sees its traffic.
     """
     from monitor.reference import read_table
 
@@ -43,10 +45,5 @@ def on_model_update(name: str, version: str, *, reference: pd.DataFrame | str | 
         spec = store.spec_of(model)
         row = builtin.register(session, model, spec, str(version), reference=reference,
                                artifact=artifact, serving=serving, source=source, details=details)
-        result = {"model": name, "version": row.version, "serving": row.serving}
-    if enqueue:
-        from monitor.queue import enqueue_check
-
-        result["task_id"] = enqueue_check(name, trigger="registry", version=str(version),
-                                          countdown=spec.registry_check_delay)
-    return result
+        return {"model": name, "version": row.version, "serving": row.serving,
+                "check_delay": spec.registry_check_delay}

@@ -1,7 +1,9 @@
 """The built-in model registry: versions in the database, one of them serving.
 
-It is what the rollback and retrain actions act on when no external registry is configured
-(``registry: {kind: builtin}``, the default); :class:`BuiltinRegistry` is its adapter.
+Every version modelwatch knows is recorded here (``register``), whichever registry the spec
+names: an external registry's moves are mirrored into this table. It is what the rollback and
+retrain actions act on when no external registry is configured (``registry: {kind: builtin}``,
+the default), through its adapter ``monitor.registry.adapters.builtin.BuiltinRegistry``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from monitor.db.schema import Model, ModelVersion
 from monitor.reference import build_drift_reference, build_profile
-from monitor.registry.adapters import Move, RegistryAdapter, RegistryVersion, adapter
 from monitor.spec import ModelSpec
 from monitor.store import models as store
 
@@ -55,40 +56,6 @@ def rollback(session: Session, model_id: int) -> tuple[str, str] | None:
         return None
     store.set_serving(session, model_id, previous.version, previous_status="rolled_back")
     return current.version, previous.version
-
-
-@adapter
-class BuiltinRegistry(RegistryAdapter):
-    """The built-in registry behind the adapter interface: the versions table is the registry."""
-
-    kind = "builtin"
-
-    def serving_version(self) -> str | None:
-        row = store.serving_version(self.session, self.model.id)
-        return row.version if row else None
-
-    def list_versions(self) -> list[RegistryVersion]:
-        return [RegistryVersion(v.version, bool(v.serving), v.source, v.created_at,
-                                {"status": v.status, "promoted_at": v.promoted_at.isoformat() if v.promoted_at else None})
-                for v in store.list_versions(self.session, self.model.id)]
-
-    def promote(self, version: str) -> Move:
-        before = self.serving_version()
-        store.set_serving(self.session, self.model.id, version)
-        return Move(before, version)
-
-    def rollback(self) -> Move | None:
-        moved = rollback(self.session, self.model.id)
-        return Move(*moved) if moved else None
-
-    def register_candidate(self, version: str | None, *, reference: pd.DataFrame | None = None,
-                           artifact: bytes | None = None, source: str | None = None,
-                           details: dict | None = None) -> str:
-        version = version or next_version(self.session, self.model.id)
-        details = {**(details or {}), **({"source_uri": source} if source else {})}
-        register(self.session, self.model, self.spec, version, reference=reference, artifact=artifact,
-                 serving=False, details=details)
-        return version
 
 
 def next_version(session: Session, model_id: int) -> str:

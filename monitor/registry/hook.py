@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from monitor import audit
 from monitor.db.schema import Model, RegistryDelivery, utcnow
 from monitor.registry import builtin
-from monitor.registry.adapters import hold_model
+from monitor.registry.adapters.base import hold_model
 from monitor.registry.signatures import HookRejected, VerifiedDelivery
 from monitor.store import models as store
 

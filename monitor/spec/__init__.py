@@ -8,15 +8,7 @@ loaded by name through :mod:`monitor.plugins`).
 """
 
 from monitor.spec.alerting import SEVERITIES, AlertingPolicy, RuleAlerting, Severity
-from monitor.spec.channels import (
-    CHANNEL_TYPES,
-    AlertmanagerConfig,
-    ChannelSpec,
-    EmailConfig,
-    LogChannel,
-    SlackConfig,
-    WebhookChannel,
-)
+from monitor.spec.channels import ChannelSpec
 from monitor.spec.columns import Columns
 from monitor.spec.interactions import InteractionEvents, InteractionSpec, ReferenceRates
 from monitor.spec.loading import load_spec_file, parse_spec
@@ -27,9 +19,8 @@ from monitor.spec.rules import AnomalyRules, DriftRules, Rules, finding_kinds, r
 from monitor.spec.service import ServiceSpec
 
 __all__ = [
-    "CHANNEL_TYPES", "NAME_PATTERN", "SEVERITIES", "AlertingPolicy", "AlertmanagerConfig", "AnomalyRules",
-    "ChannelSpec", "Columns", "DriftRules", "EmailConfig", "InteractionEvents", "InteractionSpec", "LogChannel",
-    "ModelSpec", "RecoveryPolicy", "ReferenceRates", "RegistrySpec", "RuleAlerting", "Rules", "ServiceSpec",
-    "Severity", "SlackConfig", "SpecFile", "Task", "WebhookChannel", "finding_kinds", "load_spec_file",
+    "NAME_PATTERN", "SEVERITIES", "AlertingPolicy", "AnomalyRules", "ChannelSpec", "Columns", "DriftRules",
+    "InteractionEvents", "InteractionSpec", "ModelSpec", "RecoveryPolicy", "ReferenceRates", "RegistrySpec",
+    "RuleAlerting", "Rules", "ServiceSpec", "Severity", "SpecFile", "Task", "finding_kinds", "load_spec_file",
     "parse_spec", "rule_names",
 ]

@@ -1,93 +1,20 @@
-"""Each entry of ``alerts``: a channel type and its settings, optionally routed by severity."""
+"""Each entry of ``alerts``: a channel type and its settings, optionally routed by severity.
+
+The channel names and each channel's settings model come from the channel plugins
+(``monitor.plugins.CHANNELS``, loaded by name: this module imports nothing from
+``monitor.alerts``). A channel's ``Config`` validates its settings, and its ``expand`` turns the
+short form ``{slack: URL}`` into the settings it abbreviates.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from monitor.plugins import CHANNELS
 from monitor.spec.alerting import SEVERITIES
 from monitor.spec.base import _Strict
-
-
-class WebhookChannel(_Strict):
-    url: str
-    secret: str | None = None
-    timeout: float = Field(5.0, gt=0)
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-        return value
-
-
-class LogChannel(_Strict):
-    level: Literal["info", "warning", "error"] = "warning"
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("expected an http:// or https:// URL")
-    return value
-
-
-class SlackConfig(_Config):
-    """A Slack incoming webhook (the URL is the secret)."""
-
-    url: str
-    timeout: float = Field(5.0, gt=0)
-
-    _url = field_validator("url")(_http_url)
-
-
-class EmailConfig(_Config):
-    """Email over SMTP: ``to`` one address or a list, ``host``/``port`` of the relay."""
-
-    to: list[str]
-    sender: str = Field("modelwatch@localhost", alias="from")
-    host: str = "localhost"
-    port: int = Field(25, ge=1, le=65535)
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    ssl: bool = False
-    timeout: float = Field(10.0, gt=0)
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @field_validator("to", mode="before")
-    @classmethod
-    def _addresses(cls, value):
-        addresses = [value] if isinstance(value, str) else value
-        if not addresses or not all(isinstance(a, str) and "@" in a for a in addresses):
-            raise ValueError("expected one or more email addresses")
-        return addresses
-
-    @model_validator(mode="after")
-    def _one_tls_mode(self) -> "EmailConfig":
-        if self.ssl and self.starttls:
-            raise ValueError("choose ssl (implicit TLS) or starttls, not both")
-        return self
-
-
-class AlertmanagerConfig(_Config):
-    """A Prometheus Alertmanager: ``url`` is its base, alerts go to ``{url}/api/v2/alerts``."""
-
-    url: str
-    timeout: float = Field(5.0, gt=0)
-    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on every alert.")
-
-    _url = field_validator("url")(_http_url)
-
-
-CHANNEL_TYPES: dict[str, type[BaseModel]] = {"log": LogChannel, "webhook": WebhookChannel, "slack": SlackConfig,
-                                             "email": EmailConfig, "alertmanager": AlertmanagerConfig}
 
 
 class ChannelSpec(_Strict):
@@ -111,17 +38,16 @@ class ChannelSpec(_Strict):
         if not isinstance(value, dict) or len(value) != 1:
             raise ValueError(
                 "each alert channel is a mapping with one key, one of "
-                f"{sorted(CHANNEL_TYPES)}, e.g. {{webhook: https://example.com/hook}}"
+                f"{CHANNELS.names()}, e.g. {{webhook: https://example.com/hook}}"
             )
         (kind, config), = value.items()
-        if kind not in CHANNEL_TYPES:
-            raise ValueError(f"unknown alert channel {kind!r}; expected one of {sorted(CHANNEL_TYPES)}")
-        if kind in ("webhook", "slack", "alertmanager") and isinstance(config, str):
-            config = {"url": config}
-        if kind == "email" and isinstance(config, str):
-            config = {"to": [config]}
-        config = config or {}
-        CHANNEL_TYPES[kind].model_validate(config)
+        if kind not in CHANNELS:
+            raise ValueError(f"unknown alert channel {kind!r}; expected one of {CHANNELS.names()}")
+        settings = CHANNELS.config_model(kind)
+        config = settings.expand(config)
+        if not isinstance(config, dict):
+            raise ValueError(f"alert channel {kind!r} expects a mapping of its settings, got {config!r}")
+        settings.model_validate(config)
         routed = {} if severities is None else {"severities": severities}
         return {"type": kind, "config": config, **routed}
 
@@ -129,5 +55,6 @@ class ChannelSpec(_Strict):
         """Does this channel take alerts of ``severity``?"""
         return severity in self.severities
 
-    def parsed(self) -> _Strict:
-        return CHANNEL_TYPES[self.type].model_validate(self.config)
+    def parsed(self) -> BaseModel:
+        """The channel's settings as its own ``Config`` model."""
+        return CHANNELS.config_model(self.type).model_validate(self.config)

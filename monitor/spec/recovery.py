@@ -1,14 +1,20 @@
-"""The ``recovery`` block: what to do when an alert starts firing."""
+"""The ``recovery`` block: what to do when an alert starts firing.
+
+Action names come from the action plugins (``monitor.plugins.ACTIONS``, loaded by name: this
+module imports nothing from ``monitor.recovery``), and each action checks the policy fields it
+needs (``check_policy``: retrain needs ``callable``).
+"""
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from monitor.durations import parse_duration
 from monitor.errors import SpecError
+from monitor.plugins import ACTIONS
 from monitor.spec.base import _Strict
 
 
@@ -18,7 +24,7 @@ class RecoveryPolicy(_Strict):
     Semantics for operators: docs/alerts-and-recovery.md, section "Recovery".
     """
 
-    action: Literal["rollback", "retrain", "recalibrate", "notify"]
+    action: str = Field(description="A recovery action's name: rollback, retrain, recalibrate, notify, ...")
     after: float = Field(0.0, description="Delay before the action runs (a duration).")
     callable: str | None = Field(None, description="'package.module:function' for retrain.")
     cooldown: float | None = Field(None, description="No second run of this action for the model "
@@ -44,11 +50,16 @@ class RecoveryPolicy(_Strict):
     def _duration(cls, value: Any) -> float | None:
         return None if value is None else parse_duration(value)
 
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in ACTIONS:
+            raise ValueError(f"unknown recovery action {value!r}; expected one of {ACTIONS.names()}")
+        return value
+
     @model_validator(mode="after")
-    def _retrain_needs_callable(self) -> "RecoveryPolicy":
-        if self.action == "retrain":
-            if not self.callable or ":" not in self.callable:
-                raise ValueError("action 'retrain' needs callable: 'package.module:function'")
+    def _action_accepts_policy(self) -> "RecoveryPolicy":
+        ACTIONS.get(self.action).check_policy(self)  # e.g. retrain needs callable
         return self
 
     def load_callable(self):

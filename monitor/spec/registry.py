@@ -1,11 +1,15 @@
-"""The ``registry`` block: which model registry rollback and retrain act on."""
+"""The ``registry`` block: which model registry rollback and retrain act on.
+
+Registry kinds come from the adapter plugins (``monitor.plugins.ADAPTERS``, loaded by name: this
+module imports nothing from ``monitor.registry``); each adapter checks the fields it needs
+(``check_spec``: mlflow needs ``tracking_uri``).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import Field, field_validator, model_validator
 
-from pydantic import Field, model_validator
-
+from monitor.plugins import ADAPTERS
 from monitor.spec.base import _Strict
 
 
@@ -17,13 +21,19 @@ class RegistrySpec(_Strict):
     alias instead (``name`` defaults to the model's name). See ``docs/registry.md``.
     """
 
-    kind: Literal["builtin", "mlflow"] = "builtin"
+    kind: str = Field("builtin", description="A registry adapter's name: builtin, mlflow, ...")
     tracking_uri: str | None = Field(None, description="mlflow: the tracking server's URL.")
     name: str | None = Field(None, description="mlflow: the registered model's name (default: the model's).")
     alias: str = Field("champion", min_length=1, description="mlflow: the alias that marks the serving version.")
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in ADAPTERS:
+            raise ValueError(f"unknown registry kind {value!r}; expected one of {ADAPTERS.names()}")
+        return value
+
     @model_validator(mode="after")
-    def _mlflow_needs_uri(self) -> "RegistrySpec":
-        if self.kind == "mlflow" and not self.tracking_uri:
-            raise ValueError("registry kind 'mlflow' needs tracking_uri, e.g. http://mlflow:5000")
+    def _adapter_accepts_spec(self) -> "RegistrySpec":
+        ADAPTERS.get(self.kind).check_spec(self)  # e.g. mlflow needs tracking_uri
         return self

@@ -41,7 +41,7 @@ def serve_window(stack, tmp_path, version: str, recall: float) -> None:
     from monitor.store import logs, models as store
 
     if version != "1":
-        on_model_update(MODEL, version, settings=stack.settings(), enqueue=False)
+        on_model_update(MODEL, version, settings=stack.settings())
     predictions, labels = write_window(tmp_path, version=version, recall=recall, n=400, seed=int(version),
                                        prefix=f"v{version}")
     with session(stack.database_url) as s:

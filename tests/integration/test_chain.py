@@ -34,7 +34,7 @@ def test_recall_drop_fires_alert_notifies_once_rolls_back_once_and_resolves(back
     url = stack.database_url
     with WebhookReceiver() as hook:
         stack.cli("apply", "-f", str(write_model(tmp_path, hook.url)))
-        on_model_update(MODEL, "2", settings=stack.settings(), enqueue=False)
+        on_model_update(MODEL, "2", settings=stack.settings())
         predictions, labels = write_window(tmp_path, version="2", recall=0.45)
         counts = json.loads(stack.cli("ingest", "predictions", str(predictions), "--model", MODEL, "--json").stdout)
         assert (counts["accepted"], counts["duplicates"], counts["quarantined"]) == (800, 0, 0)

@@ -20,8 +20,8 @@ import pytest
 
 from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import wait_for
-from tests.integration.api_server import finished_run, serve
-from tests.integration.scenario import MODEL, write_model, write_window
+from tests.support.api_server import finished_run, serve
+from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from monitor import audit
 from monitor.db.schema import Alert, AuditEvent, Notification, RecoveryAction, utcnow
 from monitor.detect.findings import RuleEvaluation
 from monitor.recovery import ActionContext, approval, schedule, verification
-from monitor.recovery.retrain import RetrainRequest, RetrainResult
+from monitor.recovery.actions.retrain import RetrainRequest, RetrainResult
 from monitor.registry import builtin
 from monitor.store import logs, models as store_models, runs as store_runs
 from tests.conftest import session
@@ -266,7 +266,7 @@ def test_retrain_promotes_only_a_candidate_better_by_the_margin(db_url, margin, 
 
     with session(db_url) as s:
         model = store_models.get_model_by_id(s, model_id)
-        outcome = ACTIONS["retrain"](ActionContext(s, model, store_models.spec_of(model), s.get(RecoveryAction, action.id)))
+        outcome = ACTIONS.get("retrain")().run(ActionContext(s, model, store_models.spec_of(model), s.get(RecoveryAction, action.id)))
     assert outcome.ok is promoted
     evaluation = outcome.details["evaluation"]
     assert evaluation["metric"] == "f1" and evaluation["promote"] is promoted

@@ -28,7 +28,7 @@ def test_sigkilled_workers_leave_no_duplicate_notification_or_recovery(redis_sta
     stack, url = redis_stack, redis_stack.database_url
     with WebhookReceiver() as hook:
         stack.cli("apply", "-f", str(write_model(tmp_path, hook.url)))
-        on_model_update(MODEL, "2", settings=stack.settings(), enqueue=False)
+        on_model_update(MODEL, "2", settings=stack.settings())
         predictions, labels = write_window(tmp_path, version="2", recall=0.4)
         stack.cli("ingest", "predictions", str(predictions), "--model", MODEL)
         stack.cli("ingest", "labels", str(labels), "--model", MODEL)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from monitor.registry import Move, RegistryError, adapter_for
-from monitor.registry.builtin import BuiltinRegistry
-from monitor.registry.mlflow import REGISTERED_BY_TAG, MlflowRegistry
+from monitor.registry.adapters.builtin import BuiltinRegistry
+from monitor.registry.adapters.mlflow import REGISTERED_BY_TAG, MlflowRegistry
 from monitor.spec import ModelSpec
 from monitor.store import models as store
 from tests.conftest import free_port, session
@@ -144,7 +144,7 @@ def test_the_rollback_action_moves_the_mlflow_alias(db_url, mlflow_server):
 
     from monitor.db.schema import RecoveryAction, utcnow
     from monitor.recovery import ActionContext
-    from monitor.recovery.rollback import run as rollback
+    from monitor.recovery.actions.rollback import Rollback
 
     name = f"fraud-{uuid.uuid4().hex[:8]}"
     spec = make_spec(kind="mlflow", tracking_uri=mlflow_server, name=name, alias="champion")
@@ -161,7 +161,7 @@ def test_the_rollback_action_moves_the_mlflow_alias(db_url, mlflow_server):
                                 dedup_key="alert:1:rollback", reason="recall_drop", eta=utcnow())
         s.add(action)
         s.flush()
-        outcome = rollback(ActionContext(s, model, spec, action))
+        outcome = Rollback().run(ActionContext(s, model, spec, action))
     assert outcome.ok and (outcome.details["from_version"], outcome.details["to_version"]) == ("2", "1")
     assert client.get_model_version_by_alias(name, "champion").version == "1"
     assert local(db_url) == {"1": (True, "serving"), "2": (False, "rolled_back")}

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from monitor.db.schema import AuditEvent, RegistryDelivery
 from monitor.errors import NotFound
 from monitor.registry import hook
-from monitor.registry.adapters import hold_model
+from monitor.registry.adapters.base import hold_model
 from monitor.registry.signatures import VerifiedDelivery
 from monitor.spec import ModelSpec
 from monitor.store import models as store

@@ -284,14 +284,14 @@ def test_state_lives_in_the_data_dir(applied, data_dir):
 def test_approve_schedules_a_pending_action_is_audited_and_refuses_twice(runner, applied, data_dir, monkeypatch):
     import datetime as dt
 
-    import tasks.recovery
+    import tasks.publish
     from monitor.config import get_settings
     from monitor.db.engine import session_scope
     from monitor.db.schema import RecoveryAction, utcnow
     from monitor.store import models as store
 
     published = []
-    monkeypatch.setattr(tasks.recovery, "publish", lambda action_id, eta: published.append((action_id, eta)) or "task-1")
+    monkeypatch.setattr(tasks.publish, "send_approved", lambda action_id, eta: published.append((action_id, eta)) or "task-1")
     monkeypatch.setenv("MODELWATCH_ACTOR", "carol")
     with session_scope(get_settings().effective_database_url) as session:
         model = store.get_model(session, "churn")

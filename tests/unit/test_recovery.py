@@ -12,7 +12,7 @@ import pytest
 
 from monitor.errors import SpecError
 from monitor.recovery.evaluation import compare, split_holdout
-from monitor.recovery.recalibrate import fit
+from monitor.recovery.actions.recalibrate import fit
 from monitor.recovery.verification import outcome_of
 from monitor.spec import RecoveryPolicy, parse_spec
 

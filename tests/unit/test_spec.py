@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from monitor.alerts.channels.log import LogChannel
+from monitor.alerts.channels.webhook import WebhookChannel
 from monitor.errors import SpecError
 from monitor.spec import (
-    LogChannel,
     ModelSpec,
     RecoveryPolicy,
     Task,
-    WebhookChannel,
     load_spec_file,
     parse_spec,
 )
@@ -105,9 +105,9 @@ def test_full_spec_parses(tmp_path):
 
     channels = [c.parsed() for c in churn.alerts]
     assert [c.type for c in churn.alerts] == ["webhook", "webhook", "log"]
-    assert channels[0] == WebhookChannel(url="https://hooks.example.com/mw")
-    assert channels[1] == WebhookChannel(url="http://127.0.0.1:9000/hook", secret="s3cret", timeout=2)
-    assert channels[2] == LogChannel(level="error")
+    assert channels[0] == WebhookChannel.Config(url="https://hooks.example.com/mw")
+    assert channels[1] == WebhookChannel.Config(url="http://127.0.0.1:9000/hook", secret="s3cret", timeout=2)
+    assert channels[2] == LogChannel.Config(level="error")
 
     retrain, rollback = churn.recovery["recall_drop"]
     assert retrain.action == "retrain"
@@ -141,7 +141,7 @@ def test_defaults():
     assert spec.columns.label == "label"
     assert spec.columns.features == []
     assert [c.type for c in spec.alerts] == ["log"]
-    assert spec.alerts[0].parsed() == LogChannel(level="warning")
+    assert spec.alerts[0].parsed() == LogChannel.Config(level="warning")
     rules = spec.rules
     assert (rules.accuracy_drop_pct, rules.precision_drop_pct, rules.recall_drop_pct, rules.f1_drop_pct) == (
         10.0, 10.0, 10.0, 10.0)

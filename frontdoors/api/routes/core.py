@@ -79,7 +79,7 @@ def force_check(name: str, rerun: bool = False, url: str = Depends(database_url)
                 principal: Principal = Depends(writer)) -> dict[str, Any]:
     """Enqueue a check chain for the model now (trigger ``manual``)."""
     from monitor.check.runs import open_check
-    from tasks.check import launch
+    from tasks.publish import launch
 
     with session_scope(url) as session:
         opened = open_check(session, name, trigger="manual", rerun=rerun)

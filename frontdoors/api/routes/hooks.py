@@ -78,7 +78,7 @@ def _handle(settings: Settings, delivery, event) -> JSONResponse:
             return JSONResponse({"detail": "a concurrent copy of this delivery failed; retry it"}, status_code=503)
     if outcome.check_delay is None:
         return JSONResponse(outcome.to_json(), status_code=200)
-    from monitor.queue import enqueue_check
+    from tasks.publish import enqueue_check
 
     try:
         task_id = enqueue_check(outcome.model, trigger="registry", version=outcome.version,

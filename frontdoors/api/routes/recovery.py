@@ -59,7 +59,7 @@ def approve_action(action_id: RowId, decision: Decision | None = None, url: str 
                    principal: Principal = Depends(writer)) -> dict[str, Any]:
     """Approve an action pending approval; it is scheduled for its ETA (or now, if that passed)."""
     from monitor.recovery.approval import NotPendingApproval, approve
-    from tasks.recovery import publish
+    from tasks.publish import send_approved
 
     reason = decision.reason if decision else ""
     try:
@@ -67,7 +67,7 @@ def approve_action(action_id: RowId, decision: Decision | None = None, url: str 
             approved = approve(session, action_id, actor=principal.actor, reason=reason)
     except NotPendingApproval as exc:
         raise HTTPException(409, str(exc)) from exc
-    publish(approved.action_id, approved.eta)
+    send_approved(approved.action_id, approved.eta)
     with session_scope(url) as session:
         return _action(session, action_id)
 
@@ -77,7 +77,7 @@ def cancel_action(action_id: RowId, decision: Decision | None = None, url: str =
                   principal: Principal = Depends(writer)) -> dict[str, Any]:
     """Cancel an action that waits (for approval or its ETA) and revoke its Celery task."""
     from monitor.recovery.schedule import cancel
-    from tasks.recovery import revoke
+    from tasks.publish import revoke
 
     reason = (decision.reason if decision else "") or f"cancelled by {principal.actor}"
     with session_scope(url) as session:

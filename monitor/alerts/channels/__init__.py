@@ -1,25 +1,21 @@
 """Alert channels: one small module each, one interface, ``send(payload) -> Delivery``.
 
-``CHANNELS`` maps the spec's channel name (``log``, ``webhook``, ``slack``, ``email``,
-``alertmanager``) to its class; a new channel is one new module that registers itself here
-(and its settings model in ``monitor.spec.CHANNEL_TYPES``).
+Each module registers its class with ``@channel("name")`` and keeps its settings beside it as the
+class's ``Config``; ``monitor.plugins.CHANNELS`` finds them by the spec's name. A new channel is
+one new module here and nothing else (docs/extending.md, "A channel").
 """
 
 from __future__ import annotations
 
-from monitor.alerts.channels.alertmanager import AlertmanagerChannel
-from monitor.alerts.channels.base import Channel, Delivery
-from monitor.alerts.channels.email import EmailChannel
-from monitor.alerts.channels.log import LogChannel
-from monitor.alerts.channels.slack import SlackChannel
-from monitor.alerts.channels.webhook import WebhookChannel
+from typing import Any
 
-CHANNELS: dict[str, type[Channel]] = {"log": LogChannel, "webhook": WebhookChannel, "slack": SlackChannel,
-                                      "email": EmailChannel, "alertmanager": AlertmanagerChannel}
+from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery
+from monitor.plugins import CHANNELS
 
 
-def build_channel(kind: str, config: dict) -> Channel:
-    return CHANNELS[kind].from_config(config)
+def build_channel(kind: str, config: dict[str, Any]) -> Channel:
+    """The channel the spec names ``kind``, built from its (already validated) settings."""
+    return CHANNELS.get(kind).from_config(config)
 
 
-__all__ = ["CHANNELS", "Channel", "Delivery", "build_channel"]
+__all__ = ["CHANNELS", "Channel", "ChannelConfig", "Delivery", "build_channel"]

@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from pydantic import Field, field_validator
 
-from monitor.alerts.channels.base import Channel, Delivery, http_delivery
+from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
+from monitor.plugins import channel
 
 
 def alerts_body(payload: dict[str, Any], extra_labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -39,8 +41,22 @@ def alerts_body(payload: dict[str, Any], extra_labels: dict[str, str] | None = N
     return body
 
 
+@channel("alertmanager")
 class AlertmanagerChannel(Channel):
+    """Pushes alerts to a Prometheus Alertmanager, re-sending open ones so they do not expire."""
+
     resend_while_open = True
+
+    class Config(ChannelConfig):
+        """A Prometheus Alertmanager: ``url`` is its base, alerts go to ``{url}/api/v2/alerts``."""
+
+        shorthand = "url"
+
+        url: str
+        timeout: float = Field(5.0, gt=0)
+        labels: dict[str, str] = Field(default_factory=dict, description="Extra labels on every alert.")
+
+        _url = field_validator("url")(http_url)
 
     def __init__(self, url: str, timeout: float = 5.0, labels: dict[str, str] | None = None):
         self.url, self.timeout, self.labels = url.rstrip("/"), timeout, labels or {}

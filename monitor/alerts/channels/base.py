@@ -1,5 +1,9 @@
 """The channel interface: ``send(notification payload) -> Delivery``, never raising for a peer's failure.
 
+Each channel is one module of this package: a :class:`Channel` subclass registered with
+``@channel("name")`` (``monitor.plugins``) whose nested ``Config`` (a :class:`ChannelConfig`) is
+the settings the spec validates for ``alerts: [{name: ...}]``. See docs/extending.md.
+
 A payload is one *grouped* notification (``monitor.alerts.notify``): one model, one check run,
 the alert transitions it carries under ``alerts``. Channels that speak a protocol with its own
 notion of an alert's life (Alertmanager) set ``resend_while_open`` so every check re-sends open
@@ -11,7 +15,9 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
 
 REDACTED = "***"
 
@@ -30,7 +36,43 @@ class Delivery:
     http_status: int | None = None
 
 
+class ChannelConfig(BaseModel):
+    """Base of every channel's settings model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: The field a bare string fills in the spec's short form: ``{slack: URL}`` is ``{slack: {url: URL}}``.
+    shorthand: ClassVar[str | None] = None
+
+    @classmethod
+    def expand(cls, value: Any) -> Any:
+        """The settings the spec's value abbreviates (``None`` is ``{}``); validated afterwards.
+
+        >>> class Hook(ChannelConfig):
+        ...     shorthand = "url"
+        ...     url: str
+        >>> Hook.expand("https://example.com/hook"), Hook.expand(None)
+        ({'url': 'https://example.com/hook'}, {})
+        """
+        if isinstance(value, str) and cls.shorthand:
+            return {cls.shorthand: value}
+        return value or {}
+
+
+def http_url(value: str) -> str:
+    """A pydantic validator body: the value must be an http(s) URL (named in the error)."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
 class Channel(ABC):
+    """One way of delivering a grouped notification; subclasses register with ``@channel``."""
+
+    #: The spec's name for the channel, set by ``@channel("name")``.
+    name: str = ""
+    #: The channel's settings; ``from_config`` receives them validated by the spec.
+    Config: type[ChannelConfig] = ChannelConfig
     #: Re-send every open, unsilenced alert on each check (the peer expires what is not re-sent).
     resend_while_open: bool = False
 

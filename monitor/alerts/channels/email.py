@@ -13,9 +13,46 @@ import smtplib
 from email.message import EmailMessage
 from typing import Any
 
-from monitor.alerts.channel_config import EmailConfig
-from monitor.alerts.channels.base import Channel, Delivery
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery
 from monitor.alerts.messages import body, headline
+from monitor.plugins import channel
+
+
+class EmailConfig(ChannelConfig):
+    """Email over SMTP: ``to`` one address or a list, ``host``/``port`` of the relay."""
+
+    to: list[str]
+    sender: str = Field("modelwatch@localhost", alias="from")
+    host: str = "localhost"
+    port: int = Field(25, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = Field(10.0, gt=0)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def expand(cls, value: Any) -> Any:
+        """``{email: oncall@example.com}`` is ``{email: {to: [oncall@example.com]}}``."""
+        return {"to": [value]} if isinstance(value, str) else value or {}
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _addresses(cls, value):
+        addresses = [value] if isinstance(value, str) else value
+        if not addresses or not all(isinstance(a, str) and "@" in a for a in addresses):
+            raise ValueError("expected one or more email addresses")
+        return addresses
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> "EmailConfig":
+        if self.ssl and self.starttls:
+            raise ValueError("choose ssl (implicit TLS) or starttls, not both")
+        return self
 
 
 def compose(config: EmailConfig, payload: dict[str, Any], idempotency_key: str) -> EmailMessage:
@@ -29,7 +66,12 @@ def compose(config: EmailConfig, payload: dict[str, Any], idempotency_key: str) 
     return mail
 
 
+@channel("email")
 class EmailChannel(Channel):
+    """Sends one plain-text mail per notification over SMTP; the password is redacted from errors."""
+
+    Config = EmailConfig
+
     def __init__(self, config: EmailConfig):
         self.config = config
 

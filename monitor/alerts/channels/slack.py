@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from pydantic import Field, field_validator
 
-from monitor.alerts.channels.base import Channel, Delivery, http_delivery
+from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
 from monitor.alerts.messages import alert_line, headline
+from monitor.plugins import channel
 
 _ICONS = {"firing": ":red_circle:", "repeat": ":large_orange_circle:", "resolved": ":large_green_circle:"}
 
@@ -34,7 +36,20 @@ def message(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@channel("slack")
 class SlackChannel(Channel):
+    """Posts a readable message to a Slack incoming webhook; the webhook URL is redacted from errors."""
+
+    class Config(ChannelConfig):
+        """A Slack incoming webhook (the URL is the secret): ``{slack: URL}``."""
+
+        shorthand = "url"
+
+        url: str
+        timeout: float = Field(5.0, gt=0)
+
+        _url = field_validator("url")(http_url)
+
     def __init__(self, url: str, timeout: float = 5.0):
         self.url, self.timeout = url, timeout
 

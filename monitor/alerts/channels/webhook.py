@@ -16,8 +16,10 @@ import time
 from typing import Any
 
 import httpx
+from pydantic import Field, field_validator
 
-from monitor.alerts.channels.base import Channel, Delivery, http_delivery
+from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
+from monitor.plugins import channel
 
 
 def sign(secret: str, body: bytes, timestamp: str) -> str:
@@ -36,7 +38,21 @@ def verify(secret: str, body: bytes, timestamp: str, signature: str, *, max_age:
     return age <= max_age and hmac.compare_digest(sign(secret, body, timestamp), signature)
 
 
+@channel("webhook")
 class WebhookChannel(Channel):
+    """POSTs the notification as JSON, signed with HMAC-SHA256 when the channel has a secret."""
+
+    class Config(ChannelConfig):
+        """``{webhook: URL}`` or ``{webhook: {url: ..., secret: ..., timeout: 5}}``."""
+
+        shorthand = "url"
+
+        url: str
+        secret: str | None = None
+        timeout: float = Field(5.0, gt=0)
+
+        _url = field_validator("url")(http_url)
+
     def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0):
         self.url, self.secret, self.timeout = url, secret, timeout
 

@@ -24,7 +24,8 @@ from sklearn.metrics import brier_score_loss, f1_score, precision_score, recall_
 
 from monitor.db.schema import utcnow
 from monitor.kpis import label_key
-from monitor.recovery.actions import ActionContext, Outcome
+from monitor.plugins import action
+from monitor.recovery.actions.base import Action, ActionContext, Outcome
 from monitor.spec import Task
 from monitor.store import logs, models as store_models
 
@@ -60,7 +61,16 @@ def fit(truth: np.ndarray, scores: np.ndarray, current_threshold: float = 0.5) -
             "after": {**_at(truth, scores, float(best)), "brier": float(brier_score_loss(truth, calibrated))}}
 
 
-def run(context: ActionContext) -> Outcome:
+@action("recalibrate")
+class Recalibrate(Action):
+    """Refit the serving version's Platt calibration and F1-best threshold on recent labels."""
+
+    def run(self, context: ActionContext) -> Outcome:
+        return recalibrate(context)
+
+
+def recalibrate(context: ActionContext) -> Outcome:
+    """The serving version's calibration refitted and stored on its details (see the module doc)."""
     spec, session, model = context.spec, context.session, context.model
     if spec.task is not Task.binary_classification:
         return Outcome(False, f"recalibrate applies to binary classifiers with scores; {model.name} is {spec.task.value}")

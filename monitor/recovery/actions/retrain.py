@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from monitor import audit
-from monitor.recovery.actions import ActionContext, Outcome
+from monitor.plugins import action
+from monitor.recovery.actions.base import Action, ActionContext, Outcome
 from monitor.recovery.evaluation import compare, split_holdout
 from monitor.registry import adapter_for
 from monitor.registry.builtin import next_version as free_version
-from monitor.spec import ModelSpec
+from monitor.spec import ModelSpec, RecoveryPolicy
 from monitor.store import logs, models as store_models
 
 
@@ -66,9 +67,22 @@ def _history(history: dict[str, list[float]]) -> dict[str, list[float]]:
     return {name: [float(v) for v in values] for name, values in (history or {}).items()}
 
 
-def run(context: ActionContext) -> Outcome:
-    from monitor.spec import RecoveryPolicy
+@action("retrain")
+class Retrain(Action):
+    """Train a candidate with the spec's callable; register it, and serve it only if it beats the
+    serving version on held-out recent data by ``promote_margin``."""
 
+    @classmethod
+    def check_policy(cls, policy: RecoveryPolicy) -> None:
+        if not policy.callable or ":" not in policy.callable:
+            raise ValueError("action 'retrain' needs callable: 'package.module:function'")
+
+    def run(self, context: ActionContext) -> Outcome:
+        return retrain(context)
+
+
+def retrain(context: ActionContext) -> Outcome:
+    """Call the policy's training function and judge its candidate (see the module doc)."""
     policy = RecoveryPolicy.model_validate(context.action.params["policy"])
     train = policy.load_callable()
     session, model, spec = context.session, context.model, context.spec

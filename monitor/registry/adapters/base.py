@@ -10,7 +10,9 @@ the dashboard see the same serving version, committed together with the action's
     version = adapter.register_candidate("3", reference=frame) # MLflow assigns its own number
     adapter.promote(version)
 
-Adapters register themselves in :data:`ADAPTERS` by kind (``builtin``, ``mlflow``).
+An adapter is one module of this package whose class registers itself with
+``@adapter("kind")`` (``monitor.plugins.ADAPTERS``); this module does not import them: the
+family loads them by name. A new registry is one new module (docs/extending.md).
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy.orm import Session, object_session
 
 from monitor.db.schema import Model, utcnow
 from monitor.errors import ModelwatchError
-from monitor.spec import ModelSpec
+from monitor.plugins import ADAPTERS
+from monitor.spec import ModelSpec, RegistrySpec
 
 
 class RegistryError(ModelwatchError):
@@ -57,10 +60,12 @@ class RegistryVersion:
 class RegistryAdapter(abc.ABC):
     """What rollback and retrain need from a registry, for one model."""
 
-    kind: ClassVar[str]
-
     def __init__(self, session: Session, model: Model, spec: ModelSpec):
         self.session, self.model, self.spec = session, model, spec
+
+    @classmethod
+    def check_spec(cls, registry: RegistrySpec) -> None:
+        """Raise ValueError naming what the spec's ``registry`` block lacks for this adapter (called by the spec)."""
 
     @abc.abstractmethod
     def serving_version(self) -> str | None:
@@ -104,27 +109,16 @@ def hold_model(session: Session, model: Model) -> None:
     session.flush()
 
 
-ADAPTERS: dict[str, type[RegistryAdapter]] = {}
-
-
-def adapter(cls: type[RegistryAdapter]) -> type[RegistryAdapter]:
-    """Class decorator: make an adapter selectable by ``spec.registry.kind``."""
-    ADAPTERS[cls.kind] = cls
-    return cls
-
-
 def adapter_for(model: Model, spec: ModelSpec, session: Session | None = None) -> RegistryAdapter:
     """The registry adapter the model's spec names (``registry.kind``), bound to ``session``.
 
     ``session`` defaults to the session ``model`` is attached to (a recovery action's context
     session); changes mirrored locally commit with it.
     """
-    from monitor.registry import builtin, mlflow  # noqa: F401  (fills ADAPTERS)
-
     session = session or object_session(model)
     if session is None:
         raise RegistryError(f"model {model.name!r} is not attached to a session; pass session=")
     kind = spec.registry.kind
     if kind not in ADAPTERS:
-        raise RegistryError(f"model {model.name!r}: unknown registry kind {kind!r}; expected one of {sorted(ADAPTERS)}")
-    return ADAPTERS[kind](session, model, spec)
+        raise RegistryError(f"model {model.name!r}: unknown registry kind {kind!r}; expected one of {ADAPTERS.names()}")
+    return ADAPTERS.get(kind)(session, model, spec)

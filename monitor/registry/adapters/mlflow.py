@@ -20,7 +20,8 @@ import pandas as pd
 
 from monitor.redact import HIDDEN, redact_url
 from monitor.registry import builtin
-from monitor.registry.adapters import Move, RegistryAdapter, RegistryError, RegistryVersion, adapter
+from monitor.plugins import adapter
+from monitor.registry.adapters.base import Move, RegistryAdapter, RegistryError, RegistryVersion
 from monitor.store import models as store
 
 T = TypeVar("T")
@@ -41,9 +42,14 @@ def _not_found(exc: Exception) -> bool:
     return getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 
-@adapter
+@adapter("mlflow")
 class MlflowRegistry(RegistryAdapter):
-    kind = "mlflow"
+    """An MLflow registered model whose alias (``champion``) marks the serving version."""
+
+    @classmethod
+    def check_spec(cls, registry) -> None:
+        if not registry.tracking_uri:
+            raise ValueError("registry kind 'mlflow' needs tracking_uri, e.g. http://mlflow:5000")
 
     def __init__(self, session, model, spec):
         super().__init__(session, model, spec)

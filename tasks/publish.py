@@ -1,0 +1,102 @@
+"""Publishing work to the queue, by task name: what the front doors and the tasks send.
+
+The domain (``monitor/``) never publishes; a front door (CLI, API, the demo) or a task does,
+through these functions. They address tasks by name (``app.signature("tasks.recovery.execute")``),
+so this module and its callers import no task module: ``tasks/check.py`` and
+``tasks/recovery.py`` do not import each other, and a process that only publishes (the API, the
+CLI) need not import every task. Routing to queues follows the names (``workers/celeryconfig.py``).
+
+>>> from tasks.publish import CHECK_CHAIN
+>>> CHECK_CHAIN[0], CHECK_CHAIN[-1]
+('tasks.check.collect', 'tasks.check.report')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from celery import chain
+
+from monitor.config import get_settings
+from monitor.db.engine import session_scope
+from monitor.recovery import schedule
+from monitor.registry import on_model_update
+from tasks.base import BROKER_ERRORS, revoke
+from workers.app import app
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CHECK_CHAIN", "deliver", "enqueue_check", "launch", "register_version", "revoke", "send_approved",
+           "send_recovery", "send_verification"]
+
+#: The stages of a check run, in order; each passes ``{"run_id": ...}`` to the next.
+CHECK_CHAIN = tuple(f"tasks.check.{stage}" for stage in
+                    ("collect", "evaluate", "detect", "alert", "schedule_recovery", "report"))
+
+
+def enqueue_check(model: str, *, trigger: str = "manual", version: str | None = None,
+                  countdown: float = 0, rerun: bool = False) -> str:
+    """Publish ``tasks.check.run_check`` (it opens the run and launches its chain); returns the task id."""
+    kwargs = {"trigger": trigger, "version": version, "rerun": rerun}
+    return app.signature("tasks.check.run_check").apply_async(args=[model], kwargs=kwargs,
+                                                               countdown=countdown or None).id
+
+
+def launch(run_id: str, model: str) -> str:
+    """Publish the chain of a run that is already open; returns the id of its last task."""
+    head = {"run_id": run_id, "model": model}
+    first, *rest = CHECK_CHAIN
+    return chain(app.signature(first, args=[head], immutable=True), *(app.signature(name) for name in rest)).apply_async().id
+
+
+def deliver(notification_id: int) -> str:
+    """Publish one notification's delivery (on the ``alerts`` queue)."""
+    return app.signature("tasks.alerts.deliver").apply_async(args=[notification_id]).id
+
+
+def send_recovery(action_id: int, eta: dt.datetime) -> str:
+    """Publish a scheduled action's ``tasks.recovery.execute`` for its ETA and note the task id on it.
+
+    The note (``celery_task_id``) is what a cancel revokes. Broker errors propagate.
+    """
+    sent = app.signature("tasks.recovery.execute").apply_async(args=[action_id], eta=eta)
+    with session_scope(get_settings().effective_database_url) as session:
+        schedule.mark_dispatched(session, action_id, sent.id)
+    return sent.id
+
+
+def send_approved(action_id: int, eta: dt.datetime) -> str | None:
+    """:func:`send_recovery` for an action a person just approved; None when the broker is down.
+
+    The approval is already committed: if the broker cannot be reached, the action stays
+    ``scheduled`` and the sweeper sends it once it is overdue.
+    """
+    try:
+        return send_recovery(action_id, eta)
+    except BROKER_ERRORS as exc:
+        logger.warning("recovery action %s approved but not published (%s); the sweeper will send it", action_id, exc)
+        return None
+
+
+def send_verification(action_id: int, eta: dt.datetime | None = None) -> str:
+    """Publish the follow-up check of a recovery action (``tasks.recovery.verify``), at ``eta``."""
+    return app.signature("tasks.recovery.verify").apply_async(args=[action_id], eta=eta).id
+
+
+def register_version(name: str, version: str, **options: Any) -> dict[str, Any]:
+    """What a registry calls from Python: record a new version, then enqueue its check.
+
+    Takes ``monitor.registry.on_model_update``'s options (``reference``, ``artifact``,
+    ``serving``, ``source``, ``details``, ``settings``). The check is enqueued after the spec's
+    ``registry_check_delay`` so that it sees the new version's traffic; the result gains its
+    ``task_id``.
+
+        from tasks.publish import register_version
+        register_version("churn", "2", reference="holdout_v2.parquet", artifact=model_bytes)
+    """
+    recorded = on_model_update(name, version, **options)
+    task_id = enqueue_check(name, trigger="registry", version=recorded["version"],
+                            countdown=recorded["check_delay"])
+    return {**recorded, "task_id": task_id}
