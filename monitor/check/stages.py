@@ -40,6 +40,7 @@ from monitor.recovery import schedule
 from monitor.reports import render_html
 from monitor.spec import Task
 from monitor.store import logs, models as store_models, runs as store_runs
+from monitor.stream import confirm as stream_confirm
 
 StageFn = Callable[[Session, CheckRun, Settings], dict[str, Any]]
 
@@ -188,6 +189,7 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
                                      limit=60)
     anomalies, flagged = anomaly_evaluations(history, spec)
     evaluations += drift + variance + joint + quality + anomalies
+    evaluations += stream_confirm.for_window(session, run.model_id, window)  # the window is the authority
     store_runs.save_findings(session, run, evaluations)
     store_runs.set_result(run, "detection", {"drift": drift_json, "variance": variance_json,
                                              "multivariate": joint_json, "quality": quality_json,

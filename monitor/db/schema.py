@@ -481,3 +481,20 @@ class RegistryDelivery(Base):
     outcome: Mapped[str] = mapped_column(String(32), default="received")
     detail: Mapped[str] = mapped_column(Text, default="")
     task_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class StreamState(Base):
+    """What the streaming detectors remember between ticks (``monitor.stream``).
+
+    ``key = "cursor"`` holds the id of the last prediction read (and ids skipped while their
+    transaction was still open); ``key = "model:<id>"`` holds one model's detector states, its
+    unfinished chunk and its alarms. ``revision`` is the claim: a tick bumps the cursor row's
+    revision with a conditional UPDATE first, so two ticks never read the same rows.
+    """
+
+    __tablename__ = "stream_states"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

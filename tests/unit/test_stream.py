@@ -1,0 +1,191 @@
+"""Real-time alerts: the online detectors on chunks of rows, their state across a restart, the
+tick over a migrated SQLite file (cursor, gaps, one alert and one notification per break), and the
+window check confirming or clearing a streaming alert without a second notification."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from monitor.alerts import lifecycle
+from monitor.config import Settings
+from monitor.db.engine import session_scope
+from monitor.db.migrate import upgrade
+from monitor.db.schema import Alert, CheckRun, Notification, StreamState, utcnow
+from monitor.spec import parse_spec
+from monitor.store import logs, models as store_models, runs as store_runs
+from monitor.stream import confirm
+from monitor.stream.detectors import STATISTICS, ModelStream, StreamRow
+from monitor.stream.tick import _next_gaps, run_tick
+
+
+def traffic(start: int, n: int, *, error_rate: float, score: float, latency: float = 40.0,
+            seed: int = 0) -> list[StreamRow]:
+    """Rows with noisy scores and latencies and exactly ``error_rate`` of them failed, spread evenly."""
+    rng = np.random.default_rng(seed)
+    return [StreamRow(i, None, float(np.clip(rng.normal(score, 0.15), 0, 1)), float(rng.normal(latency, 5)),
+                      "error" if int((i + 1) * error_rate) > int(i * error_rate) else "ok")
+            for i in range(start, start + n)]
+
+
+def test_broken_deploy_raises_error_rate_and_score_alarms_in_the_first_broken_chunk():
+    stream = ModelStream(None, chunk_rows=20)
+    assert stream.feed(traffic(1, 400, error_rate=0.0, score=0.7)) == []
+    findings = stream.feed(traffic(401, 20, error_rate=0.4, score=0.15, seed=1))
+    by_rule = {f.rule: f for f in findings}
+    assert set(by_rule) == {"stream_error_rate", "stream_score"}
+    errors = by_rule["stream_error_rate"]
+    assert errors.value > 0.2 and errors.baseline == 0.0 and errors.direction == "up"
+    assert (errors.first_id, errors.last_id, errors.severity) == (401, 420, "critical")
+    assert "error rate" in errors.message and "rows 401-420" in errors.message
+    assert by_rule["stream_score"].direction == "down" and by_rule["stream_score"].limit < 0.7
+    assert set(stream.alarms) == {"stream_error_rate", "stream_score"}
+
+
+def test_healthy_noisy_traffic_and_a_lone_error_raise_nothing():
+    stream = ModelStream(None, chunk_rows=20)
+    assert stream.feed(traffic(1, 4000, error_rate=0.01, score=0.6, seed=3)) == []
+    rows = traffic(4001, 20, error_rate=0.0, score=0.6, seed=4)
+    rows[3] = StreamRow(4004, None, 0.6, 40.0, "error")
+    assert stream.feed(rows) == []
+
+
+def test_latency_jump_raises_a_latency_alarm():
+    stream = ModelStream(None, chunk_rows=20)
+    stream.feed(traffic(1, 200, error_rate=0.0, score=0.5, latency=40.0))
+    findings = stream.feed(traffic(201, 40, error_rate=0.0, score=0.5, latency=400.0, seed=2))
+    assert [f.rule for f in findings] == ["stream_latency"]
+
+
+def test_state_survives_a_restart_bit_for_bit():
+    rows = traffic(1, 300, error_rate=0.0, score=0.7) + traffic(301, 45, error_rate=0.5, score=0.1, seed=1)
+    uninterrupted = ModelStream(None, chunk_rows=20)
+    expected = uninterrupted.feed(rows)
+    first = ModelStream(None, chunk_rows=20)
+    assert first.feed(rows[:287]) == []  # stops mid-chunk
+    saved = json.loads(json.dumps(first.state))  # as the stream_states table keeps it
+    resumed = ModelStream(saved, chunk_rows=20)
+    assert resumed.feed(rows[287:]) == expected and expected
+    assert resumed.state == uninterrupted.state
+
+
+def test_fresh_stream_rejects_a_one_row_chunk():
+    with pytest.raises(ValueError, match="chunk_rows must be at least 2"):
+        ModelStream(None, chunk_rows=1)
+
+
+def test_window_verdicts_confirm_keep_or_clear():
+    alarm = {"baseline": 0.0, "limit": 0.15, "direction": "up"}
+    assert confirm.verdict("stream_error_rate", 0.3, alarm).status == "firing"
+    assert confirm.verdict("stream_error_rate", 0.05, alarm).status == "ok"
+    assert confirm.verdict("stream_error_rate", None, alarm).status == "insufficient_data"
+    assert confirm.verdict("stream_score", 0.1, {"baseline": 0.7, "limit": 0.5, "direction": "down"}).status == "firing"
+    assert confirm.verdict("stream_score", 0.1, None).status == "ok"  # state lost: the window clears it
+
+
+def test_gaps_are_remembered_then_forgotten():
+    rows = [type("R", (), {"id": i})() for i in (11, 13, 14)]
+    gaps = _next_gaps({}, 10, rows, now=100.0, ttl=30)
+    assert gaps == {"12": 100.0}
+    assert _next_gaps(gaps, 14, [type("R", (), {"id": 12})()], now=101.0, ttl=30) == {}
+    assert _next_gaps(gaps, 14, [], now=131.0, ttl=30) == {}
+    assert _next_gaps(gaps, 14, [], now=120.0, ttl=30) == gaps
+
+
+# --- over a database ---------------------------------------------------------------------------
+
+SPEC = {"name": "churn", "task": "binary_classification", "every": "1h", "window": "1h",
+        "alerts": [{"log": {}}], "rules": {"resolve_after": 2}}
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = Settings(data_dir=tmp_path).effective_database_url
+    upgrade(url)
+    with session_scope(url) as session:
+        model, _ = store_models.upsert_model(session, parse_spec(SPEC)[0])
+    return url, model.id
+
+
+def _ingest(url: str, model_id: int, rows: list[StreamRow], ts: dt.datetime) -> None:
+    with session_scope(url) as session:
+        logs.insert_predictions(session, model_id, [
+            {"request_id": f"r{r.id}", "ts": ts, "prediction": 1, "score": r.score, "latency_ms": r.latency_ms,
+             "status": r.status} for r in rows], "1")
+
+
+def _tick(url: str):
+    with session_scope(url) as session:
+        return run_tick(session, chunk_rows=20, batch_limit=5000, gap_ttl=30, public_url="http://mw")
+
+
+def test_tick_raises_one_streaming_alert_with_one_notification_and_keeps_its_cursor(db):
+    url, model_id = db
+    now = utcnow()
+    _tick(url)  # the first tick starts the cursor
+    _ingest(url, model_id, traffic(1, 200, error_rate=0.0, score=0.7), now)
+    assert _tick(url).fired == []
+    _ingest(url, model_id, traffic(201, 40, error_rate=0.5, score=0.1, seed=1), now)
+    result = _tick(url)
+    assert result.claimed and result.rows == 40 and len(result.fired) == 2 and len(result.notifications) == 1
+    assert _tick(url).claimed is False  # nothing new: no write at all
+    _ingest(url, model_id, traffic(241, 40, error_rate=0.5, score=0.1, seed=2), now)
+    assert _tick(url).fired == []  # still the same episode
+    with session_scope(url) as session:
+        alerts = session.scalars(select(Alert).order_by(Alert.id)).all()
+        assert [(a.rule, a.kind, a.state) for a in alerts] == [("stream_error_rate", "streaming", "firing"),
+                                                               ("stream_score", "streaming", "firing")]
+        notification = session.scalars(select(Notification)).one()
+        assert notification.dedup_key.startswith(f"s{model_id}-") and ":stream:" in notification.dedup_key
+        assert {a["rule"] for a in notification.payload["alerts"]} == {"stream_error_rate", "stream_score"}
+        assert session.get(StreamState, "cursor").state["cursor"] == 280
+
+
+def _window_run(session, model_id: int, n: int) -> CheckRun:
+    start = utcnow() - dt.timedelta(hours=1)
+    run = CheckRun(id=f"run{n}", model_id=model_id, version="1", trigger="manual", window_start=start,
+                   window_end=utcnow() + dt.timedelta(seconds=n), dedup_key=f"k{n}", status="running")
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _check(url: str, model_id: int, n: int, window: pd.DataFrame) -> list[int]:
+    with session_scope(url) as session:
+        run = _window_run(session, model_id, n)
+        store_runs.save_findings(session, run, confirm.for_window(session, model_id, window))
+        spec = store_models.spec_of(store_models.get_model_by_id(session, model_id))
+        changes = lifecycle.apply_findings(session, run, spec, store_runs.findings_of(session, run.id), "u")
+        return changes.notifications
+
+
+def test_window_check_keeps_the_alert_without_a_second_notification_then_resolves_it(db):
+    url, model_id = db
+    now = utcnow()
+    _tick(url)
+    _ingest(url, model_id, traffic(1, 200, error_rate=0.0, score=0.7), now)
+    _ingest(url, model_id, traffic(201, 20, error_rate=0.5, score=0.7, seed=1), now)
+    assert len(_tick(url).fired) == 1
+    broken = pd.DataFrame({"status": ["error"] * 4 + ["ok"] * 6, "score": [0.7] * 10, "latency_ms": [40.0] * 10})
+    healthy = broken.assign(status="ok")
+    assert _check(url, model_id, 1, broken) == []  # confirmed; the channel already heard of it
+    assert _check(url, model_id, 2, healthy) == []  # one clean check of two
+    with session_scope(url) as session:
+        alert = session.scalars(select(Alert)).one()
+        assert (alert.state, alert.clean_checks) == ("firing", 1)
+    assert len(_check(url, model_id, 3, healthy)) == 1  # resolved: the channel hears it
+    with session_scope(url) as session:
+        assert session.scalars(select(Alert)).one().state == "resolved"
+        assert [n.transition for n in session.scalars(select(Notification).order_by(Notification.id))] == [
+            "firing", "resolved"]
+
+
+def test_every_streamed_statistic_is_a_known_rule():
+    from monitor.detect.catalog import finding_kinds, rule_names
+
+    assert set(STATISTICS) <= set(rule_names()) and "streaming" in finding_kinds()
