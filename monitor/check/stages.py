@@ -189,7 +189,7 @@ def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
                                      limit=60)
     anomalies, flagged = anomaly_evaluations(history, spec)
     evaluations += drift + variance + joint + quality + anomalies
-    evaluations += stream_confirm.for_window(session, run.model_id, window)  # the window is the authority
+    evaluations += stream_confirm.for_run(session, run)  # the window is the authority
     store_runs.save_findings(session, run, evaluations)
     store_runs.set_result(run, "detection", {"drift": drift_json, "variance": variance_json,
                                              "multivariate": joint_json, "quality": quality_json,

@@ -96,7 +96,7 @@ class StreamFinding:
     def alarm(self) -> dict[str, Any]:
         """What the window check needs later to confirm or clear this alarm (kept in the state)."""
         return {"baseline": self.baseline, "limit": self.limit, "direction": self.direction,
-                "value": self.value, "last_id": self.last_id}
+                "value": self.value, "first_id": self.first_id, "last_id": self.last_id}
 
 
 def _empty_chunk() -> dict[str, Any]:

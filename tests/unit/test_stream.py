@@ -8,7 +8,6 @@ import datetime as dt
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +15,7 @@ from monitor.alerts import lifecycle
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade
-from monitor.db.schema import Alert, CheckRun, Notification, StreamState, utcnow
+from monitor.db.schema import Alert, CheckRun, Finding, Notification, StreamState, WindowRow, utcnow
 from monitor.spec import parse_spec
 from monitor.store import logs, models as store_models, runs as store_runs
 from monitor.stream import confirm
@@ -146,22 +145,19 @@ def test_tick_raises_one_streaming_alert_with_one_notification_and_keeps_its_cur
         assert session.get(StreamState, "cursor").state["cursor"] == 280
 
 
-def _window_run(session, model_id: int, n: int) -> CheckRun:
-    start = utcnow() - dt.timedelta(hours=1)
-    run = CheckRun(id=f"run{n}", model_id=model_id, version="1", trigger="manual", window_start=start,
-                   window_end=utcnow() + dt.timedelta(seconds=n), dedup_key=f"k{n}", status="running")
-    session.add(run)
-    session.flush()
-    return run
-
-
-def _check(url: str, model_id: int, n: int, window: pd.DataFrame) -> list[int]:
+def _check(url: str, model_id: int, n: int, prediction_ids: range) -> list[int]:
+    """A window check's detect and alert stages over the given rows, frozen as its window."""
     with session_scope(url) as session:
-        run = _window_run(session, model_id, n)
-        store_runs.save_findings(session, run, confirm.for_window(session, model_id, window))
+        start = utcnow() - dt.timedelta(hours=1)
+        run = CheckRun(id=f"run{n}", model_id=model_id, version="1", trigger="manual", window_start=start,
+                       window_end=utcnow() + dt.timedelta(seconds=n), dedup_key=f"k{n}", status="running",
+                       watermark={"key": f"w{n}"})
+        session.add(run)
+        session.add_all([WindowRow(key=f"w{n}", prediction_id=i) for i in prediction_ids])
+        session.flush()
+        store_runs.save_findings(session, run, confirm.for_run(session, run))
         spec = store_models.spec_of(store_models.get_model_by_id(session, model_id))
-        changes = lifecycle.apply_findings(session, run, spec, store_runs.findings_of(session, run.id), "u")
-        return changes.notifications
+        return lifecycle.apply_findings(session, run, spec, store_runs.findings_of(session, run.id), "u").notifications
 
 
 def test_window_check_keeps_the_alert_without_a_second_notification_then_resolves_it(db):
@@ -171,14 +167,17 @@ def test_window_check_keeps_the_alert_without_a_second_notification_then_resolve
     _ingest(url, model_id, traffic(1, 200, error_rate=0.0, score=0.7), now)
     _ingest(url, model_id, traffic(201, 20, error_rate=0.5, score=0.7, seed=1), now)
     assert len(_tick(url).fired) == 1
-    broken = pd.DataFrame({"status": ["error"] * 4 + ["ok"] * 6, "score": [0.7] * 10, "latency_ms": [40.0] * 10})
-    healthy = broken.assign(status="ok")
-    assert _check(url, model_id, 1, broken) == []  # confirmed; the channel already heard of it
-    assert _check(url, model_id, 2, healthy) == []  # one clean check of two
+    # the window holds 200 healthy rows before the alarm: only the rows from the alarm on count
+    assert _check(url, model_id, 1, range(1, 221)) == []  # confirmed; the channel already heard of it
+    with session_scope(url) as session:
+        assert session.scalars(select(Finding.status).where(Finding.rule == "stream_error_rate")).one() == "firing"
+    _ingest(url, model_id, traffic(221, 40, error_rate=0.0, score=0.7, seed=2), now)
+    assert _tick(url).fired == []
+    assert _check(url, model_id, 2, range(221, 261)) == []  # one clean check of two
     with session_scope(url) as session:
         alert = session.scalars(select(Alert)).one()
         assert (alert.state, alert.clean_checks) == ("firing", 1)
-    assert len(_check(url, model_id, 3, healthy)) == 1  # resolved: the channel hears it
+    assert len(_check(url, model_id, 3, range(221, 261))) == 1  # resolved: the channel hears it
     with session_scope(url) as session:
         assert session.scalars(select(Alert)).one().state == "resolved"
         assert [n.transition for n in session.scalars(select(Notification).order_by(Notification.id))] == [
