@@ -41,7 +41,8 @@ Direction = Literal["up", "down", "both"]
 
 @dataclass(frozen=True)
 class StreamRow:
-    """The columns of a prediction row the stream reads."""
+    """The columns of a prediction row the stream reads (a database result row with these names
+    does as well)."""
 
     id: int
     ts: dt.datetime | None

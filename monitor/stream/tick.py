@@ -34,7 +34,7 @@ from monitor.db.schema import Alert, Model, Prediction, StreamState, utcnow
 from monitor.spec import ModelSpec
 from monitor.store import models as store_models
 from monitor.store.common import for_update
-from monitor.stream.detectors import ModelStream, StreamFinding, StreamRow
+from monitor.stream.detectors import ModelStream, StreamFinding
 
 CURSOR = "cursor"
 #: Most skipped ids remembered at once (oldest forgotten first).
@@ -160,7 +160,7 @@ def load_stream(session: Session, model_id: int, chunk_rows: int) -> tuple[Strea
 def _feed_model(session: Session, model_id: int, rows: list[Any], chunk_rows: int,
                 public_url: str) -> tuple[list[int], list[int]]:
     saved, stream = load_stream(session, model_id, chunk_rows)
-    findings = stream.feed([StreamRow(r.id, r.ts, r.score, r.latency_ms, r.status) for r in rows])
+    findings = stream.feed(rows)  # result rows carry StreamRow's fields by name
     saved.state = stream.state
     saved.revision += 1
     model = session.get(Model, model_id)
