@@ -72,7 +72,7 @@ STATISTICS: dict[str, Statistic] = {s.rule: s for s in (
               {"mode": "up", "delta": 0.5, "threshold": 4.0, "warmup": 10}, min_std=0.05, percent=True),
     Statistic("stream_latency", "mean latency (ms)", "up", "page_hinkley",
               {"mode": "up", "delta": 0.5, "threshold": 8.0, "warmup": 10}, min_std=1.0),
-    Statistic("stream_score", "mean score", "both", "cusum", {"k": 0.5, "h": 8.0, "warmup": 10}, min_std=0.02),
+    Statistic("stream_score", "mean score", "both", "cusum", {"k": 1.0, "h": 8.0, "warmup": 10}, min_std=0.02),
 )}
 #: How far past its baseline (in baseline spreads) a window's statistic must be for the window
 #: check to confirm a streaming alert (``monitor.stream.confirm``).
