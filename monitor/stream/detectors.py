@@ -186,11 +186,27 @@ class ModelStream:
             baseline, spread = detector.mean, detector.std  # read before update: an alarm resets them
             if not detector.update(value) or not warmed or value is None:
                 continue
+            if self._recovered(rule, value):
+                continue
             direction = statistic.direction if statistic.direction != "both" else ("up" if value > baseline else "down")
             sign = 1 if direction == "up" else -1
             findings.append(self._finding(statistic, value, baseline, baseline + sign * CONFIRM_SPREADS * spread,
                                           direction))
         return findings
+
+    def _recovered(self, rule: str, value: float) -> bool:
+        """A change back to the healthy side of the last alarm's limit is a recovery, not an alarm.
+
+        After an alarm the detector learns the broken level as its baseline, so a rollback looks
+        like a second change (scores jumping back up); the window check resolves the alert instead.
+        """
+        alarm = self.alarms.get(rule)
+        if alarm is None or alarm.get("recovered"):
+            return False
+        back = value < alarm["limit"] if alarm["direction"] == "up" else value > alarm["limit"]
+        if back:  # once: a later change in either direction is news again
+            self.alarms[rule] = {**alarm, "recovered": True}
+        return back
 
     def _finding(self, statistic: Statistic, value: float, baseline: float, limit: float,
                  direction: Direction) -> StreamFinding:

@@ -54,6 +54,19 @@ def test_healthy_noisy_traffic_and_a_lone_error_raise_nothing():
     assert stream.feed(rows) == []
 
 
+def test_a_rollback_to_the_healthy_level_is_not_a_second_alarm():
+    stream = ModelStream(None, chunk_rows=20)
+    stream.feed(traffic(1, 400, error_rate=0.0, score=0.7))
+    assert {f.rule for f in stream.feed(traffic(401, 20, error_rate=0.4, score=0.15, seed=1))} == {
+        "stream_error_rate", "stream_score"}
+    stream.feed(traffic(421, 400, error_rate=0.4, score=0.15, seed=2))  # broken for a while: the new baseline
+    assert stream.feed(traffic(821, 400, error_rate=0.0, score=0.7, seed=3)) == []  # rolled back
+    assert stream.alarms["stream_score"]["recovered"] is True
+    stream.feed(traffic(821 + 400, 200, error_rate=0.0, score=0.7, seed=4))
+    assert [f.rule for f in stream.feed(traffic(1421, 40, error_rate=0.0, score=0.99, seed=5))] == [
+        "stream_score"]  # a new break, even upwards, still fires
+
+
 def test_latency_jump_raises_a_latency_alarm():
     stream = ModelStream(None, chunk_rows=20)
     stream.feed(traffic(1, 200, error_rate=0.0, score=0.5, latency=40.0))
