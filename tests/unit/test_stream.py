@@ -158,6 +158,19 @@ def test_tick_raises_one_streaming_alert_with_one_notification_and_keeps_its_cur
         assert session.get(StreamState, "cursor").state["cursor"] == 280
 
 
+def test_a_tick_that_lost_the_claim_reads_nothing(db):
+    url, model_id = db
+    _tick(url)
+    _ingest(url, model_id, traffic(1, 30, error_rate=0.0, score=0.7), utcnow())
+    with session_scope(url) as late:
+        late.get(StreamState, "cursor")  # this tick read revision r ...
+        assert _tick(url).rows == 30  # ... another tick claimed r and committed meanwhile
+        result = run_tick(late, chunk_rows=20, batch_limit=5000, gap_ttl=30, public_url="http://mw")
+        assert (result.claimed, result.rows) == (False, 0)
+    with session_scope(url) as session:
+        assert session.get(StreamState, "cursor").state["cursor"] == 30
+
+
 def _check(url: str, model_id: int, n: int, prediction_ids: range) -> list[int]:
     """A window check's detect and alert stages over the given rows, frozen as its window."""
     with session_scope(url) as session:
