@@ -214,3 +214,26 @@ def test_every_streamed_statistic_is_a_known_rule():
     from monitor.detect.catalog import finding_kinds, rule_names
 
     assert set(STATISTICS) <= set(rule_names()) and "streaming" in finding_kinds()
+
+
+@pytest.mark.parametrize("module", ["monitor.stream.detectors", "monitor.stream.confirm"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted and not result.failed
+
+
+def test_min_std_floors_the_baseline_spread_and_old_states_resume_without_it():
+    from monitor.anomaly import PageHinkley, resume
+
+    detector = PageHinkley(warmup=3)
+    for value in (0.0, 0.0, 0.0):
+        detector.update(value)
+    assert detector.std < 1e-9
+    detector.min_std = 0.05
+    assert detector.std == 0.05 and resume(detector.state).std == 0.05
+    old = detector.state
+    del old["variables"]["min_std"]  # a KPI detector saved before the floor existed
+    assert resume(old).min_std == 0.0
