@@ -237,3 +237,31 @@ def test_min_std_floors_the_baseline_spread_and_old_states_resume_without_it():
     old = detector.state
     del old["variables"]["min_std"]  # a KPI detector saved before the floor existed
     assert resume(old).min_std == 0.0
+
+
+def test_rows_from_every_front_door_reach_the_stream(tmp_path):
+    """The HTTP API, the Python client and the CLI's writer all land in ``predictions``: one tick
+    reads them all, in id order (the CLI is driven for real in tests/integration/test_realtime_alerts.py)."""
+    from fastapi.testclient import TestClient
+
+    from frontdoors.api.app import create_app
+    from monitor.client import Client
+
+    settings = Settings(data_dir=tmp_path, api_token="w")
+    url = settings.effective_database_url
+    upgrade(url)
+    with session_scope(url) as session:
+        store_models.upsert_model(session, parse_spec(SPEC)[0])
+    _tick(url)
+    stamp = utcnow().isoformat()
+    row = {"ts": stamp, "prediction": 1, "score": 0.5, "latency_ms": 12.0, "status": "ok"}
+    answer = TestClient(create_app(settings)).post(
+        "/v1/models/churn/predictions", headers={"Authorization": "Bearer w"},
+        json={"rows": [dict(row, request_id=f"http-{i}") for i in range(5)]})
+    assert answer.status_code == 200 and answer.json()["accepted"] == 5, answer.text
+    assert Client("churn", settings).log_predictions([dict(row, request_id=f"py-{i}") for i in range(7)]).accepted == 7
+    result = _tick(url)
+    assert (result.claimed, result.rows, result.cursor) == (True, 12, 12)
+    with session_scope(url) as session:
+        chunk = session.get(StreamState, "model:1").state["chunk"]
+        assert chunk["rows"] == 12 and chunk["status_rows"] == 12 and chunk["latency_sum"] == 144.0
