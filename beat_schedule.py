@@ -11,7 +11,7 @@ from typing import Any
 
 
 def beat_schedule(settings) -> dict[str, dict[str, Any]]:
-    return {
+    return {**_streaming(settings),
         "dispatch-due-checks": {
             "task": "tasks.dispatch.dispatch_due",
             "schedule": settings.dispatch_interval,
@@ -28,3 +28,13 @@ def beat_schedule(settings) -> dict[str, dict[str, Any]]:
             "options": {"expires": max(settings.probe_interval, 1.0) * 2},
         },
     }
+
+
+def _streaming(settings) -> dict[str, dict[str, Any]]:
+    """Real-time alerts: a short tick on the ``ingest`` queue reads the rows written since the last
+    one (``monitor.stream.tick``). It expires after two intervals so a backlog of ticks never piles
+    up behind a slow one; a claim on the cursor makes overlapping ticks harmless."""
+    if not settings.stream_interval:
+        return {}
+    return {"stream-new-predictions": {"task": "tasks.ingest.stream", "schedule": settings.stream_interval,
+                                       "options": {"expires": max(settings.stream_interval, 1.0) * 2}}}

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     probe_interval: float = Field(5.0, gt=0, description="Seconds between beat's look for due health probes.")
     host_metrics_interval: float = Field(15.0, ge=0, description="Seconds between a worker's samples of its "
                                          "own host (CPU, memory, disk, RSS); 0 turns them off.")
+    stream_interval: float = Field(1.0, ge=0, description="Seconds between streaming ticks (real-time alerts: new "
+                                   "prediction rows fed to online detectors); 0 turns streaming off.")
+    stream_chunk_rows: int = Field(20, ge=2, description="Rows of one model per streamed chunk: each chunk's error "
+                                   "rate, mean latency and mean score is one value for the detectors.")
+    stream_batch_rows: int = Field(5000, ge=1, description="Most prediction rows one streaming tick reads (a backlog "
+                                   "is caught up over several ticks).")
+    stream_gap_ttl: float = Field(30.0, gt=0, description="Seconds a skipped prediction id is re-read in case its "
+                                  "insert commits late (PostgreSQL hands out ids before commit).")
     recovery_grace: float | None = Field(None, gt=0, description="Seconds a recovery action or verification may be "
                                          "overdue before the sweeper re-sends it (default: max(30, 2 x sweep_interval)).")
     auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")

@@ -38,12 +38,16 @@ class Detector(ABC):
     params: ClassVar[tuple[str, ...]]
     variables: ClassVar[tuple[str, ...]]
     #: Memory every detector has: the baseline (Welford running mean and sum of squares).
-    _BASE_VARIABLES: ClassVar[tuple[str, ...]] = ("n", "mean", "m2", "seen", "detected")
+    _BASE_VARIABLES: ClassVar[tuple[str, ...]] = ("n", "mean", "m2", "seen", "detected", "min_std")
 
     def __init__(self, warmup: int):
         if warmup < 2:
             raise ValueError(f"{self.name}: warmup must be at least 2 values to estimate a spread, got {warmup}")
         self.warmup = int(warmup)
+        #: Smallest baseline standard deviation, in the KPI's own units, for callers who know the
+        #: statistic cannot be steadier (a 0% error rate over 20 rows still has binomial noise);
+        #: 0 leaves only the relative floor. Kept in ``state``; a state saved without it resumes at 0.
+        self.min_std = 0.0
         self.seen = 0
         self.detected = False
         self.reset()
@@ -125,7 +129,7 @@ class Detector(ABC):
     def std(self) -> float:
         """Baseline standard deviation, floored (see :data:`RELATIVE_STD_FLOOR`)."""
         raw = math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else 0.0
-        return max(raw, RELATIVE_STD_FLOOR * abs(self.mean), ABSOLUTE_STD_FLOOR)
+        return max(raw, RELATIVE_STD_FLOOR * abs(self.mean), ABSOLUTE_STD_FLOOR, self.min_std)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.params)

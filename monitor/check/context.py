@@ -19,6 +19,7 @@ from monitor.detect.rule import WindowContext
 from monitor.kpis.interactions import RATE_KPIS
 from monitor.service import SERVICE_KPIS
 from monitor.spec import ModelSpec
+from monitor.stream.confirm import open_alarms
 from monitor.store import interactions as store_interactions, logs, models as store_models, runs as store_runs
 
 #: how many earlier checks the KPI-anomaly rule sees
@@ -41,7 +42,8 @@ def load_context(session: Session, run: CheckRun, spec: ModelSpec, evaluated: Ev
         reference_sample=pd.DataFrame.from_records(profile.get("sample") or []),
         quality_stats=profile.get("quality"),
         quarantined=logs.quarantined_between(session, run.model_id, run.window_start, run.window_end),
-        kpi_history=store_runs.kpi_history(session, run.model_id, history_names, limit=HISTORY_LIMIT))
+        kpi_history=store_runs.kpi_history(session, run.model_id, history_names, limit=HISTORY_LIMIT),
+        streaming=open_alarms(session, run))
 
 
 def _interaction_reference(session: Session, run: CheckRun, spec: ModelSpec, counts: dict | None):

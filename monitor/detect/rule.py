@@ -71,6 +71,9 @@ class WindowContext:
     quarantined: int = 0
     #: per KPI, ``(run id, value)`` oldest first with this run last
     kpi_history: dict[str, list[tuple[str, float | None]]] = field(default_factory=dict)
+    #: per open streaming alert: its rule, the statistic over the window's rows from the alarm on,
+    #: and the alarm (``monitor.stream.confirm.open_alarms``)
+    streaming: list[tuple[str, float | None, dict[str, Any] | None]] = field(default_factory=list)
 
 
 class Rule:

@@ -75,7 +75,8 @@ def _broken_context(spec: ModelSpec = SPEC) -> WindowContext:
                  "host_cpu_pct_p95": 99.0, "host_memory_pct_p95": 97.0},
         interactions=InteractionCounts(impressions=1000, clicks=40, conversions=5).to_json(),
         drift_reference=build_drift_reference(reference, spec), reference_sample=pd.DataFrame(profile["sample"]),
-        quality_stats=profile["quality"], quarantined=200, kpi_history=history)
+        quality_stats=profile["quality"], quarantined=200, kpi_history=history,
+        streaming=[("stream_error_rate", 0.4, {"baseline": 0.0, "limit": 0.15, "direction": "up"})])
 
 
 def _estimated(window: pd.DataFrame, spec: ModelSpec, profile: dict) -> dict:
@@ -108,7 +109,7 @@ def test_a_rule_is_registered_under_its_name_with_a_docstring(family):
 
 
 def test_a_rule_reads_only_spec_fields_that_exist(family):
-    assert family.fields, f"{family.name} declares no spec fields"
+    # A rule may read none (``streaming`` is tuned by the worker's MODELWATCH_STREAM_* settings).
     for path in family.fields:
         target = ModelSpec(name="m", task="binary_classification")
         for part in path.split("."):

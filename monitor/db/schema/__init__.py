@@ -11,7 +11,7 @@
   the ``scheduled -> running`` transition is a conditional UPDATE (see ``monitor.store``).
 
 The tables live in one module per area (``base``: the shared types and ``Base``; ``models``,
-``logs``, ``runs``, ``alerts``, ``decisions``, ``service``, ``events``); this module re-exports them all, so
+``logs``, ``runs``, ``alerts``, ``decisions``, ``service``, ``events``, ``stream``); this module re-exports them all, so
 ``from monitor.db.schema import CheckRun`` and Alembic's ``Base.metadata`` (every table) work
 as before.
 """
@@ -24,10 +24,11 @@ from monitor.db.schema.logs import Interaction, Label, Prediction, QuarantinedRo
 from monitor.db.schema.models import Model, ModelVersion, ReferenceProfile
 from monitor.db.schema.runs import CheckRun, Finding, KpiValue, Report
 from monitor.db.schema.service import HostMetric, ProbeResult
+from monitor.db.schema.stream import StreamState
 
 __all__ = [
     "NAMING", "Alert", "AuditEvent", "Base", "BigId", "CheckRun", "DeliveryAttempt", "Event", "Finding", "HostMetric",
     "Interaction", "KpiValue", "Label", "Model", "ModelVersion", "Notification", "NotificationAlert",
     "Prediction", "ProbeResult", "QuarantinedRow", "RecoveryAction", "ReferenceProfile", "RegistryDelivery",
-    "Report", "Silence", "UTCDateTime", "WindowRow", "utcnow",
+    "Report", "Silence", "StreamState", "UTCDateTime", "WindowRow", "utcnow",
 ]
