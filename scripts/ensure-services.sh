@@ -5,6 +5,8 @@
 #   - Chromium at /usr/bin/chromium (Debian's package), which the dashboard's browser tests
 #     drive through Playwright; `playwright install` (a browser download) is never needed
 #   - promtool (Debian's `prometheus` package), which checks /metrics and the Prometheus config
+#   - carbon-cache (Debian's `graphite-carbon`) and python3-whisper: the Graphite export's test runs a
+#     real carbon-cache and reads its whisper files (the venv's `whisper` comes from the test extra)
 #   - optionally prometheus-alertmanager (the Alertmanager channel's test talks to a real one when
 #     it is installed, else to a local receiver that checks the payload schema)
 #
@@ -150,6 +152,14 @@ else
     missing+=(prometheus) # the policy-rc.d above keeps its server from starting
 fi
 
+have_carbon() { command -v carbon-cache >/dev/null 2>&1; }
+if have_carbon; then
+    log "carbon-cache found: $(command -v carbon-cache)"
+else
+    log "carbon-cache not found"
+    missing+=(graphite-carbon python3-whisper) # the policy-rc.d above keeps its service from starting
+fi
+
 if [[ "${#missing[@]}" -gt 0 ]]; then
     if ! apt_install "${missing[@]}"; then
         warn "installing ${missing[*]} failed"
@@ -190,6 +200,12 @@ if have_promtool; then
     log "promtool: $(promtool --version 2>&1 | head -n 1)"
 else
     problem "promtool is not installed and could not be installed (Debian/Ubuntu: apt-get install prometheus)"
+fi
+
+if have_carbon; then
+    log "carbon-cache: $(dpkg-query -W -f='${Version}' graphite-carbon 2>/dev/null || echo present)"
+else
+    problem "carbon-cache is not installed and could not be installed (Debian/Ubuntu: apt-get install graphite-carbon)"
 fi
 
 # The fixture runs initdb/pg_ctl as the `postgres` OS user (PostgreSQL refuses to run as root).
