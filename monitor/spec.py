@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor.alerts.header_auth import HeaderAuth
 from monitor.durations import parse_duration
 from monitor.errors import SpecError
 from monitor.interactions import InteractionSpec
@@ -174,6 +175,7 @@ class WebhookChannel(_Strict):
     url: str
     secret: str | None = None
     timeout: float = Field(5.0, gt=0)
+    auth: HeaderAuth | None = None  # {header: X-Modelwatch-Auth, env: N8N_WEBHOOK_AUTH} (docs/n8n.md)
 
     @field_validator("url")
     @classmethod
