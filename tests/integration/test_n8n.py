@@ -8,7 +8,7 @@ acknowledges the alert through ``POST /v1/alerts/{id}/ack``.
 
 from __future__ import annotations
 
-import contextlib
+from concurrent.futures import ThreadPoolExecutor
 import datetime as dt
 import json
 import subprocess
@@ -25,7 +25,7 @@ from monitor.spec import parse_spec
 from monitor.store import logs, models as store
 from tests.conftest import session, wait_for
 from tests.integration.api_server import serve
-from tests.integration.n8n_server import N8N_DIR, NODE, WORKFLOWS as WORKFLOW_DIR, installed, n8n_with_workflows
+from tests.integration.n8n_server import N8N_DIR, NODE, WORKFLOWS as WORKFLOW_DIR, N8n, installed, n8n  # noqa: F401
 from tests.integration.scenario import _labelled
 
 pytestmark = pytest.mark.integration
@@ -83,26 +83,30 @@ def _acknowledged(url: str) -> Alert | None:
         return s.scalar(select(Alert).where(Alert.rule == "recall_drop", Alert.state == "acknowledged"))
 
 
-def test_n8n_forces_a_check_receives_its_alert_with_header_auth_and_acknowledges_it(embedded_stack):
-    installed()
+def test_n8n_forces_a_check_receives_its_alert_with_header_auth_and_acknowledges_it(embedded_stack, n8n: N8n):
     url = embedded_stack.database_url
-    with serve(embedded_stack, {"MODELWATCH_API_TOKEN": API_TOKEN}) as api, contextlib.contextmanager(
-            n8n_with_workflows)({"MODELWATCH_URL": api}, CREDENTIALS, WORKFLOWS) as n8n:
+    with serve(embedded_stack, {"MODELWATCH_API_TOKEN": API_TOKEN}) as api, ThreadPoolExecutor(1) as background:
+        prepared = background.submit(n8n.prepare, CREDENTIALS, WORKFLOWS)  # n8n's CLI is slow: overlap it
         _seed(url, n8n.webhook("modelwatch-alerts"))
         embedded_stack.worker(extra_env={"N8N_WEBHOOK_AUTH": HOOK_SECRET})
-        n8n.start(["modelwatch-alerts", "modelwatch-deployed", "modelwatch-critical"])
+        prepared.result()
+        n8n.start(["modelwatch-alerts", "modelwatch-deployed", "modelwatch-critical"], {"MODELWATCH_URL": api})
+        _round_trip(url, n8n)
 
-        wrong = httpx.post(n8n.webhook("modelwatch-deployed"), json={"model": MODEL},
-                           headers={"X-Modelwatch-Auth": "guess"}, timeout=10)
-        assert wrong.status_code == 403  # n8n's Header Auth refuses a wrong value
-        deployed = httpx.post(n8n.webhook("modelwatch-deployed"), json={"model": MODEL},
-                              headers={"X-Modelwatch-Auth": HOOK_SECRET}, timeout=10)
-        assert deployed.status_code == 200, deployed.text
 
-        alert = wait_for(lambda: _acknowledged(url), 120, "n8n to acknowledge the alert its forced check fired")
-        with session(url) as s:
-            sent = s.scalars(select(Notification).where(Notification.channel.like("%webhook"))).all()
-            trail = s.scalars(select(AuditEvent).where(AuditEvent.subject == f"alert:{alert.id}")).all()
-        assert [(n.state, n.attempts) for n in sent] == [("sent", 1)]  # n8n answered the first delivery
-        assert [(e.actor, e.action) for e in trail] == [("token:admin", "acknowledge")], n8n.logs()
-        assert trail[0].reason.startswith("triaged by n8n: recall_drop (") and trail[0].reason.endswith(f"on {MODEL}")
+def _round_trip(url: str, n8n: N8n) -> None:
+    """CI tells n8n of a deploy; n8n forces the check; its alert comes back to n8n, which acknowledges it."""
+    wrong = httpx.post(n8n.webhook("modelwatch-deployed"), json={"model": MODEL},
+                       headers={"X-Modelwatch-Auth": "guess"}, timeout=10)
+    assert wrong.status_code == 403  # n8n's Header Auth refuses a wrong value
+    deployed = httpx.post(n8n.webhook("modelwatch-deployed"), json={"model": MODEL},
+                          headers={"X-Modelwatch-Auth": HOOK_SECRET}, timeout=10)
+    assert deployed.status_code == 200, deployed.text
+
+    alert = wait_for(lambda: _acknowledged(url), 120, "n8n to acknowledge the alert its forced check fired")
+    with session(url) as s:
+        sent = s.scalars(select(Notification).where(Notification.channel.like("%webhook"))).all()
+        trail = s.scalars(select(AuditEvent).where(AuditEvent.subject == f"alert:{alert.id}")).all()
+    assert [(n.state, n.attempts) for n in sent] == [("sent", 1)]  # n8n answered the first delivery
+    assert [(e.actor, e.action) for e in trail] == [("token:admin", "acknowledge")], n8n.logs()
+    assert trail[0].reason.startswith("triaged by n8n: recall_drop (") and trail[0].reason.endswith(f"on {MODEL}")
