@@ -19,7 +19,7 @@ from workers.app import app
 logger = logging.getLogger(__name__)
 
 #: Connection refused, host unreachable, timed out: carbon may be back soon. ``OSError`` covers all three.
-EXPORT = {**RELIABLE, "autoretry_for": (*TRANSIENT, OSError), "max_retries": 6, "retry_backoff_max": 300,
+EXPORT = {**RELIABLE, "autoretry_for": (*TRANSIENT, OSError), "max_retries": 10, "retry_backoff_max": 300,
           "soft_time_limit": 60, "time_limit": 90}
 
 
