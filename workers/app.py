@@ -17,7 +17,7 @@ settings = get_settings()
 settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 app = Celery("modelwatch", include=["tasks.check", "tasks.alerts", "tasks.recovery", "tasks.dispatch",
-                                    "tasks.probes", "tasks.ingest"])
+                                    "tasks.probes", "tasks.ingest", "tasks.export"])
 app.config_from_object(build_config(settings))
 
 from workers import embedded_broker  # noqa: E402,F401  (atomic message files on the filesystem broker)

@@ -20,6 +20,7 @@ ROUTES = {
     "tasks.check.*": {"queue": "checks"},
     "tasks.dispatch.*": {"queue": "checks"},
     "tasks.alerts.*": {"queue": "alerts"},
+    "tasks.export.*": {"queue": "alerts"},
     "tasks.recovery.*": {"queue": "recovery"},
     "tasks.ingest.*": {"queue": "ingest"},
     "tasks.probes.*": {"queue": "probes"},

@@ -19,7 +19,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 
-ALL_SERVICES = {"redis", "postgres", "migrate", "worker", "beat", "flower", "api", "prometheus", "grafana"}
+ALL_SERVICES = {"redis", "postgres", "migrate", "worker", "beat", "flower", "api", "prometheus", "grafana", "n8n"}
 ONE_SHOT = {"migrate"}
 APP_SERVICES = ("worker", "beat", "api")
 
@@ -196,3 +196,22 @@ def test_prometheus_config_passes_promtool():
     result = subprocess.run([promtool, "check", "config", str(REPO / "deploy/prometheus/prometheus.yml")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_n8n_gets_the_example_workflows_and_reaches_the_api(compose):
+    n8n = compose["services"]["n8n"]
+    assert _mounts(n8n)["/workflows"] == REPO / "deploy/n8n"
+    env = _environment(n8n)
+    api = compose["services"]["api"]["command"]
+    assert env["MODELWATCH_URL"] == f"http://api:{api[api.index('--port') + 1]}"
+    assert str(env.get("N8N_BLOCK_ENV_ACCESS_IN_NODE")).lower() == "false"  # the workflows read $env.MODELWATCH_URL
+    assert "N8N_ENCRYPTION_KEY" in env
+    assert n8n["depends_on"]["api"]["condition"] == "service_healthy"
+    # the worker sends the webhook channel's auth header value from this variable
+    assert "N8N_WEBHOOK_AUTH" in _environment(compose["services"]["worker"])
+    workflows = sorted((REPO / "deploy/n8n").glob("*.json"))
+    assert workflows
+    for path in workflows:
+        workflow = json.loads(path.read_text())
+        urls = [n["parameters"]["url"] for n in workflow["nodes"] if n["type"] == "n8n-nodes-base.httpRequest"]
+        assert urls and all(u.startswith("={{ $env.MODELWATCH_URL }}/v1/") for u in urls), path.name

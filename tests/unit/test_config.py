@@ -32,6 +32,8 @@ def environment_reads(tree: ast.AST) -> list[int]:
 def test_no_domain_module_reads_the_environment_itself():
     readers = {}
     for path in sorted((ROOT / "monitor").rglob("*.py")):
+        if path == ROOT / "monitor" / "config.py":  # the one reader: Settings, and env_secret for spec secrets
+            continue
         lines = environment_reads(ast.parse(path.read_text(encoding="utf-8")))
         if lines:
             readers[path.relative_to(ROOT).as_posix()] = lines

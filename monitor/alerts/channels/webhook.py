@@ -5,6 +5,8 @@ after an ambiguous failure can be recognised, and, when the channel has a ``secr
 ``X-Modelwatch-Timestamp: <unix seconds>`` and
 ``X-Modelwatch-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>``.
 Signing the timestamp lets a receiver refuse a replayed old request (e.g. older than 5 minutes).
+With ``auth: {header, env}`` it also sends that header with the environment variable's value, for
+receivers that check a fixed header rather than a signature (n8n's Header Auth, docs/n8n.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
+from monitor.alerts.header_auth import HeaderAuth, MissingSecret
 from monitor.plugins import channel
 
 
@@ -43,25 +46,28 @@ class WebhookChannel(Channel):
     """POSTs the notification as JSON, signed with HMAC-SHA256 when the channel has a secret."""
 
     class Config(ChannelConfig):
-        """``{webhook: URL}`` or ``{webhook: {url: ..., secret: ..., timeout: 5}}``."""
+        """``{webhook: URL}`` or ``{webhook: {url: ..., secret: ..., timeout: 5, auth: {header, env}}}``."""
 
         shorthand = "url"
 
         url: str
         secret: str | None = None
         timeout: float = Field(5.0, gt=0)
+        auth: HeaderAuth | None = None
 
         _url = field_validator("url")(http_url)
 
-    def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0):
-        self.url, self.secret, self.timeout = url, secret, timeout
+    def __init__(self, url: str, secret: str | None = None, timeout: float = 5.0, auth: HeaderAuth | None = None):
+        self.url, self.secret, self.timeout, self.auth = url, secret, timeout, auth
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "WebhookChannel":
-        return cls(config["url"], config.get("secret"), config.get("timeout", 5.0))
+        auth = HeaderAuth.model_validate(config["auth"]) if config.get("auth") else None
+        return cls(config["url"], config.get("secret"), config.get("timeout", 5.0), auth)
 
     def secrets(self) -> list[str]:
-        return [self.secret] if self.secret else []
+        auth_value = self.auth.value() if self.auth else None
+        return [s for s in (self.secret, auth_value) if s]
 
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
         body = json.dumps(payload, default=str, sort_keys=True).encode()
@@ -71,6 +77,12 @@ class WebhookChannel(Channel):
             timestamp = str(int(time.time()))
             headers["X-Modelwatch-Timestamp"] = timestamp
             headers["X-Modelwatch-Signature"] = sign(self.secret, body, timestamp)
+        if self.auth:
+            try:
+                name, value = self.auth.resolve()
+            except MissingSecret as exc:  # configuration, not the receiver: retrying will not help
+                return Delivery(False, str(exc), retryable=False)
+            headers[name] = value
         try:
             response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
