@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -72,3 +74,22 @@ def add_data_dir_option(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             add_data_dir_option(sub)
+
+
+def modelwatch_command() -> str:
+    """How to type ``modelwatch`` in the user's shell so that it runs *this* installation.
+
+    Bare ``modelwatch`` when PATH finds this very script (an activated venv, a pip install);
+    otherwise its path, relative to the working directory when inside it (``.venv/bin/modelwatch``
+    after ``make demo``), so lines the demo prints work when pasted as printed.
+    """
+    script = Path(sys.executable).parent / "modelwatch"
+    if not script.exists():
+        return f"{sys.executable} -m frontdoors.cli"
+    found = shutil.which("modelwatch")
+    if found and Path(found).resolve() == script.resolve():
+        return "modelwatch"
+    try:
+        return str(script.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(script.absolute())
