@@ -157,12 +157,12 @@ class SilenceItem(Item):
 
 
 class SilenceCreatedOutput(Output):
-    """``modelwatch alerts silence add ... --json``."""
+    """``modelwatch silence add ... --json``."""
     silence: SilenceItem
 
 
 class SilencesOutput(Output):
-    """``modelwatch alerts silence list --json``."""
+    """``modelwatch silence list --json``."""
     silences: list[SilenceItem]
 
 
@@ -196,7 +196,8 @@ class AuditOutput(Output):
 #: file name (without .schema.json) -> model; one per --json output
 SCHEMAS: dict[str, type[Output]] = {
     "ingest": IngestOutput, "check-queued": CheckQueuedOutput, "check": CheckOutput, "status": StatusOutput,
-    "alerts": AlertsOutput, "silence-created": SilenceCreatedOutput, "silences": SilencesOutput, "recovery": RecoveryOutput, "audit": AuditOutput,
+    "alerts": AlertsOutput, "silence-created": SilenceCreatedOutput, "silences": SilencesOutput,
+    "recovery": RecoveryOutput, "audit": AuditOutput,
 }
 
 

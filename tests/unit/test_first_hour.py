@@ -215,3 +215,21 @@ def test_core_commands_import_without_the_server_extra(tmp_path):
                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "schema upgraded" in result.stdout
+
+
+def test_runtime_dependencies_are_ranges_and_the_exact_pins_live_in_constraints():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = project["dependencies"]
+    assert not [d for d in core if "==" in d], "runtime dependencies must be ranges, not pins"
+    assert any(d.startswith("celery[redis]") for d in core), "a plain install must be able to use Redis"
+    assert {"redis", "postgres", "server", "mlflow"} <= set(project["optional-dependencies"])
+    assert not [d for d in core if d.split("[")[0].split(">")[0].lower() in {"fastapi", "uvicorn", "flower", "psycopg"}]
+    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if line and not line.startswith("#"))
+    assert {"celery", "kombu", "redis", "packaging", "fastapi"} <= {name.lower() for name in pins}
+    assert "-c constraints.txt" in (ROOT / "Makefile").read_text()
+    assert "constraints.txt" in (ROOT / "Dockerfile").read_text()
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert "constraints.txt" not in ignored
