@@ -8,10 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Install the package (not editable) with the MLflow registry adapter; the source copy is removed afterwards.
-# .dockerignore keeps .venv, .git, tests and local state out of the build context.
+# Install the package (not editable) with every extra the roles need (API, Flower, PostgreSQL,
+# Redis, the MLflow adapter), at the exact versions the test suite ran on (constraints.txt);
+# the source copy is removed afterwards. .dockerignore keeps .venv, .git, tests and local state
+# out of the build context.
 COPY . /tmp/modelwatch-src
-RUN pip install "/tmp/modelwatch-src[mlflow]" \
+RUN pip install -c /tmp/modelwatch-src/constraints.txt "/tmp/modelwatch-src[server,postgres,redis,mlflow]" \
     && rm -rf /tmp/modelwatch-src
 
 # Non-root runtime user; MODELWATCH_DATA_DIR is its writable state directory

@@ -26,20 +26,24 @@ help:
 	@echo "make lint        Run ruff if it is installed (skipped otherwise)"
 	@echo "make services    Ensure redis-server and PostgreSQL binaries are installed"
 	@echo "make venv        Create $(VENV) and install the package with [test] extras"
-	@echo "make clean       Remove modelwatch-data, caches and build output"
+	@echo "make clean       Remove caches and build output (state is in ~/.local/share/modelwatch)"
 	@echo "make distclean   clean, plus remove $(VENV)"
 
-# The venv is (re)installed whenever pyproject.toml changes.
+# The venv is (re)installed whenever pyproject.toml or constraints.txt changes. constraints.txt
+# pins every package to the version the suite runs on (pyproject.toml only has ranges).
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m pip install -c constraints.txt -e '.[test]'
 	touch $@
 
+# The demo prints its "Look around" commands as they must be typed from here
+# (.venv/bin/modelwatch ...); `. .venv/bin/activate` puts `modelwatch` itself on PATH.
 demo: venv
 	$(BIN)/modelwatch demo
+	@echo "modelwatch is in $(BIN)/; to type it bare: . $(BIN)/activate"
 
 services:
 	bash scripts/ensure-services.sh
@@ -60,7 +64,7 @@ lint: venv
 	fi
 
 clean:
-	rm -rf modelwatch-data test-artifacts .pytest_cache .ruff_cache .mypy_cache build dist
+	rm -rf test-artifacts .pytest_cache .ruff_cache .mypy_cache build dist
 	rm -f celerybeat-schedule*
 	find . -path './$(VENV)' -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 

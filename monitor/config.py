@@ -37,10 +37,22 @@ def check_graphite_prefix(prefix: str) -> str:
     return prefix
 
 
+def default_data_dir() -> Path:
+    """Where a person expects an application's state: ``$XDG_DATA_HOME/modelwatch``, else
+    ``~/.local/share/modelwatch`` (the XDG base directory default).
+
+    Not the working directory: a command run from another folder must find the same state.
+    ``MODELWATCH_DATA_DIR`` and every command's ``--data-dir`` override it.
+    """
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "modelwatch"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODELWATCH_", extra="ignore")
 
-    data_dir: Path = Field(Path("modelwatch-data"), description="Where embedded state lives.")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where embedded state lives "
+                           "(default: ~/.local/share/modelwatch, or $XDG_DATA_HOME/modelwatch).")
     database_url: str | None = Field(None, description="SQLAlchemy URL; SQLite in data_dir if unset.")
     broker_url: str | None = Field(None, description="Celery broker URL; filesystem broker if unset.")
     visibility_timeout: int = Field(3600, ge=1, description="Redis transport visibility timeout (s).")
@@ -101,6 +113,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'modelwatch.db'}"
+
+    @property
+    def state_location(self) -> str:
+        """Where the state is, for people: the SQLite file, or the database URL without its password."""
+        url = self.effective_database_url
+        if url.startswith("sqlite:///"):
+            return url.removeprefix("sqlite:///")
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2]}"
 
     @property
     def broker_folder(self) -> Path:

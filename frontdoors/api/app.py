@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from frontdoors import dashboard
+from frontdoors.jsonfmt import normalize
 from monitor import __version__
 from frontdoors.api.routes import alerts as alert_routes, core, hooks, host_metrics, interactions, recovery
 from monitor.config import Settings, get_settings
@@ -17,12 +18,19 @@ from monitor.db.engine import session_scope
 from monitor.errors import NotFound
 
 
+class UtcJSONResponse(JSONResponse):
+    """Every JSON answer with its times in the one UTC format of the CLI's ``--json`` (frontdoors.jsonfmt)."""
+
+    def render(self, content) -> bytes:
+        return super().render(normalize(content))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     from frontdoors.api.security import configured
 
     configured(settings)  # a malformed MODELWATCH_TOKENS fails at start, not on the first request
-    app = FastAPI(title="modelwatch", version=__version__)
+    app = FastAPI(title="modelwatch", version=__version__, default_response_class=UtcJSONResponse)
     app.state.settings = settings
     from frontdoors.api.limits import DeclaredBodyLimit
     from frontdoors.api.routes import audit, events, fleet, ingest, models as model_reads, timeline

@@ -12,6 +12,7 @@ import click
 from monitor import audit
 from frontdoors.cli.common import database_url
 from frontdoors.cli.output import emit_json, table, when
+from frontdoors.schemas import AlertsOutput, SilenceCreatedOutput, SilencesOutput
 from monitor.db.engine import session_scope
 
 
@@ -45,7 +46,7 @@ def alerts(ctx: click.Context, open_only: bool, model_name: str | None, as_json:
         model_id = store.get_model(session, model_name).id if model_name else None
         rows = [to_json(session, a, with_attempts=as_json) for a in list_alerts(session, model_id, open_only)]
     if as_json:
-        emit_json(rows)
+        emit_json(AlertsOutput, alerts=rows)
         return
     table(["id", "model", "rule", "state", "severity", "since", "notified", "message"],
           [[r["id"], r["model"], r["rule"] + (f" [{r['segment']}]" if r["segment"] else ""),
@@ -96,7 +97,7 @@ def silence_add(model: str | None, rule: str | None, severity: str | None, durat
         created = silences.to_json(silences.create(session, actor=audit.cli_actor(), comment=comment, model=model,
                                                    rule=rule, severity=severity, duration=duration, until=until))
     if as_json:
-        emit_json(created)
+        emit_json(SilenceCreatedOutput, silence=created)
     else:
         click.echo(f"silence {created['id']} holds {_matchers(created)} until {created['ends_at']}")
 
@@ -115,7 +116,7 @@ def silence_list(include_expired: bool, as_json: bool) -> None:
     with session_scope(database_url()) as session:
         rows = [silences.to_json(s) for s in silences.list_silences(session, include_expired)]
     if as_json:
-        emit_json(rows)
+        emit_json(SilencesOutput, silences=rows)
         return
     table(["id", "matches", "ends", "by", "comment"],
           [[r["id"], _matchers(r), when(_parse(r["ends_at"])), r["created_by"], r["comment"]] for r in rows],

@@ -6,6 +6,7 @@ import click
 
 from frontdoors.cli.common import database_url
 from frontdoors.cli.output import emit_json, table, when
+from frontdoors.schemas import AuditOutput
 from monitor.db.engine import session_scope
 
 
@@ -29,7 +30,7 @@ def audit(model_name: str | None, limit: int, as_json: bool) -> None:
         rows = [{**trail.to_json(e), "model": names.get(e.model_id)} for e in found]
         moments = [e.at for e in found]
     if as_json:
-        emit_json(rows)
+        emit_json(AuditOutput, events=rows)
         return
     table(["when", "who", "action", "model", "subject", "why"],
           [[when(at), r["actor"], r["action"], r["model"] or "-", r["subject"], r["reason"] or "-"] for r, at in zip(rows, moments)],

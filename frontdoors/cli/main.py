@@ -8,8 +8,10 @@ from pathlib import Path
 
 import click
 
-from frontdoors.cli.common import database_url
+from frontdoors.cli.common import add_data_dir_option, data_dir_option, database_url, state_line
+from frontdoors.cli.exitcodes import FAIL_ON, RUN_FAILED, check_exit_code, ingest_exit_code
 from frontdoors.cli.output import emit_json, table, when
+from frontdoors.schemas import CheckOutput, CheckQueuedOutput, IngestOutput, StatusOutput
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade
@@ -17,7 +19,12 @@ from monitor.errors import ModelwatchError
 
 
 class Group(click.Group):
-    """Turns modelwatch's own errors into one clear line and exit code 2, not a traceback."""
+    """Turns modelwatch's own errors into one clear line and exit code 2, not a traceback, and
+    gives every command ``--data-dir``."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        add_data_dir_option(cmd)
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -27,7 +34,7 @@ class Group(click.Group):
             sys.exit(2)
 
 
-@click.group(cls=Group)
+@click.group(cls=Group, params=[data_dir_option()])
 @click.version_option(package_name="modelwatch")
 def main() -> None:
     """modelwatch: watch ML models in production, alert, and recover."""
@@ -38,6 +45,7 @@ def migrate() -> None:
     """Bring the database schema to the newest version."""
     url = get_settings().effective_database_url
     ran = upgrade(url)
+    click.echo(state_line())
     click.echo("schema upgraded" if ran else "schema already up to date")
 
 
@@ -55,7 +63,7 @@ def apply(path: Path, version: str) -> None:
 
     specs = load_spec_file(path)
     references = {s.name: read_table(s.reference) for s in specs if s.reference}
-    with session_scope(database_url()) as session:
+    with session_scope(database_url(create=True)) as session:
         for spec in specs:
             model, created = store.upsert_model(session, spec)
             serving = store.serving_version(session, model.id)
@@ -78,13 +86,16 @@ def apply(path: Path, version: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", "model_name", required=True, help="The registered model the rows belong to.")
 @click.option("--batch-size", default=5000, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON (docs/schemas/ingest.schema.json).")
+@click.option("--max-quarantined", "max_quarantined", type=click.FloatRange(0, 100), default=100.0,
+              show_default=True, help="Exit 1 when more than this percent of the rows are quarantined "
+                                      "(a file whose rows are all quarantined always exits 1).")
+def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: bool, max_quarantined: float) -> None:
     """Load prediction logs, labels or user interactions from CSV, Parquet or JSON Lines.
 
     Bad rows are quarantined with their reason; the good rows of the same file are kept;
     rows the model already has count as duplicates (the same request id; for interactions the
-    same request id, event and timestamp).
+    same request id, event and timestamp). Exit codes: docs/cli.md#exit-codes.
     """
     from tqdm import tqdm
 
@@ -115,13 +126,19 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
             counts["duplicates"] += inserted.duplicates + batch.duplicates
             reasons += [f"row {r.row_number}: {r.reason}" for r in batch.rejected[: max(0, 5 - len(reasons))]]
             bar.update(len(batch.rows) + len(batch.rejected) + batch.duplicates)
+    code = ingest_exit_code(counts["accepted"], counts["duplicates"], counts["quarantined"], max_quarantined)
     if as_json:
-        emit_json({"model": model_name, "kind": kind, "file": str(path), **counts, "examples": reasons})
-        return
-    click.echo(f"{path}: {counts['accepted']} accepted, {counts['duplicates']} duplicate, "
-               f"{counts['quarantined']} quarantined")
-    for reason in reasons:
-        click.echo(f"  quarantined {reason}")
+        emit_json(IngestOutput, model=model_name, kind=kind, file=str(path), **counts, reasons=reasons,
+                  exit_code=code)
+    else:
+        click.echo(f"{path}: {counts['accepted']} accepted, {counts['duplicates']} duplicate, "
+                   f"{counts['quarantined']} quarantined")
+        for reason in reasons:
+            click.echo(f"  quarantined {reason}")
+        if code:
+            click.secho(f"error: {counts['quarantined']} of {sum(counts.values())} rows quarantined "
+                        f"(allowed: {max_quarantined:g}%)", fg="red", err=True)
+    sys.exit(code)
 
 
 @main.command()
@@ -130,8 +147,15 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the run's summary).")
 @click.option("--rerun", is_flag=True, help="Check again even if this window was checked.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait with --wait.")
-def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float) -> None:
-    """Enqueue a check chain for model NAME now."""
+@click.option("--fail-on", type=click.Choice(sorted(FAIL_ON)), default="firing", show_default=True,
+              help="With --wait: exit 1 when the check's outcome is at this level or worse "
+                   "(warning also counts not-enough-data, quality issues and no traffic).")
+def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float, fail_on: str) -> None:
+    """Enqueue a check chain for model NAME now; with --wait, exit with its outcome.
+
+    Exit codes (docs/cli.md#exit-codes): 0 healthy (below --fail-on), 1 findings at or above
+    --fail-on, 2 usage or input error, 3 the run failed or did not finish within --timeout.
+    """
     from monitor.check.runs import open_check
     from tasks.publish import launch
 
@@ -142,17 +166,24 @@ def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float) -> 
         launch(opened.run_id, name)
     if not wait:
         if as_json:
-            emit_json({"run_id": opened.run_id, "model": name, "status": "queued" if opened.created else "exists"})
+            emit_json(CheckQueuedOutput, run_id=opened.run_id, model=name, state=get_settings().state_location,
+                      status="queued" if opened.created else "exists")
         else:
+            click.echo(state_line())
             click.echo(f"check {opened.run_id} {'queued' if opened.created else 'already exists'} for {name}")
         return
-    summary = _wait_for_run(url, opened.run_id, timeout)
+    try:
+        summary = _wait_for_run(url, opened.run_id, timeout)
+    except TimeoutError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(RUN_FAILED)
+    code = check_exit_code(summary["outcome"], fail_on)
     if as_json:
-        emit_json(summary)
+        emit_json(CheckOutput, **summary, exit_code=code, state=get_settings().state_location)
     else:
+        click.echo(state_line())
         _print_summary(summary)
-    if summary["status"] != "succeeded":
-        sys.exit(1)
+    sys.exit(code)
 
 
 def _wait_for_run(url: str, run_id: str, timeout: float) -> dict:
@@ -168,7 +199,7 @@ def _wait_for_run(url: str, run_id: str, timeout: float) -> dict:
             status = run.status
         if time.monotonic() > deadline:
             hint = " Is a worker running (`modelwatch run`)?" if status == "pending" else ""
-            raise ModelwatchError(f"check {run_id} is still {status} after {timeout:.0f}s.{hint}")
+            raise TimeoutError(f"check {run_id} is still {status} after {timeout:.0f}s.{hint}")
         time.sleep(0.25)
 
 
@@ -188,6 +219,8 @@ def _print_summary(summary: dict) -> None:
         click.echo(f"  alert #{alert['id']} {alert['rule']}: {alert['state']}")
     for action in summary["recovery_actions"]:
         click.echo(f"  recovery #{action['id']} {action['kind']}: {action['state']} (eta {action['eta']})")
+    colour = {"healthy": "green", "firing": "red", "failed": "red"}.get(summary["outcome"], "yellow")
+    click.secho(f"outcome: {summary['outcome']} ({summary['outcome_message']})", fg=colour)
 
 
 def _fmt(value, digits: int = 4) -> str:
@@ -195,7 +228,7 @@ def _fmt(value, digits: int = 4) -> str:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/schemas/status.schema.json).")
 def status(as_json: bool) -> None:
     """Each model with its serving version, last check, health, open alerts and pending actions."""
     from monitor.alerts.lifecycle import health_of, list_alerts
@@ -219,8 +252,9 @@ def status(as_json: bool) -> None:
                 "service": operations.latest_kpis(session, model.id, tuple(SERVICE_KPIS)),
             })
     if as_json:
-        emit_json(rows)
+        emit_json(StatusOutput, state=get_settings().state_location, models=rows)
         return
+    click.echo(state_line())
     table(["model", "task", "serving", "last check", "status", "health", "open alerts", "pending recovery", "service"],
           [[r["model"], r["task"], r["serving_version"], when(r["last_check"]), r["last_status"], r["health"],
             ", ".join(r["open_alerts"]) or "-", ", ".join(r["pending_actions"]) or "-", brief(r["service"])]

@@ -1,38 +1,58 @@
-"""Plain tables for people, JSON for scripts."""
+"""Tables for people (rich), "ago" times (humanize), and versioned JSON for scripts (frontdoors.schemas)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
+import humanize
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from frontdoors.schemas import Output, render
+
+#: cells longer than this are cut with an ellipsis (a message must not push the table off screen)
+MAX_CELL = 60
 
 
-def when(value: dt.datetime | None) -> str:
+def when(value: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
+    """``2026-12-03 00:05:05 (3 minutes ago)`` in UTC; a naive value is UTC (the database's convention).
+
+    >>> t = dt.datetime(2026, 12, 3, 0, 5, 5, tzinfo=dt.timezone.utc)
+    >>> when(t, now=t + dt.timedelta(minutes=3)), when(t, now=t - dt.timedelta(hours=2))
+    ('2026-12-03 00:05:05 (3 minutes ago)', '2026-12-03 00:05:05 (2 hours from now)')
+    """
     if value is None:
         return "-"
-    seconds = (dt.datetime.now(dt.timezone.utc) - value).total_seconds()
-    if abs(seconds) < 90:
-        relative = f"{abs(seconds):.0f}s"
-    elif abs(seconds) < 5400:
-        relative = f"{abs(seconds) / 60:.0f}m"
-    else:
-        relative = f"{abs(seconds) / 3600:.1f}h"
-    return f"{value:%Y-%m-%d %H:%M:%S} ({'in ' + relative if seconds < 0 else relative + ' ago'})"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{value.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} ({humanize.naturaltime(now - value)})"
+
+
+def _console() -> Console:
+    # Not a terminal (a pipe, a CI log, CliRunner): wide enough that rows are never wrapped.
+    terminal = sys.stdout.isatty()
+    return Console(file=sys.stdout, width=None if terminal else 240, highlight=False, soft_wrap=False)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)") -> None:
     if not rows:
         click.echo(empty)
         return
-    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
-    widths = [min(60, max(len(row[i]) for row in cells)) for i in range(len(headers))]
-    for index, row in enumerate(cells):
-        line = "  ".join((c if len(c) <= 60 else c[:57] + "...").ljust(w) for c, w in zip(row, widths))
-        click.echo(click.style(line.rstrip(), bold=True) if index == 0 else line.rstrip())
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for header in headers:
+        grid.add_column(Text(str(header)), overflow="ellipsis", max_width=MAX_CELL, no_wrap=True)
+    for row in rows:  # Text, not str: a cell like "rule [segment]" is data, not rich markup
+        grid.add_row(*(Text("-" if cell is None else str(cell)) for cell in row))
+    _console().print(grid)
 
 
-def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str, sort_keys=False))
+def emit_json(schema: type[Output], **fields: Any) -> None:
+    """Print one ``--json`` output, checked against its versioned schema (docs/schemas/)."""
+    click.echo(render(schema, **fields))

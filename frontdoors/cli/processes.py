@@ -8,6 +8,7 @@ import time
 
 import click
 
+from frontdoors.cli.common import state_line
 from monitor.config import get_settings
 from monitor.db.migrate import upgrade
 
@@ -33,8 +34,8 @@ def run(concurrency: int, no_beat: bool) -> None:
     if not no_beat:
         services.items.append(runner.start_beat(env, loglevel=settings.log_level))
     click.echo(f"modelwatch running: worker{'' if no_beat else ' + beat'} on "
-               f"{settings.effective_broker_url.split('@')[-1]}, state in "
-               f"{settings.effective_database_url.split('@')[-1]}; Ctrl-C stops")
+               f"{settings.effective_broker_url.split('@')[-1]}; Ctrl-C stops")
+    click.echo(state_line())
     stopping = False
 
     def _stop(*_):

@@ -6,6 +6,7 @@ import click
 
 from frontdoors.cli.common import database_url
 from frontdoors.cli.output import emit_json, table, when
+from frontdoors.schemas import RecoveryOutput
 from monitor.db.engine import session_scope
 from monitor.errors import ModelwatchError
 from monitor import audit
@@ -46,7 +47,7 @@ def recovery_list(model_name: str | None, as_json: bool) -> None:
         names = {m.id: m.name for m in store.list_models(session)}
         rows = [to_json(a, names.get(a.model_id)) for a in list_actions(session, model_id)]
     if as_json:
-        emit_json(rows)
+        emit_json(RecoveryOutput, actions=rows)
         return
     table(["id", "model", "kind", "rule", "state", "eta", "runs", "verified", "outcome"],
           [[r["id"], r["model"], r["kind"], r["rule"] or "-", r["state"], _when(r["eta"]), r["executions"],

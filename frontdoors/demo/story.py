@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import threading
 import time
@@ -344,9 +345,17 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
     click.echo("\nReports:")
     for path in reports:
         click.echo(f"   {path}")
-    env_prefix = f"MODELWATCH_DATA_DIR={base}"
-    click.echo(f"\nLook around:\n   {env_prefix} modelwatch status\n   {env_prefix} modelwatch alerts\n"
-               f"   {env_prefix} modelwatch recovery list\n   {env_prefix} modelwatch report {MODEL}")
+    click.echo("\nLook around:")
+    for line in look_around(base):
+        click.echo(f"   {line}")
+
+
+def look_around(base: Path) -> list[str]:
+    """Commands to read the demo's state, as they must be typed in this shell (see ``modelwatch_command``)."""
+    from frontdoors.cli.common import modelwatch_command
+
+    command = f"{modelwatch_command()} --data-dir {shlex.quote(str(base))}"
+    return [f"{command} {rest}" for rest in ("status", "alerts", "recovery list", f"report {MODEL}")]
 
 
 def _register(spec_path: Path, model) -> None:

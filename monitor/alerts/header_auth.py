@@ -26,7 +26,7 @@ from monitor.config import env_secret
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = {"content-type", "content-length", "host", "idempotency-key", "user-agent", "transfer-encoding",
-             "connection", "x-modelwatch-signature", "x-modelwatch-timestamp"}
+             "connection", "webhook-id", "webhook-timestamp", "webhook-signature"}
 
 
 class MissingSecret(LookupError):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.lifecycle import alerts_of_run
 from monitor.check.results import DetectResult, EvaluateResult
+from monitor.check.outcome import outcome_of
 from monitor.db.schema import CheckRun, utcnow
 from monitor.detect.rules.performance import PERFORMANCE_RULES, relative_change
 from monitor.recovery.schedule import actions_of_run, list_actions, to_json as action_json
@@ -62,7 +63,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
             change = relative_change(value.value, value.baseline, value.name)
         kpis[value.name] = {"value": value.value, "baseline": value.baseline, "change_pct": change}
     report = store_runs.report_of(session, run.id)
-    return {
+    summary = {
         "run_id": run.id, "model": model.name, "version": run.version, "task": model.task,
         "trigger": run.trigger, "status": run.status, "error": run.error,
         "window": {"start": _iso(run.window_start), "end": _iso(run.window_end)},
@@ -103,3 +104,5 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "anomalies": detection.get("anomalies", {}),
         "report": {"id": report.id} if report else None,
     }
+    summary["outcome"], summary["outcome_message"] = outcome_of(summary)
+    return summary

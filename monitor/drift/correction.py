@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 
 def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Adjusted p-values, in input order; equal to ``scipy.stats.false_discovery_control(ps, method="bh")``.
+    """Adjusted p-values, in input order: ``scipy.stats.false_discovery_control(ps, method="bh")``.
 
-    The ``i``-th smallest of ``m`` p-values becomes ``p_(i) * m / i``, then each is replaced by
+    This wrapper only adds modelwatch's input checks (a clear error naming what is wrong) and
+    the empty / single-value cases. The ``i``-th smallest of ``m`` p-values becomes ``p_(i) * m / i``, then each is replaced by
     the smallest adjusted value at or above its rank, so the adjusted values keep the order of the
     raw ones. A feature is flagged at false discovery rate ``q`` when its adjusted p-value is
     below ``q``.
@@ -30,12 +32,6 @@ def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
         raise ValueError(f"benjamini_hochberg takes a flat list of p-values, got shape {ps.shape}")
     if not np.all((ps >= 0) & (ps <= 1)):
         raise ValueError("benjamini_hochberg: p-values must be numbers between 0 and 1")
-    m = ps.size
-    if m <= 1:
+    if ps.size <= 1:
         return ps.copy()
-    order = np.argsort(ps)
-    ranked = ps[order] * (m / np.arange(1, m + 1, dtype=np.float64))
-    np.minimum.accumulate(ranked[::-1], out=ranked[::-1])
-    adjusted = np.empty(m, dtype=np.float64)
-    adjusted[order] = ranked
-    return adjusted
+    return stats.false_discovery_control(ps, method="bh")

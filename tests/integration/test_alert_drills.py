@@ -186,7 +186,7 @@ def test_a_failing_slack_endpoint_does_not_delay_the_webhook(redis_stack, tmp_pa
             failed = wait_for(lambda: [n for n in notifications(url, "0:slack") if n.state == "failed"], 60,
                               "the Slack notification to end failed")
             assert failed[0].attempts == 5 and notifications(url, "1:webhook")[0].state == "sent"
-            listed = json.loads(stack.cli("alerts", "--json").stdout)
+            listed = json.loads(stack.cli("alerts", "--json").stdout)["alerts"]
             slack_rows = [n for a in listed for n in a["notifications"] if n["channel"] == "0:slack"]
             assert slack_rows and all(n["state"] == "failed" for n in slack_rows)
             attempts = slack_rows[0]["delivery_attempts"]

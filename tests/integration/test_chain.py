@@ -4,6 +4,7 @@ resolves the alert. Runs on Redis + PostgreSQL and on the embedded default."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -67,9 +68,9 @@ def test_recall_drop_fires_alert_notifies_once_rolls_back_once_and_resolves(back
         assert len(firing) == 1 and firing[0]["version"] == "2" and firing[0]["status"] == "firing"
         body = json.dumps(firing[0], default=str, sort_keys=True).encode()
         headers = hook.headers[hook.received.index(firing[0])]
-        timestamp = headers["X-Modelwatch-Timestamp"]
-        expected = "sha256=" + hmac.new(b"s3cret", timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        assert headers["X-Modelwatch-Signature"] == expected
+        material = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+        expected = "v1," + base64.b64encode(hmac.new(b"s3cret", material, hashlib.sha256).digest()).decode()
+        assert headers["webhook-signature"] == expected
 
         # Version 1 serves healthy traffic again; a forced check resolves the alert.
         predictions, labels = write_window(tmp_path, version="1", recall=0.9, seed=2, prefix="after")

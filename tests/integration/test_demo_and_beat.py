@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from collections import Counter
@@ -28,6 +29,10 @@ def test_demo_tells_the_whole_story_on_the_embedded_default(tmp_path):
     for expected in ("ALERT", "rollback succeeded after 1 execution(s)", "retrain succeeded after 1 execution(s)",
                      "version 3 is serving", "RESOLVED", "4/4 done", "SERVICE ALERT"):
         assert expected in output, f"{expected!r} missing from the demo's output:\n{output}"
+    # the "Look around" lines work when pasted as printed (issue 13: `modelwatch` may not be on PATH)
+    look = output.split("Look around:")[1].strip().splitlines()
+    status = subprocess.run(shlex.split(look[0]), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0 and "churn" in status.stdout, status.stdout + status.stderr
     reports = sorted((tmp_path / "demo" / "reports").glob("*.html"))
     assert len(reports) == 3
     assert all("<svg" in path.read_text() for path in reports)

@@ -63,10 +63,10 @@ def test_collapsed_click_through_fires_the_interaction_alert_while_accuracy_stay
     pd.concat([events, bad]).to_csv(path, index=False)
     counts = json.loads(stack.cli("ingest", "interactions", str(path), "--model", MODEL, "--json").stdout)
     assert (counts["accepted"], counts["duplicates"], counts["quarantined"]) == (len(events), 0, 2)
-    assert "unknown event 'clik'" in counts["examples"][0]
+    assert "unknown event 'clik'" in counts["reasons"][0]
 
     stack.worker()
-    summary = json.loads(stack.cli("check", MODEL, "--wait", "--json", "--timeout", "90").stdout)
+    summary = json.loads(stack.cli("check", MODEL, "--wait", "--json", "--timeout", "90", "--fail-on", "never").stdout)
     assert summary["status"] == "succeeded", summary.get("error")
     assert summary["kpis"]["recall"]["value"] > 0.8
     assert summary["kpis"]["click_through_rate"]["value"] == pytest.approx(len(events) / 800)

@@ -4,6 +4,7 @@ checks the API v2 schema). Plus the pure rules of notification planning and retr
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email
 import json
@@ -48,19 +49,32 @@ PAYLOAD = {
 
 # --- webhook ---------------------------------------------------------------------------------
 
-def test_webhook_signs_timestamp_and_body_and_a_receiver_can_verify():
+def test_webhook_signs_with_standard_webhooks_and_a_receiver_can_verify():
     with WebhookReceiver() as hook:
         outcome = build_channel("webhook", {"url": hook.url, "secret": "s3cret"}).send(PAYLOAD, idempotency_key="k1")
         assert outcome.ok and outcome.http_status == 200
         [received], [headers] = hook.received, hook.headers
     assert received == PAYLOAD and headers["Idempotency-Key"] == "k1"
     body = json.dumps(received, default=str, sort_keys=True).encode()
-    timestamp, signature = headers["X-Modelwatch-Timestamp"], headers["X-Modelwatch-Signature"]
-    assert signature == sign("s3cret", body, timestamp)
-    assert verify("s3cret", body, timestamp, signature)
-    assert not verify("wrong", body, timestamp, signature)
-    assert not verify("s3cret", body + b" ", timestamp, signature)
-    assert not verify("s3cret", body, timestamp, signature, now=int(timestamp) + 301)  # a replay, later
+    timestamp, signature = headers["webhook-timestamp"], headers["webhook-signature"]
+    assert headers["webhook-id"] == "k1" and signature.startswith("v1,")
+    assert signature == sign("s3cret", body, timestamp, "k1")
+    assert verify("s3cret", body, headers)
+    assert not verify("wrong", body, headers)
+    assert not verify("s3cret", body + b" ", headers)
+    assert not verify("s3cret", body, headers | {"webhook-id": "k2"})
+    assert not verify("s3cret", body, headers, now=int(timestamp) + 301)  # a replay, later
+
+
+def test_webhook_signature_verifies_with_the_standard_webhooks_library():
+    from standardwebhooks.webhooks import Webhook
+
+    secret = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+    with WebhookReceiver() as hook:
+        assert build_channel("webhook", {"url": hook.url, "secret": secret}).send(PAYLOAD, idempotency_key="n-7").ok
+        [headers] = hook.headers
+    body = json.dumps(PAYLOAD, default=str, sort_keys=True).encode()
+    assert Webhook(secret).verify(body, dict(headers)) == json.loads(body)
 
 
 def test_webhook_failures_say_whether_to_retry():

@@ -169,8 +169,9 @@ def test_ingest_predictions_json(runner, applied, predictions_csv):
     assert {k: data[k] for k in ("model", "kind", "file", "accepted", "duplicates", "quarantined")} == {
         "model": "churn", "kind": "predictions", "file": str(predictions_csv),
         "accepted": 3, "duplicates": 1, "quarantined": 1}
-    assert len(data["examples"]) == 1
-    assert data["examples"][0].startswith("row 3: ")
+    assert data["schema_version"] == 1 and data["exit_code"] == 0
+    assert len(data["reasons"]) == 1
+    assert data["reasons"][0].startswith("row 3: ")
 
 
 def test_ingest_same_file_again_is_all_duplicates(runner, applied, predictions_csv):
@@ -219,10 +220,12 @@ def test_ingest_file_missing_a_required_column_exits_2(runner, applied, tmp_path
 # --- status / alerts / recovery / report / check -------------------------------------------------
 
 
-def test_status_json_lists_the_model(runner, applied):
+def test_status_json_lists_the_model(runner, applied, data_dir):
     result = run(runner, "status", "--json")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    data = json.loads(result.output)
+    assert data["schema_version"] == 1 and data["state"] == str(data_dir / "modelwatch.db")
+    rows = data["models"]
     assert len(rows) == 1
     row = rows[0]
     assert row["model"] == "churn"
@@ -235,22 +238,24 @@ def test_status_json_lists_the_model(runner, applied):
 
 
 def test_status_table_without_models(runner, data_dir):
+    assert run(runner, "migrate").exit_code == 0
     result = run(runner, "status")
     assert result.exit_code == 0
+    assert f"state: {data_dir / 'modelwatch.db'}" in result.output
     assert "no models registered" in result.output
 
 
 def test_alerts_json_is_empty(runner, applied):
     result = run(runner, "alerts", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == []
-    assert json.loads(run(runner, "alerts", "--json", "--open", "--model", "churn").output) == []
+    assert json.loads(result.output) == {"schema_version": 1, "alerts": []}
+    assert json.loads(run(runner, "alerts", "--json", "--open", "--model", "churn").output)["alerts"] == []
 
 
 def test_recovery_list_json_is_empty(runner, applied):
     result = run(runner, "recovery", "list", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == []
+    assert json.loads(result.output) == {"schema_version": 1, "actions": []}
 
 
 def test_recovery_cancel_unknown_action_exits_2(runner, applied):
@@ -272,6 +277,7 @@ def test_check_unknown_model_names_the_registered_ones(runner, applied):
 
 
 def test_check_without_any_model(runner, data_dir):
+    run(runner, "migrate")
     result = runner.invoke(main, ["check", "nosuchmodel"])
     assert result.exit_code == 2
     assert "no model is registered yet" in result.output
@@ -302,13 +308,13 @@ def test_approve_schedules_a_pending_action_is_audited_and_refuses_twice(runner,
         session.add(action)
         session.flush()
         action_id = action.id
-    listed = json.loads(run(runner, "recovery", "list", "--json").output)
+    listed = json.loads(run(runner, "recovery", "list", "--json").output)["actions"]
     assert [(r["id"], r["state"], r["rule"]) for r in listed] == [(action_id, "pending_approval", "recall_drop")]
     assert "waits for approval" in run(runner, "recovery", "list").output
     result = run(runner, "recovery", "approve", str(action_id), "--reason", "looked at the report")
     assert f"approved recovery action {action_id}; it runs at" in result.output
     assert [a for a, _ in published] == [action_id] and published[0][1] >= utcnow() - dt.timedelta(seconds=30)
-    events = json.loads(run(runner, "audit", "--json").output)
+    events = json.loads(run(runner, "audit", "--json").output)["events"]
     assert [(e["actor"], e["action"], e["reason"]) for e in events] == [("cli:carol", "approve", "looked at the report")]
     refused = runner.invoke(main, ["recovery", "approve", str(action_id)])
     assert refused.exit_code == 2 and "is scheduled, not pending_approval" in refused.output
@@ -334,10 +340,10 @@ def test_cancel_is_audited_with_who_and_why(runner, applied, data_dir, monkeypat
         action_id = action.id
     assert "no decisions recorded yet" in run(runner, "audit").output
     run(runner, "recovery", "cancel", str(action_id), "--reason", "retrain tonight by hand")
-    events = json.loads(run(runner, "audit", "--model", "churn", "--json").output)
+    events = json.loads(run(runner, "audit", "--model", "churn", "--json").output)["events"]
     assert [(e["actor"], e["action"], e["subject"], e["reason"], e["model"]) for e in events] == [
         ("cli:alice", "cancel", f"recovery:{action_id}", "retrain tonight by hand", "churn")]
     # A second cancel is refused and records nothing.
     refused = runner.invoke(main, ["recovery", "cancel", str(action_id)])
     assert refused.exit_code == 2 and "only scheduled actions or ones pending approval can be cancelled" in refused.output
-    assert len(json.loads(run(runner, "audit", "--json").output)) == 1
+    assert len(json.loads(run(runner, "audit", "--json").output)["events"]) == 1

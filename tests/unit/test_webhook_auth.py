@@ -54,7 +54,7 @@ def test_the_value_is_redacted_like_the_channels_other_secrets(monkeypatch):
     ({"header": "X-Auth", "env": "TOKEN", "value": "clear"}, "never from the spec"),
     ({"header": "X Auth", "env": "TOKEN"}, "not a valid HTTP header name"),
     ({"header": "Content-Type", "env": "TOKEN"}, "sets itself"),
-    ({"header": "X-Modelwatch-Signature", "env": "TOKEN"}, "sets itself"),
+    ({"header": "webhook-signature", "env": "TOKEN"}, "sets itself"),
     ({"header": "X-Auth", "env": "1TOKEN"}, "not an environment variable name"),
     ({"header": "X-Auth"}, "env"),
 ])

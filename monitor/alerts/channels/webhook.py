@@ -1,16 +1,25 @@
 """The generic ``webhook`` channel: the grouped notification as a JSON POST.
 
 Receivers get an ``Idempotency-Key`` header (stable per notification) so that a delivery retried
-after an ambiguous failure can be recognised, and, when the channel has a ``secret``,
-``X-Modelwatch-Timestamp: <unix seconds>`` and
-``X-Modelwatch-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>``.
-Signing the timestamp lets a receiver refuse a replayed old request (e.g. older than 5 minutes).
+after an ambiguous failure can be recognised, and, when the channel has a ``secret``, the three
+`Standard Webhooks <https://www.standardwebhooks.com/>`_ headers, so any Standard Webhooks
+library (``standardwebhooks.Webhook(secret).verify(body, headers)``) can check them:
+
+``webhook-id``        the notification's idempotency key (the same on every retry)
+``webhook-timestamp`` Unix seconds when it was sent
+``webhook-signature`` ``v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")>``
+
+The key is the base64-decoded part of a ``whsec_...`` secret (the standard's form), or the
+UTF-8 bytes of any other secret. Signing the id and timestamp lets a receiver refuse a replayed
+old request (e.g. older than 5 minutes). Inbound registry hooks keep MLflow's own scheme
+(:mod:`monitor.registry.signatures`).
 With ``auth: {header, env}`` it also sends that header with the environment variable's value, for
 receivers that check a fixed header rather than a signature (n8n's Header Auth, docs/n8n.md).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -25,25 +34,35 @@ from monitor.alerts.header_auth import HeaderAuth, MissingSecret
 from monitor.plugins import channel
 
 
-def sign(secret: str, body: bytes, timestamp: str) -> str:
-    """The signature header's value for ``body`` sent at ``timestamp`` (Unix seconds, as sent)."""
-    material = timestamp.encode() + b"." + body
-    return "sha256=" + hmac.new(secret.encode(), material, hashlib.sha256).hexdigest()
+def _key(secret: str) -> bytes:
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret.removeprefix("whsec_"))
+    return secret.encode()
 
 
-def verify(secret: str, body: bytes, timestamp: str, signature: str, *, max_age: float = 300.0,
+def sign(secret: str, body: bytes, timestamp: str, msg_id: str) -> str:
+    """The ``webhook-signature`` value for ``body`` with id ``msg_id`` sent at ``timestamp`` (Unix seconds)."""
+    material = msg_id.encode() + b"." + timestamp.encode() + b"." + body
+    return "v1," + base64.b64encode(hmac.new(_key(secret), material, hashlib.sha256).digest()).decode()
+
+
+def verify(secret: str, body: bytes, headers: dict[str, str], *, max_age: float = 300.0,
            now: float | None = None) -> bool:
-    """What a receiver does: constant-time compare, and refuse a stale timestamp."""
+    """What a receiver does: refuse a stale timestamp, then compare each ``v1,`` signature in constant time."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    msg_id, timestamp = lower.get("webhook-id", ""), lower.get("webhook-timestamp", "")
     try:
         age = abs((now if now is not None else time.time()) - int(timestamp))
     except ValueError:
         return False
-    return age <= max_age and hmac.compare_digest(sign(secret, body, timestamp), signature)
+    expected = sign(secret, body, timestamp, msg_id)
+    return age <= max_age and any(hmac.compare_digest(expected, candidate)
+                                  for candidate in lower.get("webhook-signature", "").split())
 
 
 @channel("webhook")
 class WebhookChannel(Channel):
-    """POSTs the notification as JSON, signed with HMAC-SHA256 when the channel has a secret."""
+    """POSTs the notification as JSON, signed with Standard Webhooks headers when the channel has a secret."""
 
     class Config(ChannelConfig):
         """``{webhook: URL}`` or ``{webhook: {url: ..., secret: ..., timeout: 5, auth: {header, env}}}``."""
@@ -75,8 +94,8 @@ class WebhookChannel(Channel):
                    "User-Agent": "modelwatch"}
         if self.secret:
             timestamp = str(int(time.time()))
-            headers["X-Modelwatch-Timestamp"] = timestamp
-            headers["X-Modelwatch-Signature"] = sign(self.secret, body, timestamp)
+            headers |= {"webhook-id": idempotency_key, "webhook-timestamp": timestamp,
+                        "webhook-signature": sign(self.secret, body, timestamp, idempotency_key)}
         if self.auth:
             try:
                 name, value = self.auth.resolve()
