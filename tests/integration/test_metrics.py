@@ -12,6 +12,7 @@ import subprocess
 
 import pandas as pd
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
@@ -35,6 +36,7 @@ from tests.support.stages import run_chain
 pytestmark = pytest.mark.integration
 
 DASHBOARD = ROOT / "deploy/grafana/dashboards/modelwatch.json"
+RULES = ROOT / "deploy/prometheus/rules.yml"
 
 
 def _populate(db_url: str, tmp_path) -> Settings:
@@ -133,6 +135,7 @@ def test_metrics_expose_check_health_drift_recovery_and_queues_in_valid_expositi
     assert depth == {"checks": 2.0, "alerts": 1.0, "recovery": 0.0, "ingest": 0.0, "probes": 0.0}
 
     _dashboard_queries_only_exposed_metrics(text)
+    _rules_query_only_exposed_metrics(text)
     _promtool_check(text)  # last: without promtool (and outside CI) only this part skips
 
 
@@ -200,6 +203,15 @@ def _dashboard_queries_only_exposed_metrics(text: str) -> None:
     titles = " ".join(p["title"].lower() for p in dashboard["panels"])
     for topic in ("alerts", "kpi", "drift", "duration", "failures", "queue", "recovery"):
         assert topic in titles, f"the dashboard has no panel about {topic}"
+
+
+def _rules_query_only_exposed_metrics(text: str) -> None:
+    """A renamed metric must not leave an alert of deploy/prometheus/rules.yml silently empty."""
+    rules = yaml.safe_load(RULES.read_text())
+    queried = {name for g in rules["groups"] for r in g["rules"]
+               for name in re.findall(r"\bmodelwatch_[a-zA-Z0-9_]+", r["expr"])}
+    exposed = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+    assert queried and queried <= exposed, f"rules.yml queries metrics /metrics does not expose: {queried - exposed}"
 
 
 def test_redis_queue_depth_counts_priority_lists_too(redis_url, tmp_path):
