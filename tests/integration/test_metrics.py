@@ -193,24 +193,45 @@ def _promtool_check(text: str) -> None:
         f"promtool check metrics:\n{result.stdout}{result.stderr}"
 
 
+def _exposed(text: str) -> set[str]:
+    """Sample names, plus the names of families declared without samples yet (host metrics need an agent)."""
+    families = list(text_string_to_metric_families(text))
+    return {f.name for f in families} | {s.name for f in families for s in f.samples}
+
+
+def _metric_names(query: str) -> set[str]:
+    return set(re.findall(r"\bmodelwatch_[a-zA-Z0-9_]+", query))
+
+
+#: the Grafana unit a metric's name implies (Prometheus base units); other names carry no unit
+UNIT_OF_SUFFIX = {"_seconds": "s", "_seconds_bucket": "s", "_ratio": "percentunit", "_bytes": "bytes",
+                  "_per_second": "reqps"}
+
+
 def _dashboard_queries_only_exposed_metrics(text: str) -> None:
     dashboard = json.loads(DASHBOARD.read_text())
-    queries = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    annotations = {a["name"].lower(): a["expr"] for a in dashboard["annotations"]["list"] if "expr" in a}
+    queries = [t["expr"] for p in dashboard["panels"] for t in p["targets"]] + list(annotations.values())
     queries += [v["query"]["query"] for v in dashboard["templating"]["list"]]
-    queried = {name for q in queries for name in re.findall(r"\bmodelwatch_[a-zA-Z0-9_]+", q)}
-    exposed = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
-    assert queried and queried <= exposed, f"the dashboard queries metrics /metrics does not expose: {queried - exposed}"
+    queried = {name for q in queries for name in _metric_names(q)}
+    assert queried and queried <= _exposed(text), f"the dashboard queries metrics /metrics does not expose: {queried - _exposed(text)}"
     titles = " ".join(p["title"].lower() for p in dashboard["panels"])
-    for topic in ("alerts", "kpi", "drift", "duration", "failures", "queue", "recovery"):
+    for topic in ("alerts", "kpi", "drift", "duration", "failures", "queue", "recovery", "latency", "throughput",
+                  "last successful check", "deliveries"):
         assert topic in titles, f"the dashboard has no panel about {topic}"
+    assert {"deploys", "rollbacks", "retrains"} <= set(annotations)
+    for panel in dashboard["panels"]:  # one axis, one unit: never seconds and ratios on the same scale
+        units = {unit for t in panel["targets"] for name in _metric_names(t["expr"])
+                 for suffix, unit in UNIT_OF_SUFFIX.items() if name.endswith(suffix)}
+        assert len(units) <= 1 and units <= {panel["fieldConfig"]["defaults"].get("unit")}, \
+            f"panel {panel['title']!r} shows {units} with unit {panel['fieldConfig']['defaults'].get('unit')}"
 
 
 def _rules_query_only_exposed_metrics(text: str) -> None:
     """A renamed metric must not leave an alert of deploy/prometheus/rules.yml silently empty."""
     rules = yaml.safe_load(RULES.read_text())
-    queried = {name for g in rules["groups"] for r in g["rules"]
-               for name in re.findall(r"\bmodelwatch_[a-zA-Z0-9_]+", r["expr"])}
-    exposed = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+    queried = {name for g in rules["groups"] for r in g["rules"] for name in _metric_names(r["expr"])}
+    exposed = _exposed(text)
     assert queried and queried <= exposed, f"rules.yml queries metrics /metrics does not expose: {queried - exposed}"
 
 
