@@ -9,21 +9,17 @@ to resolve, where a 0 says "none".
 
 from __future__ import annotations
 
-from typing import get_args
-
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.orm import Session
 
+from frontdoors.api.metrics_events import RECOVERY_KINDS, EventCollector
 from frontdoors.api.metrics_kpis import kpi_families
 from monitor.alerts.policy import OPEN_STATES, SEVERITIES
 from monitor.config import Settings
 from monitor.recovery.schedule import PENDING
-from monitor.spec import RecoveryPolicy
 from monitor.store import overview
 
-#: recovery action kinds a spec can name (``recovery.<rule>.action``)
-RECOVERY_KINDS = get_args(RecoveryPolicy.model_fields["action"].annotation)
 #: the states a check run passes through, in order
 RUN_STATUSES = ("pending", "running", "succeeded", "failed")
 
@@ -61,7 +57,6 @@ def render(session: Session, settings: Settings | None = None) -> str:
     """The exposition text; with ``settings``, the Celery broker's queue depths too."""
     from frontdoors.api.metrics_broker import BrokerCollector
     from frontdoors.api.metrics_checks import CheckCollector
-    from frontdoors.api.metrics_events import EventCollector
 
     names = overview.model_names(session)
     registry = CollectorRegistry(auto_describe=False)

@@ -18,11 +18,16 @@ used, so rates start from 0 rather than from a missing series.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy.orm import Session
 
-from frontdoors.api.metrics import RECOVERY_KINDS
+from monitor.spec import RecoveryPolicy
 from monitor.store import overview
+
+#: recovery action kinds a spec can name (``recovery.<rule>.action``), each given a zero series
+RECOVERY_KINDS = get_args(RecoveryPolicy.model_fields["action"].annotation)
 
 FINISHED_ACTION_STATES = ("succeeded", "failed", "cancelled", "expired")
 DELIVERY_OUTCOMES = ("sent", "retry", "failed", "lost")
