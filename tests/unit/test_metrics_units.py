@@ -41,3 +41,12 @@ def test_milliseconds_rpm_and_percentages_become_seconds_per_second_and_ratios()
 def test_every_family_is_declared_even_without_values():
     families = _samples({})
     assert set(families) == {"modelwatch_kpi", *(kpi.family for kpi in SERVICE_KPIS.values())}
+
+
+def test_the_module_example_holds():
+    import doctest
+
+    from frontdoors.api import metrics_kpis
+
+    result = doctest.testmod(metrics_kpis)
+    assert result.attempted and not result.failed
