@@ -3,6 +3,10 @@
 * ``modelwatch_check_duration_seconds`` (histogram per model): ``finished_at - created_at`` of every
   finished run, so queueing time counts too (that is what an on-call engineer waits for);
 * ``modelwatch_check_failures_total`` (counter per model): runs that ended ``failed``;
+* ``modelwatch_last_successful_check_timestamp_seconds`` (gauge per model): when its newest
+  succeeded run finished, and ``modelwatch_check_interval_seconds`` (gauge per active model): how
+  often beat should check it. Together they make a dead beat or a stuck worker an alert
+  (``time() - last > 2 * interval``) that no error message would ever raise;
 * ``modelwatch_feature_drift_score`` / ``modelwatch_feature_drift_detected`` (gauges per model,
   version and feature): the effect size and verdict of each column in the latest run with drift results.
 
@@ -30,6 +34,7 @@ class CheckCollector:
     def collect(self):
         yield self._durations()
         yield self._failures()
+        yield from self._freshness()
         yield from self._drift()
 
     def _durations(self) -> HistogramMetricFamily:
@@ -50,6 +55,20 @@ class CheckCollector:
         for model_id, name in sorted(self.names.items()):
             family.add_metric([name], failed.get(model_id, 0))
         return family
+
+    def _freshness(self):
+        last = GaugeMetricFamily("modelwatch_last_successful_check_timestamp_seconds",
+                                 "Unix time the model's newest succeeded check run finished", labels=["model"])
+        for model_id, finished in sorted(overview.last_successful_checks(self.session).items()):
+            if finished is not None:
+                last.add_metric([self.names.get(model_id, "?")], finished.timestamp())
+        yield last
+        interval = GaugeMetricFamily("modelwatch_check_interval_seconds",
+                                     "Seconds between scheduled checks of each active model (its spec's schedule)",
+                                     labels=["model"])
+        for model_id, seconds in sorted(overview.check_intervals(self.session).items()):
+            interval.add_metric([self.names.get(model_id, "?")], seconds)
+        yield interval
 
     def _drift(self):
         score = GaugeMetricFamily("modelwatch_feature_drift_score",

@@ -8,12 +8,14 @@ of recovery actions) so that the store does not import the domain packages that 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from monitor.db.schema import Alert, CheckRun, KpiValue, Model, RecoveryAction
+from monitor.db.schema import (Alert, CheckRun, DeliveryAttempt, KpiValue, Model, ModelVersion, Notification,
+                               RecoveryAction)
 
 
 def model_names(session: Session) -> dict[int, str]:
@@ -60,6 +62,35 @@ def run_counts(session: Session) -> list[tuple[int, str, int]]:
     """``(model_id, status, count)`` of check runs."""
     return [tuple(row) for row in session.execute(
         select(CheckRun.model_id, CheckRun.status, func.count()).group_by(CheckRun.model_id, CheckRun.status))]
+
+
+def last_successful_checks(session: Session) -> dict[int, dt.datetime]:
+    """model_id -> when its newest ``succeeded`` check run finished (models without one are absent)."""
+    return dict(session.execute(select(CheckRun.model_id, func.max(CheckRun.finished_at))
+                                .where(CheckRun.status == "succeeded").group_by(CheckRun.model_id)).all())
+
+
+def check_intervals(session: Session) -> dict[int, float]:
+    """model_id -> seconds between its scheduled checks, for active models only (paused ones are not late)."""
+    return dict(session.execute(select(Model.id, Model.every_seconds).where(Model.status == "active")).all())
+
+
+def serving_versions(session: Session) -> list[tuple[int, str, dt.datetime]]:
+    """``(model_id, version, since)`` of each serving version; ``since`` is when it was promoted
+    (or registered, for a version registered as serving)."""
+    return [(model_id, version, promoted or created) for model_id, version, promoted, created in session.execute(
+        select(ModelVersion.model_id, ModelVersion.version, ModelVersion.promoted_at, ModelVersion.created_at)
+        .where(ModelVersion.serving.is_(True)))]
+
+
+def delivery_outcome_counts(session: Session) -> list[tuple[int, str, str, int]]:
+    """``(model_id, channel, outcome, count)`` of finished delivery attempts (``sending`` is in flight)."""
+    return [tuple(row) for row in session.execute(
+        select(Alert.model_id, Notification.channel, DeliveryAttempt.outcome, func.count())
+        .join(Notification, DeliveryAttempt.notification_id == Notification.id)
+        .join(Alert, Notification.alert_id == Alert.id)
+        .where(DeliveryAttempt.outcome != "sending")
+        .group_by(Alert.model_id, Notification.channel, DeliveryAttempt.outcome))]
 
 
 def failed_run_counts(session: Session) -> dict[int, int]:

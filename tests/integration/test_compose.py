@@ -19,7 +19,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 
-ALL_SERVICES = {"redis", "postgres", "migrate", "worker", "beat", "flower", "api", "prometheus", "grafana", "n8n"}
+ALL_SERVICES = {"redis", "postgres", "migrate", "worker", "beat", "flower", "api", "prometheus", "alertmanager",
+                "grafana", "n8n"}
 ONE_SHOT = {"migrate"}
 APP_SERVICES = ("worker", "beat", "api")
 
@@ -168,6 +169,24 @@ def test_prometheus_scrapes_the_api_metrics(compose):
     targets = [t for group in modelwatch["static_configs"] for t in group["targets"]]
     api = compose["services"]["api"]["command"]
     assert targets == [f"api:{api[api.index('--port') + 1]}"]
+
+
+def test_prometheus_loads_the_rules_and_sends_alerts_to_alertmanager(compose):
+    prometheus, alertmanager = compose["services"]["prometheus"], compose["services"]["alertmanager"]
+    mounts = _mounts(prometheus)
+    config = yaml.safe_load(mounts["/etc/prometheus/prometheus.yml"].read_text(encoding="utf-8"))
+    # rule files resolve from the config file's folder, in the container as beside it in the repository
+    for rule_file in config["rule_files"]:
+        assert mounts[f"/etc/prometheus/{rule_file}"] == REPO / "deploy/prometheus" / rule_file
+    assert config["rule_files"] == ["rules.yml"]
+    targets = [t for am in config["alerting"]["alertmanagers"] for group in am["static_configs"] for t in group["targets"]]
+    assert targets == ["alertmanager:9093"]
+    ports = [p if isinstance(p, str) else f"{p.get('published')}:{p['target']}" for p in alertmanager["ports"]]
+    assert "9093:9093" in ports
+    am_config = _mounts(alertmanager)["/etc/alertmanager/alertmanager.yml"]
+    assert am_config == REPO / "deploy/alertmanager/alertmanager.yml" and am_config.is_file()
+    assert any("--config.file=/etc/alertmanager/alertmanager.yml" in part for part in alertmanager["command"])
+    assert "alertmanager" in prometheus["depends_on"]
 
 
 def test_grafana_provisions_the_prometheus_datasource_and_the_dashboard(compose):
