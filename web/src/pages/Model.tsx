@@ -1,0 +1,154 @@
+// Why it is firing: the latest KPIs against baselines and SLOs, KPI history over a chosen range
+// (thresholds, baselines, anomaly marks, deploy / rollback / retrain marks), drift per feature over
+// time, alerts, the recovery schedule with Approve / Cancel, runs and the audit trail.
+
+import { useState } from "react";
+
+import { AlertTable } from "../components/AlertTable";
+import { Badge } from "../components/Badge";
+import { Chart } from "../components/Chart";
+import { Decision, type Choice } from "../components/Decision";
+import { formatKpi, relative, timestamp } from "../format";
+import { Link } from "../router";
+import type { Action, ModelPage, Tile } from "../types";
+import { useData } from "../useData";
+
+const RANGES = ["6h", "24h", "7d", "30d", "all"];
+
+export function choicesFor(action: Action): Choice[] {
+  const base = `/v1/recovery/${action.id}`;
+  if (action.state === "pending_approval")
+    return [{ label: "Approve", path: `${base}/approve` }, { label: "Cancel", path: `${base}/cancel` }];
+  if (action.state === "scheduled") return [{ label: "Cancel", path: `${base}/cancel` }];
+  return [];
+}
+
+function Tiles({ tiles, service }: { tiles: Tile[]; service: boolean }) {
+  if (!tiles.length) return null;
+  return (
+    <ul className="tiles">
+      {tiles.map((t) => (
+        <li key={t.name} className={`tile${t.breached ? " breached" : ""}`}>
+          <span className="small muted">{t.name}</span>
+          <strong>{formatKpi(t.name, t.value)}</strong>
+          <span className="small muted">{service ? "SLO" : "baseline"} {formatKpi(t.name, t.reference)}
+            {t.change_pct !== null && ` (${t.change_pct > 0 ? "+" : ""}${t.change_pct.toFixed(1)}%)`}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function DriftHistory({ history }: { history: ModelPage["drift"]["history"] }) {
+  const columns = Object.keys(history);
+  if (!columns.length) return <p className="muted">No drift results in this range.</p>;
+  const times = [...new Set(columns.flatMap((c) => history[c].map(([t]) => t)))].sort().slice(-30);
+  return (
+    <table className="drift-history">
+      <caption className="muted small">effect size per check (last {times.length}); drifted checks marked ●</caption>
+      <thead><tr><th>feature</th>{times.map((t) => <th key={t} title={timestamp(t)} className="tick">{t.slice(5, 10)}</th>)}</tr></thead>
+      <tbody>
+        {columns.map((c) => {
+          const at = new Map(history[c].map(([t, e, d]) => [t, { e, d }]));
+          return (
+            <tr key={c} data-column={c}>
+              <td>{c}</td>
+              {times.map((t) => {
+                const cell = at.get(t);
+                const shade = cell?.e != null ? Math.min(1, Math.abs(cell.e)) : 0;
+                return (
+                  <td key={t} className={cell?.d ? "drifted" : ""} title={cell ? `${c} ${timestamp(t)}: effect ${cell.e?.toFixed(3) ?? "–"}${cell.d ? " (drifted)" : ""}` : ""}
+                      style={{ background: `rgba(220, 38, 38, ${(shade * 0.6).toFixed(2)})` }}>{cell?.d ? "●" : ""}</td>
+                );
+              })}
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+export function ModelView({ name, canWrite }: { name: string; canWrite: boolean }) {
+  const [range, setRange] = useState("7d");
+  const { data, error, reload } = useData<ModelPage>(
+    `/v1/dashboard/models/${encodeURIComponent(name)}?range=${range}`, (e) => !e.model || e.model === name);
+  return (
+    <>
+      <h1>{name} {data && <Badge word={data.health} />}</h1>
+      {error && <p className="error">{error}</p>}
+      {data && (
+        <>
+          <p className="muted">{data.task.replace(/_/g, " ")} · serving {data.serving_version ?? "nothing"} · last check{" "}
+            {data.last_run ? <><Link to={`/runs/${data.last_run.id}`}>{relative(data.last_run.created_at)}</Link> <Badge word={data.last_run.status} /></> : "never"}
+            {data.last_run?.error && <span className="error"> {data.last_run.error}</span>}</p>
+          <section id="kpis" aria-labelledby="kpis-h"><h2 id="kpis-h">Latest check</h2>
+            <Tiles tiles={data.tiles.model} service={false} /><Tiles tiles={data.tiles.service} service /></section>
+          <section id="history" aria-labelledby="history-h">
+            <h2 id="history-h">KPI history</h2>
+            <div role="group" aria-label="time range" className="ranges">
+              {RANGES.map((r) => (
+                <button key={r} type="button" aria-pressed={r === range} onClick={() => setRange(r)}>{r}</button>
+              ))}
+            </div>
+            {data.charts.length === 0 && <p className="muted">No KPIs in this range.</p>}
+            <div className="charts">{data.charts.map((c) => <Chart key={c.title} chart={c} annotations={data.annotations} />)}</div>
+            {data.annotations.length > 0 && (
+              <ul className="annotations small">{data.annotations.map((a, i) => (
+                <li key={i} data-kind={a.kind}>{timestamp(a.at)}: {a.label}</li>))}</ul>
+            )}
+          </section>
+          <section id="alerts" aria-labelledby="alerts-h"><h2 id="alerts-h">Alerts</h2>
+            <AlertTable alerts={data.alerts} canWrite={canWrite} onDone={reload} showModel={false} /></section>
+          <section id="recovery" aria-labelledby="recovery-h"><h2 id="recovery-h">Recovery schedule</h2>
+            {data.actions.length === 0 ? <p className="calm">No recovery actions.</p> : (
+              <table><thead><tr><th>state</th><th>action</th><th>when</th><th>reason</th><th>decision</th></tr></thead><tbody>
+                {data.actions.map((a) => (
+                  <tr key={a.id} data-action={a.id}>
+                    <td><Badge word={a.state} />{a.verification && <> <Badge word={a.verification} /></>}</td>
+                    <td>{a.kind} #{a.id}</td>
+                    <td title={timestamp(a.eta)}>{a.state === "pending_approval" && a.expires_at ? `expires ${relative(a.expires_at)}` : relative(a.finished_at ?? a.eta)}</td>
+                    <td>{a.reason}{a.error && <span className="error"> {a.error}</span>}</td>
+                    <td><Decision subject={`${a.kind} ${a.id}`} canWrite={canWrite} onDone={reload} choices={choicesFor(a)} /></td>
+                  </tr>
+                ))}
+              </tbody></table>
+            )}
+          </section>
+          <section id="drift" aria-labelledby="drift-h"><h2 id="drift-h">Drift</h2>
+            <table><thead><tr><th>feature</th><th>method</th><th>effect</th><th>verdict</th></tr></thead><tbody>
+              {data.drift.latest.map((d) => (
+                <tr key={d.column} data-column={d.column}>
+                  <td>{d.label}</td><td>{d.method}</td><td>{d.effect_size?.toFixed(3) ?? "–"}</td>
+                  <td>{d.skipped ? <span className="muted">{d.skipped}</span> : d.drifted ? <Badge word="drifted" /> : "stable"}
+                    {d.message && <code className="small"> {d.message}</code>}</td>
+                </tr>
+              ))}
+            </tbody></table>
+            <DriftHistory history={data.drift.history} />
+          </section>
+          <section id="runs" aria-labelledby="runs-h"><h2 id="runs-h">Runs</h2>
+            <table><thead><tr><th>run</th><th>status</th><th>trigger</th><th>window end</th><th>report</th></tr></thead><tbody>
+              {data.runs.map((r) => (
+                <tr key={r.id} data-run={r.id}>
+                  <td><Link to={`/runs/${r.id}`}>{r.id.slice(0, 12)}</Link></td><td><Badge word={r.status} /></td>
+                  <td>{r.trigger}</td><td>{timestamp(r.window_end)}</td>
+                  <td>{r.report ? <a href={`/v1/runs/${r.id}/report`}>report</a> : <span className="muted">–</span>}</td>
+                </tr>
+              ))}
+            </tbody></table>
+          </section>
+          <section id="audit" aria-labelledby="audit-h"><h2 id="audit-h">Audit trail</h2>
+            {data.audit.length === 0 ? <p className="muted">No decisions yet.</p> : (
+              <table><thead><tr><th>when</th><th>who</th><th>did</th><th>to</th><th>why</th></tr></thead><tbody>
+                {data.audit.map((e) => (
+                  <tr key={e.id}><td>{timestamp(e.at)}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.subject}</td><td>{e.reason}</td></tr>
+                ))}
+              </tbody></table>
+            )}
+          </section>
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,67 @@
+// The shapes of /v1/dashboard/* (frontdoors/dashboard/data.py) the pages read.
+
+export type Health = "ok" | "alerting" | "critical" | "failed" | "unchecked";
+
+export interface SessionInfo { auth: boolean; actor: string; can_write: boolean; version: string }
+
+export interface Kpi { name: string; value: number | null }
+
+export interface Card {
+  name: string; task: string; health: Health; serving_version: string | null;
+  last_run: { id: string; status: string; at: string | null } | null;
+  open_alerts: number; critical: number; kpis: Kpi[];
+  next_action: { id: number; kind: string; state: string; eta: string | null } | null;
+}
+
+export interface Group {
+  kind: string; rule: string; count: number; severity: string; models: string[]; alerts: number[]; since: string | null;
+}
+
+export interface Fleet { models: Card[]; groups: Group[] }
+
+export interface Ack { actor: string | null; at: string | null; reason: string }
+
+export interface Alert {
+  id: number; model: string; rule: string; kind: string; segment: string; state: string; open: boolean;
+  severity: string; message: string; value: number | null; baseline: number | null;
+  first_seen: string | null; last_seen: string | null; resolved_at: string | null; ack: Ack | null;
+}
+
+export interface AlertsPage { open: Alert[]; recent: Alert[]; groups: Group[] }
+
+export interface Action {
+  id: number; kind: string; state: string; eta: string | null; reason: string; expires_at: string | null;
+  alert_id: number | null; finished_at: string | null; error: string | null; verification: string | null;
+}
+
+export interface Series {
+  name: string; points: [string, number | null][]; baseline: number | null; threshold: number | null;
+  anomalies: string[];
+}
+
+export interface ChartData { title: string; unit: string; series: Series[] }
+
+export interface Annotation { at: string; kind: string; label: string }
+
+export interface Tile { name: string; value: number | null; reference: number | null; change_pct: number | null; breached: boolean }
+
+export interface DriftRow {
+  column: string; label: string; method: string; effect_size: number | null; p_value_adjusted: number | null;
+  drifted: boolean; skipped: string | null; message: string;
+}
+
+export interface Run {
+  id: string; status: string; trigger: string; version: string | null; window_end: string | null;
+  created_at: string | null; error: string | null; report: boolean;
+}
+
+export interface AuditEvent { id: number; at: string; actor: string; action: string; subject: string; reason: string }
+
+export interface ModelPage {
+  name: string; task: string; range: string; health: Health; serving_version: string | null;
+  last_run: Run | null; latest_run: string | null;
+  tiles: { model: Tile[]; service: Tile[] };
+  charts: ChartData[]; annotations: Annotation[];
+  drift: { latest: DriftRow[]; history: Record<string, [string, number | null, boolean][]> };
+  alerts: Alert[]; actions: Action[]; runs: Run[]; audit: AuditEvent[];
+}
