@@ -6,5 +6,5 @@ export default defineConfig({
   plugins: [react()],
   build: { outDir: "../frontdoors/dashboard/static/app", emptyOutDir: true, assetsInlineLimit: 0 },
   server: { proxy: { "/v1": "http://127.0.0.1:8000", "/login": "http://127.0.0.1:8000", "/logout": "http://127.0.0.1:8000" } },
-  test: { environment: "jsdom", globals: false },
+  test: { environment: "jsdom", globals: false, setupFiles: ["src/test/setup.ts"] },
 });

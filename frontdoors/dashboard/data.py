@@ -59,10 +59,11 @@ def fleet(session: Session) -> dict[str, Any]:
     """Every model's health word, headline KPIs and next recovery action, plus open alerts grouped by cause."""
     models = list(session.scalars(select(Model).order_by(Model.name)))
     names = {m.id: m.name for m in models}
-    latest_ids = select(CheckRun.model_id, func.max(CheckRun.created_at).label("at")).group_by(CheckRun.model_id)
+    newest = (select(CheckRun.model_id, func.max(CheckRun.created_at).label("at"))
+              .group_by(CheckRun.model_id).subquery("newest"))
     last: dict[int, CheckRun] = {}
     for run in session.scalars(select(CheckRun).join(
-            latest_ids.subquery("l"), (CheckRun.model_id == latest_ids.c.model_id) & (CheckRun.created_at == latest_ids.c.at))):
+            newest, (CheckRun.model_id == newest.c.model_id) & (CheckRun.created_at == newest.c.at))):
         last[run.model_id] = run
     open_alerts: dict[int, list[Alert]] = defaultdict(list)
     for alert in session.scalars(select(Alert).where(Alert.state.in_(OPEN_STATES))):
@@ -107,7 +108,7 @@ def headline_kpis(session: Session, tasks: dict[int, str], runs: dict[int, str])
     out = {}
     for model_id, values in found.items():
         wanted = [*KEY_KPIS.get(tasks.get(model_id, ""), ()), *SERVICE_KEY_KPIS]
-        out[model_id] = [{"name": n, "value": values[n]} for n in wanted if n in values][:4]
+        out[model_id] = [{"name": n, "value": values[n]} for n in wanted if values.get(n) is not None][:4]
     return out
 
 
