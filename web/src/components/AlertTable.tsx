@@ -26,7 +26,7 @@ export function AlertTable({ alerts, canWrite, onDone, showModel = true }:
                 <span className="small">acknowledged by {a.ack.actor} {relative(a.ack.at)}{a.ack.reason && `: ${a.ack.reason}`}</span>
               )}
               <Decision subject={`alert ${a.id}`} canWrite={canWrite} onDone={onDone}
-                        choices={a.state === "firing" ? [{ label: "Acknowledge", path: `/v1/alerts/${a.id}/ack` }] : []} />
+                        choices={a.state === "firing" && !a.ack ? [{ label: "Acknowledge", path: `/v1/alerts/${a.id}/ack` }] : []} />
             </td>
           </tr>
         ))}
