@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from frontdoors.api.deps import database_url
 from frontdoors.api.security import Principal, authenticate, reader
-from frontdoors.dashboard import auth, data
+from frontdoors.dashboard import auth, fleet as fleet_data, model_page
 from monitor import __version__
 from monitor.db.engine import session_scope
 
@@ -78,29 +78,29 @@ def logout() -> RedirectResponse:
 @reads.get("/session")
 def who(request: Request, principal: Principal = Depends(reader)) -> dict:
     """Who is signed in and whether they may write (the pages hide buttons they could not use)."""
-    return data.session_info(principal, auth.auth_enabled(request), __version__)
+    return fleet_data.session_info(principal, auth.auth_enabled(request), __version__)
 
 
 @reads.get("/fleet")
 def fleet(url: str = Depends(database_url), _: Principal = Depends(reader)) -> dict:
     """Every model's health, headline KPIs and next action; open alerts grouped by cause."""
     with session_scope(url) as session:
-        return data.fleet(session)
+        return fleet_data.fleet(session)
 
 
 @reads.get("/alerts")
 def alerts(url: str = Depends(database_url), _: Principal = Depends(reader)) -> dict:
     """Open alerts (critical first) with who acknowledged them, grouped by cause; recent resolved ones."""
     with session_scope(url) as session:
-        return data.alerts_page(session)
+        return fleet_data.alerts_page(session)
 
 
 @reads.get("/models/{name}")
-def model(name: str, range: str = Query("7d", description=f"one of {', '.join(data.RANGES)}"),
+def model(name: str, range: str = Query("7d", description=f"one of {', '.join(model_page.RANGES)}"),
           url: str = Depends(database_url), _: Principal = Depends(reader)) -> dict:
     """One model's page: KPI history with thresholds, baselines, anomalies and annotations; drift
     over time; alerts; recovery schedule; runs; audit trail."""
-    if range not in data.RANGES:
-        raise HTTPException(422, f"range {range!r}: expected one of {', '.join(data.RANGES)}")
+    if range not in model_page.RANGES:
+        raise HTTPException(422, f"range {range!r}: expected one of {', '.join(model_page.RANGES)}")
     with session_scope(url) as session:
-        return data.model_page(session, name, range)
+        return model_page.model_page(session, name, range)

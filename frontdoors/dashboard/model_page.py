@@ -1,29 +1,31 @@
-"""What the React dashboard's pages read, as JSON: the fleet, one model, the alerts.
+"""What a model's page reads, as JSON: the latest KPIs against baselines and SLOs, KPI history
+over a time range with thresholds, baselines, anomaly marks and deploy / rollback / retrain
+annotations, per-feature drift over time, alerts, the recovery schedule, runs and the audit trail.
 
-The dashboard talks only to the JSON API; these three reads exist because a page needs, in one
-request, what the generic endpoints spread over many (health of every model, thresholds and
-anomaly marks next to the KPI history, acknowledgements next to alerts). Each function takes an
-open session and returns plain JSON; nothing here writes. The fleet read uses a fixed number of
-queries whatever the number of models, so the overview stays fast at 1,000 models.
+"The latest check" is the newest *succeeded* run: a run still in flight or failed has no detection
+results yet, and showing an empty drift table for it would read as "no drift". Nothing here writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from frontdoors.dashboard.model_view import drift_rows, flagged_points, service_thresholds, tiles
-from frontdoors.dashboard.views import KEY_KPIS, SERVICE_KEY_KPIS, acknowledgements, next_action
+from frontdoors.dashboard.fleet import acknowledgements, alert_json, iso
 from monitor import audit
 from monitor.alerts.lifecycle import OPEN_STATES, health_of, list_alerts
 from monitor.check.summary import build_summary
-from monitor.db.schema import Alert, CheckRun, KpiValue, Model, RecoveryAction, Report
-from monitor.recovery.schedule import PENDING, list_actions
-from monitor.reports.service import SERVICE_KPIS
+from monitor.db.schema import CheckRun, KpiValue, RecoveryAction, Report
+from monitor.detect.service import SERVICE_RULES
+from monitor.recovery.schedule import list_actions
+from monitor.reports.sections import column_name
+from monitor.reports.service import SERVICE_KPIS  # every operational KPI: logs, probes, host samples
+from monitor.spec import Rules
 from monitor.store import models as store_models, runs as store_runs
 
 #: (chart title, unit, the KPIs it plots): one axis per unit; a KPI matching none gets its own chart
@@ -45,106 +47,56 @@ MAX_POINTS = 2000  # per KPI: uPlot draws this many in a few milliseconds
 DETECT_HISTORY = 60
 DRIFT_RUNS = 60
 ANNOTATED_ACTIONS = ("rollback", "retrain")
+RECENT_RUNS = 15
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
+@dataclass(frozen=True)
+class Tile:
+    """One KPI of the latest run: its value, what it is judged against, and whether a rule fired."""
+    name: str
+    value: float | None
+    reference: float | None  # the baseline (model KPIs) or the SLO threshold (service KPIs)
+    change_pct: float | None
+    breached: bool
 
 
-def session_info(principal, auth_on: bool, version: str) -> dict[str, Any]:
-    return {"auth": auth_on, "actor": principal.actor, "can_write": principal.can_write, "version": version}
-
-
-def fleet(session: Session) -> dict[str, Any]:
-    """Every model's health word, headline KPIs and next recovery action, plus open alerts grouped by cause."""
-    models = list(session.scalars(select(Model).order_by(Model.name)))
-    names = {m.id: m.name for m in models}
-    newest = (select(CheckRun.model_id, func.max(CheckRun.created_at).label("at"))
-              .group_by(CheckRun.model_id).subquery("newest"))
-    last: dict[int, CheckRun] = {}
-    for run in session.scalars(select(CheckRun).join(
-            newest, (CheckRun.model_id == newest.c.model_id) & (CheckRun.created_at == newest.c.at))):
-        last[run.model_id] = run
-    open_alerts: dict[int, list[Alert]] = defaultdict(list)
-    for alert in session.scalars(select(Alert).where(Alert.state.in_(OPEN_STATES))):
-        open_alerts[alert.model_id].append(alert)
-    actions: dict[int, list[RecoveryAction]] = defaultdict(list)
-    for action in session.scalars(select(RecoveryAction).where(RecoveryAction.state.in_(PENDING))):
-        actions[action.model_id].append(action)
-    serving = {v.model_id: v.version for v in store_models_serving(session)}
-    kpis = headline_kpis(session, {m.id: m.task for m in models}, {k: r.id for k, r in last.items()})
-    cards = []
-    for model in models:
-        run, alerts = last.get(model.id), open_alerts.get(model.id, [])
-        action = next_action(actions.get(model.id, []))
-        cards.append({
-            "name": model.name, "task": model.task, "health": health_of(run, alerts),
-            "serving_version": serving.get(model.id),
-            "last_run": {"id": run.id, "status": run.status, "at": iso(run.finished_at or run.created_at)} if run else None,
-            "open_alerts": len(alerts), "critical": sum(a.severity == "critical" for a in alerts),
-            "kpis": kpis.get(model.id, []),
-            "next_action": {"id": action.id, "kind": action.kind, "state": action.state, "eta": iso(action.eta)}
-            if action else None,
-        })
-    all_open = [a for group in open_alerts.values() for a in group]
-    return {"models": cards, "groups": groups(all_open, names)}
-
-
-def store_models_serving(session: Session):
-    from monitor.db.schema import ModelVersion
-
-    return session.scalars(select(ModelVersion).where(ModelVersion.serving.is_(True)))
-
-
-def headline_kpis(session: Session, tasks: dict[int, str], runs: dict[int, str]) -> dict[int, list[dict]]:
-    """Up to four headline KPIs of each model's last run, read in one query."""
-    if not runs:
-        return {}
-    found: dict[int, dict[str, float | None]] = defaultdict(dict)
-    for model_id, name, value in session.execute(
-            select(KpiValue.model_id, KpiValue.name, KpiValue.value)
-            .where(KpiValue.run_id.in_(list(runs.values())), KpiValue.segment == "")):
-        found[model_id][name] = value
+def service_thresholds(rules: Rules) -> dict[str, float]:
+    """Each service KPI's SLO in the KPI's own unit (error rate is a share, the rule a percent)."""
     out = {}
-    for model_id, values in found.items():
-        wanted = [*KEY_KPIS.get(tasks.get(model_id, ""), ()), *SERVICE_KEY_KPIS]
-        out[model_id] = [{"name": n, "value": values[n]} for n in wanted if values.get(n) is not None][:4]
+    for metric, field, _upper, factor in SERVICE_RULES.values():
+        if getattr(rules, field) is not None:
+            out[metric] = getattr(rules, field) * factor
     return out
 
 
-def groups(alerts: list[Alert], names: dict[int, str]) -> list[dict[str, Any]]:
-    """Open alerts by cause (rule and kind): one broken upstream feed is one row, not forty."""
-    by_cause: dict[tuple[str, str], list[Alert]] = defaultdict(list)
-    for alert in alerts:
-        by_cause[(alert.kind, alert.rule)].append(alert)
-    rows = [{"kind": kind, "rule": rule, "count": len(group),
-             "severity": "critical" if any(a.severity == "critical" for a in group) else "warning",
-             "models": sorted({names.get(a.model_id, f"#{a.model_id}") for a in group}),
-             "alerts": sorted(a.id for a in group), "since": iso(min(a.first_seen for a in group))}
-            for (kind, rule), group in by_cause.items()]
-    return sorted(rows, key=lambda g: (g["severity"] != "critical", -g["count"], g["rule"]))
+def tiles(summary: dict, *, service: bool, rules: Rules) -> list[Tile]:
+    kpis = summary.get("kpis") or {}
+    firing = {f.get("metric") for f in summary.get("findings") or []
+              if f.get("status") == "firing" and not f.get("segment")}
+    slo = service_thresholds(rules)
+    names = [n for n in SERVICE_KPIS if n in kpis] if service else [n for n in kpis if n not in SERVICE_KPIS]
+    return [Tile(n, kpis[n].get("value"), slo.get(n) if service else kpis[n].get("baseline"),
+                 None if service else kpis[n].get("change_pct"), n in firing) for n in names]
 
 
-def alert_json(alert: Alert, model: str, ack) -> dict[str, Any]:
-    return {"id": alert.id, "model": model, "rule": alert.rule, "kind": alert.kind, "segment": alert.segment,
-            "state": alert.state, "open": alert.state in OPEN_STATES, "severity": alert.severity,
-            "message": alert.message, "value": alert.value, "baseline": alert.baseline,
-            "first_seen": iso(alert.first_seen), "last_seen": iso(alert.last_seen),
-            "resolved_at": iso(alert.resolved_at),
-            "ack": {"actor": ack.actor, "at": iso(ack.at), "reason": ack.reason} if ack else
-            ({"actor": alert.acknowledged_by, "at": iso(alert.acknowledged_at), "reason": ""}
-             if alert.acknowledged_at else None)}
+def flagged_points(history: dict[str, list], run_end: dt.datetime,
+                   indices: dict[str, list[int]]) -> dict[str, set[str]]:
+    """Turn the detect stage's anomaly indices back into timestamps.
+
+    The indices point into the last DETECT_HISTORY points of each KPI *as the run saw them*, i.e.
+    up to its own window end; newer runs since then would shift them, so rebuild that list first.
+    """
+    out = {}
+    for name, flagged in indices.items():
+        seen = [p for p in history.get(name, []) if dt.datetime.fromisoformat(p[0]) <= run_end][-DETECT_HISTORY:]
+        out[name] = {seen[i][0] for i in flagged if isinstance(i, int) and 0 <= i < len(seen)}
+    return out
 
 
-def alerts_page(session: Session, recent: int = 50) -> dict[str, Any]:
-    """Open alerts of every model (critical first, oldest first), grouped too, then recently resolved ones."""
-    names = {m.id: m.name for m in store_models.list_models(session)}
-    firing = sorted(list_alerts(session, open_only=True, limit=1000),
-                    key=lambda a: (a.severity != "critical", a.first_seen))
-    closed = [a for a in list_alerts(session, limit=recent * 2) if a.state not in OPEN_STATES][:recent]
-    acks = acknowledgements(session, [*firing, *closed])
-    row = lambda a: alert_json(a, names.get(a.model_id, f"#{a.model_id}"), acks.get(a.id))  # noqa: E731
-    return {"open": [row(a) for a in firing], "recent": [row(a) for a in closed], "groups": groups(firing, names)}
+def drift_rows(summary: dict) -> list[dict]:
+    """Per-feature drift of the latest run, drifted columns first; output columns get plain names."""
+    rows = [dict(d, label=column_name(d.get("column"))) for d in summary.get("drift") or [] if isinstance(d, dict)]
+    return sorted(rows, key=lambda d: (d.get("drifted") is not True, bool(d.get("skipped")), str(d["label"])))
 
 
 def action_json(action: RecoveryAction) -> dict[str, Any]:
@@ -163,7 +115,7 @@ def model_page(session: Session, name: str, range_: str = "7d", now: dt.datetime
     since = now - dt.timedelta(hours=RANGES[range_]) if RANGES[range_] else None
     model = store_models.get_model(session, name)
     spec = store_models.spec_of(model)
-    recent = store_runs.recent_runs(session, model.id, 15)
+    recent = store_runs.recent_runs(session, model.id, RECENT_RUNS)
     latest = next((r for r in recent if r.status == "succeeded"), None)
     summary = build_summary(session, latest) if latest else {}
     alerts = list_alerts(session, model.id, limit=100)
@@ -258,6 +210,3 @@ def drift_history(session: Session, model_id: int, since) -> dict[str, list]:
             if isinstance(row, dict) and row.get("column") and not row.get("skipped"):
                 out[str(row["column"])].append([at.isoformat(), row.get("effect_size"), bool(row.get("drifted"))])
     return dict(out)
-
-
-__all__ = ["fleet", "alerts_page", "model_page", "session_info", "SERVICE_KPIS"]
