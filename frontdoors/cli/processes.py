@@ -60,6 +60,9 @@ def demo(data_dir: str | None, keep_running: bool) -> None:
     run_demo(data_dir, keep_running=keep_running)
 
 
+SHUTDOWN_GRACE = 2  # seconds open requests (event streams) get to finish when the API stops
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -70,5 +73,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     if get_settings().auto_migrate:
         upgrade(get_settings().effective_database_url)
+    # Event streams (GET /v1/events) never end on their own: without a bound on the graceful
+    # shutdown, a stop would wait for every open dashboard. They reconnect with Last-Event-ID.
     uvicorn.run("frontdoors.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", timeout_graceful_shutdown=SHUTDOWN_GRACE)

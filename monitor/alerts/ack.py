@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor import audit
+from monitor import audit, events
 from monitor.alerts.policy import OPEN_STATES
 from monitor.alerts.delivery import attempts_of, notifications_of_alert
 from monitor.db.schema import Alert, Model, utcnow
@@ -30,6 +30,7 @@ def acknowledge(session: Session, alert_id: int, *, actor: str, reason: str = ""
     audit.record(session, actor=actor, action="acknowledge", subject=f"alert:{alert_id}", reason=reason,
                  model_id=alert.model_id, details={"rule": alert.rule, "segment": alert.segment})
     session.flush()
+    events.alert_event(session, "alert.acknowledged", alert, actor=actor)
     return alert
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor import events
 from monitor.alerts import notify
 from monitor.alerts.policy import OPEN_STATES
 from monitor.db.schema import Alert, CheckRun, Finding, Notification, utcnow
@@ -76,6 +77,7 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
                 session.add(alert)
                 session.flush()
                 changes.fired.append(alert.id)
+                events.alert_event(session, "alert.fired", alert)
             else:
                 alert.message, alert.value, alert.severity = finding.message, finding.value, severity
                 alert.clean_checks, alert.last_seen = 0, now
@@ -89,6 +91,7 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
                 alert.value = finding.value
                 session.flush()
                 changes.resolved.append(alert.id)
+                events.alert_event(session, "alert.resolved", alert)
     session.flush()
     changes.notifications = notify.plan(session, run, spec, changes.resolved, report_url)
     run.alerts_applied = True

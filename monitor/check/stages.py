@@ -37,6 +37,7 @@ from monitor.errors import StageError, TransientError
 from monitor.metrics import evaluate as evaluate_kpis
 from monitor.reference import segments_of
 from monitor.recovery import schedule
+from monitor import events
 from monitor.reports import render_html
 from monitor.spec import Task
 from monitor.store import logs, models as store_models, runs as store_runs
@@ -224,6 +225,7 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
 
 def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
     store_runs.finish_run(run)
+    events.run_finished(session, run)
     if run.watermark:
         logs.release_window(session, run.watermark["key"])
     summary = build_summary(session, run)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from monitor import audit
+from monitor import audit, events
 from monitor.db.schema import RecoveryAction, utcnow
 from monitor.errors import ModelwatchError, NotFound
 
@@ -49,6 +49,7 @@ def approve(session: Session, action_id: int, *, actor: str, reason: str = "") -
                                  "only an action waiting for approval can be approved")
     audit.record(session, actor=actor, action="approve", subject=f"recovery:{action_id}", reason=reason,
                  model_id=action.model_id, details={"kind": action.kind, "eta": eta.isoformat()})
+    events.action_event(session, "recovery.approved", action_id, actor=actor, eta=eta)
     return Approved(action_id, eta)
 
 
@@ -68,5 +69,6 @@ def expire_unapproved(session: Session) -> list[int]:
         if won:
             audit.record(session, actor=audit.SYSTEM, action="expire", subject=f"recovery:{action.id}",
                          reason=reason, model_id=action.model_id, details={"kind": action.kind})
+            events.action_event(session, "recovery.cancelled", action.id, state="expired", reason=reason)
             expired.append(action.id)
     return expired

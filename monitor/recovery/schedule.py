@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from monitor import audit
+from monitor import audit, events
 from monitor.db.schema import Alert, AuditEvent, CheckRun, RecoveryAction, utcnow
 from monitor.spec import ModelSpec, RecoveryPolicy
 from monitor.store import models as store_models
@@ -64,7 +64,11 @@ def plan(session: Session, run: CheckRun, spec: ModelSpec, fired_alerts: list[Al
                        "approval_reason": choice.approval_reason, "policy": policy.model_dump(mode="json")},
             "eta": now + dt.timedelta(seconds=policy.after), "executions": 0, "created_at": now,
         })
-    return insert_ignoring_conflicts(session, RecoveryAction.__table__, rows)
+    created = insert_ignoring_conflicts(session, RecoveryAction.__table__, rows)
+    for action in session.scalars(select(RecoveryAction).where(RecoveryAction.id.in_(created))):
+        events.action_event(session, "recovery.scheduled", action.id, state=action.state, eta=action.eta,
+                            alert_id=action.alert_id)
+    return created
 
 
 def stale_reason(session: Session, model_id: int, version: str | None) -> str | None:
@@ -174,15 +178,19 @@ def claim(session: Session, action_id: int) -> RecoveryAction | None:
 def finish(session: Session, action_id: int, ok: bool, result: dict, error: str | None = None) -> None:
     session.execute(update(RecoveryAction).where(RecoveryAction.id == action_id).values(
         state="succeeded" if ok else "failed", finished_at=utcnow(), result=result, error=error))
+    events.action_event(session, "recovery.ran", action_id, ok=ok, summary=(result or {}).get("summary") or error or "")
 
 
 def cancel(session: Session, action_id: int, reason: str) -> bool:
     """Cancel an action that waits (for approval or for its ETA); False if it started or ended."""
-    return bool(session.execute(
+    won = bool(session.execute(
         update(RecoveryAction)
         .where(RecoveryAction.id == action_id, RecoveryAction.state.in_(WAITING))
         .values(state="cancelled", finished_at=utcnow(), error=reason)
     ).rowcount)
+    if won:
+        events.action_event(session, "recovery.cancelled", action_id, state="cancelled", reason=reason)
+    return won
 
 
 def cancel_for_alerts(session: Session, alert_ids: list[int], run_id: str | None = None) -> list[RecoveryAction]:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from monitor import events
 from monitor.db.schema import Alert, CheckRun, RecoveryAction, utcnow
 from monitor.recovery.schedule import ESCALATION_RULE
 from monitor.spec import ModelSpec, RecoveryPolicy
@@ -78,6 +79,7 @@ def close_failed(session: Session) -> list[int]:
             verification_state="inconclusive",
             verification={**(action.verification or {}), "outcome": "inconclusive",
                           "checked_at": utcnow().isoformat(), "error": f"verification check failed: {run.error}"}))
+        events.action_event(session, "recovery.verified", action.id, outcome="inconclusive")
         closed.append(action.id)
     return closed
 
@@ -121,6 +123,7 @@ def record(session: Session, run: CheckRun, spec: ModelSpec, report_url: str) ->
         .values(verification_state=state, verification=verification)).rowcount
     if not won:
         return None
+    events.action_event(session, "recovery.verified", action.id, outcome=state)
     notifications: list[int] = []
     if state == "not_recovered":
         notifications = escalate(session, run, spec, action, report_url)
@@ -140,6 +143,7 @@ def stand_down(session: Session, run: CheckRun, spec: ModelSpec, rule: str, repo
     alert.state, alert.resolved_at, alert.last_run_id = "resolved", utcnow(), run.id
     alert.message = f"resolved: a later recovery of {rule} was verified in check {run.id[:8]}"
     session.flush()
+    events.alert_event(session, "alert.resolved", alert)
     return notify.plan(session, run, spec, [alert.id], report_url, only=[alert.id], tag="recovery")
 
 
@@ -160,4 +164,5 @@ def escalate(session: Session, run: CheckRun, spec: ModelSpec, action: RecoveryA
                                                Alert.segment == rule, Alert.state.in_(notify.OPEN_STATES)))
     if alert is None or alert.first_run_id != run.id:
         return []  # already escalated by an earlier failure that nobody resolved
+    events.alert_event(session, "alert.fired", alert)
     return notify.plan(session, run, spec, [], report_url, only=[alert.id], tag="recovery")

@@ -90,6 +90,9 @@ def fail_run(session: Session, run: CheckRun, stage: str, reason: str) -> None:
     run.status = "failed"
     run.error = f"{stage}: {reason}"
     run.finished_at = utcnow()
+    from monitor import events
+
+    events.run_finished(session, run)
 
 
 def finish_run(run: CheckRun) -> None:

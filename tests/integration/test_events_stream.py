@@ -1,0 +1,136 @@
+"""The live event stream over real HTTP, with a real worker, on the embedded default and on Redis.
+
+A client follows ``GET /v1/events``, a forced check fires an alert and finishes; the API restarts
+while the client is away; the client reconnects with ``Last-Event-ID`` and gets exactly the
+events it missed, then sees an acknowledgement arrive live.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+
+import httpx
+import pytest
+
+from frontdoors.demo.receiver import WebhookReceiver
+from tests.conftest import wait_for
+from tests.integration.api_server import finished_run, serve
+from tests.integration.scenario import MODEL, write_model, write_window
+
+pytestmark = pytest.mark.integration
+
+WRITE = {"Authorization": "Bearer w-t0ken"}
+READ = {"Authorization": "Bearer r-t0ken"}
+
+
+class Follower:
+    """Reads an SSE stream on a thread; parsed events land in ``received`` with their arrival time."""
+
+    def __init__(self, url: str, headers: dict[str, str]):
+        self.received: queue.Queue[tuple[float, dict]] = queue.Queue()
+        self._stop = threading.Event()
+        self.status: int | None = None
+        self._thread = threading.Thread(target=self._run, args=(url, headers), daemon=True)
+        self._thread.start()
+
+    def _run(self, url: str, headers: dict[str, str]) -> None:
+        try:
+            self._read(url, headers)
+        except httpx.HTTPError:  # the API stopped under it: what reconnecting is for
+            if not self._stop.is_set():
+                raise
+
+    def _read(self, url: str, headers: dict[str, str]) -> None:
+        with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(5, read=30)) as answer:
+            self.status = answer.status_code
+            fields: dict[str, str] = {}
+            for line in answer.iter_lines():
+                if self._stop.is_set():
+                    return
+                if line == "":
+                    if "data" in fields:
+                        event = json.loads(fields["data"])
+                        assert fields["id"] == str(event["id"]) and fields["event"] == event["type"]
+                        self.received.put((time.monotonic(), event))
+                    fields = {}
+                elif not line.startswith(":"):
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+
+    def until(self, match, timeout: float = 60) -> list[dict]:
+        """Events received until (and including) the first for which ``match(event)`` holds."""
+        seen, deadline = [], time.monotonic() + timeout
+        while True:
+            try:
+                _, event = self.received.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no matching event within {timeout}s; got {seen}") from None
+            seen.append(event)
+            if match(event):
+                return seen
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _follow_a_check_across_an_api_restart(stack, tmp_path) -> tuple[float, list[int]]:
+    """The scenario on ``stack``; returns the seconds from an acknowledgement to its event, and
+    the ids of every event recorded."""
+    stack.env.update({"MODELWATCH_API_TOKEN": "w-t0ken", "MODELWATCH_READ_TOKEN": "r-t0ken"})
+    with WebhookReceiver() as hook:
+        stack.cli("apply", "-f", str(write_model(tmp_path, hook.url)))
+        predictions, labels = write_window(tmp_path, version="1", recall=0.5, n=300)
+        stack.cli("ingest", "predictions", str(predictions), "--model", MODEL)
+        stack.cli("ingest", "labels", str(labels), "--model", MODEL)
+        stack.worker()
+        with serve(stack) as base:
+            live = Follower(f"{base}/v1/events?after=0&model={MODEL}", READ)
+            wait_for(lambda: live.status is not None, 10, "the stream to open")
+            assert live.status == 200
+            run_id = httpx.post(f"{base}/v1/models/{MODEL}/checks", headers=WRITE).json()["run_id"]
+            before = live.until(lambda e: e["type"] == "alert.fired")
+            live.close()
+        fired = before[-1]
+        assert (fired["model"], fired["rule"], fired["severity"]) == (MODEL, "recall_drop", "critical")
+        assert all(e["type"] != "run.finished" for e in before)
+
+        with serve(stack) as base:  # a new API process: the stream's state was only the client's cursor
+            wait_for(lambda: finished_run(base, run_id, READ), 60, "the check to finish")
+            back = Follower(f"{base}/v1/events", {**READ, "Last-Event-ID": str(fired["id"])})
+            missed = back.until(lambda e: e["type"] == "run.finished")
+            assert missed[-1]["run_id"] == run_id and missed[-1]["status"] == "succeeded"
+            asked = time.monotonic()
+            acked = httpx.post(f"{base}/v1/alerts/{fired['alert_id']}/ack", headers=WRITE, json={"reason": "mine"})
+            assert acked.status_code == 200, acked.text
+            tail = back.until(lambda e: e["type"] == "alert.acknowledged")
+            latency = time.monotonic() - asked
+            back.close()
+            recorded = httpx.get(f"{base}/v1/events/recent?limit=500", headers=READ).json()["events"]
+    expected = [e["id"] for e in recorded if e["id"] > fired["id"]]
+    assert [e["id"] for e in missed + tail] == expected, "a resumed stream gets every later event, once, in order"
+    assert tail[-1]["alert_id"] == fired["alert_id"] and tail[-1]["actor"] == "token:admin"
+    return latency, [e["id"] for e in recorded]
+
+
+def test_stream_on_the_embedded_default_resumes_after_an_api_restart(embedded_stack, tmp_path):
+    latency, _ = _follow_a_check_across_an_api_restart(embedded_stack, tmp_path)
+    print(f"embedded: acknowledgement -> event on the stream in {latency:.2f}s")
+    assert latency < 5
+
+
+def test_stream_on_redis_wakes_on_pub_sub_and_resumes_after_an_api_restart(redis_stack, tmp_path):
+    import redis
+
+    notices = redis.Redis.from_url(redis_stack.env["MODELWATCH_BROKER_URL"]).pubsub(ignore_subscribe_messages=True)
+    notices.subscribe("modelwatch:events")
+    latency, recorded = _follow_a_check_across_an_api_restart(redis_stack, tmp_path)
+    print(f"redis: acknowledgement -> event on the stream in {latency:.2f}s")
+    announced = []
+    while (message := notices.get_message(timeout=1)) is not None:
+        announced += json.loads(message["data"])["ids"]
+    notices.close()
+    assert sorted(announced) == recorded  # the worker's events and the API's acknowledgement
+    assert latency < 5
