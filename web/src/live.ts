@@ -14,7 +14,7 @@ export const EVENT_TYPES = [
   "recovery.scheduled", "recovery.approved", "recovery.cancelled", "recovery.ran", "recovery.verified",
 ];
 const RETRY_MS = 3000;
-const POLL_MS = 10000;
+const POLL_MS = 10000;  // only while the stream is down
 
 export interface LiveEvent { id?: string; type: string; model?: string; [key: string]: unknown }
 
