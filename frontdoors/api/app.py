@@ -25,11 +25,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="modelwatch", version=__version__)
     app.state.settings = settings
     from frontdoors.api.limits import DeclaredBodyLimit
-    from frontdoors.api.routes import audit, events, ingest, models as model_reads
+    from frontdoors.api.routes import audit, events, fleet, ingest, models as model_reads, timeline
 
     app.add_middleware(DeclaredBodyLimit, limit=settings.max_body_bytes)
 
-    for router in (ingest.router, model_reads.router, audit.router, events.router):
+    for router in (ingest.router, model_reads.router, audit.router, events.router, fleet.router, timeline.router):
         app.include_router(router)
 
     @app.exception_handler(NotFound)
