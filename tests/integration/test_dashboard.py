@@ -179,11 +179,12 @@ def test_pages_load_cleanly_and_draw_their_charts(page, served):
     assert real_problems(page) == [], page.problems
 
     page.goto(f"{base}/")
+    # text_content, not inner_text: off-screen tiles skip rendering (content-visibility: auto)
     tile = page.locator(f"li.tile[data-model='{MODEL}']")
-    assert tile.locator(".badge").first.inner_text() == "critical"
-    assert "recall" in tile.inner_text() and "open alerts" in tile.inner_text()
-    assert "pending approval" in tile.inner_text()
-    assert page.locator("li.tile[data-model='idle'] .badge").inner_text() == "unchecked"
+    assert tile.locator(".badge").first.text_content() == "critical"
+    assert "recall" in tile.text_content() and "open alerts" in tile.text_content()
+    assert "pending approval" in tile.text_content()
+    assert page.locator("li.tile[data-model='idle'] .badge").text_content() == "unchecked"
     assert page.locator("table.groups tbody tr").count() >= 2  # open alerts by cause
 
     page.goto(f"{base}/models/{MODEL}")
