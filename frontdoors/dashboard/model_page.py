@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from frontdoors.dashboard.fleet import acknowledgements, alert_json, iso
+from frontdoors.dashboard.alerts import acknowledgements, alert_json, iso
 from monitor import audit
 from monitor.alerts.lifecycle import OPEN_STATES, health_of, list_alerts
 from monitor.check.summary import build_summary

@@ -3,7 +3,8 @@ three JSON reads its pages use (``/v1/dashboard/...``).
 
 The app is built by ``make`` from ``web/`` into ``static/app/`` (shipped in the wheel). Every
 client route (``/``, ``/models/{name}``, ``/alerts``, ``/runs/{id}``) answers the same
-``index.html``; with a token configured, a request without a valid one answers 303 to
+``index.html`` (the overview itself reads ``/v1/fleet`` and ``/v1/fleet/alerts``). With a token
+configured, a request without a valid one answers 303 to
 ``/login?next=<the page>`` as before, so a bookmarked page asks for the token first. A strict
 Content-Security-Policy (scripts from this site only, no framing) backs up React's escaping.
 """
@@ -18,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from frontdoors.api.deps import database_url
 from frontdoors.api.security import Principal, authenticate, reader
-from frontdoors.dashboard import auth, fleet as fleet_data, model_page
+from frontdoors.dashboard import alerts as alert_rows, auth, model_page
 from monitor import __version__
 from monitor.db.engine import session_scope
 
@@ -78,21 +79,15 @@ def logout() -> RedirectResponse:
 @reads.get("/session")
 def who(request: Request, principal: Principal = Depends(reader)) -> dict:
     """Who is signed in and whether they may write (the pages hide buttons they could not use)."""
-    return fleet_data.session_info(principal, auth.auth_enabled(request), __version__)
+    return alert_rows.session_info(principal, auth.auth_enabled(request), __version__)
 
-
-@reads.get("/fleet")
-def fleet(url: str = Depends(database_url), _: Principal = Depends(reader)) -> dict:
-    """Every model's health, headline KPIs and next action; open alerts grouped by cause."""
-    with session_scope(url) as session:
-        return fleet_data.fleet(session)
 
 
 @reads.get("/alerts")
 def alerts(url: str = Depends(database_url), _: Principal = Depends(reader)) -> dict:
-    """Open alerts (critical first) with who acknowledged them, grouped by cause; recent resolved ones."""
+    """Open alerts (critical first) with who acknowledged them; recently resolved ones."""
     with session_scope(url) as session:
-        return fleet_data.alerts_page(session)
+        return alert_rows.alerts_page(session)
 
 
 @reads.get("/models/{name}")

@@ -183,7 +183,7 @@ def test_pages_load_cleanly_and_draw_their_charts(page, served):
     tile = page.locator(f"li.tile[data-model='{MODEL}']")
     assert tile.locator(".badge").first.text_content() == "critical"
     assert "recall" in tile.text_content() and "open alerts" in tile.text_content()
-    assert "pending approval" in tile.text_content()
+    assert "1 awaiting approval" in tile.text_content()
     assert page.locator("li.tile[data-model='idle'] .badge").text_content() == "unchecked"
     assert page.locator("table.groups tbody tr").count() >= 2  # open alerts by cause
 
@@ -504,7 +504,7 @@ def test_the_real_api_takes_the_cookie_only_with_the_csrf_header(page, served):
 
 
 def test_the_dashboard_reads_postgresql_too(db_url, tmp_path):
-    """The dashboard's JSON reads over both databases (in-process; the browser tests use SQLite)."""
+    """The model and alerts pages' reads over both databases (in-process; the browser tests use SQLite)."""
     from fastapi.testclient import TestClient
 
     from frontdoors.api.app import create_app
@@ -516,7 +516,7 @@ def test_the_dashboard_reads_postgresql_too(db_url, tmp_path):
     body = model.json()
     assert {c["title"] for c in body["charts"]} >= {"Model performance", "Latency"}
     assert EVIL_FEATURE in body["drift"]["history"]
-    fleet = api.get("/v1/dashboard/fleet").json()
+    fleet = api.get("/v1/fleet").json()
     assert {m["name"]: m["health"] for m in fleet["models"]} == {MODEL: "critical", "idle": "unchecked"}
     assert api.get("/v1/dashboard/alerts").json()["open"]
 

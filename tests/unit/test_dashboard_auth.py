@@ -43,7 +43,7 @@ def test_pages_redirect_to_login_until_a_valid_token_is_entered(tmp_path):
     assert "modelwatch_token" not in wrong.headers.get("set-cookie", "")
     empty = api.post("/login", data={"token": " ", "next": "/alerts"})
     assert empty.headers["location"] == "/login?next=%2Falerts&error=empty"
-    assert api.get("/v1/dashboard/fleet").status_code == 401
+    assert api.get("/v1/dashboard/alerts").status_code == 401
 
     signed = api.post("/login", data={"token": "r", "next": "/alerts"})
     assert signed.status_code == 303 and signed.headers["location"] == "/alerts"

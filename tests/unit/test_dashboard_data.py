@@ -1,13 +1,12 @@
-"""What the dashboard's pages read: health, the next action, alerts grouped by cause, anomaly
-indices mapped back to the points the detect stage saw, service tiles, and KPI charts grouped by
-unit with thresholds, baselines and anomaly marks."""
+"""What the dashboard's model page reads: anomaly indices mapped back to the points the detect
+stage saw, service tiles apart from model ones, and KPI charts grouped by unit with thresholds,
+baselines and anomaly marks; the alerts page's acknowledgements."""
 
 from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
 
-from frontdoors.dashboard.fleet import groups, health_of, next_action
 from frontdoors.dashboard.model_page import flagged_points, tiles
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -24,33 +23,6 @@ def test_anomaly_indices_point_into_the_history_as_the_run_saw_it():
     assert flagged == {"recall": {ts(2), ts(7)}}
 
 
-def test_health_and_the_next_action_a_person_should_look_at():
-    run = SimpleNamespace(status="succeeded")
-    assert health_of(None, []) == "unchecked"
-    assert health_of(SimpleNamespace(status="failed"), []) == "failed"
-    assert health_of(run, [SimpleNamespace(severity="warning")]) == "alerting"
-    assert health_of(run, [SimpleNamespace(severity="critical")]) == "critical"
-    soon, later = T0, T0 + dt.timedelta(hours=1)
-    actions = [SimpleNamespace(state="scheduled", eta=soon), SimpleNamespace(state="pending_approval", eta=later),
-               SimpleNamespace(state="succeeded", eta=soon)]
-    assert next_action(actions).state == "pending_approval"
-    assert next_action(actions[2:]) is None
-
-
-def test_open_alerts_group_by_cause_most_severe_and_widest_first():
-    alert = lambda i, model, rule, severity: SimpleNamespace(  # noqa: E731
-        id=i, model_id=model, rule=rule, kind="drift" if "drift" in rule else "performance", severity=severity,
-        first_seen=T0 + dt.timedelta(minutes=i))
-    rows = groups([alert(1, 1, "data_drift", "warning"), alert(2, 2, "data_drift", "warning"),
-                   alert(3, 3, "data_drift", "warning"), alert(4, 1, "recall_drop", "critical"),
-                   alert(5, 2, "latency", "warning")], {1: "fraud", 2: "churn", 3: "ltv"})
-    assert [(g["rule"], g["count"], g["severity"]) for g in rows] == [
-        ("recall_drop", 1, "critical"), ("data_drift", 3, "warning"), ("latency", 1, "warning")]
-    assert rows[1]["models"] == ["churn", "fraud", "ltv"] and rows[1]["alerts"] == [1, 2, 3]
-    assert rows[1]["since"] == (T0 + dt.timedelta(minutes=1)).isoformat()
-    assert groups([], {}) == []
-
-
 def test_probe_and_host_kpis_are_service_tiles_not_model_ones():
     from monitor.spec import Rules
 
@@ -63,3 +35,25 @@ def test_probe_and_host_kpis_are_service_tiles_not_model_ones():
     assert set(service) == {"latency_p95_ms", "availability", "probe_latency_p95_ms", "host_cpu_pct_p95"}
     assert [t.name for t in tiles(summary, service=False, rules=rules)] == ["recall"]
     assert service["availability"].reference == 0.99 and service["availability"].breached
+
+
+def test_each_kpi_chart_has_one_unit_and_each_kpi_one_chart():
+    from frontdoors.dashboard.model_page import CHARTS
+
+    units = {title: unit for title, unit, _ in CHARTS}
+    assert units["Latency"] == "ms" and units["Error rate"] == "percent" and units["Model performance"] == "ratio"
+    every = [k for _, _, kpis in CHARTS for k in kpis]
+    assert len(every) == len(set(every)), "a KPI on two charts"
+
+
+def test_the_alerts_page_shows_who_acknowledged_from_the_audit_trail():
+    from frontdoors.dashboard.alerts import alert_json
+
+    alert = SimpleNamespace(id=3, rule="recall_drop", kind="performance", segment="", state="firing",
+                            severity="critical", message="m", value=0.5, baseline=0.9, first_seen=T0,
+                            last_seen=T0, resolved_at=None, acknowledged_at=None, acknowledged_by=None)
+    ack = SimpleNamespace(actor="token:alice", at=T0, reason="on it")
+    assert alert_json(alert, "fraud", ack)["ack"] == {"actor": "token:alice", "at": T0.isoformat(), "reason": "on it"}
+    assert alert_json(alert, "fraud", None)["ack"] is None
+    alert.acknowledged_at, alert.acknowledged_by = T0, "token:bob"
+    assert alert_json(alert, "fraud", None)["ack"]["actor"] == "token:bob"

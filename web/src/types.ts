@@ -4,20 +4,21 @@ export type Health = "ok" | "alerting" | "critical" | "failed" | "unchecked";
 
 export interface SessionInfo { auth: boolean; actor: string; can_write: boolean; version: string }
 
-export interface Kpi { name: string; value: number | null }
-
+/** One row of GET /v1/fleet. */
 export interface Card {
   name: string; task: string; health: Health; serving_version: string | null;
-  last_run: { id: string; status: string; at: string | null } | null;
-  open_alerts: number; critical: number; kpis: Kpi[];
-  next_action: { id: number; kind: string; state: string; eta: string | null } | null;
+  last_run_id: string | null; last_run_status: string | null; last_finished_at: string | null;
+  open_alerts: Record<string, number>; pending_actions: number; awaiting_approval: number;
+  kpis: Record<string, number | null>;
 }
 
+/** One row of GET /v1/fleet/alerts?by=rule. */
 export interface Group {
-  kind: string; rule: string; count: number; severity: string; models: string[]; alerts: number[]; since: string | null;
+  key: string; rule: string | null; kind: string | null; count: number; severity: string; models: string[];
+  alert_ids: number[]; first_seen: string; acknowledged: number;
 }
 
-export interface Fleet { models: Card[]; groups: Group[] }
+export interface Fleet { models: Card[]; counts: Record<string, number> }
 
 export interface Ack { actor: string | null; at: string | null; reason: string }
 
@@ -27,7 +28,7 @@ export interface Alert {
   first_seen: string | null; last_seen: string | null; resolved_at: string | null; ack: Ack | null;
 }
 
-export interface AlertsPage { open: Alert[]; recent: Alert[]; groups: Group[] }
+export interface AlertsPage { open: Alert[]; recent: Alert[] }
 
 export interface Action {
   id: number; kind: string; state: string; eta: string | null; reason: string; expires_at: string | null;

@@ -2,7 +2,7 @@ import { useState } from "react";
 
 import { postJson } from "../api";
 import { AlertTable } from "../components/AlertTable";
-import type { AlertsPage } from "../types";
+import type { AlertsPage, Group } from "../types";
 import { useData } from "../useData";
 import { Groups } from "./Fleet";
 
@@ -35,13 +35,14 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
 
 export function AlertsView({ canWrite }: { canWrite: boolean }) {
   const { data, error, reload } = useData<AlertsPage>("/v1/dashboard/alerts");
+  const groups = useData<Group[]>("/v1/fleet/alerts?by=rule");
   return (
     <>
       <h1>Alerts</h1>
       {error && <p className="error">{error}</p>}
       {data && (
         <>
-          <section aria-labelledby="by-cause"><h2 id="by-cause">By cause</h2><Groups groups={data.groups} /></section>
+          <section aria-labelledby="by-cause"><h2 id="by-cause">By cause</h2>{groups.data && <Groups groups={groups.data} />}</section>
           <section id="open" aria-labelledby="open-h"><h2 id="open-h">Open ({data.open.length})</h2>
             <AlertTable alerts={data.open} canWrite={canWrite} onDone={reload} /></section>
           {canWrite && <section aria-labelledby="silence-h"><h2 id="silence-h">Silence</h2><SilenceForm onDone={reload} /></section>}
