@@ -32,7 +32,7 @@ function Tiles({ tiles, service }: { tiles: Tile[]; service: boolean }) {
           <span className="small muted">{t.name}</span>
           <strong>{formatKpi(t.name, t.value)}</strong>
           <span className="small muted">{service ? "SLO" : "baseline"} {formatKpi(t.name, t.reference)}
-            {t.change_pct !== null && ` (${t.change_pct > 0 ? "+" : ""}${t.change_pct.toFixed(1)}%)`}</span>
+            {t.change_pct !== null && ` (${Math.abs(t.change_pct).toFixed(1)}% ${t.change_pct > 0 ? "worse" : "better"})`}</span>
         </li>
       ))}
     </ul>
@@ -46,7 +46,7 @@ function DriftHistory({ history }: { history: ModelPage["drift"]["history"] }) {
   return (
     <table className="drift-history">
       <caption className="muted small">effect size per check (last {times.length}); drifted checks marked ●</caption>
-      <thead><tr><th>feature</th>{times.map((t) => <th key={t} title={timestamp(t)} className="tick">{t.slice(5, 10)}</th>)}</tr></thead>
+      <thead><tr><th>feature</th>{times.map((t) => <th key={t} title={timestamp(t)} className="tick">{timestamp(t).slice(11, 16)}</th>)}</tr></thead>
       <tbody>
         {columns.map((c) => {
           const at = new Map(history[c].map(([t, e, d]) => [t, { e, d }]));
