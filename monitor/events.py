@@ -16,8 +16,8 @@ Types and their payload fields (besides ``model``)::
     alert.acknowledged     alert_id, rule, kind, severity, segment, actor
     alert.resolved         alert_id, rule, kind, severity, segment
     recovery.scheduled     action_id, kind, state, eta, alert_id
-    recovery.approved      action_id, kind, actor
-    recovery.cancelled     action_id, kind, reason
+    recovery.approved      action_id, kind, actor, eta
+    recovery.cancelled     action_id, kind, state (cancelled or expired), reason
     recovery.ran           action_id, kind, ok, summary
     recovery.verified      action_id, kind, outcome
 
@@ -54,13 +54,14 @@ _PENDING, _HOOKED = "modelwatch_events_pending", "modelwatch_events_hooked"
 def record(session: Session, type: str, model: str | None, **payload: Any) -> Event:
     """Add one event to ``session``; it commits (and is announced) with the caller's change.
 
-    >>> record(session, "alert.fired", "fraud", alert_id=7, rule="recall_drop", ...)  # doctest: +SKIP
+    >>> record(session, "alert.fired", "fraud", alert_id=7, rule="recall_drop",  # doctest: +SKIP
+    ...        kind="performance_drop", severity="critical", segment="")
     """
     if type not in TYPES:
         raise ValueError(f"unknown event type {type!r}; expected one of {sorted(TYPES)}")
     if clash := RESERVED & payload.keys():
         raise ValueError(f"event {type}: payload field(s) {sorted(clash)} are the envelope's own")
-    row = Event(at=utcnow(), type=type, model=model, payload=json.loads(json.dumps(payload, default=str)))
+    row = Event(at=utcnow(), type=type, model=model, payload=json.loads(json.dumps(payload, default=_plain)))
     session.add(row)
     session.flush()
     if not session.info.get(_HOOKED):
@@ -71,6 +72,11 @@ def record(session: Session, type: str, model: str | None, **payload: Any) -> Ev
     if row.id % PRUNE_EVERY == 0:
         prune(session)
     return row
+
+
+def _plain(value: Any) -> str:
+    """JSON for what ``json`` does not know: datetimes as ISO-8601, anything else as its text."""
+    return value.isoformat() if isinstance(value, dt.datetime | dt.date) else str(value)
 
 
 def alert_event(session: Session, type: str, alert: Alert, **extra: Any) -> Event:

@@ -2,7 +2,7 @@
 
 The overview must stay fast at 1,000 models, so nothing here loops over models with a query each:
 :func:`fleet` runs five set-wise queries (models with their serving version, the latest run per
-model by a window function, open alerts and pending actions counted by model, and the latest
+model by an index seek each, open alerts and pending actions counted by model, and the latest
 run's whole-window KPIs), whatever the number of models. Health is the same word as
 ``modelwatch status`` (``monitor.alerts.lifecycle.health_of``).
 """
@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.policy import OPEN_STATES
@@ -61,11 +61,14 @@ def fleet(session: Session) -> list[FleetRow]:
                .where(ModelVersion.serving.is_(True)).subquery())
     models = session.execute(select(Model.id, Model.name, Model.task, Model.status, serving.c.version)
                              .outerjoin(serving, serving.c.model_id == Model.id)).all()
-    ranked = select(CheckRun.id, CheckRun.model_id, CheckRun.status, CheckRun.window_end, CheckRun.finished_at,
-                    func.row_number().over(partition_by=CheckRun.model_id,
-                                           order_by=(CheckRun.created_at.desc(), CheckRun.id.desc())).label("n")
-                    ).subquery()
-    latest = {r.model_id: r for r in session.execute(select(ranked).where(ranked.c.n == 1))}
+    # Each model's newest run by one index seek on (model_id, created_at): cost grows with the
+    # number of models, not with the length of their history.
+    newest = (select(CheckRun.id).where(CheckRun.model_id == Model.id)
+              .order_by(CheckRun.created_at.desc(), CheckRun.id.desc()).limit(1).correlate(Model).scalar_subquery())
+    latest_ids = select(newest).select_from(Model)
+    latest = {r.model_id: r for r in session.execute(
+        select(CheckRun.id, CheckRun.model_id, CheckRun.status, CheckRun.window_end, CheckRun.finished_at)
+        .where(CheckRun.id.in_(latest_ids)))}
     alerts: dict[int, dict[str, int]] = defaultdict(dict)
     for model_id, severity, count in session.execute(
             select(Alert.model_id, Alert.severity, func.count()).where(Alert.state.in_(OPEN_STATES))
@@ -79,8 +82,7 @@ def fleet(session: Session) -> list[FleetRow]:
     kpis: dict[int, dict[str, float | None]] = defaultdict(dict)
     for model_id, name, value in session.execute(
             select(KpiValue.model_id, KpiValue.name, KpiValue.value)
-            .join(ranked, and_(ranked.c.id == KpiValue.run_id, ranked.c.n == 1))
-            .where(KpiValue.segment == "")):
+            .where(KpiValue.run_id.in_(latest_ids), KpiValue.segment == "")):
         kpis[model_id][name] = value
     rows = []
     for model_id, name, task, status, version in models:

@@ -78,7 +78,7 @@ def test_fleet_of_a_thousand_models_takes_a_fixed_number_of_queries(settings):
     assert elapsed < 5, f"/v1/fleet took {elapsed:.2f}s for 1,000 models"
     models = {m["name"]: m for m in body["models"]}
     assert len(models) == 1000
-    assert body["counts"] == {"critical": 1, "alerting": 1, "failed": 99, "ok": 199, "unchecked": 700}
+    assert body["counts"] == {"critical": 1, "alerting": 1, "failed": 100, "ok": 198, "unchecked": 700}
     assert body["models"][0]["name"] == "model-0001" and body["models"][0]["health"] == "critical"
     assert models["model-0001"]["serving_version"] == "7" and models["model-0001"]["open_alerts"] == {"critical": 1}
     assert models["model-0004"]["last_run_id"] == "new4" and models["model-0004"]["kpis"] == {"recall": 0.504}
@@ -153,8 +153,8 @@ def test_a_bad_range_is_a_400_naming_the_parameter(history):
 def test_drift_over_time_per_feature(history):
     (amount,) = history.get("/v1/models/model-0000/drift?last=1d", headers=READ).json()
     assert amount["column"] == "amount" and not amount["output"]
-    assert [(p["status"], p["method"], p["p_value"]) for p in amount["points"]] == [
-        ("ok", "psi", 0.5), ("ok", "psi", 0.3), ("firing", "psi", 0.1)]
+    assert [(p["status"], p["method"]) for p in amount["points"]] == [("ok", "psi"), ("ok", "psi"), ("firing", "psi")]
+    assert [p["p_value"] for p in amount["points"]] == pytest.approx([0.5, 0.3, 0.1])
 
 
 def test_annotations_show_deploys_recoveries_and_decisions(history):

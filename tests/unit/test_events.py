@@ -66,11 +66,17 @@ def test_unknown_types_and_envelope_fields_are_refused(settings):
 
 
 def test_wire_form_has_the_envelope_first_and_utc_time(settings):
+    import datetime as dt
+
     _fire(settings.effective_database_url, 7)
     with session_scope(settings.effective_database_url) as session:
-        wire = events.to_json(events.recent(session)[0])
-    assert list(wire)[:4] == ["id", "type", "at", "model"]
-    assert wire["at"].endswith("Z") and wire["alert_id"] == 7 and wire["model"] == "fraud"
+        events.record(session, "recovery.approved", "fraud", action_id=1, kind="rollback", actor="token:a",
+                      eta=dt.datetime(2026, 12, 3, 4, 0, tzinfo=dt.timezone.utc))
+    with session_scope(settings.effective_database_url) as session:
+        fired, approved = (events.to_json(e) for e in events.recent(session))
+    assert list(fired)[:4] == ["id", "type", "at", "model"]
+    assert fired["at"].endswith("Z") and fired["alert_id"] == 7 and fired["model"] == "fraud"
+    assert approved["eta"] == "2026-12-03T04:00:00+00:00"
 
 
 def test_old_events_are_pruned_and_ids_never_reused(settings):
@@ -203,6 +209,20 @@ def test_recent_events_need_a_read_token_and_give_the_cursor(settings):
     body = client.get("/v1/events/recent?limit=2", headers=READ).json()
     assert [e["alert_id"] for e in body["events"]] == [2, 3] and body["last_id"] == 3
     assert client.get("/v1/events/recent?limit=0", headers=READ).status_code == 422
+    for path in ("/v1/events/recent?model=nosuch", "/v1/events?model=nosuch"):
+        answer = client.get(path, headers=READ)
+        assert answer.status_code == 404 and "nosuch" in answer.json()["detail"], path
+
+
+def test_the_dashboards_cookie_opens_the_event_reads(settings):
+    from frontdoors.api.security import COOKIE
+
+    _fire(settings.effective_database_url, 1)
+    client = TestClient(create_app(settings))
+    client.cookies.set(COOKIE, "r")
+    assert client.get("/v1/events/recent").json()["last_id"] == 1
+    client.cookies.set(COOKIE, "wrong")
+    assert client.get("/v1/events/recent").status_code == 401
 
 
 def test_a_bad_last_event_id_is_a_400_that_names_it(settings):
@@ -210,3 +230,13 @@ def test_a_bad_last_event_id_is_a_400_that_names_it(settings):
     answer = client.get("/v1/events", headers={**READ, "Last-Event-ID": "yesterday"})
     assert answer.status_code == 400 and "Last-Event-ID 'yesterday'" in answer.json()["detail"]
     assert client.get("/v1/events?after=-1", headers=READ).status_code == 422
+
+
+def test_the_examples_in_the_docstrings_hold():
+    import doctest
+
+    from monitor.store import fleet, timeline
+
+    for module in (sse, fleet, timeline):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

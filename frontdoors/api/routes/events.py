@@ -43,7 +43,7 @@ class EventOut(BaseModel):
     id: int = Field(description="The stream's cursor: resume with Last-Event-ID or ?after=")
     type: str = Field(description="run.finished, alert.fired, alert.acknowledged, alert.resolved, "
                                   "recovery.scheduled/approved/cancelled/ran/verified")
-    at: str = Field(description="When the change committed's transaction recorded it (ISO-8601 UTC)")
+    at: str = Field(description="When the change was recorded, in the transaction that made it (ISO-8601 UTC)")
     model: str | None
 
 
@@ -60,6 +60,7 @@ def recent_events(model: str | None = ModelFilter, limit: int = Query(50, ge=1, 
                   settings: Settings = Depends(app_settings)) -> RecentEvents:
     """The newest events for a page's first paint, and the id to stream on from."""
     with session_scope(settings.effective_database_url) as session:
+        _known(session, model)
         rows = outbox.recent(session, model=model, limit=limit)
         newest = outbox.last_id(session)
     return RecentEvents(events=[EventOut(**outbox.to_json(r)) for r in rows], last_id=newest)
@@ -79,11 +80,26 @@ async def stream_events(request: Request, after: int | None = Query(None, ge=0, 
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
     url = settings.effective_database_url
+    if model is not None:
+        await anyio.to_thread.run_sync(_check_model, url, model)
     if start is None:
         start = await anyio.to_thread.run_sync(_last_id, url)
     cursor = sse.Cursor(start, grace=0.0 if is_sqlite(url) else sse.POSTGRES_GRACE)
     return StreamingResponse(_follow(request, settings, cursor, model), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _known(session, model: str | None) -> None:
+    """A filter naming no model would be a silent, empty stream: 404 instead (NotFound)."""
+    if model is not None:
+        from monitor.store import models as store
+
+        store.get_model(session, model)
+
+
+def _check_model(url: str, model: str) -> None:
+    with session_scope(url) as session:
+        _known(session, model)
 
 
 def _last_id(url: str) -> int:
