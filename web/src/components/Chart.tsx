@@ -10,7 +10,7 @@ import { formatValue } from "../format";
 import type { Annotation, ChartData } from "../types";
 
 const PALETTE = ["#2563eb", "#d97706", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#dc2626"];
-const MARKS: Record<string, string> = { deploy: "#2563eb", rollback: "#dc2626", retrain: "#7c3aed" };
+const MARKS: Record<string, string> = { deploy: "#2563eb", promote: "#2563eb", rollback: "#dc2626", retrain: "#7c3aed" };
 
 const seconds = (iso: string) => new Date(iso).getTime() / 1000;
 
@@ -56,7 +56,7 @@ function overlays(chart: ChartData, annotations: Annotation[]) {
       ctx.strokeStyle = MARKS[a.kind] ?? "#6b7280"; ctx.lineWidth = dpr; ctx.setLineDash([3 * dpr, 3 * dpr]);
       ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
       ctx.fillStyle = ctx.strokeStyle; ctx.font = `${11 * dpr}px sans-serif`;
-      ctx.fillText(a.label, x + 3 * dpr, u.bbox.top + 12 * dpr);
+      ctx.fillText(`${a.kind}${a.version ? ` ${a.version}` : ""}`, x + 3 * dpr, u.bbox.top + 12 * dpr);
     });
     ctx.restore();
   };

@@ -2,18 +2,20 @@
 // (thresholds, baselines, anomaly marks, deploy / rollback / retrain marks), drift per feature over
 // time, alerts, the recovery schedule with Approve / Cancel, runs and the audit trail.
 
-import { useState } from "react";
+import { useMemo, useState } from "react";
 
 import { AlertTable } from "../components/AlertTable";
 import { Badge } from "../components/Badge";
 import { Chart } from "../components/Chart";
 import { Decision, type Choice } from "../components/Decision";
 import { formatKpi, relative, timestamp } from "../format";
+import { toCharts } from "../charts";
 import { Link } from "../router";
-import type { Action, ModelPage, Tile } from "../types";
+import type { Action, Annotation, DriftSeries, ModelPage, Tile, Timeseries } from "../types";
 import { useData } from "../useData";
 
-const RANGES = ["6h", "24h", "7d", "30d", "all"];
+/** The range buttons and the ``last=`` each asks the timeline reads for ("all": their 400-day maximum). */
+const RANGES: Record<string, string> = { "6h": "6h", "24h": "24h", "7d": "7d", "30d": "30d", all: "400d" };
 
 export function choicesFor(action: Action): Choice[] {
   const base = `/v1/recovery/${action.id}`;
@@ -39,26 +41,34 @@ function Tiles({ tiles, service }: { tiles: Tile[]; service: boolean }) {
   );
 }
 
-function DriftHistory({ history }: { history: ModelPage["drift"]["history"] }) {
-  const columns = Object.keys(history);
-  if (!columns.length) return <p className="muted">No drift results in this range.</p>;
-  const times = [...new Set(columns.flatMap((c) => history[c].map(([t]) => t)))].sort().slice(-30);
+/** ``last=<range>`` ending an hour past this browser's clock: a server clock ahead of the
+ *  browser's would otherwise hide the newest checks (the server's "now" is the default end). */
+export function timeWindow(range: string, now: Date = new Date()): string {
+  const until = new Date(now.getTime() + 3600_000).toISOString();
+  return `last=${RANGES[range]}&until=${encodeURIComponent(until)}`;
+}
+
+function DriftHistory({ drift }: { drift: DriftSeries[] }) {
+  if (!drift.length) return <p className="muted">No drift results in this range.</p>;
+  const times = [...new Set(drift.flatMap((c) => c.points.map((p) => p.at)))].sort().slice(-30);
   return (
     <table className="drift-history">
       <caption className="muted small">effect size per check (last {times.length}); drifted checks marked ●</caption>
       <thead><tr><th>feature</th>{times.map((t) => <th key={t} title={timestamp(t)} className="tick">{timestamp(t).slice(11, 16)}</th>)}</tr></thead>
       <tbody>
-        {columns.map((c) => {
-          const at = new Map(history[c].map(([t, e, d]) => [t, { e, d }]));
+        {drift.map((c) => {
+          const at = new Map(c.points.map((p) => [p.at, p]));
           return (
-            <tr key={c} data-column={c}>
-              <td>{c}</td>
+            <tr key={c.column} data-column={c.column}>
+              <td>{c.column}</td>
               {times.map((t) => {
                 const cell = at.get(t);
-                const shade = cell?.e != null ? Math.min(1, Math.abs(cell.e)) : 0;
+                const drifted = cell?.status === "firing";
+                const shade = cell?.effect != null ? Math.min(1, Math.abs(cell.effect)) : 0;
                 return (
-                  <td key={t} className={cell?.d ? "drifted" : ""} title={cell ? `${c} ${timestamp(t)}: effect ${cell.e?.toFixed(3) ?? "–"}${cell.d ? " (drifted)" : ""}` : ""}
-                      style={{ background: `rgba(220, 38, 38, ${(shade * 0.6).toFixed(2)})` }}>{cell?.d ? "●" : ""}</td>
+                  <td key={t} className={drifted ? "drifted" : ""}
+                      title={cell ? `${c.column} ${timestamp(t)}: ${cell.method ?? ""} effect ${cell.effect?.toFixed(3) ?? "–"}${drifted ? " (drifted)" : ""}` : ""}
+                      style={{ background: `rgba(220, 38, 38, ${(shade * 0.6).toFixed(2)})` }}>{drifted ? "●" : ""}</td>
                 );
               })}
             </tr>
@@ -71,8 +81,15 @@ function DriftHistory({ history }: { history: ModelPage["drift"]["history"] }) {
 
 export function ModelView({ name, canWrite }: { name: string; canWrite: boolean }) {
   const [range, setRange] = useState("7d");
-  const { data, error, reload } = useData<ModelPage>(
-    `/v1/dashboard/models/${encodeURIComponent(name)}?range=${range}`, (e) => !e.model || e.model === name);
+  const mine = (e: { model?: string }) => !e.model || e.model === name;
+  const path = `/v1/models/${encodeURIComponent(name)}`;
+  const { data, error, reload } = useData<ModelPage>(`/v1/dashboard/models/${encodeURIComponent(name)}`, mine);
+  const window = useMemo(() => timeWindow(range), [range]);
+  const series = useData<Timeseries>(`${path}/timeseries?${window}`, mine);
+  const marks = useData<Annotation[]>(`${path}/annotations?${window}`, mine);
+  const drift = useData<DriftSeries[]>(`${path}/drift?${window}`, mine);
+  const charts = useMemo(() => (series.data ? toCharts(series.data) : []), [series.data]);
+  const annotations = marks.data ?? [];
   return (
     <>
       <h1>{name} {data && <Badge word={data.health} />}</h1>
@@ -87,15 +104,16 @@ export function ModelView({ name, canWrite }: { name: string; canWrite: boolean 
           <section id="history" aria-labelledby="history-h">
             <h2 id="history-h">KPI history</h2>
             <div role="group" aria-label="time range" className="ranges">
-              {RANGES.map((r) => (
+              {Object.keys(RANGES).map((r) => (
                 <button key={r} type="button" aria-pressed={r === range} onClick={() => setRange(r)}>{r}</button>
               ))}
             </div>
-            {data.charts.length === 0 && <p className="muted">No KPIs in this range.</p>}
-            <div className="charts">{data.charts.map((c) => <Chart key={c.title} chart={c} annotations={data.annotations} />)}</div>
-            {data.annotations.length > 0 && (
-              <ul className="annotations small">{data.annotations.map((a, i) => (
-                <li key={i} data-kind={a.kind}>{timestamp(a.at)}: {a.label}</li>))}</ul>
+            {series.error && <p className="error">{series.error}</p>}
+            {series.data && charts.length === 0 && <p className="muted">No KPIs in this range.</p>}
+            <div className="charts">{charts.map((c) => <Chart key={c.title} chart={c} annotations={annotations} />)}</div>
+            {annotations.length > 0 && (
+              <ul className="annotations small">{annotations.map((a, i) => (
+                <li key={i} data-kind={a.kind}>{timestamp(a.at)}: {a.kind}{a.version ? ` ${a.version}` : ""}: {a.summary}</li>))}</ul>
             )}
           </section>
           <section id="alerts" aria-labelledby="alerts-h"><h2 id="alerts-h">Alerts</h2>
@@ -117,7 +135,7 @@ export function ModelView({ name, canWrite }: { name: string; canWrite: boolean 
           </section>
           <section id="drift" aria-labelledby="drift-h"><h2 id="drift-h">Drift</h2>
             <table><thead><tr><th>feature</th><th>method</th><th>effect</th><th>verdict</th></tr></thead><tbody>
-              {data.drift.latest.map((d) => (
+              {data.drift.map((d) => (
                 <tr key={d.column} data-column={d.column}>
                   <td>{d.label}</td><td>{d.method}</td><td>{d.effect_size?.toFixed(3) ?? "–"}</td>
                   <td>{d.skipped ? <span className="muted">{d.skipped}</span> : d.drifted ? <Badge word="drifted" /> : "stable"}
@@ -125,7 +143,7 @@ export function ModelView({ name, canWrite }: { name: string; canWrite: boolean 
                 </tr>
               ))}
             </tbody></table>
-            <DriftHistory history={data.drift.history} />
+            {drift.data && <DriftHistory drift={drift.data} />}
           </section>
           <section id="runs" aria-labelledby="runs-h"><h2 id="runs-h">Runs</h2>
             <table><thead><tr><th>run</th><th>status</th><th>trigger</th><th>window end</th><th>report</th></tr></thead><tbody>

@@ -5,7 +5,8 @@ import { align } from "../components/Chart";
 import { Decision } from "../components/Decision";
 import { FleetView, headline, sortCards } from "../pages/Fleet";
 import { LoginView } from "../pages/Login";
-import { choicesFor } from "../pages/Model";
+import { choicesFor, timeWindow } from "../pages/Model";
+import { toCharts } from "../charts";
 import type { Action, Card } from "../types";
 
 afterEach(() => { cleanup(); vi.restoreAllMocks(); });
@@ -108,6 +109,31 @@ describe("chart data", () => {
     ] });
     expect(xs.length).toBe(2);
     expect(ys).toEqual([[1, 2], [null, 3]]);
+  });
+});
+
+describe("KPI charts from the timeseries read", () => {
+  const point = (at: string, value: number, baseline: number | null = null) => ({ at, value, baseline, run_id: "r" });
+  it("puts KPIs of one unit on one chart, with the threshold, latest baseline and anomaly marks", () => {
+    const charts = toCharts({ model: "m", since: "", until: "", kpis: [
+      { name: "recall", unit: "ratio", threshold: 0.8, points: [point("2026-01-01T00:00:00Z", 0.9, 0.91), point("2026-01-01T01:00:00Z", 0.7, 0.9)],
+        marks: [{ at: "2026-01-01T01:00:00Z", kind: "kpi_anomaly", rule: "r", severity: "warning", message: "" },
+                { at: "2026-01-01T01:00:00Z", kind: "performance_drop", rule: "recall_drop", severity: "critical", message: "" }] },
+      { name: "precision", unit: "ratio", threshold: null, points: [point("2026-01-01T00:00:00Z", 0.8)], marks: [] },
+      { name: "latency_p95_ms", unit: "ms", threshold: 250, points: [point("2026-01-01T00:00:00Z", 120)], marks: [] },
+      { name: "log_loss", unit: "score", threshold: null, points: [point("2026-01-01T00:00:00Z", 0.3)], marks: [] },
+      { name: "custom", unit: "score", threshold: null, points: [point("2026-01-01T00:00:00Z", 3)], marks: [] },
+      { name: "error_rate", unit: "ratio", threshold: null, points: [], marks: [] },
+    ] });
+    expect(charts.map((c) => [c.title, c.unit, c.series.map((s) => s.name)])).toEqual([
+      ["Model performance", "ratio", ["precision", "recall"]], ["Latency", "ms", ["latency_p95_ms"]], ["custom", "value", ["custom"]]]);
+    const recall = charts[0].series[1];
+    expect([recall.threshold, recall.baseline, recall.anomalies]).toEqual([0.8, 0.9, ["2026-01-01T01:00:00Z"]]);
+  });
+
+  it("asks for the range ending an hour past the browser's clock", () => {
+    expect(timeWindow("24h", new Date("2026-01-01T00:00:00Z"))).toBe("last=24h&until=2026-01-01T01%3A00%3A00.000Z");
+    expect(timeWindow("all", new Date("2026-01-01T00:00:00Z"))).toMatch(/^last=400d&/);
   });
 });
 
