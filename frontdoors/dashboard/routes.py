@@ -1,9 +1,9 @@
 """The dashboard's HTTP surface: the React app at ``/`` (and its client routes), sign-in, and the
-three JSON reads its pages use (``/v1/dashboard/...``).
+three JSON reads only its pages need (``/v1/dashboard/...``).
 
 The app is built by ``make`` from ``web/`` into ``static/app/`` (shipped in the wheel). Every
 client route (``/``, ``/models/{name}``, ``/alerts``, ``/runs/{id}``) answers the same
-``index.html`` (the overview itself reads ``/v1/fleet`` and ``/v1/fleet/alerts``). With a token
+``index.html`` (the pages also read ``/v1/fleet*`` and ``/v1/models/{name}/timeseries|drift|annotations``). With a token
 configured, a request without a valid one answers 303 to
 ``/login?next=<the page>`` as before, so a bookmarked page asks for the token first. A strict
 Content-Security-Policy (scripts from this site only, no framing) backs up React's escaping.
