@@ -4,138 +4,28 @@
 One button test intercepts the acknowledge / approve / cancel calls with ``page.route`` to check
 what the page sends and how it shows answers (including a refusal); the end-to-end ones click
 through to the real endpoints, on their own database and server, and check the database, the
-audit trail and the page. The live test starts a worker, forces a check while the model's page is
-open and waits for the finished run to appear without a reload. An axe-core scan checks every
-page for serious or critical accessibility violations. Screenshots go to test-artifacts/.
+audit trail and the page. Live updates, accessibility and the 1,000-model overview are in
+test_dashboard_live.py. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from monitor.config import Settings
-from monitor.db.migrate import upgrade
-from tests.conftest import ARTIFACTS, ROOT, free_port, unavailable, wait_for
+from tests.conftest import ARTIFACTS
+from tests.integration.dashboard_browser import (  # noqa: F401 (fixtures)
+    ADMIN, READER, browser, page, real_problems, served, sign_in, writable)
 from tests.integration.dashboard_data import EVIL_FEATURE, EVIL_VALUE, HEALTHY_CHECKS, MODEL, Populated, populate
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "web/node_modules/axe-core/axe.min.js"
-BUILT = ROOT / "frontdoors/dashboard/static/app/index.html"
-ADMIN, READER = "adm1n-t0ken", "r3ad-t0ken"
 SCREENS = [(1366, 768), (1920, 1080)]
 CHECKS = HEALTHY_CHECKS + 2
-FLEET_SIZE = 1000
-
-
-def _environment(folder: Path, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
-    env.update(MODELWATCH_DATA_DIR=str(folder), MODELWATCH_DATABASE_URL=url, MODELWATCH_API_TOKEN=ADMIN,
-               MODELWATCH_READ_TOKEN=READER, MODELWATCH_DISPATCH_INTERVAL="1", PYTHONPATH=str(ROOT))
-    return env
-
-
-def _serve(folder: Path, fill=populate) -> Iterator[dict]:
-    """A database in ``folder`` filled by ``fill`` and a `modelwatch serve` over it; ``restart()``
-    stops the API and starts a new one on the same port (the live stream must reconnect)."""
-    if not CHROMIUM.exists():
-        unavailable("chromium is not installed (make services installs it: apt-get install chromium)")
-    if not BUILT.exists():
-        unavailable("the dashboard is not built: run `make web` (npm ci && npm run build in web/)")
-    url = f"sqlite:///{folder / 'state.db'}"
-    upgrade(url)
-    ids = fill(url, folder)
-    port = free_port()
-    env = _environment(folder, url)
-    log = folder / "api.log"
-    base = f"http://127.0.0.1:{port}"
-    running: list[subprocess.Popen] = []
-
-    def start() -> None:
-        api = subprocess.Popen([str(ROOT / ".venv/bin/modelwatch"), "serve", "--port", str(port)], env=env,
-                               stdout=open(log, "ab"), stderr=subprocess.STDOUT)
-        running.append(api)
-        wait_for(lambda: _answers(f"{base}/healthz") or api.poll() is not None, 30, "the API to answer")
-        assert api.poll() is None, log.read_text()
-
-    def stop() -> None:
-        api = running.pop()
-        api.terminate()
-        api.wait(15)
-
-    start()
-    try:
-        yield {"base": base, "ids": ids, "log": log, "url": url, "env": env, "folder": folder,
-               "stop": stop, "start": start}
-    finally:
-        while running:
-            stop()
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[dict]:
-    """A populated SQLite database and a `modelwatch serve` over it, with write and read tokens."""
-    yield from _serve(tmp_path_factory.mktemp("dashboard"))
-
-
-@pytest.fixture(scope="module")
-def writable(tmp_path_factory) -> Iterator[dict]:
-    """Like ``served``, but its own database and server: the end-to-end tests change state
-    (alert acknowledged, actions approved and cancelled, audit rows, a new run)."""
-    yield from _serve(tmp_path_factory.mktemp("dashboard-writable"))
-
-
-@pytest.fixture(scope="module")
-def browser(served):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, served, request):
-    """A fresh browser context at 1366x768 that records console errors, page errors and dialogs."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    tab = context.new_page()
-    tab.problems, tab.dialogs = [], []
-    tab.on("console", lambda m: tab.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    tab.on("pageerror", lambda e: tab.problems.append(f"page error: {e}"))
-    tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
-    yield tab
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failed.png"), full_page=True)
-        log = (request.node.funcargs.get("writable") or served)["log"]
-        shutil.copy(log, ARTIFACTS / f"{request.node.name}-api.log")
-    context.close()
-
-
-def real_problems(page) -> list[str]:
-    """Console errors other than the live stream's own (Chromium logs a refused EventSource
-    while the API restarts)."""
-    return [p for p in page.problems if "/v1/events" not in p]
-
-
-def sign_in(page, base: str, token: str = ADMIN, path: str = "/") -> None:
-    page.goto(f"{base}{path}")
-    page.fill("#token", token)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
-    page.wait_for_selector("h1")
 
 
 def test_login_flow_guards_every_page_and_a_read_token_gets_no_buttons(page, served):
@@ -379,121 +269,6 @@ def test_approve_and_cancel_against_the_real_endpoints(page, writable):
     assert real_problems(page) == [] and page.dialogs == [], (page.problems, page.dialogs)
 
 
-def test_a_check_finishing_while_the_page_is_open_appears_without_reload(page, writable):
-    """A real worker runs a forced check while the model's page is open; the run.finished event
-    brings the new run into the runs table with its final status, with no reload. Then the API
-    restarts: the header says "reconnecting", the stream comes back, and the next check appears too."""
-    from playwright.sync_api import expect
-
-    from frontdoors import runner
-
-    base, folder = writable["base"], writable["folder"]
-    sign_in(page, base, path=f"/models/{MODEL}")
-    page.wait_for_selector("#runs tbody tr")
-    live = page.locator("header.top .live")
-    expect(live).to_have_text("live", timeout=15_000)
-    page.evaluate("window.__stillHere = true")  # gone if the page reloads
-    worker = runner.start_worker(writable["env"], log=folder / "worker.log", concurrency=1, hostname="web@%h")
-    try:
-        runner.wait_ready(worker, "ready.", timeout=60)
-        _force_and_see(page, base, "before the restart")
-
-        writable["stop"]()
-        expect(live).to_have_text("reconnecting…", timeout=15_000)
-        page.screenshot(path=str(ARTIFACTS / "dashboard-reconnecting-1366x768.png"), full_page=False)
-        writable["start"]()
-        expect(live).to_have_text("live", timeout=20_000)
-        _force_and_see(page, base, "after the restart")
-    finally:
-        worker.process.terminate()
-        worker.process.wait(15)
-    assert page.evaluate("window.__stillHere") is True  # no reload
-    page.screenshot(path=str(ARTIFACTS / "dashboard-live-run-1366x768.png"), full_page=False)
-
-
-def _force_and_see(page, base: str, when: str) -> None:
-    """Force a check over HTTP and wait for the open page to show it finished; print how long it took."""
-    started = time.monotonic()
-    forced = httpx.post(f"{base}/v1/models/{MODEL}/checks?rerun=true",
-                        headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
-    assert forced.status_code == 202, forced.text
-    run_id = forced.json()["run_id"]
-    row = page.locator(f"#runs tr[data-run='{run_id}']")
-    wait_for(lambda: row.count() == 1 and row.locator(".badge").inner_text() in ("succeeded", "failed"),
-             60, f"the finished run to appear on the open page {when}")
-    print(f"forced check {run_id[:8]} appeared on the open page {when}, "
-          f"{time.monotonic() - started:.1f} s after it was requested")
-
-
-def test_no_serious_accessibility_violations(browser, served):
-    """axe-core (the npm package, injected into the page) finds no serious or critical violation.
-    The page's CSP forbids injected scripts, as it should; this context alone bypasses it."""
-    if not AXE.exists():
-        unavailable("axe-core is not installed: run `make web` (npm ci in web/)")
-    base = served["base"]
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, bypass_csp=True)
-    page = context.new_page()
-    sign_in(page, base)
-    found = {}
-    for path, ready in (("/", "li.tile"), (f"/models/{MODEL}", "figure.chart canvas"), ("/alerts", "#open tbody tr"),
-                        ("/login", None)):
-        if path == "/login":
-            page.context.clear_cookies()
-        page.goto(f"{base}{path}")
-        page.wait_for_selector(ready or "#token")
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        bad = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"]) for v in result["violations"]
-               if v["impact"] in ("serious", "critical")]
-        found[path] = bad
-    context.close()
-    assert all(not bad for bad in found.values()), found
-
-
-def _fleet(url: str, folder: Path) -> None:
-    """FLEET_SIZE registered models, one in fifty with an open critical alert (inserted directly: a
-    check chain per model would take minutes and the overview only reads)."""
-    import datetime as dt
-
-    from monitor.db.engine import session_scope
-    from monitor.db.schema import Alert
-    from monitor.spec import parse_spec
-    from monitor.store import models as store
-
-    now = dt.datetime.now(dt.timezone.utc)
-    specs = parse_spec({"models": [{"name": f"model-{i:04d}", "task": "binary_classification"}
-                                   for i in range(FLEET_SIZE)]})
-    with session_scope(url) as session:
-        for i, spec in enumerate(specs):
-            model, _ = store.upsert_model(session, spec)
-            if i % 50 == 0:
-                session.add(Alert(model_id=model.id, rule="recall_drop", kind="performance", state="firing",
-                                  severity="critical", message="recall fell", first_run_id="r", last_run_id="r",
-                                  last_window_end=now))
-
-
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory) -> Iterator[dict]:
-    yield from _serve(tmp_path_factory.mktemp("dashboard-fleet"), fill=_fleet)
-
-
-def test_the_overview_stays_fast_at_a_thousand_models(page, fleet):
-    from playwright.sync_api import expect
-
-    base = fleet["base"]
-    sign_in(page, base)
-    started = time.monotonic()
-    page.goto(f"{base}/")
-    expect(page.locator("li.tile")).to_have_count(FLEET_SIZE, timeout=30_000)  # no eval: the CSP forbids it
-    took = time.monotonic() - started
-    print(f"overview of {FLEET_SIZE} models: {took:.2f} s from navigation to every tile drawn")
-    assert took < 10, took
-    assert page.locator("li.tile").first.get_attribute("data-model") == "model-0000"  # critical first
-    group = page.locator("table.groups tr[data-group='recall_drop']")
-    assert "20" in group.inner_text()
-    page.screenshot(path=str(ARTIFACTS / "dashboard-fleet-1000-1366x768.png"), full_page=False)
-
-
 def test_the_real_api_takes_the_cookie_only_with_the_csrf_header(page, served):
     base = served["base"]
     sign_in(page, base)
@@ -520,10 +295,3 @@ def test_the_dashboard_reads_postgresql_too(db_url, tmp_path):
     fleet = api.get("/v1/fleet").json()
     assert {m["name"]: m["health"] for m in fleet["models"]} == {MODEL: "critical", "idle": "unchecked"}
     assert api.get("/v1/dashboard/alerts").json()["open"]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
