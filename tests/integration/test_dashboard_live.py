@@ -95,25 +95,29 @@ def test_no_serious_accessibility_violations(browser, writable):
 
 
 def _fleet(url: str, folder: Path) -> None:
-    """FLEET_SIZE registered models, one in fifty with an open critical alert (inserted directly: a
-    check chain per model would take minutes and the overview only reads)."""
+    """FLEET_SIZE registered models, one in fifty with an open critical alert (rows inserted in
+    bulk from one registered spec: a check chain per model would take minutes and the overview
+    only reads)."""
     import datetime as dt
 
     from monitor.db.engine import session_scope
-    from monitor.db.schema import Alert
+    from monitor.db.schema import Alert, Model
     from monitor.spec import parse_spec
     from monitor.store import models as store
 
     now = dt.datetime.now(dt.timezone.utc)
-    specs = parse_spec({"models": [{"name": f"model-{i:04d}", "task": "binary_classification"}
-                                   for i in range(FLEET_SIZE)]})
+    (spec,) = parse_spec({"models": [{"name": "model-0000", "task": "binary_classification"}]})
     with session_scope(url) as session:
-        for i, spec in enumerate(specs):
-            model, _ = store.upsert_model(session, spec)
-            if i % 50 == 0:
-                session.add(Alert(model_id=model.id, rule="recall_drop", kind="performance", state="firing",
-                                  severity="critical", message="recall fell", first_run_id="r", last_run_id="r",
-                                  last_window_end=now))
+        template, _ = store.upsert_model(session, spec)
+        models = [template] + [
+            Model(name=f"model-{i:04d}", task=template.task, spec={**template.spec, "name": f"model-{i:04d}"},
+                  every_seconds=template.every_seconds, window_seconds=template.window_seconds)
+            for i in range(1, FLEET_SIZE)]
+        session.add_all(models[1:])
+        session.flush()
+        session.add_all(Alert(model_id=m.id, rule="recall_drop", kind="performance", state="firing",
+                              severity="critical", message="recall fell", first_run_id="r", last_run_id="r",
+                              last_window_end=now) for m in models[::50])
 
 
 @pytest.fixture(scope="module")
