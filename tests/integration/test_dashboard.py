@@ -139,7 +139,8 @@ def test_buttons_post_the_reason_and_show_the_servers_answer(page, served):
         return handle
 
     page.route(re.compile(r".*/v1/alerts/\d+/ack$"), answer(200, {"id": ids.firing_alert, "state": "acknowledged"}))
-    page.route(re.compile(r".*/v1/recovery/\d+/approve$"), answer(200, {"id": ids.approval_action, "state": "scheduled"}))
+    page.route(re.compile(r".*/v1/recovery/\d+/approve$"),
+               answer(200, {"id": ids.approval_action, "state": "scheduled"}))
     page.route(re.compile(r".*/v1/recovery/\d+/cancel$"),
                answer(409, {"detail": f"recovery action {ids.scheduled_action} is running; too late to cancel"}))
     sign_in(page, base, path=f"/models/{MODEL}")
