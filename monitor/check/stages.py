@@ -225,11 +225,11 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
 
 def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
     store_runs.finish_run(run)
-    events.run_finished(session, run)
     if run.watermark:
         logs.release_window(session, run.watermark["key"])
     summary = build_summary(session, run)
     saved = store_runs.save_report(session, run, summary, render_html(summary))
+    events.run_finished(session, run)  # last: an event id should be taken just before its commit
     return {"report_id": saved.id, "status": run.status}
 
 

@@ -1,4 +1,5 @@
-"""The live event stream over real HTTP, with a real worker, on the embedded default and on Redis.
+"""The live event stream (and the dashboard reads) over real HTTP, with a real worker, on the embedded
+default and on Redis.
 
 A client follows ``GET /v1/events``, a forced check fires an alert and finishes while the client is
 away (on the embedded default the API also restarts meanwhile); the client reconnects with
@@ -134,10 +135,33 @@ def _follow_a_check(stack, tmp_path, *, restart: bool) -> tuple[float, list[int]
             latency = time.monotonic() - asked
             back.close()
             recorded = httpx.get(f"{base}/v1/events/recent?limit=500", headers=READ).json()["events"]
+            _dashboard_reads_tell_the_same_story(base, run_id)
     expected = [e["id"] for e in recorded if e["id"] > fired["id"]]
     assert [e["id"] for e in missed + tail] == expected, "a resumed stream gets every later event, once, in order"
     assert tail[-1]["alert_id"] == fired["alert_id"] and tail[-1]["actor"] == "token:admin"
     return latency, [e["id"] for e in recorded]
+
+
+def _dashboard_reads_tell_the_same_story(base: str, run_id: str) -> None:
+    """The reads the dashboard draws from, on a real run: a critical recall drop, acknowledged."""
+    def get(path: str):
+        answer = httpx.get(f"{base}{path}", headers=READ, timeout=10)
+        assert answer.status_code == 200, (path, answer.text)
+        return answer.json()
+
+    (model,) = get("/v1/fleet")["models"]
+    assert (model["name"], model["health"], model["last_run_id"]) == (MODEL, "critical", run_id)
+    assert model["open_alerts"]["critical"] == 1 and model["kpis"]["recall"] < 0.7
+    groups = {g["key"]: g for g in get("/v1/fleet/alerts")}
+    assert list(groups)[0] == f"{MODEL}/performance_drop"  # the critical group leads
+    assert (groups[f"{MODEL}/performance_drop"]["severity"], groups[f"{MODEL}/performance_drop"]["acknowledged"]) == (
+        "critical", 1)
+    (recall,) = get(f"/v1/models/{MODEL}/timeseries?last=1d&kpi=recall")["kpis"]
+    assert recall["unit"] == "ratio" and recall["threshold"] > recall["points"][-1]["value"]
+    assert "recall_drop" in [m["rule"] for m in recall["marks"]]
+    assert {c["column"] for c in get(f"/v1/models/{MODEL}/drift?last=1d")} >= {"amount", "channel"}
+    assert {"amount", "channel"} <= set(get(f"/v1/runs/{run_id}/distributions")["distributions"])
+    assert [a["kind"] for a in get(f"/v1/models/{MODEL}/annotations?last=1d")] == ["deploy", "promote"]
 
 
 def test_stream_on_the_embedded_default_resumes_after_an_api_restart(embedded_stack, tmp_path):
