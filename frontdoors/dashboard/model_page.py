@@ -94,6 +94,7 @@ def model_page(session: Session, name: str) -> dict[str, Any]:
         "tiles": {"model": [t.__dict__ for t in tiles(summary, service=False, rules=spec.rules)],
                   "service": [t.__dict__ for t in tiles(summary, service=True, rules=spec.rules)]},
         "drift": drift_rows(summary),
+        "quality": [q for q in summary.get("quality") or [] if isinstance(q, dict)],
         "alerts": [alert_json(a, model.name, acks.get(a.id)) for a in alerts],
         "actions": [action_json(a) for a in actions],
         "runs": [run_json(r, reports) for r in recent],

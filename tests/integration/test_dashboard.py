@@ -90,6 +90,9 @@ def test_pages_load_cleanly_and_draw_their_charts(page, served):
     assert page.locator("#alerts tbody tr").count() >= 3
     assert page.locator("#drift table.drift-history td.drifted").count() >= 1  # drift over time
     assert page.locator("#kpis .tile.breached").count() >= 2  # recall and p95 latency
+    assert page.locator("#quality tbody tr").count() >= 1
+    page.wait_for_selector("#drift figure.dist")  # the drifted feature's reference vs window distribution
+    assert EVIL_FEATURE in page.locator("#drift figure.dist figcaption").first.text_content()
     assert page.locator("#runs a[href$='/report']").count() == CHECKS
     assert page.locator("#audit tbody tr").count() == 2
     assert page.locator("ul.annotations li[data-kind=deploy]").count() >= 1

@@ -81,5 +81,6 @@ export interface ModelPage {
   last_run: Run | null; latest_run: string | null;
   tiles: { model: Tile[]; service: Tile[] };
   drift: DriftRow[];
+  quality: { check: string; column: string; severity: string; message: string }[];
   alerts: Alert[]; actions: Action[]; runs: Run[]; audit: AuditEvent[];
 }

@@ -10,6 +10,7 @@ export function useData<T>(path: string, relevant?: (e: LiveEvent) => boolean): 
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
   const reload = useCallback(() => {
+    if (!path) return; // nothing to read yet (a path that depends on other data)
     getJson<T>(path).then((d) => { setData(d); setError(null); }, (e: Error) => setError(e.message));
   }, [path]);
   useEffect(() => { setData(null); reload(); }, [reload]);

@@ -8,6 +8,7 @@ import { AlertTable } from "../components/AlertTable";
 import { Badge } from "../components/Badge";
 import { Chart } from "../components/Chart";
 import { Decision, type Choice } from "../components/Decision";
+import { Distribution, type Dist } from "../components/Distribution";
 import { formatKpi, relative, timestamp } from "../format";
 import { toCharts } from "../charts";
 import { Link } from "../router";
@@ -88,6 +89,8 @@ export function ModelView({ name, canWrite }: { name: string; canWrite: boolean 
   const series = useData<Timeseries>(`${path}/timeseries?${window}`, mine);
   const marks = useData<Annotation[]>(`${path}/annotations?${window}`, mine);
   const drift = useData<DriftSeries[]>(`${path}/drift?${window}`, mine);
+  const dists = useData<{ distributions: Record<string, Dist> } | null>(
+    data?.latest_run ? `/v1/runs/${encodeURIComponent(data.latest_run)}/distributions` : "", mine);
   const charts = useMemo(() => (series.data ? toCharts(series.data) : []), [series.data]);
   const annotations = marks.data ?? [];
   return (
@@ -143,7 +146,21 @@ export function ModelView({ name, canWrite }: { name: string; canWrite: boolean 
                 </tr>
               ))}
             </tbody></table>
+            <div className="dists">
+              {data.drift.filter((d) => d.drifted && dists.data?.distributions?.[d.column]).map((d) => (
+                <Distribution key={d.column} column={d.label} dist={dists.data!.distributions[d.column]} />
+              ))}
+            </div>
             {drift.data && <DriftHistory drift={drift.data} />}
+          </section>
+          <section id="quality" aria-labelledby="quality-h"><h2 id="quality-h">Data quality</h2>
+            {data.quality.length === 0 ? <p className="calm">No data-quality issues in the latest check.</p> : (
+              <table><thead><tr><th>severity</th><th>check</th><th>column</th><th>issue</th></tr></thead><tbody>
+                {data.quality.map((q, i) => (
+                  <tr key={i}><td><Badge word={q.severity} /></td><td>{q.check}</td><td>{q.column}</td><td>{q.message}</td></tr>
+                ))}
+              </tbody></table>
+            )}
           </section>
           <section id="runs" aria-labelledby="runs-h"><h2 id="runs-h">Runs</h2>
             <table><thead><tr><th>run</th><th>status</th><th>trigger</th><th>window end</th><th>report</th></tr></thead><tbody>

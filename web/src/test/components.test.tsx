@@ -7,6 +7,7 @@ import { FleetView, headline, sortCards } from "../pages/Fleet";
 import { LoginView } from "../pages/Login";
 import { choicesFor, timeWindow } from "../pages/Model";
 import { toCharts } from "../charts";
+import { bins } from "../components/Distribution";
 import type { Action, Card } from "../types";
 
 afterEach(() => { cleanup(); vi.restoreAllMocks(); });
@@ -134,6 +135,16 @@ describe("KPI charts from the timeseries read", () => {
   it("asks for the range ending an hour past the browser's clock", () => {
     expect(timeWindow("24h", new Date("2026-01-01T00:00:00Z"))).toBe("last=24h&until=2026-01-01T01%3A00%3A00.000Z");
     expect(timeWindow("all", new Date("2026-01-01T00:00:00Z"))).toMatch(/^last=400d&/);
+  });
+});
+
+describe("reference vs window distributions", () => {
+  it("compares shares per category, unseen window categories as one bin", () => {
+    const b = bins({ type: "categorical", reference: { categories: ["web", "app"], counts: [75, 25] },
+                     window: { categories: ["web", "app"], counts: [25, 25], other: 50 } });
+    expect(b.labels).toEqual(["web", "app", "(unseen)"]);
+    expect(b.reference).toEqual([0.75, 0.25, 0]);
+    expect(b.window).toEqual([0.25, 0.25, 0.5]);
   });
 });
 
