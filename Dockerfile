@@ -1,6 +1,15 @@
 # syntax=docker/dockerfile:1
 # modelwatch image: one image for every role (api, worker, beat, flower, migrate);
 # docker-compose.yml picks the role with `command:`.
+
+# The React dashboard, built from the committed package-lock.json; only its output reaches the image.
+FROM node:20-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,6 +22,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # the source copy is removed afterwards. .dockerignore keeps .venv, .git, tests and local state
 # out of the build context.
 COPY . /tmp/modelwatch-src
+COPY --from=web /src/frontdoors/dashboard/static/app /tmp/modelwatch-src/frontdoors/dashboard/static/app
 RUN pip install -c /tmp/modelwatch-src/constraints.txt "/tmp/modelwatch-src[server,postgres,redis,mlflow]" \
     && rm -rf /tmp/modelwatch-src
 

@@ -17,7 +17,7 @@ PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv demo services test unit lint clean distclean
+.PHONY: help venv web demo services test unit lint clean distclean
 
 help:
 	@echo "make demo        Run the end-to-end demo (.venv/bin/modelwatch demo)"
@@ -25,13 +25,29 @@ help:
 	@echo "make unit        Run tests/unit only"
 	@echo "make lint        Run ruff if it is installed (skipped otherwise)"
 	@echo "make services    Ensure redis-server and PostgreSQL binaries are installed"
+	@echo "make web         Build the React dashboard (npm ci && npm run build in web/)"
 	@echo "make venv        Create $(VENV) and install the package with [test] extras"
 	@echo "make clean       Remove caches and build output (state is in ~/.local/share/modelwatch)"
 	@echo "make distclean   clean, plus remove $(VENV)"
 
+# The React dashboard (web/) is built into the Python package, so a wheel or sdist built after
+# `make` ships it and `pip install` users need no Node. Rebuilt only when its sources change.
+WEB_OUT := frontdoors/dashboard/static/app/index.html
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+
+web: $(WEB_OUT)
+
+web/node_modules/.installed: web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make web: npm is not installed; the dashboard needs Node >= 18 and npm (apt-get install nodejs npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_OUT): web/node_modules/.installed $(WEB_SRC)
+	cd web && npm run build
+
 # The venv is (re)installed whenever pyproject.toml or constraints.txt changes. constraints.txt
 # pins every package to the version the suite runs on (pyproject.toml only has ranges).
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed web
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +65,7 @@ services:
 	bash scripts/ensure-services.sh
 
 test: venv services
+	cd web && npm test
 	$(PYTEST) -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 unit: venv
@@ -64,9 +81,9 @@ lint: venv
 	fi
 
 clean:
-	rm -rf test-artifacts .pytest_cache .ruff_cache .mypy_cache build dist
+	rm -rf test-artifacts frontdoors/dashboard/static/app .pytest_cache .ruff_cache .mypy_cache build dist
 	rm -f celerybeat-schedule*
 	find . -path './$(VENV)' -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) *.egg-info web/node_modules

@@ -88,3 +88,23 @@ def wait_ready(service: Service, marker: str, timeout: float = 60.0) -> None:
             return
         time.sleep(0.2)
     raise ModelwatchError(f"{service.name} was not ready after {timeout:.0f}s:\n{service.tail()}")
+
+
+def start_api(env: dict[str, str], *, port: int, host: str = "127.0.0.1", log: Path | None = None) -> Service:
+    """``modelwatch serve`` (the JSON API and the dashboard) as a process, like a deployment runs it."""
+    command = [sys.executable, "-c", "from frontdoors.cli import main; main()", "serve", "--host", host,
+               "--port", str(port)]
+    return _spawn("api", command, env, log)
+
+
+def port_for(preferred: int, host: str = "127.0.0.1") -> int:
+    """``preferred`` if nothing listens on it, else a free port the system picks."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, preferred))
+            return preferred
+        except OSError:
+            probe.bind((host, 0))
+            return probe.getsockname()[1]

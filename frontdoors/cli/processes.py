@@ -53,7 +53,7 @@ def run(concurrency: int, no_beat: bool) -> None:
 
 @click.command()
 @click.option("--data-dir", default=None, help="Where the demo keeps its state (default: DATA_DIR/demo).")
-@click.option("--keep-running", is_flag=True, help="Leave worker and beat running at the end.")
+@click.option("--keep-running", is_flag=True, help="Leave worker, beat and the dashboard running at the end.")
 def demo(data_dir: str | None, keep_running: bool) -> None:
     """The whole story on the embedded default: a model, trouble, alerts, recovery, reports."""
     from frontdoors.demo.story import run_demo

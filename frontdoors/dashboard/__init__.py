@@ -1,7 +1,8 @@
-"""The web dashboard of ``modelwatch serve``: server-rendered pages at ``/``.
+"""The web dashboard of ``modelwatch serve``: a React app at ``/`` (built from ``web/``).
 
-``install(app)`` adds the pages (``routes``) and the package's own CSS and JavaScript under
-``/static`` (shipped in the wheel; nothing is loaded from the internet). See docs/dashboard.md.
+``install(app)`` adds the app's pages and sign-in (``routes.router``), the JSON reads it uses
+(``routes.reads``) and the built assets under ``/assets`` (shipped in the wheel; nothing is loaded
+from the internet). See docs/dashboard.md.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from fastapi import FastAPI
 def install(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
-    from frontdoors.dashboard.routes import router
+    from frontdoors.dashboard.routes import APP, reads, router
 
+    app.include_router(reads)
     app.include_router(router)
-    app.mount("/static", StaticFiles(packages=[("frontdoors.dashboard", "static")]), name="dashboard-static")
+    # check_dir=False: an unbuilt checkout still serves the API (``/`` then says to run make)
+    app.mount("/assets", StaticFiles(directory=APP / "assets", check_dir=False), name="dashboard-assets")

@@ -30,6 +30,7 @@ from frontdoors.demo.receiver import WebhookReceiver
 
 MARKER = ".modelwatch-demo"
 MODEL = "churn"
+DASHBOARD_PORT = 8000  # `modelwatch serve`'s default; another free port if it is taken
 
 
 def say(step: str, text: str = "") -> None:
@@ -288,14 +289,19 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
         logs = base / "logs"
         logs.mkdir()
         env = dict(os.environ)
+        port = runner.port_for(DASHBOARD_PORT)
+        dashboard = f"http://127.0.0.1:{port}/"
         services = runner.Services([runner.start_worker(env, log=logs / "worker.log"),
-                                    runner.start_beat(env, log=logs / "beat.log")])
+                                    runner.start_beat(env, log=logs / "beat.log"),
+                                    runner.start_api(env, port=port, log=logs / "api.log")])
+        say("   dashboard", f"{dashboard} (live: open it now and watch the story unfold)")
         traffic = None
         try:
             _register(spec_path, v1)
             say("   registered", f"{MODEL} v1 from {spec_path.name}; worker and beat starting "
                                  f"(logs in {logs})")
             runner.wait_ready(services.items[0], "ready.", timeout=60)
+            runner.wait_ready(services.items[2], "Application startup complete", timeout=60)
             traffic = Traffic(url)
             traffic.start()
             watch = Watcher(url)
@@ -345,6 +351,8 @@ def run_demo(data_dir: str | None, *, keep_running: bool = False) -> None:
     click.echo("\nReports:")
     for path in reports:
         click.echo(f"   {path}")
+    click.echo(f"\nDashboard: {dashboard}" + ("" if keep_running else
+               " (stopped with the demo; `modelwatch demo --keep-running` leaves it up)"))
     click.echo("\nLook around:")
     for line in look_around(base):
         click.echo(f"   {line}")

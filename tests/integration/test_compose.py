@@ -128,7 +128,8 @@ def test_dockerfile_runs_as_non_root():
         if line.strip() and not line.lstrip().startswith("#")
     ]
     froms = [args for ins, *args in instructions if ins.upper() == "FROM"]
-    assert froms and froms[0][0].startswith("python:3.11-slim")
+    assert froms and froms[-1][0].startswith("python:3.11-slim")  # the final image; the first stage builds the dashboard
+    assert froms[0][0].startswith("node:20") and "npm ci" in text and "static/app" in text
     users = [args[0].strip() for ins, *args in instructions if ins.upper() == "USER" and args]
     assert users and users[-1] not in {"root", "0", "0:0"}, "the final image must not run as root"
 

@@ -27,7 +27,7 @@ def test_demo_tells_the_whole_story_on_the_embedded_default(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     for expected in ("ALERT", "rollback succeeded after 1 execution(s)", "retrain succeeded after 1 execution(s)",
-                     "version 3 is serving", "RESOLVED", "4/4 done", "SERVICE ALERT"):
+                     "version 3 is serving", "RESOLVED", "4/4 done", "SERVICE ALERT", "Dashboard: http://127.0.0.1:"):
         assert expected in output, f"{expected!r} missing from the demo's output:\n{output}"
     # the "Look around" lines work when pasted as printed (issue 13: `modelwatch` may not be on PATH)
     look = output.split("Look around:")[1].strip().splitlines()
@@ -36,6 +36,8 @@ def test_demo_tells_the_whole_story_on_the_embedded_default(tmp_path):
     reports = sorted((tmp_path / "demo" / "reports").glob("*.html"))
     assert len(reports) == 3
     assert all("<svg" in path.read_text() for path in reports)
+    api_log = (tmp_path / "demo" / "logs" / "api.log").read_text()
+    assert "Application startup complete" in api_log, api_log  # the printed dashboard URL was served
 
 
 def test_two_beats_schedule_each_window_once(embedded_stack, tmp_path):

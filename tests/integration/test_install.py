@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, wait_for
-from tests.integration.scenario import MODEL, write_model, write_window
+from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 

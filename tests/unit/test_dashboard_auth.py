@@ -3,6 +3,8 @@ and the CSRF guard on writes that ride on that cookie."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from frontdoors.api.app import create_app
@@ -16,14 +18,17 @@ def client(tmp_path, **tokens) -> TestClient:
     return TestClient(create_app(settings), follow_redirects=False)
 
 
-def test_without_a_token_configured_the_pages_are_open(tmp_path):
+def test_without_a_token_configured_the_pages_are_open_and_read_only(tmp_path):
     api = client(tmp_path)
-    for path in ("/", "/alerts"):
+    for path in ("/", "/alerts", "/models/anything", "/runs/abc"):
         page = api.get(path)
         assert page.status_code == 200, path
-        assert "open dashboard, read-only" in page.text
+        assert '<div id="root">' in page.text  # the React app; its client routes all answer it
+    assert api.get("/v1/dashboard/session").json() == {"auth": False, "actor": "token:anonymous",
+                                                       "can_write": False, "version": api.app.version}
     assert api.get("/login?next=/alerts").headers["location"] == "/alerts"
-    assert api.get("/models/nosuch").status_code == 404
+    assert api.get("/v1/dashboard/models/nosuch").status_code == 404
+    assert api.get("/no/such/page").status_code == 404
 
 
 def test_pages_redirect_to_login_until_a_valid_token_is_entered(tmp_path):
@@ -34,16 +39,20 @@ def test_pages_redirect_to_login_until_a_valid_token_is_entered(tmp_path):
     assert api.get("/login?next=/alerts").status_code == 200
 
     wrong = api.post("/login", data={"token": "nope", "next": "/alerts"})
-    assert wrong.status_code == 401 and "That token is not valid." in wrong.text
+    assert wrong.status_code == 303 and wrong.headers["location"] == "/login?next=%2Falerts&error=invalid"
     assert "modelwatch_token" not in wrong.headers.get("set-cookie", "")
+    empty = api.post("/login", data={"token": " ", "next": "/alerts"})
+    assert empty.headers["location"] == "/login?next=%2Falerts&error=empty"
+    assert api.get("/v1/dashboard/alerts").status_code == 401
 
     signed = api.post("/login", data={"token": "r", "next": "/alerts"})
     assert signed.status_code == 303 and signed.headers["location"] == "/alerts"
     cookie = signed.headers["set-cookie"].lower()
     assert cookie.startswith("modelwatch_token=r;")
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
-    page = api.get("/alerts")
-    assert page.status_code == 200 and "token:reader" in page.text and "(read-only)" in page.text
+    assert api.get("/alerts").status_code == 200
+    assert api.get("/v1/dashboard/session").json()["actor"] == "token:reader"
+    assert api.get("/v1/dashboard/session").json()["can_write"] is False
 
     out = api.post("/logout")
     assert out.status_code == 303 and out.headers["location"] == "/login"
@@ -62,7 +71,10 @@ def test_pages_carry_a_strict_content_security_policy(tmp_path):
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert page.headers["cache-control"] == "no-store"
-    assert client(tmp_path).get("/static/dashboard.js").status_code == 200
+    assets = sorted((Path(__file__).parents[2] / "frontdoors/dashboard/static/app/assets").glob("*.js"))
+    assert assets, "the dashboard is not built: make web"
+    script = client(tmp_path).get(f"/assets/{assets[0].name}")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
 
 
 def test_cookie_writes_need_the_csrf_header_and_bearer_writes_do_not(tmp_path):
