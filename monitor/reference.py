@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.errors import IngestError
-from monitor.metrics import Evaluation, evaluate, label_key
+from monitor.kpis import Evaluation, evaluate, label_key
 from monitor.spec import ModelSpec, Task
 
 SAMPLE_SIZE = 5000

@@ -1,20 +1,27 @@
 """The check chain: ``run_check`` opens a run, then collect -> evaluate -> detect -> alert ->
-schedule_recovery -> report, each a task that passes ``{"run_id": ...}`` along."""
+schedule_recovery -> report, each a task that passes ``{"run_id": ...}`` along.
+
+Each stage task is thin: ``monitor.check.stages`` claims the stage and does the work; the task
+publishes what the stage asked for (notifications, recovery actions) to the other task modules
+*by name* (``app.signature("tasks.recovery.execute", ...)``), so this module imports neither
+``tasks.alerts`` nor ``tasks.recovery``."""
 
 from __future__ import annotations
 
-from typing import Any
-
+import datetime as dt
 import logging
+from typing import Any
 
 from celery import Task, chain
 
 from monitor import failpoints
 from monitor.check import stages
+from monitor.check.results import AlertResult, RecoveryPlan
 from monitor.check.runs import open_check
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
-from tasks.base import RELIABLE
+from monitor.recovery.schedule import mark_dispatched
+from tasks.base import RELIABLE, revoke
 from workers.app import app
 
 logger = logging.getLogger(__name__)
@@ -88,34 +95,31 @@ def detect(run: dict) -> dict:
 
 @app.task(name="tasks.check.alert", **STAGE)
 def alert(run: dict) -> dict:
-    from tasks.alerts import deliver
-    from tasks.recovery import revoke
-
     result = _run("alert", run)
-    for notification_id in result["alert"]["notifications"]:
-        deliver.delay(notification_id)
-    for cancelled in result["alert"]["cancelled_actions"]:
+    output = AlertResult.from_json(result["alert"])
+    _deliver(output.notifications)
+    for cancelled in output.cancelled_actions:
         revoke(cancelled["task_id"])  # best effort: the cancelled action's claim refuses it anyway
     return _done("alert", result)
 
 
 @app.task(name="tasks.check.schedule_recovery", **STAGE)
 def schedule_recovery(run: dict) -> dict:
-    import datetime as dt
-
-    from monitor.recovery.schedule import mark_dispatched
-    from tasks.alerts import deliver
-    from tasks.recovery import execute
-
     result = _run("schedule_recovery", run)
-    settings = get_settings()
-    for notification_id in result["schedule_recovery"].get("notifications", []):  # a failed recovery escalates
-        deliver.delay(notification_id)
-    for action in result["schedule_recovery"]["actions"]:
-        sent = execute.apply_async(args=[action["id"]], eta=dt.datetime.fromisoformat(action["eta"]))
-        with session_scope(settings.effective_database_url) as session:
+    plan = RecoveryPlan.from_json(result["schedule_recovery"])
+    _deliver(plan.notifications)  # a failed recovery escalates
+    for action in plan.actions:
+        sent = app.signature("tasks.recovery.execute", args=[action["id"]]).apply_async(
+            eta=dt.datetime.fromisoformat(action["eta"]))
+        with session_scope(get_settings().effective_database_url) as session:
             mark_dispatched(session, action["id"], sent.id)
     return _done("schedule_recovery", result)
+
+
+def _deliver(notification_ids: list[int]) -> None:
+    """One ``tasks.alerts.deliver`` per notification, published by name (no import of the task)."""
+    for notification_id in notification_ids:
+        app.signature("tasks.alerts.deliver", args=[notification_id]).apply_async()
 
 
 @app.task(name="tasks.check.report", **STAGE)

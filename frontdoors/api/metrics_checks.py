@@ -15,6 +15,7 @@ from __future__ import annotations
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy.orm import Session
 
+from monitor.check.results import DetectResult
 from monitor.db.schema import CheckRun
 from monitor.store import overview
 
@@ -61,7 +62,7 @@ class CheckCollector:
             run = self._latest_with_drift(model_id)
             if run is None:
                 continue
-            for column in ((run.results or {}).get("detection") or {}).get("drift") or []:
+            for column in DetectResult.from_json(run.results).get("drift", []):
                 labels = [name, run.version or "", str(column.get("column"))]
                 if column.get("effect_size") is not None:
                     score.add_metric([*labels, str(column.get("effect_method") or "")], column["effect_size"])
@@ -73,6 +74,6 @@ class CheckCollector:
     def _latest_with_drift(self, model_id: int) -> CheckRun | None:
         """The newest succeeded run whose detect stage judged drift (a few recent runs are looked at)."""
         for run in overview.newest_runs(self.session, model_id, status="succeeded", limit=5):
-            if ((run.results or {}).get("detection") or {}).get("drift"):
+            if DetectResult.from_json(run.results).get("drift"):
                 return run
         return None

@@ -18,7 +18,7 @@ from monitor.check.summary import build_summary
 from frontdoors.dashboard import charts
 from monitor.alerts.lifecycle import health_of
 from frontdoors.dashboard.views import acknowledgements
-from monitor.detect.service import SERVICE_RULES
+from monitor.detect.rules.service_slo import SERVICE_RULES
 from monitor.recovery.schedule import list_actions
 from monitor.reports.charts import distribution
 from monitor.reports.sections import column_name

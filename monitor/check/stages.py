@@ -10,35 +10,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from monitor import failpoints
 from monitor.alerts import lifecycle
 from monitor.alerts.policy import OPEN_STATES
-from monitor.check.interactions import detect_interactions, evaluate_interactions, interaction_kpis
-from monitor.check.service import operational_kpis
+from monitor.check.context import load_context
+from monitor.check.evaluate import all_kpis, evaluate_window
+from monitor.check.results import AlertResult, DetectResult, EvaluateResult, RecoveryPlan
 from monitor.check.summary import build_summary
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.schema import Alert, CheckRun, utcnow
-from monitor.detect import data
-from monitor.detect.estimated import estimate_window, estimated_evaluations
-from monitor.detect.history import anomaly_evaluations
-from monitor.detect.performance import detect_performance_drop
-from monitor.detect.service import detect_service_slo
-from monitor.service import SERVICE_KPIS, service_kpis
-from monitor.interactions import RATE_KPIS
+from monitor.detect.rule import run_rules
 from monitor.errors import StageError, TransientError
-from monitor.metrics import evaluate as evaluate_kpis
-from monitor.reference import segments_of
 from monitor.recovery import schedule
 from monitor.reports import render_html
-from monitor.spec import Task
 from monitor.store import logs, models as store_models, runs as store_runs
 
 StageFn = Callable[[Session, CheckRun, Settings], dict[str, Any]]
@@ -117,82 +108,24 @@ def collect(session: Session, run: CheckRun, settings: Settings) -> dict[str, An
 
 
 def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
-    model = store_models.get_model_by_id(session, run.model_id)
-    spec = store_models.spec_of(model)
-    window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
-    labelled = window[window["label"].notna()] if len(window) else window
-    scores = None
-    if spec.task is Task.binary_classification and len(labelled) and labelled["score"].notna().any():
-        scores = labelled["score"].tolist()
-    evaluation = evaluate_kpis(labelled["label"].tolist() if len(labelled) else [],
-                               labelled["prediction"].tolist() if len(labelled) else [],
-                               spec.task, scores=scores, positive_label=spec.positive_label)
-    reference = store_models.reference_for(session, run.model_id, run.version)
-    baseline = dict(reference.baseline_kpis) if reference else {}
-    service = service_kpis(window, (run.window_end - run.window_start).total_seconds())
-    service.update(operational_kpis(session, run, spec))
-    interactions = evaluate_interactions(session, run, spec)
-    store_runs.save_kpis(session, run, {**evaluation.kpis, **service, **interaction_kpis(interactions)}, baseline)
-    store_runs.set_result(run, "service", service)
-    store_runs.set_result(run, "interactions", interactions)
-    segments = {}
-    profile_segments = (reference.profile.get("segments") or {}) if reference else {}
-    for column in spec.columns.segments:
-        if column not in labelled:
-            continue
-        for segment, group in segments_of(labelled, column):
-            part = evaluate_kpis(group["label"].tolist(), group["prediction"].tolist(), spec.task,
-                                 scores=group["score"].tolist() if scores is not None else None,
-                                 positive_label=spec.positive_label)
-            segment_baseline = (profile_segments.get(segment) or {}).get("kpis") or {}
-            store_runs.save_kpis(session, run, part.kpis, segment_baseline, segment=segment)
-            segments[segment] = {"kpis": part.kpis, "labelled_rows": part.labelled_rows,
-                                 "baseline": segment_baseline}
-    store_runs.set_result(run, "segments", segments)
-    estimated = estimate_window(window, spec, (reference.profile.get("calibration") if reference else None))
-    store_runs.set_result(run, "estimated", estimated)
-    store_runs.set_result(run, "evaluation", evaluation.to_json())
-    store_runs.set_result(run, "counts", {"rows": len(window), "labelled_rows": evaluation.labelled_rows})
-    store_runs.set_result(run, "baseline", baseline)
-    return {"kpis": sum(v is not None for v in evaluation.kpis.values()), "labelled_rows": evaluation.labelled_rows}
+    """The window's KPIs (``monitor.check.evaluate``), stored as KPI rows and as the run's result."""
+    spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
+    result = evaluate_window(session, run, spec)
+    store_runs.save_kpis(session, run, all_kpis(result), result.baseline)
+    for segment, part in result.segments.items():
+        store_runs.save_kpis(session, run, part.kpis, part.baseline, segment=segment)
+    store_runs.save_results(run, result.to_json())
+    return {"kpis": sum(v is not None for v in result.kpis.values()), "labelled_rows": result.labelled_rows}
 
 
 def detect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
-    """Every rule on this window: performance (realised, per segment, estimated), drift of
-    features and outputs, variance change, joint drift, data quality and KPI-history anomalies."""
+    """Every registered rule (``monitor.detect.rules``) on one context of this window, loaded once."""
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
-    results = run.results or {}
-    evaluation = results.get("evaluation") or {}
-    baseline = results.get("baseline") or {}
-    labelled_rows = evaluation.get("labelled_rows", 0)
-    evaluations = detect_performance_drop(evaluation.get("kpis", {}), baseline, labelled_rows, spec.rules)
-    for segment, part in (results.get("segments") or {}).items():
-        evaluations += [replace(e, segment=segment, message=f"[{segment}] {e.message}")
-                        for e in detect_performance_drop(part["kpis"], part["baseline"], part["labelled_rows"],
-                                                         spec.rules)]
-    evaluations += estimated_evaluations(results.get("estimated"), baseline, labelled_rows, spec)
-    evaluations += detect_service_slo(results.get("service") or {}, spec.rules)
-    evaluations += detect_interactions(session, run, spec, results.get("interactions"))
-
-    reference = store_models.reference_for(session, run.model_id, run.version)
-    window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
-    frame = data.window_frame(window, spec) if len(window) else window
-    profile = reference.profile if reference else {}
-    sample = pd.DataFrame.from_records(profile.get("sample") or [])
-    drift, drift_json = data.drift_evaluations(reference.drift_reference if reference else None, frame, spec)
-    variance, variance_json = data.variance_evaluations(sample, frame, spec)
-    joint, joint_json = data.multivariate_evaluation(sample, frame, spec)
-    quarantined = logs.quarantined_between(session, run.model_id, run.window_start, run.window_end)
-    quality, quality_json = data.quality_evaluations(profile.get("quality"), window, spec, quarantined)
-    history = store_runs.kpi_history(session, run.model_id, [*evaluation.get("kpis", {}), *SERVICE_KPIS, *RATE_KPIS],
-                                     limit=60)
-    anomalies, flagged = anomaly_evaluations(history, spec)
-    evaluations += drift + variance + joint + quality + anomalies
-    store_runs.save_findings(session, run, evaluations)
-    store_runs.set_result(run, "detection", {"drift": drift_json, "variance": variance_json,
-                                             "multivariate": joint_json, "quality": quality_json,
-                                             "anomalies": flagged})
-    return {"findings": sum(e.status == "firing" for e in evaluations), "rules": len(evaluations)}
+    evaluated = EvaluateResult.from_json(run.results) or EvaluateResult.empty()
+    detection = run_rules(load_context(session, run, spec, evaluated))
+    store_runs.save_findings(session, run, detection.findings)
+    store_runs.save_results(run, DetectResult(detection.summaries).to_json())
+    return {"findings": sum(f.status == "firing" for f in detection.findings), "rules": len(detection.findings)}
 
 
 def alert(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
@@ -200,15 +133,13 @@ def alert(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]
     report_url = f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report"
     changes = lifecycle.apply_findings(session, run, spec, store_runs.findings_of(session, run.id), report_url)
     cancelled = schedule.cancel_for_alerts(session, changes.resolved, run.id)
-    return {"fired": changes.fired, "resolved": changes.resolved,
-            "cancelled_actions": [{"id": a.id, "task_id": a.celery_task_id} for a in cancelled],
-            "notifications": lifecycle.pending_notifications(session, run.id)}
+    return AlertResult(fired=changes.fired, resolved=changes.resolved,
+                       cancelled_actions=[{"id": a.id, "task_id": a.celery_task_id} for a in cancelled],
+                       notifications=lifecycle.pending_notifications(session, run.id)).to_json()
 
 
 def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
-    from sqlalchemy import select
-
     fired = list(session.scalars(select(Alert).where(Alert.first_run_id == run.id,
                                                     Alert.state.in_(OPEN_STATES))))
     verified = None
@@ -217,9 +148,9 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
 
         verified = verification.record(session, run, spec, f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report")
     schedule.plan(session, run, spec, fired)
-    return {"actions": [{"id": a.id, "kind": a.kind, "eta": a.eta.isoformat()}
-                        for a in schedule.undispatched(session, run.id)],
-            "verification": verified, "notifications": (verified or {}).get("notifications", [])}
+    return RecoveryPlan(actions=[{"id": a.id, "kind": a.kind, "eta": a.eta.isoformat()}
+                                 for a in schedule.undispatched(session, run.id)],
+                        verification=verified, notifications=(verified or {}).get("notifications", [])).to_json()
 
 
 def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from monitor.alerts.lifecycle import alerts_of_run
+from monitor.check.results import DetectResult, EvaluateResult
 from monitor.db.schema import CheckRun, utcnow
-from monitor.detect.performance import PERFORMANCE_RULES, relative_change
+from monitor.detect.rules.performance import PERFORMANCE_RULES, relative_change
 from monitor.recovery.schedule import actions_of_run, list_actions, to_json as action_json
 from monitor.store import models as store_models, runs as store_runs
 
@@ -30,9 +31,9 @@ def _thresholds(spec, baseline: dict) -> dict[str, float]:
     return lines
 
 
-def _distributions(session: Session, run: CheckRun, detection: dict) -> dict[str, Any]:
+def _distributions(session: Session, run: CheckRun, detection: DetectResult) -> dict[str, Any]:
     """Reference vs window histograms (numeric, on the reference's bin edges) or category counts."""
-    window = (detection.get("quality") or {}).get("histograms") or {}
+    window = detection.get("quality", {}).get("histograms") or {}
     reference = store_models.reference_for(session, run.model_id, run.version)
     stats = (reference.profile.get("quality") or {}) if reference else {}
     out = {}
@@ -51,10 +52,9 @@ def _distributions(session: Session, run: CheckRun, detection: dict) -> dict[str
 def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
     model = store_models.get_model_by_id(session, run.model_id)
     spec = store_models.spec_of(model)
-    results = run.results or {}
-    evaluation = results.get("evaluation") or {}
-    baseline = results.get("baseline") or {}
-    detection = results.get("detection") or {}
+    evaluated = EvaluateResult.from_json(run.results)
+    detection = DetectResult.from_json(run.results)
+    baseline = evaluated.baseline if evaluated else {}
     kpis = {}
     for value in store_runs.kpis_of(session, run.id):
         change = None
@@ -67,12 +67,13 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "trigger": run.trigger, "status": run.status, "error": run.error,
         "window": {"start": _iso(run.window_start), "end": _iso(run.window_end)},
         "generated_at": utcnow().isoformat(),
-        "counts": results.get("counts") or {"rows": (run.watermark or {}).get("rows")},
+        "counts": ({"rows": evaluated.rows, "labelled_rows": evaluated.labelled_rows} if evaluated
+                   else {"rows": (run.watermark or {}).get("rows")}),
         "stages": run.stages,
         "kpis": kpis,
-        "confusion_matrix": evaluation.get("confusion_matrix"),
-        "per_class": evaluation.get("per_class"),
-        "notes": evaluation.get("notes", []),
+        "confusion_matrix": evaluated.evaluation.confusion_matrix if evaluated else None,
+        "per_class": evaluated.evaluation.per_class if evaluated else None,
+        "notes": evaluated.evaluation.notes if evaluated else [],
         "findings": [
             {"rule": f.rule, "kind": f.kind, "status": f.status, "severity": f.severity, "metric": f.metric,
              "value": f.value, "baseline": f.baseline, "threshold": f.threshold, "message": f.message,
@@ -92,13 +93,13 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "recovery_schedule": [action_json(a, model.name) for a in list_actions(session, model.id, limit=10)],
         "history": store_runs.kpi_history(session, model.id, [k for k in kpis if k != "log_loss"]),
         "thresholds": _thresholds(spec, baseline),
-        "segments": results.get("segments") or {},
-        "estimated": results.get("estimated"),
-        "drift": detection.get("drift") or [],
-        "variance": detection.get("variance") or {},
+        "segments": {name: part.to_json() for name, part in evaluated.segments.items()} if evaluated else {},
+        "estimated": evaluated.estimated if evaluated else None,
+        "drift": detection.get("drift", []),
+        "variance": detection.get("variance", {}),
         "multivariate": detection.get("multivariate"),
-        "quality": (detection.get("quality") or {}).get("issues", []),
+        "quality": detection.get("quality", {}).get("issues", []),
         "distributions": _distributions(session, run, detection),
-        "anomalies": detection.get("anomalies") or {},
+        "anomalies": detection.get("anomalies", {}),
         "report": {"id": report.id} if report else None,
     }

@@ -1,6 +1,10 @@
-"""The detect stage: rules that turn a window's KPIs (and, later, its data) into findings."""
+"""The detect stage's domain: rules that turn one window's context into findings.
 
-from monitor.detect.findings import RuleEvaluation
-from monitor.detect.performance import detect_performance_drop
+``rule.py`` is the interface (:class:`Rule`, :class:`WindowContext`), ``rules/`` holds one module
+per rule family, ``findings.py`` the value every rule returns.
+"""
 
-__all__ = ["RuleEvaluation", "detect_performance_drop"]
+from monitor.detect.findings import Finding, RuleEvaluation
+from monitor.detect.rule import Rule, WindowContext
+
+__all__ = ["Finding", "Rule", "RuleEvaluation", "WindowContext"]

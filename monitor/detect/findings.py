@@ -9,7 +9,7 @@ Status = Literal["firing", "ok", "insufficient_data"]
 
 
 @dataclass(frozen=True)
-class RuleEvaluation:
+class Finding:
     """One rule's verdict on one window.
 
     ``ok`` matters as much as ``firing``: it is what lets an open alert resolve. A rule that could
@@ -30,3 +30,11 @@ class RuleEvaluation:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Finding":
+        return cls(**data)
+
+
+#: The earlier name of :class:`Finding` (one rule's verdict on one window), kept for callers.
+RuleEvaluation = Finding

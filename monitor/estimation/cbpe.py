@@ -31,7 +31,7 @@ CHUNK = 50
 
 
 def _positive_mask(labels: Sequence[Any] | np.ndarray, positive_label: Any) -> np.ndarray:
-    """Labels compared as text so that 1, 1.0, True and "1" agree (as :mod:`monitor.metrics` does)."""
+    """Labels compared as text so that 1, 1.0, True and "1" agree (as :mod:`monitor.kpis` does)."""
     def key(value: Any) -> str:
         if isinstance(value, (bool, np.bool_)):
             value = int(value)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.metrics import LOWER_IS_BETTER, evaluate
+from monitor.kpis import LOWER_IS_BETTER, evaluate
 from monitor.spec import ModelSpec, RecoveryPolicy, Task
 
 HOLDOUT_SHARE = 4  # one row in four of the newest window is held out

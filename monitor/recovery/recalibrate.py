@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, f1_score, precision_score, recall_score
 
 from monitor.db.schema import utcnow
-from monitor.metrics import label_key
+from monitor.kpis import label_key
 from monitor.recovery.actions import ActionContext, Outcome
 from monitor.spec import Task
 from monitor.store import logs, models as store_models

@@ -9,8 +9,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, Interaction, KpiValue, Prediction, WindowRow
-from monitor.detect.interactions import PooledReference
-from monitor.interactions import COUNT_KPIS
+from monitor.kpis.interactions import COUNT_KPIS, PooledReference
 from monitor.store.common import insert_ignoring_conflicts
 from monitor.store.logs import InsertCounts
 

@@ -75,10 +75,9 @@ def mark_stage(session: Session, run: CheckRun, stage: str, state: str, **fields
         run.status = "running"
 
 
-def set_result(run: CheckRun, key: str, value: Any) -> None:
-    results = dict(run.results or {})
-    results[key] = value
-    run.results = results
+def save_results(run: CheckRun, values: dict[str, Any]) -> None:
+    """Merge a stage's result (its ``to_json()``, see ``monitor.check.results``) into the run's."""
+    run.results = {**(run.results or {}), **values}
 
 
 def fail_run(session: Session, run: CheckRun, stage: str, reason: str) -> None:

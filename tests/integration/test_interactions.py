@@ -18,7 +18,7 @@ from monitor.client import Client
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade
-from monitor.interactions import InteractionSpec
+from monitor.spec import InteractionSpec
 from monitor.reference import read_table
 from monitor.db.schema import Alert, CheckRun, Finding, Interaction, KpiValue, QuarantinedRow, utcnow
 from monitor.registry import builtin

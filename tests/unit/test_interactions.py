@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency, chisquare, norm
 
-from monitor.detect.interactions import (PooledReference, interaction_evaluations, one_proportion_ztest,
-                                         two_proportion_ztest)
+from monitor.detect.rules.interaction_drop import interaction_evaluations, one_proportion_ztest, two_proportion_ztest
 from monitor.errors import IngestError, SpecError
 from monitor.ingest import read_batches, validate_records
-from monitor.interactions import InteractionSpec, count_interactions
-from monitor.spec import parse_spec
+from monitor.kpis.interactions import PooledReference, count_interactions
+from monitor.spec import InteractionSpec, parse_spec
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2024, 5, 2, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from monitor.metrics import (
+from monitor.kpis import (
     CLASSIFICATION_KPIS,
     LOWER_IS_BETTER,
     REGRESSION_KPIS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.detect.performance import (
+from monitor.detect.rules.performance import (
     KIND,
     PERFORMANCE_RULES,
     detect_performance_drop,

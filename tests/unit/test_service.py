@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitor.detect.service import detect_service_slo
-from monitor.service.kpis import service_kpis
+from monitor.detect.rules.service_slo import detect_service_slo
+from monitor.service import service_kpis
 from monitor.spec import Rules
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from frontdoors.demo.health import HealthEndpoint
-from monitor.detect.service import detect_service_slo
+from monitor.detect.rules.service_slo import detect_service_slo
 from monitor.errors import SpecError
 from monitor.service.host import Collector, HostSample, Sampler, host_kpis, parse_samples
 from monitor.service.probes import availability_kpis, probe, slot_of

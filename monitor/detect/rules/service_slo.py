@@ -3,7 +3,9 @@ the serving host's CPU and memory."""
 
 from __future__ import annotations
 
-from monitor.detect.findings import RuleEvaluation
+from monitor.detect.findings import Finding
+from monitor.detect.rule import Rule, WindowContext
+from monitor.plugins import rule
 from monitor.spec import Rules
 
 KIND = "service_slo"
@@ -25,7 +27,7 @@ MISSING = {
 }
 
 
-def detect_service_slo(kpis: dict[str, float | None], rules: Rules) -> list[RuleEvaluation]:
+def detect_service_slo(kpis: dict[str, float | None], rules: Rules) -> list[Finding]:
     """Evaluate each configured SLO rule on the window's service KPIs.
 
     >>> from monitor.spec import Rules
@@ -33,14 +35,14 @@ def detect_service_slo(kpis: dict[str, float | None], rules: Rules) -> list[Rule
     ['firing']
     """
     evaluations = []
-    for rule, (metric, field, upper, factor) in SERVICE_RULES.items():
+    for name, (metric, field, upper, factor) in SERVICE_RULES.items():
         threshold = getattr(rules, field)
         if threshold is None:
             continue
         value = kpis.get(metric)
         limit = threshold * factor
         if value is None:
-            evaluations.append(RuleEvaluation(rule=rule, kind=KIND, status="insufficient_data", metric=metric,
+            evaluations.append(Finding(rule=name, kind=KIND, status="insufficient_data", metric=metric,
                                               threshold=threshold,
                                               message=MISSING.get(metric, f"{metric} was not logged in this window")))
             continue
@@ -50,7 +52,7 @@ def detect_service_slo(kpis: dict[str, float | None], rules: Rules) -> list[Rule
         verb = "above" if upper else "below"
         message = (f"{metric} {shown} is {verb} the SLO of {bound}" if breached
                    else f"{metric} {shown} meets the SLO of {bound}")
-        evaluations.append(RuleEvaluation(rule=rule, kind=KIND, status="firing" if breached else "ok",
+        evaluations.append(Finding(rule=name, kind=KIND, status="firing" if breached else "ok",
                                           metric=metric, value=value, threshold=threshold, message=message,
                                           severity=_severity(breached, upper, value, limit)))
     return evaluations
@@ -61,3 +63,20 @@ def _severity(breached: bool, upper: bool, value: float, limit: float) -> str:
     if not breached:
         return "warning"
     return "critical" if (value > 2 * limit if upper else value < limit / 2) else "warning"
+
+
+@rule("service_slo")
+class ServiceSlo(Rule):
+    """Absolute SLOs on the window's service KPIs (logs, health probes, host samples); a rule runs
+    only when its threshold is set."""
+
+    kinds = (KIND,)
+    fields = tuple(f"rules.{field}" for _, field, _, _ in SERVICE_RULES.values())
+    order = 30
+
+    @classmethod
+    def rule_names(cls) -> tuple[str, ...]:
+        return tuple(SERVICE_RULES)
+
+    def evaluate(self, context: WindowContext) -> list[Finding]:
+        return detect_service_slo(context.service, context.spec.rules)

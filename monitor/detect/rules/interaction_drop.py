@@ -20,8 +20,11 @@ from typing import Any
 
 from scipy.stats import norm
 
-from monitor.detect.findings import RuleEvaluation
-from monitor.interactions import InteractionSpec
+from monitor.detect.findings import Finding
+from monitor.detect.rule import Rule, WindowContext
+from monitor.kpis.interactions import PooledReference
+from monitor.plugins import rule
+from monitor.spec import InteractionSpec
 
 KIND = "interaction_drop"
 #: rule -> (rate KPI, count field of the window counts, InteractionSpec field with the threshold)
@@ -84,33 +87,23 @@ def one_proportion_ztest(successes: int, trials: int, reference_rate: float) -> 
     return _test(rate - reference_rate, standard_error, rate, reference_rate, "one_sample_score")
 
 
-@dataclass(frozen=True)
-class PooledReference:
-    """Counts of earlier windows added up; ``windows`` says how many were pooled."""
-
-    impressions: int
-    clicks: int
-    conversions: int
-    windows: int
-
-
 def interaction_evaluations(counts: dict[str, Any] | None, reference: PooledReference | None,
-                            spec: InteractionSpec) -> list[RuleEvaluation]:
+                            spec: InteractionSpec) -> list[Finding]:
     """One verdict per enabled interaction rule. ``counts`` is the window's
     :meth:`InteractionCounts.to_json`; None means interactions are not watched for this model."""
     if counts is None:
         return []
     evaluations = []
     impressions = int(counts.get("impressions") or 0)
-    for rule, (metric, field, threshold_field) in INTERACTION_RULES.items():
+    for name, (metric, field, threshold_field) in INTERACTION_RULES.items():
         threshold = getattr(spec, threshold_field)
         if threshold is None:
             continue
-        common = dict(rule=rule, kind=KIND, metric=metric, threshold=threshold)
+        common = dict(rule=name, kind=KIND, metric=metric, threshold=threshold)
         successes = int(counts.get(field) or 0)
         fixed = getattr(spec.reference, metric)
         if impressions < spec.min_impressions:
-            evaluations.append(RuleEvaluation(
+            evaluations.append(Finding(
                 status="insufficient_data", value=counts.get(metric), **common,
                 message=f"{metric}: {impressions} impressions in the window, the rule needs {spec.min_impressions}"))
             continue
@@ -124,7 +117,7 @@ def interaction_evaluations(counts: dict[str, Any] | None, reference: PooledRefe
                       f"reference_{field}": getattr(reference, field)}
         else:
             pooled = reference.impressions if reference else 0
-            evaluations.append(RuleEvaluation(
+            evaluations.append(Finding(
                 status="insufficient_data", value=counts.get(metric), **common,
                 message=f"{metric}: no reference yet (earlier windows hold {pooled} impressions, the rule needs "
                         f"{spec.min_impressions}; or set interactions.reference.{metric})"))
@@ -134,7 +127,7 @@ def interaction_evaluations(counts: dict[str, Any] | None, reference: PooledRefe
 
 
 def _verdict(test: ProportionTest, threshold: float, alpha: float, impressions: int, successes: int,
-             field: str, source: dict[str, Any], common: dict[str, Any]) -> RuleEvaluation:
+             field: str, source: dict[str, Any], common: dict[str, Any]) -> Finding:
     metric = common["metric"]
     drop = (test.reference_rate - test.rate) / test.reference_rate * 100 if test.reference_rate else 0.0
     significant = test.p_value < alpha
@@ -143,11 +136,29 @@ def _verdict(test: ProportionTest, threshold: float, alpha: float, impressions: 
     numbers = (f"{metric} {test.rate:.4f} vs reference {test.reference_rate:.4f} "
                f"({drop:+.1f}% drop, z={test.z:.2f}, p={test.p_value:.2g}, {impressions} impressions)")
     if drop > threshold and significant:
-        return RuleEvaluation(status="firing", value=test.rate, baseline=test.reference_rate, details=details,
+        return Finding(status="firing", value=test.rate, baseline=test.reference_rate, details=details,
                               severity="critical" if drop > 2 * threshold else "warning",
                               message=f"{numbers}: a significant drop beyond {threshold:g}% (alpha {alpha:g})",
                               **common)
     why = (f"within the allowed drop of {threshold:g}%" if drop <= threshold
            else f"a drop, but not significant at alpha {alpha:g}")
-    return RuleEvaluation(status="ok", value=test.rate, baseline=test.reference_rate, details=details,
+    return Finding(status="ok", value=test.rate, baseline=test.reference_rate, details=details,
                           message=f"{numbers}: {why}", **common)
+
+
+@rule("interaction_drop")
+class InteractionDrop(Rule):
+    """Click-through and conversion rates against a fixed or pooled reference, with a z-test; runs
+    only for a model whose interactions are watched."""
+
+    kinds = (KIND,)
+    fields = ("interactions.ctr_drop_pct", "interactions.conversion_drop_pct", "interactions.alpha",
+              "interactions.min_impressions", "interactions.reference", "interactions.reference_windows")
+    order = 40
+
+    @classmethod
+    def rule_names(cls) -> tuple[str, ...]:
+        return tuple(INTERACTION_RULES)
+
+    def evaluate(self, context: WindowContext) -> list[Finding]:
+        return interaction_evaluations(context.interactions, context.interaction_reference, context.spec.interactions)

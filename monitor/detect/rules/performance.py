@@ -7,8 +7,12 @@ before it may fire, so a handful of early labels cannot page anyone.
 
 from __future__ import annotations
 
-from monitor.detect.findings import RuleEvaluation
-from monitor.metrics import LOWER_IS_BETTER
+from dataclasses import replace
+
+from monitor.detect.findings import Finding
+from monitor.detect.rule import Rule, WindowContext
+from monitor.kpis import LOWER_IS_BETTER
+from monitor.plugins import rule
 from monitor.spec import Rules
 
 KIND = "performance_drop"
@@ -44,7 +48,7 @@ def detect_performance_drop(
     baseline: dict[str, float | None],
     labelled_rows: int,
     rules: Rules,
-) -> list[RuleEvaluation]:
+) -> list[Finding]:
     """Evaluate every enabled performance rule whose KPI exists for this model.
 
     >>> from monitor.spec import Rules
@@ -53,20 +57,20 @@ def detect_performance_drop(
     ['firing']
     """
     evaluations = []
-    for rule, (metric, field_name) in PERFORMANCE_RULES.items():
+    for name, (metric, field_name) in PERFORMANCE_RULES.items():
         threshold = getattr(rules, field_name)
         if threshold is None or metric not in kpis or metric not in baseline:
             continue
         value, base = kpis.get(metric), baseline.get(metric)
-        common = dict(rule=rule, kind=KIND, metric=metric, value=value, baseline=base, threshold=threshold)
+        common = dict(rule=name, kind=KIND, metric=metric, value=value, baseline=base, threshold=threshold)
         if labelled_rows < rules.min_labelled_rows:
-            evaluations.append(RuleEvaluation(
+            evaluations.append(Finding(
                 status="insufficient_data",
                 message=f"{metric}: {labelled_rows} labelled rows, the rule needs {rules.min_labelled_rows}",
                 **common))
             continue
         if value is None or base is None:
-            evaluations.append(RuleEvaluation(
+            evaluations.append(Finding(
                 status="insufficient_data", message=f"{metric} could not be computed for this window",
                 **common))
             continue
@@ -78,10 +82,32 @@ def detect_performance_drop(
             severity = "critical" if change > 2 * threshold else "warning"
             message = (f"{metric} {direction} {change:.1f}% against its baseline {base:.3f} "
                        f"(to {value:.3f}); the rule allows {threshold:g}%")
-            evaluations.append(RuleEvaluation(status="firing", message=message, severity=severity,
+            evaluations.append(Finding(status="firing", message=message, severity=severity,
                                               details={"change_pct": change}, **common))
         else:
             message = f"{metric} {value:.3f} is within {threshold:g}% of its baseline {base:.3f}"
-            evaluations.append(RuleEvaluation(status="ok", message=message,
+            evaluations.append(Finding(status="ok", message=message,
                                               details={"change_pct": change}, **common))
     return evaluations
+
+
+@rule("performance")
+class PerformanceDrop(Rule):
+    """Realised KPIs against the reference baseline, for the whole window and each segment value
+    (against the segment's own baseline; its findings carry the segment and say so)."""
+
+    kinds = FINDING_KINDS
+    fields = ("rules.min_labelled_rows", *(f"rules.{field}" for _, field in PERFORMANCE_RULES.values()))
+    order = 10
+
+    @classmethod
+    def rule_names(cls) -> tuple[str, ...]:
+        return tuple(PERFORMANCE_RULES)
+
+    def evaluate(self, context: WindowContext) -> list[Finding]:
+        rules = context.spec.rules
+        findings = detect_performance_drop(context.kpis, context.baseline, context.labelled_rows, rules)
+        for segment, part in context.segments.items():
+            findings += [replace(e, segment=segment, message=f"[{segment}] {e.message}")
+                         for e in detect_performance_drop(part.kpis, part.baseline, part.labelled_rows, rules)]
+        return findings

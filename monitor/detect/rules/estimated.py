@@ -12,9 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from monitor.detect.findings import RuleEvaluation
-from monitor.detect.performance import PERFORMANCE_RULES, detect_performance_drop
-from monitor.metrics import label_key
+from monitor.detect.findings import Finding
+from monitor.detect.rules.performance import PERFORMANCE_RULES, detect_performance_drop
+from monitor.detect.rule import Rule, WindowContext
+from monitor.kpis import label_key
+from monitor.plugins import rule
 from monitor.spec import ModelSpec, Task
 
 KIND = "estimated_performance_drop"
@@ -37,12 +39,12 @@ def estimate_window(window: pd.DataFrame, spec: ModelSpec, calibration: dict | N
 
 
 def estimated_evaluations(estimated: dict[str, Any] | None, baseline: dict, labelled_rows: int,
-                          spec: ModelSpec) -> list[RuleEvaluation]:
+                          spec: ModelSpec) -> list[Finding]:
     if estimated is None:
         return []
     rules = spec.rules
     if labelled_rows >= rules.min_labelled_rows:
-        return [RuleEvaluation(rule=f"estimated_{name}", kind=KIND, status="ok",
+        return [Finding(rule=f"estimated_{name}", kind=KIND, status="ok",
                                message=f"{labelled_rows} labelled rows: the realised KPIs apply")
                 for name in _rule_names(estimated, rules)]
     evaluations = detect_performance_drop(estimated["kpis"], baseline, estimated["n"], rules)
@@ -57,9 +59,26 @@ def estimated_evaluations(estimated: dict[str, Any] | None, baseline: dict, labe
 
 def _rule_names(estimated: dict, rules) -> list[str]:
     """The performance rules that apply to the estimated KPIs (enabled, KPI estimated)."""
-    return [rule for rule, (metric, field) in PERFORMANCE_RULES.items()
+    return [name for name, (metric, field) in PERFORMANCE_RULES.items()
             if getattr(rules, field) is not None and metric in estimated["kpis"]]
 
 
 def _fmt(value: float | None) -> str:
     return "?" if value is None else f"{value:.3f}"
+
+
+@rule("estimated_performance")
+class EstimatedPerformanceDrop(Rule):
+    """The performance rules on KPIs estimated from scores while the window lacks labels (binary
+    classifiers with a calibration set); ``ok`` once enough labels arrive, so these alerts resolve."""
+
+    kinds = (KIND,)
+    fields = ("rules.estimated_performance", "rules.min_labelled_rows")
+    order = 20
+
+    @classmethod
+    def rule_names(cls) -> tuple[str, ...]:
+        return tuple(f"estimated_{name}" for name in PERFORMANCE_RULES)
+
+    def evaluate(self, context: WindowContext) -> list[Finding]:
+        return estimated_evaluations(context.estimated, context.baseline, context.labelled_rows, context.spec)

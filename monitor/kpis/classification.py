@@ -1,96 +1,18 @@
-"""KPIs of a window of labelled predictions, computed with scikit-learn.
-
-Classification: accuracy, precision, recall, F1 (binary: of the positive class; multiclass:
-macro averages, plus ``*_weighted`` averages and a per-class table), ROC-AUC when scores are
-logged and both classes occur, log loss likewise, and the confusion matrix. Regression: MAE,
-RMSE, R².
-"""
+"""Classification KPIs: binary (of the positive class) or multiclass (macro, weighted, per class),
+ROC-AUC and log loss from scores, and the confusion matrix."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
 
+from monitor.kpis.base import Evaluation, _finite, label_key
 from monitor.spec import Task
 
-CLASSIFICATION_KPIS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
-REGRESSION_KPIS = ("mae", "rmse", "r2")
-#: KPIs where larger is worse: a drop rule on them is an *increase* rule.
-LOWER_IS_BETTER = frozenset({"mae", "rmse", "log_loss"})
 
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The KPIs of one window (or of the reference) and what they were computed on."""
-
-    kpis: dict[str, float | None]
-    labelled_rows: int
-    confusion_matrix: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-    per_class: dict[str, dict[str, float]] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kpis": self.kpis,
-            "labelled_rows": self.labelled_rows,
-            "confusion_matrix": self.confusion_matrix,
-            "notes": self.notes,
-            "per_class": self.per_class,
-        }
-
-
-def _finite(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def label_key(value: Any) -> str:
-    """Labels compared as text so that 1, 1.0 and "1" from different sources agree."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
-
-
-def evaluate(
-    y_true: list[Any] | np.ndarray,
-    y_pred: list[Any] | np.ndarray,
-    task: Task,
-    *,
-    scores: list[float | None] | np.ndarray | None = None,
-    positive_label: Any = 1,
-) -> Evaluation:
-    """KPIs of predictions against labels.
-
-    >>> evaluate([1, 0, 1, 1], [1, 0, 0, 1], Task.binary_classification).kpis["recall"]
-    0.6666666666666666
-    """
-    n = len(y_true)
-    if n != len(y_pred):
-        raise ValueError(f"{n} labels but {len(y_pred)} predictions")
-    if n == 0:
-        names = REGRESSION_KPIS if task is Task.regression else CLASSIFICATION_KPIS
-        return Evaluation({name: None for name in names}, 0, notes=["no labelled rows in the window"])
-    if task is Task.regression:
-        return _regression(np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float))
-    return _classification(y_true, y_pred, task, scores, positive_label)
-
-
-def _regression(y_true: np.ndarray, y_pred: np.ndarray) -> Evaluation:
-    kpis = {
-        "mae": _finite(skm.mean_absolute_error(y_true, y_pred)),
-        "rmse": _finite(math.sqrt(skm.mean_squared_error(y_true, y_pred))),
-        "r2": _finite(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else None,
-    }
-    return Evaluation(kpis, len(y_true))
-
-
-def _classification(y_true, y_pred, task: Task, scores, positive_label) -> Evaluation:
+def classification_kpis(y_true, y_pred, task: Task, scores, positive_label) -> Evaluation:
     truth = np.array([label_key(v) for v in y_true], dtype=object)
     predicted = np.array([label_key(v) for v in y_pred], dtype=object)
     labels = sorted(set(truth) | set(predicted))

@@ -1,0 +1,109 @@
+"""The evaluate stage's work: one window's KPIs, computed once and stored.
+
+Realised KPIs on the labelled rows (whole window and per segment value), the CBPE estimate while
+labels are missing, service KPIs from the logs plus health probes and host samples, and what the
+window's impressions did (interactions). The detect stage never recomputes these: it reads the
+stored :class:`EvaluateResult`, so a retry or the report sees the same numbers even when more
+rows or events arrive later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from monitor.check.results import EvaluateResult
+from monitor.db.schema import CheckRun
+from monitor.detect.rule import SegmentKpis
+from monitor.detect.rules.estimated import estimate_window
+from monitor.service.host import host_kpis
+from monitor.kpis.interactions import InteractionCounts, count_interactions
+from monitor.kpis import evaluate as evaluate_kpis
+from monitor.service.probes import availability_kpis
+from monitor.reference import segments_of
+from monitor.service import service_kpis
+from monitor.spec import ModelSpec, Task
+from monitor.store import interactions as store_interactions, logs, models as store_models, operations
+
+
+def evaluate_window(session: Session, run: CheckRun, spec: ModelSpec) -> EvaluateResult:
+    """Every KPI of the run's frozen window, against the version's reference baseline."""
+    window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
+    labelled = window[window["label"].notna()] if len(window) else window
+    has_scores = (spec.task is Task.binary_classification and len(labelled) > 0
+                  and bool(labelled["score"].notna().any()))
+    evaluation = _kpis(labelled, spec, has_scores)
+    reference = store_models.reference_for(session, run.model_id, run.version)
+    profile = reference.profile if reference else {}
+    service = service_kpis(window, (run.window_end - run.window_start).total_seconds())
+    service.update(operational_kpis(session, run, spec))
+    return EvaluateResult(
+        evaluation=evaluation, rows=len(window), baseline=dict(reference.baseline_kpis) if reference else {},
+        segments=_segments(labelled, spec, has_scores, profile.get("segments") or {}),
+        estimated=estimate_window(window, spec, profile.get("calibration")),
+        service=service, interactions=interaction_counts(session, run, spec))
+
+
+def all_kpis(result: EvaluateResult) -> dict[str, float | None]:
+    """The whole window's KPIs as stored in the KPI table: realised, service and interaction."""
+    counts = {} if result.interactions is None else InteractionCounts.from_json(result.interactions).kpis()
+    return {**result.kpis, **result.service, **counts}
+
+
+def _kpis(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool):
+    return evaluate_kpis(labelled["label"].tolist() if len(labelled) else [],
+                         labelled["prediction"].tolist() if len(labelled) else [], spec.task,
+                         scores=labelled["score"].tolist() if has_scores else None,
+                         positive_label=spec.positive_label)
+
+
+def _segments(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool, baselines: dict[str, Any]
+              ) -> dict[str, SegmentKpis]:
+    """Each segment value's KPIs against the segment's own baseline from the reference."""
+    segments = {}
+    for column in spec.columns.segments:
+        if column not in labelled:
+            continue
+        for segment, group in segments_of(labelled, column):
+            part = _kpis(group, spec, has_scores)
+            baseline = (baselines.get(segment) or {}).get("kpis") or {}
+            segments[segment] = SegmentKpis(kpis=part.kpis, labelled_rows=part.labelled_rows, baseline=baseline)
+    return segments
+
+
+def operational_kpis(session: Session, run: CheckRun, spec: ModelSpec) -> dict[str, float | None]:
+    """What the logs cannot say: availability (for a probed model; None when no probe ran) and
+    the serving host's resources (when ``modelwatch agent`` sent samples, or a host rule is set).
+    Both are per model, not per version."""
+    kpis: dict[str, float | None] = {}
+    if spec.service is not None:
+        kpis.update(availability_kpis(operations.probes_between(session, run.model_id, run.window_start,
+                                                                run.window_end)))
+    samples = operations.host_samples_between(session, run.model_id, run.window_start, run.window_end)
+    if len(samples) or spec.rules.max_cpu_pct is not None or spec.rules.max_memory_pct is not None:
+        kpis.update(host_kpis(samples))
+    return kpis
+
+
+def interactions_watched(session: Session, run: CheckRun, spec: ModelSpec) -> bool:
+    """``interactions.enabled``, or by default: once the model has logged any interaction."""
+    enabled = spec.interactions.enabled
+    return store_interactions.has_interactions(session, run.model_id) if enabled is None else enabled
+
+
+def interaction_counts(session: Session, run: CheckRun, spec: ModelSpec) -> dict[str, Any] | None:
+    """The window's interaction counts (JSON), or None when the model's interactions are not watched.
+
+    Predictions served in the last ``attribution_delay`` of the window are left out: their users
+    had no time to click yet.
+    """
+    if not run.watermark or not interactions_watched(session, run, spec):
+        return None
+    delay = spec.interactions.attribution_delay
+    served_before = run.window_end - dt.timedelta(seconds=delay) if delay else None
+    impressions, events = store_interactions.window_events(session, run.model_id, run.watermark["key"],
+                                                           served_before)
+    return count_interactions(impressions, events, spec.interactions).to_json()

@@ -1,0 +1,29 @@
+"""The window as the data rules see it: the drift layout, and the model's outputs named in words.
+
+Alert identity is (model, rule, segment); for the data rules the segment names what the finding
+is about: ``feature=income``, ``output=__score__``, ``check=missing,column=age``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from monitor.reference import PREDICTION, SCORE, drift_frame
+from monitor.spec import ModelSpec
+
+OUTPUTS = (SCORE, PREDICTION)
+READABLE = {SCORE: "the model score", PREDICTION: "the predicted class"}
+
+
+def window_frame(window: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """The window in the reference's drift layout (features plus reserved output columns)."""
+    if not len(window):
+        return window
+    return drift_frame(window, spec, prediction="prediction", score="score" if "score" in window else None)
+
+
+def readable(text: str) -> str:
+    """Messages name the model's outputs in words, not by their reserved column names."""
+    for column, words in READABLE.items():
+        text = text.replace(column, words)
+    return text
