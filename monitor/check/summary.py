@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from monitor.alerts.lifecycle import alerts_of_run
 from monitor.check.results import DetectResult, EvaluateResult
 from monitor.db.schema import CheckRun, utcnow
-from monitor.detect.rules.performance import PERFORMANCE_RULES, relative_change
+from monitor.detect.rules.performance import PERFORMANCE_RULES
+from monitor.kpis.change import kpi_change
 from monitor.recovery.schedule import actions_of_run, list_actions, to_json as action_json
 from monitor.store import models as store_models, runs as store_runs
 
@@ -49,6 +50,14 @@ def _distributions(session: Session, run: CheckRun, detection: DetectResult) -> 
     return out
 
 
+def kpi_entry(name: str, value: float | None, baseline: float | None) -> dict[str, Any]:
+    """A KPI as the summary carries it: ``change_pct`` is signed (new - old) and ``verdict`` says
+    whether that is better or worse for this KPI (``monitor.kpis.change``)."""
+    change = kpi_change(name, value, baseline)
+    return {"value": value, "baseline": baseline, "change_pct": change.pct if change else None,
+            "change": change.delta if change else None, "verdict": change.verdict if change else None}
+
+
 def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
     model = store_models.get_model_by_id(session, run.model_id)
     spec = store_models.spec_of(model)
@@ -57,10 +66,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
     baseline = evaluated.baseline if evaluated else {}
     kpis = {}
     for value in store_runs.kpis_of(session, run.id):
-        change = None
-        if value.value is not None and value.baseline is not None:
-            change = relative_change(value.value, value.baseline, value.name)
-        kpis[value.name] = {"value": value.value, "baseline": value.baseline, "change_pct": change}
+        kpis[value.name] = kpi_entry(value.name, value.value, value.baseline)
     report = store_runs.report_of(session, run.id)
     return {
         "run_id": run.id, "model": model.name, "version": run.version, "task": model.task,

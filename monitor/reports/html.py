@@ -13,6 +13,7 @@ import json
 from datetime import datetime, timezone
 
 from monitor.alerts.policy import OPEN_STATES
+from monitor.kpis.change import kpi_change
 from monitor.reports import recovery as recovery_report, sections, service, svg
 from monitor.reports.sections import DASH, ROW_BREACHED, as_dict as _dict, as_list as _list, badge as _badge, \
     column_name, esc as _e, method_name, num as _num, p_value, plain as _plain, section as _section, table as _table
@@ -42,7 +43,7 @@ tr.breached td{background:#fef2f2}
 background:#f3f4f6;color:#374151;white-space:nowrap}
 .badge.crit{background:#fee2e2;color:#991b1b}.badge.warn{background:#fef3c7;color:#92400e}
 .badge.ok{background:#d1fae5;color:#065f46}.badge.muted{background:#f3f4f6;color:#6b7280}
-.down{color:#b91c1c}.up{color:#047857}
+.down,.worse{color:#b91c1c}.up,.better{color:#047857}
 figure{margin:16px 0 0}figure svg{display:block}
 figcaption{color:#6b7280;font-size:13px;margin-top:4px}
 .none{color:#6b7280;font-style:italic;margin:0}
@@ -128,14 +129,13 @@ def _breached(s: dict) -> set[str]:
             and not f.get("segment") and f.get("kind") != "estimated_performance_drop"}
 
 
-def _change(value: object, baseline: object) -> str:
-    v, b = svg.finite(value), svg.finite(baseline)
-    if v is None or b is None or b == 0:
+def _change(name: str, value: object, baseline: object) -> str:
+    """Signed change plus better/worse for this KPI, coloured by the verdict, never by the sign."""
+    change = kpi_change(name, svg.finite(value), svg.finite(baseline))
+    if change is None:
         return DASH
-    pct = (v - b) / abs(b) * 100
-    cls = "down" if pct < 0 else "up" if pct > 0 else ""
-    text = f"{pct:+.1f}%".replace("-", "\u2212")  # a real minus sign lines up with the plus
-    return f'<span class="{cls}">{text}</span>'
+    text = change.text.replace("-", "\u2212")  # a real minus sign lines up with the plus
+    return f'<span class="{change.verdict}">{_e(text)}</span>'
 
 
 def _kpis(s: dict) -> str:
@@ -149,7 +149,7 @@ def _kpis(s: dict) -> str:
         rows.append(
             f'<tr{ROW_BREACHED if hit else ""}><td>{_e(name)}{mark}</td>'
             f'<td class="num">{_num(k.get("value"))}</td><td class="num">{_num(k.get("baseline"))}</td>'
-            f'<td class="num">{_change(k.get("value"), k.get("baseline"))}</td></tr>'
+            f'<td class="num">{_change(name, k.get("value"), k.get("baseline"))}</td></tr>'
         )
     body = _table(["Metric", "Window", "Baseline", "Change"], rows, "none: no KPIs were computed",
                   frozenset({"Window", "Baseline", "Change"}))
