@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.lifecycle import alerts_of_run
 from monitor.check.results import DetectResult, EvaluateResult
-from monitor.db.schema import CheckRun, utcnow
+from monitor.db.schema import CheckRun, ModelVersion, utcnow
 from monitor.detect.rules.performance import PERFORMANCE_RULES
 from monitor.kpis.change import kpi_change
 from monitor.recovery.schedule import actions_of_run, list_actions, to_json as action_json
@@ -50,6 +51,17 @@ def _distributions(session: Session, run: CheckRun, detection: DetectResult) -> 
     return out
 
 
+def _events(session: Session, model_id: int, schedule: list[dict]) -> list[dict[str, Any]]:
+    """What was done to the model, for marking KPI charts: each version's promotion (a deploy) and
+    each finished rollback or retrain of the recent recovery schedule."""
+    events = [{"at": _iso(v.promoted_at), "kind": "deploy", "label": f"v{v.version}"}
+              for v in session.scalars(select(ModelVersion).where(ModelVersion.model_id == model_id,
+                                                                   ModelVersion.promoted_at.is_not(None)))]
+    events += [{"at": a["finished_at"], "kind": a["kind"], "label": f"#{a['id']}"} for a in schedule
+               if a["kind"] in ("rollback", "retrain") and a["state"] == "succeeded" and a.get("finished_at")]
+    return sorted(events, key=lambda e: e["at"])
+
+
 def kpi_entry(name: str, value: float | None, baseline: float | None) -> dict[str, Any]:
     """A KPI as the summary carries it: ``change_pct`` is signed (new - old) and ``verdict`` says
     whether that is better or worse for this KPI (``monitor.kpis.change``)."""
@@ -68,6 +80,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
     for value in store_runs.kpis_of(session, run.id):
         kpis[value.name] = kpi_entry(value.name, value.value, value.baseline)
     report = store_runs.report_of(session, run.id)
+    schedule = [action_json(a, model.name) for a in list_actions(session, model.id, limit=10)]
     return {
         "run_id": run.id, "model": model.name, "version": run.version, "task": model.task,
         "trigger": run.trigger, "status": run.status, "error": run.error,
@@ -87,7 +100,8 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
             for f in store_runs.findings_of(session, run.id)
         ],
         "alerts": [
-            {"id": a.id, "rule": a.rule, "state": a.state, "severity": a.severity, "message": a.message,
+            {"id": a.id, "rule": a.rule, "kind": a.kind, "segment": a.segment, "state": a.state,
+             "severity": a.severity, "message": a.message,
              "first_seen": _iso(a.first_seen), "resolved_at": _iso(a.resolved_at)}
             for a in alerts_of_run(session, run)
         ],
@@ -96,7 +110,8 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
              "result": a.result, "error": a.error}
             for a in actions_of_run(session, run)
         ],
-        "recovery_schedule": [action_json(a, model.name) for a in list_actions(session, model.id, limit=10)],
+        "recovery_schedule": schedule,
+        "events": _events(session, model.id, schedule),
         "history": store_runs.kpi_history(session, model.id, [k for k in kpis if k != "log_loss"]),
         "thresholds": _thresholds(spec, baseline),
         "segments": {name: part.to_json() for name, part in evaluated.segments.items()} if evaluated else {},

@@ -9,12 +9,11 @@ and every string is escaped: model, metric and label names are user input.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 from monitor.alerts.policy import OPEN_STATES
 from monitor.kpis.change import kpi_change
-from monitor.reports import recovery as recovery_report, sections, service, svg
+from monitor.reports import oncall, recovery as recovery_report, sections, service, svg
 from monitor.reports.sections import DASH, ROW_BREACHED, as_dict as _dict, as_list as _list, badge as _badge, \
     column_name, esc as _e, method_name, num as _num, p_value, plain as _plain, section as _section, table as _table
 
@@ -56,6 +55,12 @@ td small,.note{color:#6b7280}td small{font-size:12px}
 td.breached{background:#fef2f2}.mark{color:#b91c1c;font-size:11px}.over{color:#b91c1c;font-weight:600}
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:4px 24px}
 details{margin:16px 0 0}summary{cursor:pointer;color:#374151;font-weight:600;font-size:14px}
+td.msg{overflow-wrap:anywhere;min-width:16em}#findings table{font-size:13px}
+h2.part{font-size:15px;text-transform:uppercase;letter-spacing:.06em;color:#6b7280;margin:28px 0 10px}
+.group,.action{border-left:3px solid #e5e7eb;padding:2px 0 2px 12px;margin:0 0 14px}.group ul{margin:6px 0 0;padding-left:18px}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0}dl.facts dt{color:#6b7280}
+dl.facts dd{margin:0}pre{font-size:12px;background:#f3f4f6;padding:8px;overflow-x:auto;max-height:24em}
+figure.small svg{max-width:560px}
 .nowrap{white-space:nowrap}.verdict{display:flex;flex-wrap:wrap;align-items:baseline;gap:6px 12px;margin:0}
 """
 
@@ -242,50 +247,20 @@ def _per_class(s: dict) -> str:
 
 
 def _findings(s: dict) -> str:
+    """Every rule's verdict, firing first; drift rows name their feature ("About"), messages wrap."""
+    rank = {"firing": 0, "insufficient_data": 2}
+    findings = sorted((f for f in _list(s.get("findings")) if isinstance(f, dict)),
+                      key=lambda f: rank.get(f.get("status"), 1))
     rows = [
-        f"<tr><td>{_e(f.get('rule'))}</td><td>{_e(f.get('kind'))}</td><td>{_e(f.get('metric'))}</td>"
-        f"<td>{_badge(f.get('status'))}</td><td>{_badge(f.get('severity'))}</td>"
+        f'<tr{ROW_BREACHED if f.get("status") == "firing" else ""}><td>{_e(f.get("rule"))}</td>'
+        f"<td>{_e(oncall.subject(f))}</td><td>{_badge(f.get('status'))}</td><td>{_badge(f.get('severity'))}</td>"
         f'<td class="num">{_num(f.get("value"))}</td><td class="num">{_num(f.get("baseline"))}</td>'
-        f'<td class="num">{_plain(f.get("threshold"))}</td><td>{_e(f.get("message"))}</td></tr>'
-        for f in _list(s.get("findings")) if isinstance(f, dict)
+        f'<td class="num">{_plain(f.get("threshold"))}</td><td class="msg">{_e(f.get("message"))}</td></tr>'
+        for f in findings
     ]
-    heads = ["Rule", "Kind", "Metric", "Status", "Severity", "Value", "Baseline", "Threshold", "Message"]
+    heads = ["Rule", "About", "Status", "Severity", "Value", "Baseline", "Threshold", "Message"]
     return _section("findings", "Findings",
-                    _table(heads, rows, "none: no rules were evaluated", frozenset(heads[5:8])))
-
-
-def _alerts(s: dict) -> str:
-    rows = []
-    for a in (a for a in _list(s.get("alerts")) if isinstance(a, dict)):
-        since = _time(a.get("first_seen"))
-        if a.get("resolved_at"):
-            since += f"<br><small>resolved {_time(a.get('resolved_at'))}</small>"
-        rows.append(
-            f"<tr><td>{_e(a.get('id'))}</td><td>{_e(a.get('rule'))}</td><td>{_badge(a.get('state'))}</td>"
-            f"<td>{_badge(a.get('severity'))}</td><td>{_e(a.get('message'))}</td><td>{since}</td></tr>"
-        )
-    heads = ["ID", "Rule", "State", "Severity", "Message", "Since"]
-    return _section("alerts", "Alerts", _table(heads, rows, "none: no alerts"))
-
-
-def _result(action: dict) -> str:
-    """Result payloads are free-form dicts; show compact JSON, and the error when there is one."""
-    parts = []
-    if action.get("result") is not None:
-        parts.append(f"<code>{_e(json.dumps(action['result'], sort_keys=True, default=str))}</code>")
-    if action.get("error"):
-        parts.append(f'<span class="err">{_e(action["error"])}</span>')
-    return "<br>".join(parts) or DASH
-
-
-def _recovery(s: dict) -> str:
-    rows = [
-        f"<tr><td>{_e(r.get('id'))}</td><td>{_e(r.get('kind'))}</td><td>{_badge(r.get('state'))}</td>"
-        f"<td>{_time(r.get('eta'))}</td><td>{_e(r.get('reason'))}</td><td>{_result(r)}</td></tr>"
-        for r in _list(s.get("recovery_actions")) if isinstance(r, dict)
-    ]
-    heads = ["ID", "Kind", "State", "ETA", "Reason", "Result"]
-    return _section("recovery", "Recovery actions", _table(heads, rows, "none: no recovery actions"))
+                    _table(heads, rows, "none: no rules were evaluated", frozenset(heads[4:7])))
 
 
 def _history(s: dict) -> str:
@@ -295,9 +270,12 @@ def _history(s: dict) -> str:
         return ""
     limits = {k: v for k, v in _dict(s.get("thresholds")).items() if str(k) in history}
     flagged = {str(k): v for k, v in _dict(s.get("anomalies")).items() if str(k) in history and _list(v)}
-    plot = svg.line_chart(history, "KPI value per check run", limits or None, flagged or None)
-    caption = ("<figcaption>Red rings mark points an anomaly detector flagged against the KPI's own "
-               "history.</figcaption>" if 'class="anomaly"' in plot else "")
+    plot = svg.line_chart(history, "KPI value per check run", limits or None, flagged or None,
+                          _list(s.get("events")))
+    notes = ["Red rings mark points an anomaly detector flagged against the KPI's own history."
+             if 'class="anomaly"' in plot else "",
+             "Dotted lines mark deploys, rollbacks and retrains." if 'class="event"' in plot else ""]
+    caption = f"<figcaption>{' '.join(n for n in notes if n)}</figcaption>" if any(notes) else ""
     return _section("history", "KPI history", f"<figure>{plot}{caption}</figure>")
 
 
@@ -317,10 +295,11 @@ def render_html(summary: dict) -> str:
     """Full HTML5 document for one check run; safe on partial summaries and hostile strings."""
     s = _dict(summary)
     title = f"{s.get('model')} \u00b7 check run {s.get('run_id')}"
-    parts = [_header(s), _banner(s), _kpis(s), service.service(s), sections.estimated(s), sections.segments(s),
-             sections.drift(s),
-             _joint(s), _variance(s), _quality(s), _confusion(s), _per_class(s), _findings(s), _alerts(s), _recovery(s),
-             recovery_report.schedule(s), _history(s), _footer(s)]
+    # the person on call reads top-down: what is open, what happens next, then the evidence
+    parts = [_header(s), _banner(s), oncall.open_alerts(s), oncall.next_steps(s), recovery_report.schedule(s),
+             '<h2 class="part">Evidence</h2>', _kpis(s), _history(s), service.service(s), sections.estimated(s),
+             sections.segments(s), sections.drift(s), _joint(s), _variance(s), _quality(s), _confusion(s),
+             _per_class(s), _findings(s), _footer(s)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

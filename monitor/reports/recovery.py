@@ -13,7 +13,7 @@ from monitor.reports import svg
 from monitor.reports.sections import DASH, as_dict, as_list, badge, esc, num, section, table
 
 
-def _time(raw: object) -> str:
+def time_text(raw: object) -> str:
     """ISO time as ``2026-11-23 13:38:57 UTC``; anything else as it is, escaped."""
     try:
         return esc(datetime.fromisoformat(str(raw)).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
@@ -23,8 +23,8 @@ def _time(raw: object) -> str:
 
 def _waits(action: dict) -> str:
     if action.get("state") == "pending_approval":
-        return f"approval until {_time(action.get('expires_at'))}<br><small>{esc(action.get('approval_reason'))}</small>"
-    return _time(action.get("eta")) if action.get("eta") else DASH
+        return f"approval until {time_text(action.get('expires_at'))}<br><small>{esc(action.get('approval_reason'))}</small>"
+    return time_text(action.get("eta")) if action.get("eta") else DASH
 
 
 def _verification(action: dict) -> str:
@@ -32,7 +32,7 @@ def _verification(action: dict) -> str:
     if not state:
         return DASH
     when = action.get("verify_at")
-    return f"{badge(state)}" + (f"<br><small>due {_time(when)}</small>" if state in ("due", "checking") else "")
+    return f"{badge(state)}" + (f"<br><small>due {time_text(when)}</small>" if state in ("due", "checking") else "")
 
 
 def _evaluation(action: dict) -> str:

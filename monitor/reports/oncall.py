@@ -1,0 +1,128 @@
+"""The report's first screen, for the person on call: what is open, grouped by cause, and what
+happens next (this run's recovery actions, rendered rather than dumped as JSON).
+
+Grouping: the alerts of one kind (every feature-drift alert, every performance drop) tell one
+story, usually one upstream shift, so they are one group whose line names every subject; the
+individual alerts stay listed under it. Same rules as :mod:`monitor.reports.html`: any key may be
+missing, every string is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+
+from monitor.alerts.policy import OPEN_STATES
+from monitor.reports import svg
+from monitor.reports.recovery import time_text as when
+from monitor.reports.sections import DASH, as_dict, as_list, badge, column_name, esc, num, section, table
+
+#: what an alert or finding kind is about, in the words of the person reading the page
+CAUSES = {
+    "data_drift": "Feature drift", "prediction_drift": "Model output drift", "performance_drop": "Performance drop",
+    "estimated_performance_drop": "Estimated performance drop", "service_slo": "Service SLO breach",
+    "variance_change": "Variance change", "multivariate_drift": "Joint drift", "data_quality": "Data quality",
+    "kpi_anomaly": "KPI anomaly", "interaction_drop": "Interaction drop",
+}
+_RANK = {"critical": 0, "warning": 1}
+
+
+def subject(item: dict) -> str:
+    """What a finding or alert is about: the feature of a drift row (``feature=income`` -> income,
+    ``output=__score__`` -> model score, a segment in brackets), else its metric, else its rule."""
+    parts = dict(p.split("=", 1) for p in str(item.get("segment") or "").split(",") if "=" in p)
+    named = parts.pop("feature", None) or parts.pop("output", None) or parts.pop("column", None)
+    parts.pop("check", None)
+    rest = ", ".join(f"{k}={v}" for k, v in parts.items())
+    if named:
+        return column_name(named) + (f" ({rest})" if rest else "")
+    base = str(item.get("metric") or item.get("rule") or "")
+    return base + (f" ({rest})" if rest else "")
+
+
+def groups(alerts: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Open alerts by cause, the most severe cause first."""
+    out: dict[str, list[dict]] = {}
+    for alert in alerts:
+        out.setdefault(str(alert.get("kind") or alert.get("rule") or "other"), []).append(alert)
+    return sorted(out.items(), key=lambda kv: (min(_RANK.get(a.get("severity"), 2) for a in kv[1]), -len(kv[1])))
+
+
+def _group(kind: str, members: list[dict]) -> str:
+    severity = "critical" if any(a.get("severity") == "critical" for a in members) else "warning"
+    subjects = ", ".join(dict.fromkeys(esc(subject(a)) for a in members))
+    noun = "alert" if len(members) == 1 else "alerts"
+    rows = "".join(f"<li><b>#{esc(a.get('id'))}</b> {badge(a.get('state'))} {esc(a.get('message'))}</li>"
+                   for a in members)
+    return (f'<div class="group"><p class="verdict">{badge(severity)}<b>{esc(CAUSES.get(kind, kind.replace("_", " ")))}</b>'
+            f"<span>{len(members)} {noun}: {subjects}</span></p><ul>{rows}</ul></div>")
+
+
+def open_alerts(s: dict) -> str:
+    """Open alerts grouped by cause; closed ones of this run in a collapsed list."""
+    alerts = [a for a in as_list(s.get("alerts")) if isinstance(a, dict)]
+    if not alerts:
+        return ""
+    live = [a for a in alerts if a.get("state") in OPEN_STATES]
+    body = "".join(_group(kind, members) for kind, members in groups(live)) or '<p class="none">none open</p>'
+    closed = [a for a in alerts if a.get("state") not in OPEN_STATES]
+    if closed:
+        rows = [f"<tr><td>{esc(a.get('id'))}</td><td>{esc(subject(a))}</td><td>{badge(a.get('state'))}</td>"
+                f"<td>{esc(a.get('message'))}</td></tr>" for a in closed]
+        body += (f"<details><summary>{len(closed)} resolved</summary>"
+                 f"{table(['ID', 'About', 'State', 'Message'], rows, '')}</details>")
+    return section("alerts", "Open alerts, by cause", body)
+
+
+def _loss_history(history: dict) -> str:
+    """A retrain's per-iteration curves: a small chart and a table of first, best and last values."""
+    curves = {str(k): as_list(v) for k, v in history.items() if as_list(v)}
+    if not curves:
+        return ""
+    rows = []
+    for name, values in curves.items():
+        finite = [f for f in (svg.finite(v) for v in values) if f is not None]
+        best = min(finite) if finite else None
+        rows.append(f'<tr><td>{esc(name)}</td><td class="num">{len(values)}</td><td class="num">{num(values[0])}</td>'
+                    f'<td class="num">{num(best)}</td><td class="num">{num(values[-1])}</td></tr>')
+    series = {n: [(f"{i:04d}", v) for i, v in enumerate(vals, start=1)] for n, vals in curves.items()}
+    chart = svg.line_chart(series, "Training curves per iteration")
+    heads = ["Curve", "Iterations", "First", "Lowest", "Last"]
+    return (table(heads, rows, "", frozenset(heads[1:]))
+            + f'<figure class="small">{chart}<figcaption>x: training iteration.</figcaption></figure>')
+
+
+def _result(action: dict) -> str:
+    """A result as sentences, tables and a chart; the raw JSON collapsed below for whoever needs it."""
+    result = action.get("result")
+    parts = []
+    if action.get("error"):
+        parts.append(f'<p class="err">{esc(action["error"])}</p>')
+    if isinstance(result, dict):
+        facts = [(k, v) for k, v in result.items() if k not in ("history", "evaluation", "summary")
+                 and isinstance(v, (str, int, float, bool)) and v is not None]
+        if result.get("summary"):
+            parts.append(f"<p>{esc(result['summary'])}</p>")
+        if facts:
+            parts.append("<dl class=\"facts\">" + "".join(f"<dt>{esc(k.replace('_', ' '))}</dt><dd>{esc(v)}</dd>"
+                                                          for k, v in facts) + "</dl>")
+        evaluation = as_dict(result.get("evaluation"))
+        if evaluation:
+            verdict = "promoted" if evaluation.get("promote") else "not promoted"
+            parts.append(f"<p>Candidate {esc(evaluation.get('metric'))} {num(evaluation.get('candidate'))} vs serving "
+                         f"{num(evaluation.get('serving'))}: {verdict}. {esc(evaluation.get('reason'))}</p>")
+        parts.append(_loss_history(as_dict(result.get("history"))))
+    if result is not None:
+        raw = json.dumps(result, indent=2, sort_keys=True, default=str)
+        parts.append(f"<details><summary>Raw result</summary><pre>{esc(raw)}</pre></details>")
+    return "".join(parts) or DASH
+
+
+def next_steps(s: dict) -> str:
+    """This run's recovery actions: when each runs (or ran), and what it did."""
+    actions = [a for a in as_list(s.get("recovery_actions")) if isinstance(a, dict)]
+    if not actions:
+        return ""
+    items = [f'<div class="action"><p class="verdict"><b>#{esc(a.get("id"))} {esc(a.get("kind"))}</b>'
+             f"{badge(a.get('state'))}<span>runs at {when(a.get('eta'))}</span><span>{esc(a.get('reason'))}</span></p>"
+             f"{_result(a)}</div>" for a in actions]
+    return section("recovery", "What happens next: recovery actions of this run", "".join(items))
