@@ -34,10 +34,13 @@ def _thresholds(spec, baseline: dict) -> dict[str, float]:
 
 
 def _distributions(session: Session, run: CheckRun, detection: DetectResult) -> dict[str, Any]:
+    reference = store_models.reference_for(session, run.model_id, run.version)
+    return distributions(detection, (reference.profile.get("quality") or {}) if reference else {})
+
+
+def distributions(detection: DetectResult, stats: dict[str, Any]) -> dict[str, Any]:
     """Reference vs window histograms (numeric, on the reference's bin edges) or category counts."""
     window = detection.get("quality", {}).get("histograms") or {}
-    reference = store_models.reference_for(session, run.model_id, run.version)
-    stats = (reference.profile.get("quality") or {}) if reference else {}
     out = {}
     for column, current in window.items():
         entry = stats.get(column) or {}
@@ -60,6 +63,21 @@ def _events(session: Session, model_id: int, schedule: list[dict]) -> list[dict[
     events += [{"at": a["finished_at"], "kind": a["kind"], "label": f"#{a['id']}"} for a in schedule
                if a["kind"] in ("rollback", "retrain") and a["state"] == "succeeded" and a.get("finished_at")]
     return sorted(events, key=lambda e: e["at"])
+
+
+def finding_json(f) -> dict[str, Any]:
+    """A finding (stored row or :class:`~monitor.detect.findings.Finding`) as the summary lists it."""
+    return {"rule": f.rule, "kind": f.kind, "status": f.status, "severity": f.severity, "metric": f.metric,
+            "value": f.value, "baseline": f.baseline, "threshold": f.threshold, "message": f.message,
+            "segment": f.segment}
+
+
+def detection_parts(detection: DetectResult) -> dict[str, Any]:
+    """What the report shows of the rules beyond their findings."""
+    return {"drift": detection.get("drift", []), "variance": detection.get("variance", {}),
+            "multivariate": detection.get("multivariate"),
+            "quality": detection.get("quality", {}).get("issues", []),
+            "anomalies": detection.get("anomalies", {})}
 
 
 def kpi_entry(name: str, value: float | None, baseline: float | None) -> dict[str, Any]:
@@ -93,12 +111,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "confusion_matrix": evaluated.evaluation.confusion_matrix if evaluated else None,
         "per_class": evaluated.evaluation.per_class if evaluated else None,
         "notes": evaluated.evaluation.notes if evaluated else [],
-        "findings": [
-            {"rule": f.rule, "kind": f.kind, "status": f.status, "severity": f.severity, "metric": f.metric,
-             "value": f.value, "baseline": f.baseline, "threshold": f.threshold, "message": f.message,
-             "segment": f.segment}
-            for f in store_runs.findings_of(session, run.id)
-        ],
+        "findings": [finding_json(f) for f in store_runs.findings_of(session, run.id)],
         "alerts": [
             {"id": a.id, "rule": a.rule, "kind": a.kind, "segment": a.segment, "state": a.state,
              "severity": a.severity, "message": a.message,
@@ -116,11 +129,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "thresholds": _thresholds(spec, baseline),
         "segments": {name: part.to_json() for name, part in evaluated.segments.items()} if evaluated else {},
         "estimated": evaluated.estimated if evaluated else None,
-        "drift": detection.get("drift", []),
-        "variance": detection.get("variance", {}),
-        "multivariate": detection.get("multivariate"),
-        "quality": detection.get("quality", {}).get("issues", []),
+        **detection_parts(detection),
         "distributions": _distributions(session, run, detection),
-        "anomalies": detection.get("anomalies", {}),
         "report": {"id": report.id} if report else None,
     }

@@ -196,7 +196,7 @@ def _variance(s: dict) -> str:
         f'<td>{_badge("drifted" if v.get("drifted") is True else "ok")}</td>'
         f'<td class="nowrap">{method_name(v.get("test"))}</td><td class="num">{_num(v.get("variance_ratio"))}</td>'
         f'<td class="num">{_num(v.get("statistic"))}</td><td class="num">{p_value(v.get("p_value"))}</td>'
-        f'<td>{_e(v.get("message"))}</td></tr>'
+        f'<td>{_e(sections.words(v.get("message")))}</td></tr>'
         for c, v in sorted(results.items(), key=lambda item: item[1].get("drifted") is not True)
     ]
     heads = ["Column", "Status", "Test", "Variance ratio", "Statistic", "p", "Message"]
@@ -255,7 +255,7 @@ def _findings(s: dict) -> str:
         f'<tr{ROW_BREACHED if f.get("status") == "firing" else ""}><td>{_e(f.get("rule"))}</td>'
         f"<td>{_e(oncall.subject(f))}</td><td>{_badge(f.get('status'))}</td><td>{_badge(f.get('severity'))}</td>"
         f'<td class="num">{_num(f.get("value"))}</td><td class="num">{_num(f.get("baseline"))}</td>'
-        f'<td class="num">{_plain(f.get("threshold"))}</td><td class="msg">{_e(f.get("message"))}</td></tr>'
+        f'<td class="num">{_plain(f.get("threshold"))}</td><td class="msg">{_e(sections.words(f.get("message")))}</td></tr>'
         for f in findings
     ]
     heads = ["Rule", "About", "Status", "Severity", "Value", "Baseline", "Threshold", "Message"]

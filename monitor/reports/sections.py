@@ -88,6 +88,15 @@ def column_name(name: object) -> str:
     return OUTPUT_COLUMNS.get(str(name), str(name)) if name is not None else ""
 
 
+def words(text: object) -> object:
+    """Messages name the model's outputs in words, not by their reserved column names."""
+    if not isinstance(text, str):
+        return text
+    for name, label in OUTPUT_COLUMNS.items():
+        text = text.replace(name, label)
+    return text
+
+
 def method_name(name: object) -> str:
     return esc(TESTS.get(str(name), str(name).replace("_", " ")) if name else None)
 
@@ -183,7 +192,7 @@ def _drift_row(d: dict) -> str:
     e_over = None not in (svg.finite(effect), svg.finite(e_limit)) and svg.finite(effect) >= svg.finite(e_limit)
     test = f"{method_name(d.get('method'))} <small>\u00b7 {method_name(d.get('effect_method'))}</small>"
     rows = f"{count(d.get('reference_count'))} / {count(d.get('current_count'))}"
-    return (f'<tr{ROW_BREACHED if drifted else ""} title="{esc(d.get("message"))}">'
+    return (f'<tr{ROW_BREACHED if drifted else ""} title="{esc(words(d.get("message")))}">'
             f"<td>{esc(column_name(d.get('column')))}</td><td>{status}</td><td class=\"nowrap\">{test}</td>"
             f'<td class="num">{_versus(p_value(p), p_limit, p_over)}</td>'
             f'<td class="num">{_versus(num(effect), e_limit, e_over)}</td>'
