@@ -55,7 +55,7 @@ td small,.note{color:#6b7280}td small{font-size:12px}
 td.breached{background:#fef2f2}.mark{color:#b91c1c;font-size:11px}.over{color:#b91c1c;font-weight:600}
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:4px 24px}
 details{margin:16px 0 0}summary{cursor:pointer;color:#374151;font-weight:600;font-size:14px}
-td.msg{overflow-wrap:anywhere;min-width:16em}#findings table{font-size:13px}
+#findings table{font-size:13px;table-layout:fixed}#findings td{overflow-wrap:anywhere}#findings th{white-space:normal}#findings th:nth-child(1){width:13%}#findings th:nth-child(2){width:17%}#findings th:nth-child(3),#findings th:nth-child(4){width:9%}#findings th:nth-child(n+5):nth-child(-n+7){width:8%}
 h2.part{font-size:15px;text-transform:uppercase;letter-spacing:.06em;color:#6b7280;margin:28px 0 10px}
 .group,.action{border-left:3px solid #e5e7eb;padding:2px 0 2px 12px;margin:0 0 14px}.group ul{margin:6px 0 0;padding-left:18px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0}dl.facts dt{color:#6b7280}

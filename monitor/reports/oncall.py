@@ -54,7 +54,12 @@ def _group(kind: str, members: list[dict]) -> str:
     rows = "".join(f"<li><b>#{esc(a.get('id'))}</b> {badge(a.get('state'))} {esc(a.get('message'))}</li>"
                    for a in members)
     return (f'<div class="group"><p class="verdict">{badge(severity)}<b>{esc(CAUSES.get(kind, kind.replace("_", " ")))}</b>'
-            f"<span>{len(members)} {noun}: {subjects}</span></p><ul>{rows}</ul></div>")
+            f"<span>{len(members)} {noun}: {subjects}</span></p>{_members(rows, len(members))}</div>")
+
+
+def _members(rows: str, count: int) -> str:
+    """A group's alerts; more than three are one line until opened (the group line names them all)."""
+    return f"<ul>{rows}</ul>" if count <= 3 else f"<details><summary>the {count} alerts</summary><ul>{rows}</ul></details>"
 
 
 def open_alerts(s: dict) -> str:
