@@ -181,7 +181,8 @@ def _print_summary(summary: dict) -> None:
     if summary.get("error"):
         click.secho(f"  error: {summary['error']}", fg="red")
     table(["kpi", "value", "baseline", "change"],
-          [[k, _fmt(v["value"]), _fmt(v["baseline"]), _change(k, v)] for k, v in summary["kpis"].items()])
+          [[k, _fmt(v["value"]), _fmt(v["baseline"]), _change(k, v)] for k, v in summary["kpis"].items()
+           if v["value"] is not None or v["baseline"] is not None])  # no empty rows for unmeasured KPIs
     for finding in summary["findings"]:
         if finding["status"] == "firing":
             click.secho(f"  FIRING {finding['rule']}: {finding['message']}", fg="red")

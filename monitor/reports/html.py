@@ -60,7 +60,7 @@ h2.part{font-size:15px;text-transform:uppercase;letter-spacing:.06em;color:#6b72
 .group,.action{border-left:3px solid #e5e7eb;padding:2px 0 2px 12px;margin:0 0 14px}.group ul{margin:6px 0 0;padding-left:18px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0}dl.facts dt{color:#6b7280}
 dl.facts dd{margin:0}pre{font-size:12px;background:#f3f4f6;padding:8px;overflow-x:auto;max-height:24em}
-figure.small svg{max-width:560px}
+figure.small svg{max-width:560px!important}
 .nowrap{white-space:nowrap}.verdict{display:flex;flex-wrap:wrap;align-items:baseline;gap:6px 12px;margin:0}
 """
 

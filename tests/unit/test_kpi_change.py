@@ -79,6 +79,18 @@ def test_cli_table_prints_signed_change_with_verdict(capsys):
     assert loss.endswith("+17.6%, worse")
 
 
+def test_cli_table_leaves_out_kpis_the_model_does_not_measure(capsys):
+    import importlib
+
+    importlib.import_module("frontdoors.cli.main")._print_summary({
+        "run_id": 7, "model": "m", "version": "1", "status": "succeeded",
+        "window": {"start": "a", "end": "b"}, "counts": {"rows": 10, "labelled_rows": 10},
+        "kpis": {"accuracy": kpi_entry("accuracy", 0.739, 0.742), "latency_p95_ms": kpi_entry("latency_p95_ms", None, None)},
+        "findings": [], "alerts": [], "recovery_actions": [], "outcome": "healthy", "outcome_message": ""})
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "latency_p95_ms" not in out
+
+
 def test_cli_colours_by_verdict():
     import importlib
 
