@@ -47,35 +47,20 @@ def groups(alerts: list[dict]) -> list[tuple[str, list[dict]]]:
     return sorted(out.items(), key=lambda kv: (min(_RANK.get(a.get("severity"), 2) for a in kv[1]), -len(kv[1])))
 
 
-def _group(kind: str, members: list[dict]) -> str:
-    severity = "critical" if any(a.get("severity") == "critical" for a in members) else "warning"
-    subjects = ", ".join(dict.fromkeys(esc(subject(a)) for a in members))
-    noun = "alert" if len(members) == 1 else "alerts"
-    rows = "".join(f"<li><b>#{esc(a.get('id'))}</b> {badge(a.get('state'))} {esc(a.get('message'))}</li>"
-                   for a in members)
-    return (f'<div class="group"><p class="verdict">{badge(severity)}<b>{esc(CAUSES.get(kind, kind.replace("_", " ")))}</b>'
-            f"<span>{len(members)} {noun}: {subjects}</span></p>{_members(rows, len(members))}</div>")
-
-
-def _members(rows: str, count: int) -> str:
-    """A group's alerts; more than three are one line until opened (the group line names them all)."""
-    return f"<ul>{rows}</ul>" if count <= 3 else f"<details><summary>the {count} alerts</summary><ul>{rows}</ul></details>"
-
-
 def open_alerts(s: dict) -> str:
     """Open alerts grouped by cause; closed ones of this run in a collapsed list."""
     alerts = [a for a in as_list(s.get("alerts")) if isinstance(a, dict)]
     if not alerts:
         return ""
     live = [a for a in alerts if a.get("state") in OPEN_STATES]
-    body = "".join(_group(kind, members) for kind, members in groups(live)) or '<p class="none">none open</p>'
-    closed = [a for a in alerts if a.get("state") not in OPEN_STATES]
-    if closed:
-        rows = [f"<tr><td>{esc(a.get('id'))}</td><td>{esc(subject(a))}</td><td>{badge(a.get('state'))}</td>"
-                f"<td>{esc(a.get('message'))}</td></tr>" for a in closed]
-        body += (f"<details><summary>{len(closed)} resolved</summary>"
-                 f"{table(['ID', 'About', 'State', 'Message'], rows, '')}</details>")
-    return section("alerts", "Open alerts, by cause", body)
+    view = [{"cause": CAUSES.get(kind, kind.replace("_", " ")), "members": members,
+             "severity": "critical" if any(a.get("severity") == "critical" for a in members) else "warning",
+             "subjects": list(dict.fromkeys(subject(a) for a in members))}
+            for kind, members in groups(live)]
+    from monitor.reports import templating
+
+    return templating.render("alerts.html.j2", groups=view,
+                             closed=[a for a in alerts if a.get("state") not in OPEN_STATES])
 
 
 def _loss_history(history: dict) -> str:
