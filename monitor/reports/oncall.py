@@ -14,7 +14,7 @@ import json
 from monitor.alerts.policy import OPEN_STATES
 from monitor.reports import svg
 from monitor.reports.recovery import time_text as when
-from monitor.reports.sections import DASH, as_dict, as_list, badge, column_name, esc, num, section, table
+from monitor.reports.sections import DASH, as_dict, as_list, badge, esc, num, section, subject, table
 
 #: what an alert or finding kind is about, in the words of the person reading the page
 CAUSES = {
@@ -24,19 +24,6 @@ CAUSES = {
     "kpi_anomaly": "KPI anomaly", "interaction_drop": "Interaction drop",
 }
 _RANK = {"critical": 0, "warning": 1}
-
-
-def subject(item: dict) -> str:
-    """What a finding or alert is about: the feature of a drift row (``feature=income`` -> income,
-    ``output=__score__`` -> model score, a segment in brackets), else its metric, else its rule."""
-    parts = dict(p.split("=", 1) for p in str(item.get("segment") or "").split(",") if "=" in p)
-    named = parts.pop("feature", None) or parts.pop("output", None) or parts.pop("column", None)
-    parts.pop("check", None)
-    rest = ", ".join(f"{k}={v}" for k, v in parts.items())
-    if named:
-        return column_name(named) + (f" ({rest})" if rest else "")
-    base = str(item.get("metric") or item.get("rule") or "")
-    return base + (f" ({rest})" if rest else "")
 
 
 def groups(alerts: list[dict]) -> list[tuple[str, list[dict]]]:

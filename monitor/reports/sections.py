@@ -97,6 +97,19 @@ def words(text: object) -> object:
     return text
 
 
+def subject(item: dict) -> str:
+    """What a finding or alert is about: the feature of a drift row (``feature=income`` -> income,
+    ``output=__score__`` -> model score, a segment in brackets), else its metric, else its rule."""
+    parts = dict(p.split("=", 1) for p in str(item.get("segment") or "").split(",") if "=" in p)
+    named = parts.pop("feature", None) or parts.pop("output", None) or parts.pop("column", None)
+    parts.pop("check", None)
+    rest = ", ".join(f"{k}={v}" for k, v in parts.items())
+    if named:
+        return column_name(named) + (f" ({rest})" if rest else "")
+    base = str(item.get("metric") or item.get("rule") or "")
+    return base + (f" ({rest})" if rest else "")
+
+
 def method_name(name: object) -> str:
     return esc(TESTS.get(str(name), str(name).replace("_", " ")) if name else None)
 

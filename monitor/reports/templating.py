@@ -18,11 +18,11 @@ from markupsafe import Markup
 @cache
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("monitor.reports", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    from monitor.reports import oncall, sections
+    from monitor.reports import sections
 
     env.filters.update(badge=lambda v: Markup(sections.badge(_value(v))), num=lambda v: sections.num(_value(v)),
                        plain=lambda v: sections.plain(_value(v)), words=lambda v: sections.words(_value(v)),
-                       subject=lambda item: oncall.subject(item if isinstance(item, dict) else {}), text=_text)
+                       subject=lambda item: sections.subject(item if isinstance(item, dict) else {}), text=_text)
     return env
 
 

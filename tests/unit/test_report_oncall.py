@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from monitor.reports import render_html
-from monitor.reports.oncall import groups, subject
+from monitor.reports.oncall import groups
+from monitor.reports.sections import subject
 from monitor.reports.svg import line_chart
 from monitor.reports.timeaxis import labels
 
