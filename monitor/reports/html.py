@@ -90,21 +90,11 @@ def _kpis(s: dict) -> str:
     kpis = {str(k): v if isinstance(v, dict) else {"value": v} for k, v in _dict(s.get("kpis")).items()
             if str(k) not in service.SERVICE_KPIS}  # shown in the Service section, in their own units
     breached = _breached(s)
-    rows = []
-    for name, k in kpis.items():
-        hit = name in breached
-        mark = ' <span class="badge crit">breached</span>' if hit else ""
-        rows.append(
-            f'<tr{ROW_BREACHED if hit else ""}><td>{_e(name)}{mark}</td>'
-            f'<td class="num">{_num(k.get("value"))}</td><td class="num">{_num(k.get("baseline"))}</td>'
-            f'<td class="num">{_change(name, k.get("value"), k.get("baseline"))}</td></tr>'
-        )
-    body = _table(["Metric", "Window", "Baseline", "Change"], rows, "none: no KPIs were computed",
-                  frozenset({"Window", "Baseline", "Change"}))
-    if kpis:
-        items = [(n, k.get("value"), k.get("baseline")) for n, k in kpis.items()]
-        body += f"<figure>{svg.bar_comparison(items, 'Window vs baseline')}</figure>"
-    return _section("kpis", "KPIs against baseline", body)
+    rows = [{"name": name, "breached": name in breached, "value": k.get("value"), "baseline": k.get("baseline"),
+             "change": Markup(_change(name, k.get("value"), k.get("baseline")))} for name, k in kpis.items()]
+    items = [(n, k.get("value"), k.get("baseline")) for n, k in kpis.items()]
+    chart = Markup(svg.bar_comparison(items, "Window vs baseline")) if kpis else ""
+    return templating.render("kpis.html.j2", rows=rows, chart=chart)
 
 
 def _joint(s: dict) -> str:
@@ -134,16 +124,8 @@ def _variance(s: dict) -> str:
     results = {str(k): v for k, v in _dict(s.get("variance")).items() if isinstance(v, dict)}
     if not results:
         return ""
-    rows = [
-        f'<tr{ROW_BREACHED if v.get("drifted") is True else ""}><td>{_e(column_name(c))}</td>'
-        f'<td>{_badge("drifted" if v.get("drifted") is True else "ok")}</td>'
-        f'<td class="nowrap">{method_name(v.get("test"))}</td><td class="num">{_num(v.get("variance_ratio"))}</td>'
-        f'<td class="num">{_num(v.get("statistic"))}</td><td class="num">{p_value(v.get("p_value"))}</td>'
-        f'<td>{_e(sections.words(v.get("message")))}</td></tr>'
-        for c, v in sorted(results.items(), key=lambda item: item[1].get("drifted") is not True)
-    ]
-    heads = ["Column", "Status", "Test", "Variance ratio", "Statistic", "p", "Message"]
-    return _section("variance", "Variance change", _table(heads, rows, "", frozenset(heads[3:6])))
+    ordered = sorted(results.items(), key=lambda item: item[1].get("drifted") is not True)
+    return templating.render("variance.html.j2", results=ordered)
 
 
 def _quality(s: dict) -> str:
@@ -151,16 +133,7 @@ def _quality(s: dict) -> str:
         return ""
     rank = {"critical": 0, "warning": 1}
     issues = sorted((q for q in s["quality"] if isinstance(q, dict)), key=lambda q: rank.get(q.get("severity"), 2))
-    rows = [
-        f'<tr><td class="nowrap">{_e(str(q.get("check") or "").replace("_", " "))}</td>'
-        f'<td>{_e(column_name(q.get("column")))}</td><td>{_badge(q.get("severity"))}</td>'
-        f'<td class="num">{_num(q.get("value"))}</td><td class="num">{_plain(q.get("threshold"))}</td>'
-        f'<td class="num">{_num(q.get("reference_value"))}</td><td>{_e(q.get("message"))}</td></tr>'
-        for q in issues
-    ]
-    heads = ["Check", "Column", "Severity", "Value", "Threshold", "Reference", "Message"]
-    return _section("quality", "Data quality",
-                    _table(heads, rows, "none: no data-quality issues found", frozenset(heads[3:6])))
+    return templating.render("quality.html.j2", issues=issues)
 
 
 def _confusion(s: dict) -> str:
@@ -176,17 +149,8 @@ def _confusion(s: dict) -> str:
 
 def _per_class(s: dict) -> str:
     """Multiclass models: precision, recall and F1 of each class, with its support."""
-    classes = _dict(s.get("per_class"))
-    rows = [
-        f'<tr><td>{_e(label)}</td><td class="num">{_num(_dict(m).get("precision"))}</td>'
-        f'<td class="num">{_num(_dict(m).get("recall"))}</td><td class="num">{_num(_dict(m).get("f1"))}</td>'
-        f'<td class="num">{_e(_dict(m).get("support"))}</td></tr>'
-        for label, m in classes.items()
-    ]
-    if not rows:
-        return ""
-    heads = ["Class", "Precision", "Recall", "F1", "Support"]
-    return _section("per-class", "Per class", _table(heads, rows, "", frozenset(heads[1:])))
+    classes = [(label, _dict(m)) for label, m in _dict(s.get("per_class")).items()]
+    return templating.render("per_class.html.j2", classes=classes) if classes else ""
 
 
 def _findings(s: dict) -> str:

@@ -22,7 +22,10 @@ def environment() -> Environment:
 
     env.filters.update(badge=lambda v: Markup(sections.badge(_value(v))), num=lambda v: sections.num(_value(v)),
                        plain=lambda v: sections.plain(_value(v)), words=lambda v: sections.words(_value(v)),
-                       subject=lambda item: sections.subject(item if isinstance(item, dict) else {}), text=_text)
+                       subject=lambda item: sections.subject(item if isinstance(item, dict) else {}), text=_text,
+                       column=lambda v: sections.column_name(_value(v)),
+                       method=lambda v: Markup(sections.method_name(_value(v))),
+                       pvalue=lambda v: sections.p_value(_value(v)))
     return env
 
 

@@ -392,7 +392,7 @@ def test_joint_variance_and_quality_sections():
     assert "3.0e\u221210" in variance[0] and "Brown\u2013Forsythe" in variance[0]
     quality = re.findall(r"<tr>.*?</tr>", between(out, "quality"), flags=re.S)[1:]
     assert len(quality) == 2 and "new categories" in quality[0] and "critical" in quality[0]  # worst first
-    assert "20.0% of &#x27;age&#x27; is missing" in quality[1]
+    assert "20.0% of &#39;age&#39; is missing" in quality[1]  # escaped by the template (markupsafe)
 
 
 def test_data_sections_absent_or_none_without_data():
