@@ -17,8 +17,8 @@ from markupsafe import Markup
 from monitor.alerts.policy import OPEN_STATES
 from monitor.kpis.change import kpi_change
 from monitor.reports import oncall, recovery as recovery_report, sections, service, svg, templating
-from monitor.reports.sections import DASH, ROW_BREACHED, as_dict as _dict, as_list as _list, badge as _badge, \
-    column_name, esc as _e, method_name, num as _num, p_value, plain as _plain, section as _section, table as _table
+from monitor.reports.sections import DASH, as_dict as _dict, as_list as _list, badge as _badge, column_name, \
+    esc as _e, num as _num, plain as _plain, section as _section
 
 
 

@@ -14,7 +14,7 @@ import json
 from monitor.alerts.policy import OPEN_STATES
 from monitor.reports import svg
 from monitor.reports.recovery import time_text as when
-from monitor.reports.sections import DASH, as_dict, as_list, badge, esc, num, section, subject, table
+from monitor.reports.sections import as_dict, as_list, esc, num, subject, table
 
 #: what an alert or finding kind is about, in the words of the person reading the page
 CAUSES = {
@@ -68,30 +68,17 @@ def _loss_history(history: dict) -> str:
             + f'<figure class="small">{chart}<figcaption>x: training iteration.</figcaption></figure>')
 
 
-def _result(action: dict) -> str:
-    """A result as sentences, tables and a chart; the raw JSON collapsed below for whoever needs it."""
+def _action(action: dict) -> dict:
+    """An action as the template shows it: sentences, facts, a chart; the raw JSON for collapsing."""
+    from markupsafe import Markup
+
     result = action.get("result")
-    parts = []
-    if action.get("error"):
-        parts.append(f'<p class="err">{esc(action["error"])}</p>')
-    if isinstance(result, dict):
-        facts = [(k, v) for k, v in result.items() if k not in ("history", "evaluation", "summary")
-                 and isinstance(v, (str, int, float, bool)) and v is not None]
-        if result.get("summary"):
-            parts.append(f"<p>{esc(result['summary'])}</p>")
-        if facts:
-            parts.append("<dl class=\"facts\">" + "".join(f"<dt>{esc(k.replace('_', ' '))}</dt><dd>{esc(v)}</dd>"
-                                                          for k, v in facts) + "</dl>")
-        evaluation = as_dict(result.get("evaluation"))
-        if evaluation:
-            verdict = "promoted" if evaluation.get("promote") else "not promoted"
-            parts.append(f"<p>Candidate {esc(evaluation.get('metric'))} {num(evaluation.get('candidate'))} vs serving "
-                         f"{num(evaluation.get('serving'))}: {verdict}. {esc(evaluation.get('reason'))}</p>")
-        parts.append(_loss_history(as_dict(result.get("history"))))
-    if result is not None:
-        raw = json.dumps(result, indent=2, sort_keys=True, default=str)
-        parts.append(f"<details><summary>Raw result</summary><pre>{esc(raw)}</pre></details>")
-    return "".join(parts) or DASH
+    details = result if isinstance(result, dict) else {}
+    facts = [(k, v) for k, v in details.items() if k not in ("history", "evaluation", "summary")
+             and isinstance(v, (str, int, float, bool)) and v is not None]
+    return {**action, "eta": Markup(when(action.get("eta"))), "summary": details.get("summary"), "facts": facts,
+            "evaluation": as_dict(details.get("evaluation")), "history": Markup(_loss_history(as_dict(details.get("history")))),
+            "raw": None if result is None else json.dumps(result, indent=2, sort_keys=True, default=str)}
 
 
 def next_steps(s: dict) -> str:
@@ -99,7 +86,6 @@ def next_steps(s: dict) -> str:
     actions = [a for a in as_list(s.get("recovery_actions")) if isinstance(a, dict)]
     if not actions:
         return ""
-    items = [f'<div class="action"><p class="verdict"><b>#{esc(a.get("id"))} {esc(a.get("kind"))}</b>'
-             f"{badge(a.get('state'))}<span>runs at {when(a.get('eta'))}</span><span>{esc(a.get('reason'))}</span></p>"
-             f"{_result(a)}</div>" for a in actions]
-    return section("recovery", "What happens next: recovery actions of this run", "".join(items))
+    from monitor.reports import templating
+
+    return templating.render("next_steps.html.j2", actions=[_action(a) for a in actions])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from monitor.reports import svg
-from monitor.reports.sections import DASH, as_dict, as_list, badge, esc, num, section, table
+from monitor.reports.sections import DASH, as_dict, as_list, badge, esc, num, table
 
 
 def time_text(raw: object) -> str:
@@ -59,10 +59,10 @@ def schedule(s: dict) -> str:
     actions = [a for a in as_list(s.get("recovery_schedule")) if isinstance(a, dict)]
     if not actions:
         return ""
-    rows = [f"<tr><td>{esc(a.get('id'))}</td><td>{esc(a.get('kind'))}</td><td>{esc(a.get('rule'))}</td>"
-            f"<td>{badge(a.get('state'))}</td><td>{_waits(a)}</td><td class=\"num\">{esc(a.get('executions'))}</td>"
-            f"<td>{_verification(a)}</td><td>{esc(as_dict(a.get('result')).get('summary') or a.get('error') or '')}</td></tr>"
-            for a in actions]
-    heads = ["ID", "Action", "Rule", "State", "Runs at / waits for", "Runs", "Verification", "Outcome"]
-    body = table(heads, rows, "none", numeric=frozenset({"Runs"})) + "".join(_evaluation(a) for a in actions)
-    return section("recovery-schedule", "Recovery schedule of the model", body)
+    from markupsafe import Markup
+
+    from monitor.reports import templating
+
+    rows = [{**a, "waits": Markup(_waits(a)), "verification": Markup(_verification(a)),
+             "outcome": as_dict(a.get("result")).get("summary") or a.get("error") or ""} for a in actions]
+    return templating.render("schedule.html.j2", actions=rows, evidence=[Markup(_evaluation(a)) for a in actions])

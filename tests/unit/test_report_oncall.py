@@ -76,8 +76,8 @@ def test_retrain_result_is_rendered_and_raw_json_collapsed():
     assert re.search(r"<td>log_loss</td><td class=\"num\">300</td>", recovery)  # iterations, first/lowest/last
     assert "<svg" in recovery  # the loss curve as a small chart
     raw = recovery.index("<details><summary>Raw result</summary>")
-    assert recovery.index("<svg") < raw and "&quot;history&quot;" not in recovery[:raw]  # JSON only inside
-    assert "&quot;history&quot;" in recovery[raw:]
+    assert recovery.index("<svg") < raw and "&#34;history&#34;" not in recovery[:raw]  # JSON only inside
+    assert "&#34;history&#34;" in recovery[raw:]
 
 
 def test_ticks_of_checks_within_one_minute_differ():

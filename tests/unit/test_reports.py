@@ -175,7 +175,7 @@ def test_tables_render_rows():
     assert '<td class="num">10</td>' in out  # threshold printed as configured
     recovery = between(out, "recovery")
     assert "rollback" in recovery and "<dt>to version</dt><dd>1</dd>" in recovery  # rendered, not dumped
-    assert "<details><summary>Raw result</summary><pre>{\n  &quot;to_version&quot;: &quot;1&quot;\n}</pre>" in recovery
+    assert "<details><summary>Raw result</summary><pre>{\n  &#34;to_version&#34;: &#34;1&#34;\n}</pre>" in recovery
     assert "2026-11-23 10:15:00 UTC" in out
 
 
