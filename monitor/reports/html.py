@@ -17,8 +17,7 @@ from markupsafe import Markup
 from monitor.alerts.policy import OPEN_STATES
 from monitor.kpis.change import kpi_change
 from monitor.reports import oncall, recovery as recovery_report, sections, service, svg, templating
-from monitor.reports.sections import DASH, as_dict as _dict, as_list as _list, badge as _badge, column_name, \
-    esc as _e, num as _num, plain as _plain, section as _section
+from monitor.reports.sections import DASH, as_dict as _dict, as_list as _list, badge as _badge, esc as _e
 
 
 
@@ -102,22 +101,9 @@ def _joint(s: dict) -> str:
     m = _dict(s.get("multivariate"))
     if not m:
         return ""
-    verdict = _badge("drifted" if m.get("drifted") is True else "ok")
-    if svg.finite(m.get("auc")) is not None:
-        spread = f" \u00b1 {_num(m.get('auc_std'))}" if svg.finite(m.get("auc_std")) is not None else ""
-        stat = f"Domain classifier ROC-AUC <b>{_num(m.get('auc'))}</b>{spread}"
-    else:
-        stat = f"{_e(str(m.get('method') or 'statistic').replace('_', ' '))} <b>{_num(m.get('statistic'))}</b>"
-    limit = f" (drift at \u2265 {_plain(m.get('threshold'))})" if svg.finite(m.get("threshold")) is not None else ""
-    features = [f for f in _list(m.get("top_features")) if isinstance(f, dict)]
-    top = ", ".join(f"{_e(column_name(f.get('feature')))} <small>{_num(f.get('importance'))}</small>"
-                    for f in features)
-    body = f'<p class="verdict">{verdict}<span>{stat}{limit}</span></p>'
-    if m.get("message"):
-        body += f'<p class="note">{_e(m.get("message"))}</p>'
-    if top:
-        body += f'<p class="note">Features that best tell window from reference: {top}</p>'
-    return _section("joint", "Joint drift", body)
+    return templating.render("joint.html.j2", m=m, auc=svg.finite(m.get("auc")), auc_std=svg.finite(m.get("auc_std")),
+                             threshold=svg.finite(m.get("threshold")),
+                             top=[f for f in _list(m.get("top_features")) if isinstance(f, dict)])
 
 
 def _variance(s: dict) -> str:
@@ -142,9 +128,9 @@ def _confusion(s: dict) -> str:
     if not matrix:
         return ""
     labels = [str(x) for x in _list(cm.get("labels"))]
-    plot = svg.heatmap(labels, matrix, "Actual vs predicted")
-    caption = "<figcaption>Rows are actual classes; colour is each cell's share of its row.</figcaption>"
-    return _section("confusion", "Confusion matrix", f"<figure>{plot}{caption}</figure>")
+    return templating.render("chart.html.j2", key="confusion", title="Confusion matrix",
+                             chart=Markup(svg.heatmap(labels, matrix, "Actual vs predicted")),
+                             caption="Rows are actual classes; colour is each cell's share of its row.")
 
 
 def _per_class(s: dict) -> str:
@@ -173,20 +159,18 @@ def _history(s: dict) -> str:
     notes = ["Red rings mark points an anomaly detector flagged against the KPI's own history."
              if 'class="anomaly"' in plot else "",
              "Dotted lines mark deploys, rollbacks and retrains." if 'class="event"' in plot else ""]
-    caption = f"<figcaption>{' '.join(n for n in notes if n)}</figcaption>" if any(notes) else ""
-    return _section("history", "KPI history", f"<figure>{plot}{caption}</figure>")
+    return templating.render("chart.html.j2", key="history", title="KPI history", chart=Markup(plot),
+                             caption=" ".join(n for n in notes if n))
 
 
 def _footer(s: dict) -> str:
     counts = _dict(s.get("counts"))
     rows, labelled = svg.finite(counts.get("rows")), svg.finite(counts.get("labelled_rows"))
-    if rows is None and labelled is None:
-        data = "Data counts not recorded"
-    else:
-        share = f" ({labelled / rows:.1%})" if rows and labelled is not None else ""
-        data = (f"Data: {svg.fmt_count(rows) if rows is not None else DASH} rows, "
-                f"{svg.fmt_count(labelled) if labelled is not None else DASH} labelled rows{share}")
-    return f"<footer>{data} &middot; report by modelwatch</footer>"
+    return templating.render(
+        "footer.html.j2", rows=rows, labelled=labelled,
+        rows_text=svg.fmt_count(rows) if rows is not None else DASH,
+        labelled_text=svg.fmt_count(labelled) if labelled is not None else DASH,
+        share=f" ({labelled / rows:.1%})" if rows and labelled is not None else "")
 
 
 def render_html(summary: dict) -> str:
