@@ -26,6 +26,17 @@ def column_label(column: str) -> str:
     return LABELS.get(column, column)
 
 
+def segment_label(segment: str) -> str:
+    """An alert's segment as people read it: ``output=__score__`` -> ``output=model_score``.
+
+    >>> segment_label("region=EU,output=__prediction__")
+    'region=EU,output=model_prediction'
+    """
+    for column, label in LABELS.items():
+        segment = segment.replace(f"={column}", f"={label}")
+    return segment
+
+
 def window_frame(window: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """The window in the reference's drift layout (features plus reserved output columns)."""
     if not len(window):

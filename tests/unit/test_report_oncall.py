@@ -94,3 +94,11 @@ def test_events_marked_on_the_kpi_history():
     history = history[:history.index("</section>")]
     assert history.count('<g class="event">') == 1  # the rollback; the deploy is outside the span
     assert "rollback #2" in history and "Dotted lines mark deploys, rollbacks and retrains." in history
+
+
+def test_cli_and_metric_names_of_the_model_outputs():
+    from monitor.detect.frames import column_label, segment_label
+
+    assert segment_label("output=__score__") == "output=model_score"
+    assert segment_label("region=EU,feature=income") == "region=EU,feature=income"
+    assert column_label("__prediction__") == "model_prediction"
