@@ -1,9 +1,9 @@
 """The report's Jinja2 environment: templates shipped as package data, autoescape always on.
 
 Autoescape matters more here than in most pages: model, feature, segment and metric names and
-every message are user input, and the report is opened from mail and chat attachments. Sections
-still built in Python (``sections.py``, ``service.py``, ``recovery.py``) escape their own strings
-and are passed in as ``Markup``.
+every message are user input, and the report is opened from mail and chat attachments. What is
+still built in Python (the SVG charts, a few cell fragments from ``fmt.py``) escapes its own
+strings and is passed in as ``Markup``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from markupsafe import Markup
 @cache
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("monitor.reports", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    from monitor.reports import sections
+    from monitor.reports import fmt
 
-    env.filters.update(badge=lambda v: Markup(sections.badge(_value(v))), num=lambda v: sections.num(_value(v)),
-                       plain=lambda v: sections.plain(_value(v)), words=lambda v: sections.words(_value(v)),
-                       subject=lambda item: sections.subject(item if isinstance(item, dict) else {}), text=_text,
-                       column=lambda v: sections.column_name(_value(v)),
-                       method=lambda v: Markup(sections.method_name(_value(v))),
-                       pvalue=lambda v: sections.p_value(_value(v)))
+    env.filters.update(badge=lambda v: Markup(fmt.badge(_value(v))), num=lambda v: fmt.num(_value(v)),
+                       plain=lambda v: fmt.plain(_value(v)), words=lambda v: fmt.words(_value(v)),
+                       subject=lambda item: fmt.subject(item if isinstance(item, dict) else {}), text=_text,
+                       column=lambda v: fmt.column_name(_value(v)),
+                       method=lambda v: Markup(fmt.method_name(_value(v))),
+                       pvalue=lambda v: fmt.p_value(_value(v)))
     return env
 
 
