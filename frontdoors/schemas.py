@@ -61,7 +61,10 @@ class CheckQueuedOutput(Output):
 class Kpi(BaseModel):
     value: float | None
     baseline: float | None
-    change_pct: float | None
+    change_pct: float | None = Field(description="signed: (value - baseline) / baseline, in percent")
+    change: float | None = Field(None, description="signed: value - baseline")
+    verdict: Literal["better", "worse", "same", "changed"] | None = Field(
+        None, description="whether the change is better or worse for this KPI (monitor.kpis.change)")
 
 
 class Finding(Item):

@@ -1,7 +1,7 @@
 """``modelwatch serve``: the service's HTTP front door.
 
 One router per area under ``frontdoors/api/routes``; who may call what is ``frontdoors/api/security``.
-OpenAPI is at ``/docs``.
+OpenAPI is at ``/docs`` (Swagger UI served from bundled assets, ``frontdoors/api/docs.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from frontdoors.api.security import configured
 
     configured(settings)  # a malformed MODELWATCH_TOKENS fails at start, not on the first request
-    app = FastAPI(title="modelwatch", version=__version__, default_response_class=UtcJSONResponse)
+    app = FastAPI(title="modelwatch", version=__version__, default_response_class=UtcJSONResponse,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     from frontdoors.api.limits import DeclaredBodyLimit
     from frontdoors.api.routes import audit, events, fleet, ingest, models as model_reads, timeline
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(recovery.router)
     app.include_router(hooks.router)
     dashboard.install(app)
+    from frontdoors.api import docs
+
+    docs.install(app)  # Swagger UI from local assets: /docs works offline
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["health"])
     def metrics() -> str:

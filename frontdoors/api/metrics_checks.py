@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.check.results import DetectResult
 from monitor.db.schema import CheckRun
+from monitor.detect.frames import column_label
 from monitor.store import overview
 
 #: upper bounds (seconds) of the check-duration buckets: a chain takes seconds, a backlog minutes
@@ -82,7 +83,7 @@ class CheckCollector:
             if run is None:
                 continue
             for column in DetectResult.from_json(run.results).get("drift", []):
-                labels = [name, run.version or "", str(column.get("column"))]
+                labels = [name, run.version or "", column_label(str(column.get("column")))]
                 if column.get("effect_size") is not None:
                     score.add_metric([*labels, str(column.get("effect_method") or "")], column["effect_size"])
                 if not column.get("skipped"):

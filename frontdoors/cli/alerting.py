@@ -14,6 +14,7 @@ from frontdoors.cli.common import database_url
 from frontdoors.cli.output import emit_json, table, when
 from frontdoors.schemas import AlertsOutput, SilenceCreatedOutput, SilencesOutput
 from monitor.db.engine import session_scope
+from monitor.detect.frames import segment_label
 
 
 def register(main: click.Group) -> None:
@@ -49,7 +50,7 @@ def alerts(ctx: click.Context, open_only: bool, model_name: str | None, as_json:
         emit_json(AlertsOutput, alerts=rows)
         return
     table(["id", "model", "rule", "state", "severity", "since", "notified", "message"],
-          [[r["id"], r["model"], r["rule"] + (f" [{r['segment']}]" if r["segment"] else ""),
+          [[r["id"], r["model"], r["rule"] + (f" [{segment_label(r['segment'])}]" if r["segment"] else ""),
             r["state"] + (f" by {r['acknowledged_by']}" if r["acknowledged_by"] else ""), r["severity"],
             when(_parse(r["first_seen"])), _notified(r), r["message"]] for r in rows],
           empty="no alerts")

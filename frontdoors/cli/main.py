@@ -16,6 +16,7 @@ from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade
 from monitor.errors import ModelwatchError
+from monitor.kpis.change import kpi_change
 
 
 class Group(click.Group):
@@ -210,8 +211,9 @@ def _print_summary(summary: dict) -> None:
                f" {summary['counts'].get('labelled_rows')} labelled)")
     if summary.get("error"):
         click.secho(f"  error: {summary['error']}", fg="red")
-    table(["kpi", "value", "baseline", "change %"],
-          [[k, _fmt(v["value"]), _fmt(v["baseline"]), _fmt(v["change_pct"], 1)] for k, v in summary["kpis"].items()])
+    table(["kpi", "value", "baseline", "change"],
+          [[k, _fmt(v["value"]), _fmt(v["baseline"]), _change(k, v)] for k, v in summary["kpis"].items()
+           if v["value"] is not None or v["baseline"] is not None])  # no empty rows for unmeasured KPIs
     for finding in summary["findings"]:
         if finding["status"] == "firing":
             click.secho(f"  FIRING {finding['rule']}: {finding['message']}", fg="red")
@@ -221,6 +223,12 @@ def _print_summary(summary: dict) -> None:
         click.echo(f"  recovery #{action['id']} {action['kind']}: {action['state']} (eta {action['eta']})")
     colour = {"healthy": "green", "firing": "red", "failed": "red"}.get(summary["outcome"], "yellow")
     click.secho(f"outcome: {summary['outcome']} ({summary['outcome_message']})", fg=colour)
+
+
+def _change(kpi: str, entry: dict) -> str:
+    """``+17.6%, worse`` coloured by the verdict (the last column, so colour codes cannot misalign it)."""
+    change = kpi_change(kpi, entry.get("value"), entry.get("baseline"))
+    return "-" if change is None else click.style(change.text, fg=change.colour)
 
 
 def _fmt(value, digits: int = 4) -> str:

@@ -35,14 +35,14 @@ def evaluate_window(session: Session, run: CheckRun, spec: ModelSpec) -> Evaluat
     labelled = window[window["label"].notna()] if len(window) else window
     has_scores = (spec.task is Task.binary_classification and len(labelled) > 0
                   and bool(labelled["score"].notna().any()))
-    evaluation = _kpis(labelled, spec, has_scores)
+    evaluation = window_kpis(labelled, spec, has_scores)
     reference = store_models.reference_for(session, run.model_id, run.version)
     profile = reference.profile if reference else {}
     service = service_kpis(window, (run.window_end - run.window_start).total_seconds())
     service.update(operational_kpis(session, run, spec))
     return EvaluateResult(
         evaluation=evaluation, rows=len(window), baseline=dict(reference.baseline_kpis) if reference else {},
-        segments=_segments(labelled, spec, has_scores, profile.get("segments") or {}),
+        segments=segment_kpis(labelled, spec, has_scores, profile.get("segments") or {}),
         estimated=estimate_window(window, spec, profile.get("calibration")),
         service=service, interactions=interaction_counts(session, run, spec))
 
@@ -53,14 +53,16 @@ def all_kpis(result: EvaluateResult) -> dict[str, float | None]:
     return {**result.kpis, **result.service, **counts}
 
 
-def _kpis(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool):
+def window_kpis(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool):
+    """KPIs of labelled rows in the window layout (``label``, ``prediction``, ``score`` columns);
+    ``monitor.notebook`` calls it on a DataFrame as the evaluate stage does on a stored window."""
     return evaluate_kpis(labelled["label"].tolist() if len(labelled) else [],
                          labelled["prediction"].tolist() if len(labelled) else [], spec.task,
                          scores=labelled["score"].tolist() if has_scores else None,
                          positive_label=spec.positive_label)
 
 
-def _segments(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool, baselines: dict[str, Any]
+def segment_kpis(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool, baselines: dict[str, Any]
               ) -> dict[str, SegmentKpis]:
     """Each segment value's KPIs against the segment's own baseline from the reference."""
     segments = {}
@@ -68,7 +70,7 @@ def _segments(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool, baselin
         if column not in labelled:
             continue
         for segment, group in segments_of(labelled, column):
-            part = _kpis(group, spec, has_scores)
+            part = window_kpis(group, spec, has_scores)
             baseline = (baselines.get(segment) or {}).get("kpis") or {}
             segments[segment] = SegmentKpis(kpis=part.kpis, labelled_rows=part.labelled_rows, baseline=baseline)
     return segments

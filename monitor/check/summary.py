@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts.lifecycle import alerts_of_run
 from monitor.check.results import DetectResult, EvaluateResult
 from monitor.check.outcome import outcome_of
-from monitor.db.schema import CheckRun, utcnow
-from monitor.detect.rules.performance import PERFORMANCE_RULES, relative_change
+from monitor.db.schema import CheckRun, ModelVersion, utcnow
+from monitor.detect.rules.performance import PERFORMANCE_RULES
+from monitor.kpis.change import kpi_change
 from monitor.recovery.schedule import actions_of_run, list_actions, to_json as action_json
 from monitor.store import models as store_models, runs as store_runs
 
@@ -33,10 +35,13 @@ def _thresholds(spec, baseline: dict) -> dict[str, float]:
 
 
 def _distributions(session: Session, run: CheckRun, detection: DetectResult) -> dict[str, Any]:
+    reference = store_models.reference_for(session, run.model_id, run.version)
+    return distributions(detection, (reference.profile.get("quality") or {}) if reference else {})
+
+
+def distributions(detection: DetectResult, stats: dict[str, Any]) -> dict[str, Any]:
     """Reference vs window histograms (numeric, on the reference's bin edges) or category counts."""
     window = detection.get("quality", {}).get("histograms") or {}
-    reference = store_models.reference_for(session, run.model_id, run.version)
-    stats = (reference.profile.get("quality") or {}) if reference else {}
     out = {}
     for column, current in window.items():
         entry = stats.get(column) or {}
@@ -50,6 +55,40 @@ def _distributions(session: Session, run: CheckRun, detection: DetectResult) -> 
     return out
 
 
+def _events(session: Session, model_id: int, schedule: list[dict]) -> list[dict[str, Any]]:
+    """What was done to the model, for marking KPI charts: each version's promotion (a deploy) and
+    each finished rollback or retrain of the recent recovery schedule."""
+    events = [{"at": _iso(v.promoted_at), "kind": "deploy", "label": f"v{v.version}"}
+              for v in session.scalars(select(ModelVersion).where(ModelVersion.model_id == model_id,
+                                                                   ModelVersion.promoted_at.is_not(None)))]
+    events += [{"at": a["finished_at"], "kind": a["kind"], "label": f"#{a['id']}"} for a in schedule
+               if a["kind"] in ("rollback", "retrain") and a["state"] == "succeeded" and a.get("finished_at")]
+    return sorted(events, key=lambda e: e["at"])
+
+
+def finding_json(f) -> dict[str, Any]:
+    """A finding (stored row or :class:`~monitor.detect.findings.Finding`) as the summary lists it."""
+    return {"rule": f.rule, "kind": f.kind, "status": f.status, "severity": f.severity, "metric": f.metric,
+            "value": f.value, "baseline": f.baseline, "threshold": f.threshold, "message": f.message,
+            "segment": f.segment}
+
+
+def detection_parts(detection: DetectResult) -> dict[str, Any]:
+    """What the report shows of the rules beyond their findings."""
+    return {"drift": detection.get("drift", []), "variance": detection.get("variance", {}),
+            "multivariate": detection.get("multivariate"),
+            "quality": detection.get("quality", {}).get("issues", []),
+            "anomalies": detection.get("anomalies", {})}
+
+
+def kpi_entry(name: str, value: float | None, baseline: float | None) -> dict[str, Any]:
+    """A KPI as the summary carries it: ``change_pct`` is signed (new - old) and ``verdict`` says
+    whether that is better or worse for this KPI (``monitor.kpis.change``)."""
+    change = kpi_change(name, value, baseline)
+    return {"value": value, "baseline": baseline, "change_pct": change.pct if change else None,
+            "change": change.delta if change else None, "verdict": change.verdict if change else None}
+
+
 def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
     model = store_models.get_model_by_id(session, run.model_id)
     spec = store_models.spec_of(model)
@@ -58,11 +97,9 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
     baseline = evaluated.baseline if evaluated else {}
     kpis = {}
     for value in store_runs.kpis_of(session, run.id):
-        change = None
-        if value.value is not None and value.baseline is not None:
-            change = relative_change(value.value, value.baseline, value.name)
-        kpis[value.name] = {"value": value.value, "baseline": value.baseline, "change_pct": change}
+        kpis[value.name] = kpi_entry(value.name, value.value, value.baseline)
     report = store_runs.report_of(session, run.id)
+    schedule = [action_json(a, model.name) for a in list_actions(session, model.id, limit=10)]
     summary = {
         "run_id": run.id, "model": model.name, "version": run.version, "task": model.task,
         "trigger": run.trigger, "status": run.status, "error": run.error,
@@ -75,14 +112,10 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "confusion_matrix": evaluated.evaluation.confusion_matrix if evaluated else None,
         "per_class": evaluated.evaluation.per_class if evaluated else None,
         "notes": evaluated.evaluation.notes if evaluated else [],
-        "findings": [
-            {"rule": f.rule, "kind": f.kind, "status": f.status, "severity": f.severity, "metric": f.metric,
-             "value": f.value, "baseline": f.baseline, "threshold": f.threshold, "message": f.message,
-             "segment": f.segment}
-            for f in store_runs.findings_of(session, run.id)
-        ],
+        "findings": [finding_json(f) for f in store_runs.findings_of(session, run.id)],
         "alerts": [
-            {"id": a.id, "rule": a.rule, "state": a.state, "severity": a.severity, "message": a.message,
+            {"id": a.id, "rule": a.rule, "kind": a.kind, "segment": a.segment, "state": a.state,
+             "severity": a.severity, "message": a.message,
              "first_seen": _iso(a.first_seen), "resolved_at": _iso(a.resolved_at)}
             for a in alerts_of_run(session, run)
         ],
@@ -91,17 +124,14 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
              "result": a.result, "error": a.error}
             for a in actions_of_run(session, run)
         ],
-        "recovery_schedule": [action_json(a, model.name) for a in list_actions(session, model.id, limit=10)],
+        "recovery_schedule": schedule,
+        "events": _events(session, model.id, schedule),
         "history": store_runs.kpi_history(session, model.id, [k for k in kpis if k != "log_loss"]),
         "thresholds": _thresholds(spec, baseline),
         "segments": {name: part.to_json() for name, part in evaluated.segments.items()} if evaluated else {},
         "estimated": evaluated.estimated if evaluated else None,
-        "drift": detection.get("drift", []),
-        "variance": detection.get("variance", {}),
-        "multivariate": detection.get("multivariate"),
-        "quality": detection.get("quality", {}).get("issues", []),
+        **detection_parts(detection),
         "distributions": _distributions(session, run, detection),
-        "anomalies": detection.get("anomalies", {}),
         "report": {"id": report.id} if report else None,
     }
     summary["outcome"], summary["outcome_message"] = outcome_of(summary)

@@ -13,6 +13,28 @@ from monitor.spec import ModelSpec
 
 OUTPUTS = (SCORE, PREDICTION)
 READABLE = {SCORE: "the model score", PREDICTION: "the predicted class"}
+#: the outputs' names where a single token is needed (metric labels, ``--json`` consumers' keys)
+LABELS = {SCORE: "model_score", PREDICTION: "model_prediction"}
+
+
+def column_label(column: str) -> str:
+    """A column's name outside modelwatch: features as they are, the model's outputs in words.
+
+    >>> column_label("__score__"), column_label("income")
+    ('model_score', 'income')
+    """
+    return LABELS.get(column, column)
+
+
+def segment_label(segment: str) -> str:
+    """An alert's segment as people read it: ``output=__score__`` -> ``output=model_score``.
+
+    >>> segment_label("region=EU,output=__prediction__")
+    'region=EU,output=model_prediction'
+    """
+    for column, label in LABELS.items():
+        segment = segment.replace(f"={column}", f"={label}")
+    return segment
 
 
 def window_frame(window: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:

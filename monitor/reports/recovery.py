@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from monitor.reports import svg
-from monitor.reports.sections import DASH, as_dict, as_list, badge, esc, num, section, table
+from monitor.reports.sections import DASH, as_dict, as_list, badge, esc, num, table
 
 
-def _time(raw: object) -> str:
+def time_text(raw: object) -> str:
     """ISO time as ``2026-11-23 13:38:57 UTC``; anything else as it is, escaped."""
     try:
         return esc(datetime.fromisoformat(str(raw)).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
@@ -23,8 +23,8 @@ def _time(raw: object) -> str:
 
 def _waits(action: dict) -> str:
     if action.get("state") == "pending_approval":
-        return f"approval until {_time(action.get('expires_at'))}<br><small>{esc(action.get('approval_reason'))}</small>"
-    return _time(action.get("eta")) if action.get("eta") else DASH
+        return f"approval until {time_text(action.get('expires_at'))}<br><small>{esc(action.get('approval_reason'))}</small>"
+    return time_text(action.get("eta")) if action.get("eta") else DASH
 
 
 def _verification(action: dict) -> str:
@@ -32,7 +32,7 @@ def _verification(action: dict) -> str:
     if not state:
         return DASH
     when = action.get("verify_at")
-    return f"{badge(state)}" + (f"<br><small>due {_time(when)}</small>" if state in ("due", "checking") else "")
+    return f"{badge(state)}" + (f"<br><small>due {time_text(when)}</small>" if state in ("due", "checking") else "")
 
 
 def _evaluation(action: dict) -> str:
@@ -59,10 +59,10 @@ def schedule(s: dict) -> str:
     actions = [a for a in as_list(s.get("recovery_schedule")) if isinstance(a, dict)]
     if not actions:
         return ""
-    rows = [f"<tr><td>{esc(a.get('id'))}</td><td>{esc(a.get('kind'))}</td><td>{esc(a.get('rule'))}</td>"
-            f"<td>{badge(a.get('state'))}</td><td>{_waits(a)}</td><td class=\"num\">{esc(a.get('executions'))}</td>"
-            f"<td>{_verification(a)}</td><td>{esc(as_dict(a.get('result')).get('summary') or a.get('error') or '')}</td></tr>"
-            for a in actions]
-    heads = ["ID", "Action", "Rule", "State", "Runs at / waits for", "Runs", "Verification", "Outcome"]
-    body = table(heads, rows, "none", numeric=frozenset({"Runs"})) + "".join(_evaluation(a) for a in actions)
-    return section("recovery-schedule", "Recovery schedule of the model", body)
+    from markupsafe import Markup
+
+    from monitor.reports import templating
+
+    rows = [{**a, "waits": Markup(_waits(a)), "verification": Markup(_verification(a)),
+             "outcome": as_dict(a.get("result")).get("summary") or a.get("error") or ""} for a in actions]
+    return templating.render("schedule.html.j2", actions=rows, evidence=[Markup(_evaluation(a)) for a in actions])

@@ -1,5 +1,6 @@
 """The report's data sections (estimated performance, segments, drift, variance, data quality) and
-the small HTML building blocks every section shares.
+the small HTML building blocks every section shares. The sections' markup is in Jinja2 templates
+(``templates/``); this module prepares their rows and the filters they use.
 
 Same rules as :mod:`monitor.reports.html`: any key may be missing, None or the wrong type, and every
 string from the summary (column, segment, category and metric names, messages) is escaped. A section
@@ -8,88 +9,11 @@ whose data is absent is left out; a section whose check ran and found nothing sa
 
 from __future__ import annotations
 
-import html
-
 from monitor.reports import charts, svg
-
-DASH = "\u2014"
-ROW_BREACHED = ' class="breached"'
-MARK = '<span class="mark" title="breached">\u25bc</span> '
-BADGE_CLASS = {  # value -> CSS class; a fixed map so data never reaches a class attribute
-    "firing": "crit", "critical": "crit", "failed": "crit", "drifted": "crit",
-    "warning": "warn", "running": "warn", "scheduled": "warn", "insufficient_data": "muted", "skipped": "muted",
-    "ok": "ok", "succeeded": "ok", "resolved": "ok", "cancelled": "muted",
-    "pending_approval": "warn", "acknowledged": "warn", "rejected": "muted", "expired": "muted", "recovered": "ok", "not_recovered": "crit", "inconclusive": "muted",
-}
-OUTPUT_COLUMNS = {"__score__": "model score", "__prediction__": "model prediction"}
-TESTS = {"ks": "KS", "chi2": "\u03c7\u00b2", "brown_forsythe": "Brown\u2013Forsythe",
-         "levene": "Levene", "wasserstein": "Wasserstein", "jensen_shannon": "Jensen\u2013Shannon",
-         "psi": "PSI", "domain_classifier": "domain classifier"}
-
-
-def esc(value: object) -> str:
-    """Escape for HTML text and attributes; None renders as an em dash so gaps look intentional."""
-    return DASH if value is None or value == "" else html.escape(str(value), quote=True)
-
-
-def as_dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: object) -> list:
-    return value if isinstance(value, list) else []
-
-
-def num(value: object) -> str:
-    return DASH if svg.finite(value) is None else svg.fmt(value)
-
-
-def count(value: object) -> str:
-    return DASH if svg.finite(value) is None else svg.fmt_count(value)
-
-
-def plain(value: object) -> str:
-    """Thresholds are settings (10 %, 0.72), so print them as written rather than padded."""
-    f = svg.finite(value)
-    return DASH if f is None else f"{f:g}"
-
-
-def p_value(value: object) -> str:
-    """p-values span hundreds of orders of magnitude; 3 decimals would print most drift as 0.000."""
-    f = svg.finite(value)
-    if f is None:
-        return DASH
-    if f == 0 or f >= 0.001:
-        return f"{f:.3f}"
-    mantissa, exponent = f"{f:.1e}".split("e")
-    return f"{mantissa}e{int(exponent)}".replace("-", "\u2212")
-
-
-def badge(value: object) -> str:
-    if value is None or value == "":
-        return DASH
-    return f'<span class="badge {BADGE_CLASS.get(str(value), "")}">{esc(str(value).replace("_", " "))}</span>'
-
-
-def table(headers: list[str], rows: list[str], empty: str, numeric: frozenset = frozenset()) -> str:
-    """A table, or a short 'none' line: an empty grid suggests missing data, not an empty result."""
-    if not rows:
-        return f'<p class="none">{esc(empty)}</p>'
-    head = "".join(f'<th class="num">{esc(h)}</th>' if h in numeric else f"<th>{esc(h)}</th>" for h in headers)
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-
-
-def section(key: str, title: str, body: str) -> str:
-    return f'<section id="{key}"><h2>{esc(title)}</h2>{body}</section>'
-
-
-def column_name(name: object) -> str:
-    """Display name of a feature; the model's own outputs get words instead of dunder names."""
-    return OUTPUT_COLUMNS.get(str(name), str(name)) if name is not None else ""
-
-
-def method_name(name: object) -> str:
-    return esc(TESTS.get(str(name), str(name).replace("_", " ")) if name else None)
+from monitor.reports.fmt import (  # noqa: F401  (re-exported: the sections' building blocks)
+    BADGE_CLASS, DASH, OUTPUT_COLUMNS, TESTS, as_dict, as_list, badge, column_name, count, esc, method_name, num,
+    p_value, plain, section, subject, table, words,
+)
 
 
 def _firing(s: dict, key: str) -> list[dict]:
@@ -111,20 +35,15 @@ def estimated(s: dict) -> str:
     band = f"{confidence:.0%} band" if confidence is not None and 0 < confidence < 1 else "Band"
     rows = []
     for name, value in values.items():
-        base = as_dict(kpis.get(name)).get("baseline")
         lo, hi = lower.get(name), upper.get(name)
         spread = DASH if svg.finite(lo) is None and svg.finite(hi) is None else f"{num(lo)} \u2013 {num(hi)}"
-        mark = ' <span class="badge crit">breached</span>' if str(name) in hit else ""
-        rows.append(f'<tr{ROW_BREACHED if mark else ""}><td>{esc(name)}{mark}</td><td class="num">{num(value)}</td>'
-                    f'<td class="num">{spread}</td><td class="num">{num(base)}</td></tr>')
+        rows.append({"name": name, "breached": str(name) in hit, "value": value, "spread": spread,
+                     "baseline": as_dict(kpis.get(name)).get("baseline")})
     n = svg.finite(est.get("n"))
-    on = f" on {svg.fmt_count(n)} scored rows" if n is not None else ""
-    note = (f'<p class="note">Estimated{on} from the model\'s calibrated scores (confidence-based '
-            "performance estimation), so no labels are needed. The band is where the realised KPI should "
-            "fall if the score calibration still holds.</p>")
-    heads = ["Metric", "Estimated", band, "Baseline"]
-    return section("estimated", "Estimated performance (no labels needed)",
-                   table(heads, rows, "", frozenset(heads[1:])) + note)
+    from monitor.reports import templating
+
+    return templating.render("estimated.html.j2", rows=rows, band=band,
+                             on=f" on {svg.fmt_count(n)} scored rows" if n is not None else "")
 
 
 # ---------------------------------------------------------------- segments
@@ -139,19 +58,13 @@ def segments(s: dict) -> str:
     rows = []
     for seg, part in parts.items():
         values, base = as_dict(part.get("kpis")), as_dict(part.get("baseline"))
-        flagged = any(key == seg for key, _ in hit)
-        cells = []
-        for name in names:
-            breached = (seg, name) in hit
-            cells.append(f'<td class="num{" breached" if breached else ""}">{MARK if breached else ""}'
-                         f'{num(values.get(name))}'
-                         f'<br><small>{num(base.get(name))}</small></td>')
-        mark = ' <span class="badge crit">breached</span>' if flagged else ""
-        rows.append(f'<tr><td>{esc(seg)}{mark}</td><td class="num">{count(part.get("labelled_rows"))}</td>'
-                    f'{"".join(cells)}</tr>')
-    heads = ["Segment", "Labelled rows", *names]
-    note = '<p class="note">Each cell: the window\'s value, its segment baseline below; \u25bc marks a firing rule.</p>'
-    return section("segments", "Segments", table(heads, rows, "", frozenset(heads[1:])) + note)
+        cells = [{"value": values.get(name), "baseline": base.get(name), "breached": (seg, name) in hit}
+                 for name in names]
+        rows.append({"segment": seg, "flagged": any(key == seg for key, _ in hit), "rows": count(part.get("labelled_rows")),
+                     "cells": cells})
+    from monitor.reports import templating
+
+    return templating.render("segments.html.j2", names=names, rows=rows)
 
 
 # ---------------------------------------------------------------- data drift
@@ -173,7 +86,9 @@ def _unseen(d: dict) -> str:
     return listed + more + (f" <small>({share:.1%} of rows)</small>" if share is not None else "")
 
 
-def _drift_row(d: dict) -> str:
+def _drift_row(d: dict) -> dict:
+    from markupsafe import Markup
+
     drifted, skipped = d.get("drifted") is True, d.get("skipped")
     status = badge("skipped") + f"<br><small>{esc(skipped)}</small>" if skipped else badge(
         "drifted" if drifted else "ok")
@@ -182,12 +97,10 @@ def _drift_row(d: dict) -> str:
     p_over = None not in (svg.finite(p), svg.finite(p_limit)) and svg.finite(p) <= svg.finite(p_limit)
     e_over = None not in (svg.finite(effect), svg.finite(e_limit)) and svg.finite(effect) >= svg.finite(e_limit)
     test = f"{method_name(d.get('method'))} <small>\u00b7 {method_name(d.get('effect_method'))}</small>"
-    rows = f"{count(d.get('reference_count'))} / {count(d.get('current_count'))}"
-    return (f'<tr{ROW_BREACHED if drifted else ""} title="{esc(d.get("message"))}">'
-            f"<td>{esc(column_name(d.get('column')))}</td><td>{status}</td><td class=\"nowrap\">{test}</td>"
-            f'<td class="num">{_versus(p_value(p), p_limit, p_over)}</td>'
-            f'<td class="num">{_versus(num(effect), e_limit, e_over)}</td>'
-            f"<td>{_unseen(d)}</td><td class=\"num\">{rows}</td></tr>")
+    return {"drifted": drifted, "title": d.get("message"), "column": column_name(d.get("column")),
+            "status": Markup(status), "test": Markup(test), "p": Markup(_versus(p_value(p), p_limit, p_over)),
+            "effect": Markup(_versus(num(effect), e_limit, e_over)), "unseen": Markup(_unseen(d)),
+            "counts": f"{count(d.get('reference_count'))} / {count(d.get('current_count'))}"}
 
 
 def _plot(column: str, dist: dict, d: dict) -> str:
@@ -209,23 +122,15 @@ def drift(s: dict) -> str:
     if not entries and not dists:
         return ""
     entries.sort(key=lambda d: (d.get("drifted") is not True, bool(d.get("skipped"))))
-    heads = ["Column", "Status", "Test \u00b7 effect", "p (adjusted)", "Effect size", "Unseen categories",
-             "Rows (ref / window)"]
-    body = table(heads, [_drift_row(d) for d in entries], "none: no drift tests ran",
-                 frozenset(["p (adjusted)", "Effect size", "Rows (ref / window)"]))
-    if entries:
-        count = sum(d.get("drifted") is True for d in entries)
-        body = f'<p class="note lead">{count} of {len(entries)} columns drifted.</p>' + body
+    from markupsafe import Markup
+
+    from monitor.reports import templating
+
     by_column = {str(d.get("column")): d for d in entries}
     order = list(dict.fromkeys([*(str(d.get("column")) for d in entries), *dists]))
     shown = [c for c in order if c in dists and by_column.get(c, {}).get("drifted") is True]
     rest = [c for c in order if c in dists and c not in shown]
-    if shown:
-        body += f'<div class="plots">{"".join(_plot(c, dists[c], by_column.get(c, {})) for c in shown)}</div>'
-    if rest:
-        noun = "column" if len(rest) == 1 else "columns"
-        other = " other" if shown else ""
-        body += (f"<details><summary>Distributions of {len(rest)}{other} {noun} (no drift)</summary>"
-                 f'<div class="plots">{"".join(_plot(c, dists[c], by_column.get(c, {})) for c in rest)}</div>'
-                 "</details>")
-    return section("drift", "Data drift", body)
+    return templating.render(
+        "drift.html.j2", rows=[_drift_row(d) for d in entries], drifted=sum(d.get("drifted") is True for d in entries),
+        shown=[Markup(_plot(c, dists[c], by_column.get(c, {}))) for c in shown],
+        rest=[Markup(_plot(c, dists[c], by_column.get(c, {}))) for c in rest])

@@ -8,7 +8,7 @@ set) and whether this window met it. Only KPIs the window actually measured are 
 from __future__ import annotations
 
 from monitor.reports import svg
-from monitor.reports.sections import DASH, ROW_BREACHED, as_dict, as_list, badge, esc, section, table
+from monitor.reports.sections import DASH, as_dict, as_list
 
 #: KPI -> (label, unit); a unit of "%" on a share (0..1) multiplies by 100
 SERVICE_KPIS: dict[str, tuple[str, str]] = {
@@ -49,21 +49,20 @@ def service(s: dict) -> str:
         finding = slo.get(name)
         if svg.finite(value) is None and finding is None:
             continue
-        target, status = DASH, DASH
+        target = DASH
         if finding:
             threshold = svg.finite(finding.get("threshold"))
             bound = ">" if finding.get("rule", "").startswith("min_") else "<"
             suffix = "%" if unit in ("share", "%") else f" {unit}"
             target = DASH if threshold is None else f"{bound} {threshold:g}{suffix}"
-            status = badge(finding.get("status"))
         hit = isinstance(finding, dict) and finding.get("status") == "firing"
-        rows.append(f'<tr{ROW_BREACHED if hit else ""}><td>{esc(label)}</td>'
-                    f'<td class="num">{esc(_value(value, unit))}</td><td class="num">{esc(target)}</td>'
-                    f"<td>{status}</td></tr>")
+        rows.append({"label": label, "value": _value(value, unit), "target": target, "breached": hit,
+                     "status": finding.get("status") if finding else None})
     if not rows:
         return ""
-    heads = ["Service KPI", "Window", "SLO", "Status"]
-    return section("service", "Service", table(heads, rows, "", frozenset(heads[1:3])))
+    from monitor.reports import templating
+
+    return templating.render("service.html.j2", rows=rows)
 
 
 #: the KPIs `modelwatch status` shows, with their short spelling

@@ -12,6 +12,8 @@ import math
 import sys
 from datetime import datetime
 
+from monitor.reports import timeaxis
+
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#4b5563"]
 WINDOW_COLOR, BASELINE_COLOR, INK, MUTED, GRID = "#2563eb", "#b6bcc6", "#1f2937", "#6b7280", "#e5e7eb"
@@ -237,18 +239,16 @@ def _x_positions(xs: list[str]) -> tuple[list[str], dict[str, float]]:
     return unique, {u: i / (len(unique) - 1) for i, u in enumerate(unique)}
 
 
-def _short_time(text: str) -> str:
-    t = _parse_time(text)
-    return t.strftime("%m-%d %H:%M") if t else _truncate(text, 16)
-
-
 def line_chart(series: dict[str, list[tuple[str, float | None]]], title: str,
-               thresholds: dict[str, float] | None = None, anomalies: dict[str, list[int]] | None = None) -> str:
+               thresholds: dict[str, float] | None = None, anomalies: dict[str, list[int]] | None = None,
+               events: list[dict] | None = None) -> str:
     """KPI history: one polyline per series over time, points as circles, dashed threshold lines.
 
     A None value breaks the line (a gap is information: the run had no labelled data), and isolated
     points still get a circle so a single-run history is visible. ``anomalies`` holds indices into
-    each series' list (as given) that a detector flagged; those points get a red ring.
+    each series' list (as given) that a detector flagged; those points get a red ring. ``events``
+    (``[{"at", "kind": "deploy"|"rollback"|"retrain", "label"}]``) inside the plotted time span are
+    vertical labelled lines, so a KPI step can be read against what was done to the model.
     """
     flagged = _flagged(series or {}, anomalies or {})
     clean = {str(k): [(str(p[0]), finite(p[1])) for p in v if isinstance(p, (list, tuple)) and len(p) >= 2]
@@ -281,7 +281,26 @@ def line_chart(series: dict[str, list[tuple[str, float | None]]], title: str,
         color = colors.get(name, MUTED)
         body.append(_line(left, y, right, y, color, stroke_dasharray="6 4", stroke_width="1.5"))
         body.append(_text(right - 4, y - 5, f"{name} threshold {fmt(limit)}", "end", fill=color, font_size=10))
+    body.extend(_event_marks(events, order, pos, left, right, top, bottom))
     return _svg(LINE_W, bottom + 36, title, body)
+
+
+def _event_marks(events, order, pos, left, right, top, bottom) -> list[str]:
+    times = [(t, x) for x in order if (t := timeaxis.parse(x)) is not None]
+    if len(times) < 2 or len(times) != len(order):
+        return []
+    (start, first), (end, _) = times[0], times[-1]
+    try:
+        marks = timeaxis.events_in(events, start, end)
+    except TypeError:
+        return []
+    out = []
+    for at, text, colour in marks:
+        x = left + (at - start).total_seconds() / ((end - start).total_seconds() or 1) * (right - left)
+        out.append(f'<g class="event"><title>{_esc(text)} at {_esc(at.isoformat())}</title>'
+                   + _line(x, top, x, bottom, colour, stroke_dasharray="2 3", stroke_width="1.5")
+                   + _text(x + 3, top + 10, _truncate(text, 24), fill=colour, font_size=10) + "</g>")
+    return out
 
 
 def _flagged(series: dict, anomalies: dict) -> dict[str, set[str]]:
@@ -319,10 +338,11 @@ def _line_axes(ticks, order, left, right, top, bottom, px, py) -> list[str]:
         out.append(_line(left, py(t), right, py(t), GRID))
         out.append(_text(left - 6, py(t) + 4, f"{t:g}", "end", fill=MUTED, font_size=10))
     shown = _spaced(order, px, 90.0)
+    names = timeaxis.labels(shown)
     for x in shown:
         out.append(_line(px(x), bottom, px(x), bottom + 4, MUTED))
         anchor = "start" if px(x) - left < 40 else "end" if right - px(x) < 40 else "middle"
-        out.append(_text(px(x), bottom + 18, _short_time(x), anchor, fill=MUTED, font_size=10))
+        out.append(_text(px(x), bottom + 18, names[x], anchor, fill=MUTED, font_size=10))
     out.append(_line(left, bottom, right, bottom, MUTED))
     return out
 

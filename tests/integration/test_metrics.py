@@ -121,6 +121,7 @@ def test_metrics_expose_check_health_drift_recovery_and_queues_in_valid_expositi
 
     drift = {s.labels["feature"]: s for s in families["modelwatch_feature_drift_score"].samples}
     assert {"amount", "channel"} <= set(drift)
+    assert "model_prediction" in drift and not {f for f in drift if f.startswith("__")}  # outputs by name
     assert drift["amount"].labels["method"] == "wasserstein" and drift["amount"].labels["version"] == "2"
     assert {s.labels["feature"] for s in families["modelwatch_feature_drift_detected"].samples} >= {"amount"}
 

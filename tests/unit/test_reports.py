@@ -135,8 +135,8 @@ def test_document_structure_and_sections():
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", out), "report must not fetch anything"
     for section in ("kpis", "confusion", "findings", "alerts", "recovery", "history"):
         assert f'<section id="{section}">' in out
-    for heading in ("KPIs against baseline", "Confusion matrix", "Findings", "Alerts", "Recovery actions",
-                    "KPI history"):
+    for heading in ("KPIs against baseline", "Confusion matrix", "Findings", "Open alerts, by cause",
+                    "What happens next: recovery actions of this run", "KPI history"):
         assert f"<h2>{heading}</h2>" in out
     assert "churn" in out and "v2" in out and "ab12cd34" in out and "schedule" in out
     assert "2026-11-23 09:00:00 UTC" in out and "2026-11-23 10:00:05 UTC" in out
@@ -157,7 +157,7 @@ def test_verdict_banner_counts_open_alerts():
 
 def test_kpi_table_numbers_and_breach_marker():
     out = render_html(full_summary())
-    kpi = out[out.index('<section id="kpis">'):out.index('<section id="confusion">')]
+    kpi = between(out, "kpis")
     rows = re.findall(r"<tr.*?</tr>", kpi, flags=re.S)[1:]
     recall = next(r for r in rows if ">recall" in r)
     accuracy = next(r for r in rows if ">accuracy" in r)
@@ -173,7 +173,9 @@ def test_tables_render_rows():
     out = render_html(full_summary())
     assert "recall fell 31.3% below its baseline" in out
     assert '<td class="num">10</td>' in out  # threshold printed as configured
-    assert "rollback" in out and "{&quot;to_version&quot;: &quot;1&quot;}" in out
+    recovery = between(out, "recovery")
+    assert "rollback" in recovery and "<dt>to version</dt><dd>1</dd>" in recovery  # rendered, not dumped
+    assert "<details><summary>Raw result</summary><pre>{\n  &#34;to_version&#34;: &#34;1&#34;\n}</pre>" in recovery
     assert "2026-11-23 10:15:00 UTC" in out
 
 
@@ -210,9 +212,9 @@ def test_minimal_summary():
     out = render_html({"model": "m", "run_id": "r"})
     assert out.startswith("<!DOCTYPE html>") and out.rstrip().endswith("</html>")
     assert "Healthy" in out
-    for empty in ("none: no KPIs were computed", "none: no rules were evaluated", "none: no alerts",
-                  "none: no recovery actions"):
+    for empty in ("none: no KPIs were computed", "none: no rules were evaluated"):
         assert empty in out
+    assert 'id="alerts"' not in out and 'id="recovery"' not in out  # nothing open, nothing scheduled
     assert "<table" not in out and "<svg" not in out
     assert 'id="confusion"' not in out and 'id="history"' not in out
 
@@ -321,7 +323,7 @@ def test_svg_text_is_escaped():
 
 def test_data_sections_render_in_order():
     out = render_html(rich_summary())
-    order = ["kpis", "estimated", "segments", "drift", "joint", "variance", "quality", "confusion", "history"]
+    order = ["kpis", "history", "estimated", "segments", "drift", "joint", "variance", "quality", "confusion"]
     positions = [out.index(f'<section id="{key}">') for key in order]
     assert positions == sorted(positions)
     for heading in ("Estimated performance (no labels needed)", "Segments", "Data drift", "Joint drift",
@@ -390,7 +392,7 @@ def test_joint_variance_and_quality_sections():
     assert "3.0e\u221210" in variance[0] and "Brown\u2013Forsythe" in variance[0]
     quality = re.findall(r"<tr>.*?</tr>", between(out, "quality"), flags=re.S)[1:]
     assert len(quality) == 2 and "new categories" in quality[0] and "critical" in quality[0]  # worst first
-    assert "20.0% of &#x27;age&#x27; is missing" in quality[1]
+    assert "20.0% of &#39;age&#39; is missing" in quality[1]  # escaped by the template (markupsafe)
 
 
 def test_data_sections_absent_or_none_without_data():
@@ -510,6 +512,6 @@ def test_data_sections_escape_hostile_strings():
     roots = svgs(out)
     plot = next(r for r in roots if (r.find(SVG_NS + "title").text or "").startswith(EVIL))
     assert EVIL in texts(plot)  # the category label, parsed back to the original text
-    history = roots[-1]
+    history = svgs(between(out, "history"))[0]
     assert [c for c in history.iter(SVG_NS + "circle") if c.get("class") == "anomaly"]
     assert "<script>" not in distribution({"categories": [EVIL]}, {}, EVIL)
