@@ -9,41 +9,7 @@ calls this and then enqueues the check. The HTTP hook (``POST /v1/hooks/registry
 MLflow, by ``spec.registry.kind``; ``monitor.registry.adapters``).
 """
 
-from __future__ import annotations
-
-from typing import Any
-
-import pandas as pd
-
-from monitor.config import Settings, get_settings
-from monitor.db.engine import session_scope
-from monitor.registry import builtin
 from monitor.registry.adapters import Move, RegistryAdapter, RegistryError, RegistryVersion, adapter_for
-from monitor.store import models as store
-
+from monitor.registry.versions import on_model_update
 
 __all__ = ["Move", "RegistryAdapter", "RegistryError", "RegistryVersion", "adapter_for", "on_model_update"]
-
-
-def on_model_update(name: str, version: str, *, reference: pd.DataFrame | str | None = None,
-                    artifact: bytes | None = None, serving: bool = True, source: str = "builtin",
-                    details: dict[str, Any] | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """Record a new model version; returns ``{model, version, serving, check_delay}``.
-
-    ``reference`` is a DataFrame (or a Parquet/CSV path) of the version's predictions on held-out
-    labelled data; without it the version inherits the previous reference profile.
-    ``check_delay`` is the spec's ``registry_check_delay``: how long the caller that checks the
-    new version (``tasks.publish.register_version``) waits, so the check sees its traffic.
-    """
-    from monitor.reference import read_table
-
-    settings = settings or get_settings()
-    if isinstance(reference, str):
-        reference = read_table(reference)
-    with session_scope(settings.effective_database_url) as session:
-        model = store.get_model(session, name)
-        spec = store.spec_of(model)
-        row = builtin.register(session, model, spec, str(version), reference=reference,
-                               artifact=artifact, serving=serving, source=source, details=details)
-        return {"model": name, "version": row.version, "serving": row.serving,
-                "check_delay": spec.registry_check_delay}
