@@ -93,7 +93,7 @@ def test_broken_batch_is_notified_within_seconds_and_survives_a_worker_restart(b
         client.log_predictions(_rows("broken-more", 40, error_rate=0.4, score=0.15, seed=3))
         wait_for(lambda: _streamed_past_everything(stack.database_url), 30, "the stream to read the next rows")
         # ... nor from the window check, which confirms the alert (it keeps it open).
-        summary = json.loads(stack.cli("check", MODEL, "--wait", "--json", "--timeout", "60").stdout)
+        summary = json.loads(stack.cli("check", MODEL, "--wait", "--json", "--timeout", "60", "--fail-on", "never").stdout)
         findings = {f["rule"]: f for f in summary["findings"]}
         assert findings["stream_error_rate"]["status"] == "firing", findings
         with session(stack.database_url) as s:
