@@ -7,18 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import numpy as np
 import pytest
 from sqlalchemy import select
 
 from monitor.db.migrate import upgrade
 from monitor.db.schema import CheckRun, KpiValue
-from monitor.registry import builtin
-from monitor.spec import parse_spec
-from monitor.store import logs, models as store
 from tests.conftest import session, wait_for
 from tests.support.carbon_server import Carbon, carbon  # noqa: F401 (fixture)
-from tests.support.scenario import _labelled
+from tests.support.scenario import seed_fraud
 
 pytestmark = pytest.mark.integration
 MODEL = "fraud.eu"  # a dot in the name: one path component in Graphite (fraud_eu)
@@ -27,23 +23,7 @@ MODEL = "fraud.eu"  # a dot in the name: one path component in Graphite (fraud_e
 def _seed(url: str) -> None:
     """The fraud model with a healthy reference, and a served window whose recall fell to ~0.45."""
     upgrade(url)
-    spec = parse_spec({"models": [{
-        "name": MODEL, "task": "binary_classification", "window": "1h",
-        "columns": {"numeric": ["amount"], "categorical": ["channel"]},
-        "rules": {"recall_drop_pct": 10, "min_labelled_rows": 100, "anomaly": None},
-        "alerts": [{"log": {}}]}]})[0]
-    rng = np.random.default_rng(3)
-    window = _labelled(600, rng, recall=0.45)
-    now = dt.datetime.now(dt.timezone.utc)
-    with session(url) as s:
-        model, _ = store.upsert_model(s, spec)
-        builtin.register(s, model, spec, "1", reference=_labelled(2000, rng, recall=0.9))
-        logs.insert_predictions(s, model.id, [
-            {"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=5 + i), "prediction": int(row.prediction),
-             "score": float(row.score), "features": {"amount": float(row.amount), "channel": row.channel}}
-            for i, row in enumerate(window.itertuples())], "1")
-        logs.insert_labels(s, model.id, [{"request_id": f"r{i}", "label": int(label)}
-                                         for i, label in enumerate(window["label"])])
+    seed_fraud(url, [{"log": {}}], recall=0.45, rows=600, reference_rows=2000, seed=3, name=MODEL)
 
 
 def _finished(url: str) -> CheckRun | None:

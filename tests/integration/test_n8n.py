@@ -9,24 +9,19 @@ acknowledges the alert through ``POST /v1/alerts/{id}/ack``.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-import datetime as dt
 import json
 import subprocess
 
 import httpx
-import numpy as np
 import pytest
 from sqlalchemy import select
 
 from monitor.db.migrate import upgrade
 from monitor.db.schema import Alert, AuditEvent, Notification
-from monitor.registry import builtin
-from monitor.spec import parse_spec
-from monitor.store import logs, models as store
 from tests.conftest import session, wait_for
 from tests.support.api_server import serve
 from tests.support.n8n_server import N8N_DIR, NODE, WORKFLOWS as WORKFLOW_DIR, N8n, installed, n8n  # noqa: F401
-from tests.support.scenario import _labelled
+from tests.support.scenario import seed_fraud
 
 pytestmark = pytest.mark.integration
 MODEL = "fraud"
@@ -59,23 +54,8 @@ def test_every_example_workflow_passes_validation_with_n8ns_own_packages():
 def _seed(url: str, alert_url: str) -> None:
     """The fraud model alerting to n8n, and a served window whose recall fell to ~0.4."""
     upgrade(url)
-    spec = parse_spec({"models": [{
-        "name": MODEL, "task": "binary_classification", "window": "1h",
-        "columns": {"numeric": ["amount"], "categorical": ["channel"]},
-        "rules": {"recall_drop_pct": 10, "min_labelled_rows": 100, "anomaly": None},
-        "alerts": [{"webhook": {"url": alert_url, "auth": {"header": "X-Modelwatch-Auth", "env": "N8N_WEBHOOK_AUTH"}}}],
-    }]})[0]
-    rng = np.random.default_rng(7)
-    window = _labelled(400, rng, recall=0.4)
-    now = dt.datetime.now(dt.timezone.utc)
-    with session(url) as s:
-        model, _ = store.upsert_model(s, spec)
-        builtin.register(s, model, spec, "1", reference=_labelled(1500, rng, recall=0.9))
-        logs.insert_predictions(s, model.id, [
-            {"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=5 + i), "prediction": int(row.prediction),
-             "score": float(row.score), "features": {"amount": float(row.amount), "channel": row.channel}}
-            for i, row in enumerate(window.itertuples())], "1")
-        logs.insert_labels(s, model.id, [{"request_id": f"r{i}", "label": int(v)} for i, v in enumerate(window["label"])])
+    seed_fraud(url, [{"webhook": {"url": alert_url, "auth": {"header": "X-Modelwatch-Auth", "env": "N8N_WEBHOOK_AUTH"}}}],
+               recall=0.4, rows=400, reference_rows=1500, seed=7)
 
 
 def _acknowledged(url: str) -> Alert | None:

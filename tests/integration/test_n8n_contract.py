@@ -8,22 +8,17 @@ sit behind a Slack "send and wait" node); test_n8n.py runs the other workflows i
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 
 import httpx
-import numpy as np
 import pytest
 
 from monitor.config import Settings
 from monitor.db.migrate import upgrade
-from monitor.registry import builtin
-from monitor.spec import parse_spec
-from monitor.store import logs, models as store
-from tests.conftest import ROOT, session
+from tests.conftest import ROOT
 from tests.support.api_server import serve
-from tests.support.scenario import _labelled
+from tests.support.scenario import seed_fraud
 from tests.support.stages import run_chain
 
 pytestmark = pytest.mark.integration
@@ -60,23 +55,8 @@ def _seed(settings: Settings) -> str:
     """A fraud model whose recall fell, with a 'notify' recovery that waits for approval; one check."""
     url = settings.effective_database_url
     upgrade(url)
-    spec = parse_spec({"models": [{
-        "name": MODEL, "task": "binary_classification", "window": "1h",
-        "columns": {"numeric": ["amount"], "categorical": ["channel"]},
-        "rules": {"recall_drop_pct": 10, "min_labelled_rows": 100, "anomaly": None},
-        "alerts": [{"log": {}}],
-        "recovery": {"recall_drop": {"action": "notify", "after": "1h", "approval": True}}}]})[0]
-    rng = np.random.default_rng(5)
-    window = _labelled(400, rng, recall=0.4)
-    now = dt.datetime.now(dt.timezone.utc)
-    with session(url) as s:
-        model, _ = store.upsert_model(s, spec)
-        builtin.register(s, model, spec, "1", reference=_labelled(1500, rng, recall=0.9))
-        logs.insert_predictions(s, model.id, [
-            {"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=5 + i), "prediction": int(row.prediction),
-             "score": float(row.score), "features": {"amount": float(row.amount), "channel": row.channel}}
-            for i, row in enumerate(window.itertuples())], "1")
-        logs.insert_labels(s, model.id, [{"request_id": f"r{i}", "label": int(v)} for i, v in enumerate(window["label"])])
+    seed_fraud(url, [{"log": {}}], recall=0.4, rows=400, reference_rows=1500, seed=5,
+               recovery={"recall_drop": {"action": "notify", "after": "1h", "approval": True}})
     return run_chain(settings, MODEL)
 
 

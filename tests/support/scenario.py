@@ -55,3 +55,31 @@ def write_window(folder: Path, *, version: str, recall: float, n: int = 800, see
     frame[["request_id", "ts", "version", "amount", "channel", "prediction", "score"]].to_csv(predictions, index=False)
     frame[["request_id", "label"]].to_csv(labels, index=False)
     return predictions, labels
+
+
+def seed_fraud(url: str, alerts: list, *, recall: float, rows: int, reference_rows: int, seed: int,
+               recovery: dict | None = None, name: str = MODEL) -> None:
+    """Register the fraud model straight into the database at ``url`` (version 1, reference recall
+    about 0.9) with ``rows`` labelled predictions of the last minutes at ``recall``."""
+    from monitor.registry import builtin
+    from monitor.spec import parse_spec
+    from monitor.store import logs, models as store
+    from tests.conftest import session
+
+    entry = {"name": name, "task": "binary_classification", "window": "1h",
+             "columns": {"numeric": ["amount"], "categorical": ["channel"]},
+             "rules": {"recall_drop_pct": 10, "min_labelled_rows": 100, "anomaly": None}, "alerts": alerts}
+    if recovery is not None:
+        entry["recovery"] = recovery
+    spec = parse_spec({"models": [entry]})[0]
+    rng = np.random.default_rng(seed)
+    window = _labelled(rows, rng, recall=recall)
+    now = dt.datetime.now(dt.timezone.utc)
+    with session(url) as s:
+        model, _ = store.upsert_model(s, spec)
+        builtin.register(s, model, spec, "1", reference=_labelled(reference_rows, rng, recall=0.9))
+        logs.insert_predictions(s, model.id, [
+            {"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=5 + i), "prediction": int(row.prediction),
+             "score": float(row.score), "features": {"amount": float(row.amount), "channel": row.channel}}
+            for i, row in enumerate(window.itertuples())], "1")
+        logs.insert_labels(s, model.id, [{"request_id": f"r{i}", "label": int(v)} for i, v in enumerate(window["label"])])
