@@ -9,9 +9,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
-# Integration tests mostly wait on real workers, brokers and databases: two pytest workers
-# (pytest-xdist; each with its own redis-server and databases) halve the wall time on 2 cores.
-TEST_WORKERS ?= 2
+# Integration tests mostly wait on real workers, brokers and databases: four pytest workers
+# (pytest-xdist; each with its own redis-server and databases) keep 2 cores busy, and work
+# stealing keeps the slowest tests from all landing on one worker at the end.
+TEST_WORKERS ?= 4
 
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 
@@ -66,7 +67,7 @@ services:
 
 test: venv services
 	cd web && npm test
-	$(PYTEST) -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 unit: venv
 	$(PYTEST) $(PYTEST_ARGS) tests/unit
