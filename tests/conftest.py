@@ -156,6 +156,16 @@ def pg_admin_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A migrated SQLite state database in the test's own folder."""
+    from monitor.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
 def postgres_url(pg_admin_url) -> Iterator[str]:
     """A fresh database, dropped after the test."""
     import psycopg

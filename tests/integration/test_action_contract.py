@@ -46,15 +46,6 @@ EXPECTED: dict[str, tuple[dict, Callable[[Session, int], bool]]] = {
 }
 
 
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    from monitor.db.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    upgrade(url)
-    return url
-
-
 def _reference(n: int = 200) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     x = rng.normal(size=n)

@@ -34,15 +34,6 @@ REGISTRIES: dict[str, Callable[[pytest.FixtureRequest], dict]] = {
 }
 
 
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    from monitor.db.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    upgrade(url)
-    return url
-
-
 def _reference(n: int = 200) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     label = (rng.random(n) < 0.3).astype(int)
