@@ -4,7 +4,6 @@ commit (a resumed client would skip it for good), and must not wait forever for 
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -17,17 +16,9 @@ from monitor.config import Settings
 from monitor.db.engine import get_engine
 from monitor.db.migrate import upgrade
 from tests.conftest import session
+from tests.support.sse import follow
 
 pytestmark = pytest.mark.integration
-
-
-class _Client:
-    def __init__(self, polls: int):
-        self.polls = polls
-
-    async def is_disconnected(self) -> bool:
-        self.polls -= 1
-        return self.polls < 0
 
 
 def _record(s, run_id: str) -> int:
@@ -35,10 +26,7 @@ def _record(s, run_id: str) -> int:
 
 
 def _delivered(settings: Settings, cursor: sse.Cursor, polls: int = 2) -> list[str]:
-    async def collect() -> list[str]:
-        return [c async for c in routes._follow(_Client(polls), settings, cursor, None)]
-
-    return [json.loads(line.removeprefix("data: "))["run_id"] for chunk in asyncio.run(collect())
+    return [json.loads(line.removeprefix("data: "))["run_id"] for chunk in follow(settings, cursor, polls)
             for line in chunk.split("\n") if line.startswith("data: ")]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -11,6 +10,7 @@ from fastapi.testclient import TestClient
 from frontdoors.api import sse
 from frontdoors.api.app import create_app
 from frontdoors.api.routes import events as routes
+from tests.support.sse import follow
 from monitor import events
 from monitor.config import Settings
 from monitor.db.engine import session_scope
@@ -137,23 +137,8 @@ def test_cursor_without_grace_never_waits():
 
 # --- the stream itself ----------------------------------------------------------------------------
 
-class _Client:
-    """Stands for the HTTP request: connected for ``polls`` looks, then gone."""
-
-    def __init__(self, polls: int):
-        self.polls = polls
-
-    async def is_disconnected(self) -> bool:
-        self.polls -= 1
-        return self.polls < 0
-
-
 def _follow(settings, position: int, polls: int, model: str | None = None) -> list[dict]:
-    async def collect() -> list[str]:
-        cursor = sse.Cursor(position, grace=0.0)
-        return [chunk async for chunk in routes._follow(_Client(polls), settings, cursor, model)]
-
-    chunks = asyncio.run(collect())
+    chunks = follow(settings, sse.Cursor(position, grace=0.0), polls, model)
     assert chunks[0] == sse.preamble()
     return [json.loads(line.removeprefix("data: ")) for chunk in chunks for line in chunk.split("\n")
             if line.startswith("data: ")]
@@ -191,11 +176,7 @@ def test_quiet_stream_sends_heartbeats(settings, monkeypatch):
     monkeypatch.setattr(sse, "HEARTBEAT", 0.05)
     monkeypatch.setattr(routes, "POLL_EMBEDDED", 0.06)
 
-    async def collect() -> list[str]:
-        cursor = sse.Cursor(0, grace=0.0)
-        return [c async for c in routes._follow(_Client(3), settings, cursor, None)]
-
-    assert sse.comment() in asyncio.run(collect())
+    assert sse.comment() in follow(settings, sse.Cursor(0, grace=0.0), polls=3)
 
 
 # --- over HTTP ------------------------------------------------------------------------------------
