@@ -63,9 +63,9 @@ def clean(value: Any) -> Any:
     return value
 
 
-def decoded(value: Any) -> Any:
-    """A JSON column's value (SQLite may hand back the text)."""
-    return json.loads(value) if isinstance(value, str) else value
+def decoded(value: Any, text: bool) -> Any:
+    """A JSON column's value; ``text`` when the driver hands back the JSON text (SQLite)."""
+    return json.loads(value) if text and isinstance(value, str) else value
 
 
 def write_group(root: str, model_id: int, kind: str, rows: list[dict[str, Any]],

@@ -85,13 +85,14 @@ def _move(bind, kind: str, source, root: str) -> None:
         "model_id", "kind", "version", "min_ts", "max_ts", "rows", "location", "checksum", "bytes", "created_at")))
     keys = sa.table("log_keys", sa.column("model_id"), sa.column("kind"), sa.column("request_id"))
     quarantine = sa.table("quarantine", *(sa.column(c) for c in (
-        "model_id", "kind", "source", "row_number", "reason", "row", "created_at")))
+        "model_id", "kind", "source", "row_number", "reason", "created_at")), sa.column("row", sa.JSON()))
     now = dt.datetime.now(UTC).replace(tzinfo=None)
 
     def add_segment(values):
         bind.execute(segments.insert().values(**{**values, "min_ts": _naive(values["min_ts"]),
                                                  "max_ts": _naive(values["max_ts"]), "created_at": now}))
 
+    text = bind.dialect.name == "sqlite"  # psycopg decodes JSON columns itself
     after = 0
     while True:
         chunk = bind.execute(sa.select(source).where(source.c.id > after).order_by(source.c.id)
@@ -104,9 +105,9 @@ def _move(bind, kind: str, source, root: str) -> None:
             row = dict(stored)
             row["ts"] = _aware(row["ts"])
             value = "prediction" if kind == "predictions" else "label"
-            row[value] = legacy.decoded(row[value])
+            row[value] = legacy.decoded(row[value], text)
             if kind == "predictions":
-                row["features"] = legacy.decoded(row["features"]) or {}
+                row["features"] = legacy.decoded(row["features"], text) or {}
             reason = legacy.problem(row, _STRINGS[kind])
             if reason:
                 bad.append({"model_id": row["model_id"], "kind": kind, "source": "migration 0012",
