@@ -126,11 +126,17 @@ def join_labels(predictions: pa.Table, labels: pa.Table) -> pa.Table:
     return predictions.append_column("label", label)
 
 
-def to_frame(table: pa.Table) -> pd.DataFrame:
+def to_frame(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
     """The window layout: base columns, then features without their ``f.`` prefix (a feature
-    named like a base column is dropped, as before), then ``label``. Numeric columns become
-    numpy arrays without a copy per column (``split_blocks``); class values keep today's Python
-    types, ints (or bools) with None where a label is missing, not NaN."""
+    named like a base column is dropped, as before), then ``label``. Class values keep today's
+    Python types: ints (or bools) with None where a label is missing, not NaN.
+
+    Pass the table inside a one-element list (which is emptied) to let each column's Arrow
+    memory go as soon as it is converted (``self_destruct``): a 1M-row window then never holds
+    both copies whole.
+    """
+    if isinstance(table, list):
+        table = table.pop()
     if not table.num_columns:
         return pd.DataFrame(columns=[*BASE_PREDICTION, "label"])
     names = [*BASE_PREDICTION]
@@ -143,7 +149,12 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     label = table["label"] if "label" in table.column_names else pa.nulls(len(table))
     names.append("label")
     columns.append(label)
-    frame = pa.table(columns, names=names).to_pandas(split_blocks=True, self_destruct=True)
-    if label.null_count and (pa.types.is_integer(label.type) or pa.types.is_boolean(label.type)):
-        frame["label"] = pd.Series(label.to_pylist(), dtype=object, index=frame.index)
+    as_objects = label.null_count and (pa.types.is_integer(label.type) or pa.types.is_boolean(label.type))
+    labels = label.to_pylist() if as_objects else None
+    selected = pa.table(columns, names=names)
+    del table, columns, label
+    frame = selected.to_pandas(split_blocks=True, self_destruct=True)
+    del selected
+    if labels is not None:
+        frame["label"] = pd.Series(labels, dtype=object, index=frame.index)
     return frame
