@@ -98,8 +98,12 @@ def read_predictions(segments: Sequence[Segment], start: dt.datetime | None, end
         if version is not None:
             mask = pc.and_(mask, pc.fill_null(pc.equal(table["version"], version), False))
         positions = np.arange(len(table), dtype=np.int64) + segment.id * ROWS_PER_ID
-        parts.append(table.filter(mask))
-        ids.append(positions[np.asarray(mask)])
+        if pc.all(mask).as_py():  # the usual case: the whole segment is in the window, no copy
+            parts.append(table)
+            ids.append(positions)
+        else:
+            parts.append(table.filter(mask))
+            ids.append(positions[np.asarray(mask)])
     if not parts:
         return pa.table({}), np.empty(0, dtype=np.int64)
     table = _unify(parts)
@@ -131,30 +135,31 @@ def to_frame(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
     named like a base column is dropped, as before), then ``label``. Class values keep today's
     Python types: ints (or bools) with None where a label is missing, not NaN.
 
-    Pass the table inside a one-element list (which is emptied) to let each column's Arrow
-    memory go as soon as it is converted (``self_destruct``): a 1M-row window then never holds
-    both copies whole.
+    Pass the table inside a one-element list (which is emptied): columns are then converted one
+    at a time and each one's Arrow memory is released before the next, so a 1M-row window is
+    never held twice (numeric columns become numpy arrays, text columns stay Arrow-backed).
     """
     if isinstance(table, list):
         table = table.pop()
     if not table.num_columns:
         return pd.DataFrame(columns=[*BASE_PREDICTION, "label"])
-    names = [*BASE_PREDICTION]
-    columns = [table[n] if n in table.column_names else pa.nulls(len(table), pa.string()) for n in names]
+    rows = len(table)
+    columns: dict[str, pa.ChunkedArray | pa.Array] = {
+        n: table[n] if n in table.column_names else pa.nulls(rows, pa.string()) for n in BASE_PREDICTION}
     for name in table.column_names:
         short = name[len(FEATURE):]
         if name.startswith(FEATURE) and short not in (*BASE_PREDICTION, "label"):
-            names.append(short)
-            columns.append(table[name])
-    label = table["label"] if "label" in table.column_names else pa.nulls(len(table))
-    names.append("label")
-    columns.append(label)
-    as_objects = label.null_count and (pa.types.is_integer(label.type) or pa.types.is_boolean(label.type))
-    labels = label.to_pylist() if as_objects else None
-    selected = pa.table(columns, names=names)
-    del table, columns, label
-    frame = selected.to_pandas(split_blocks=True, self_destruct=True)
-    del selected
-    if labels is not None:
-        frame["label"] = pd.Series(labels, dtype=object, index=frame.index)
-    return frame
+            columns[short] = table[name]
+    columns["label"] = table["label"] if "label" in table.column_names else pa.nulls(rows)
+    del table
+    data = {}
+    for name in list(columns):
+        column = columns.pop(name)
+        if name == "label" and column.null_count and (pa.types.is_integer(column.type)
+                                                       or pa.types.is_boolean(column.type)):
+            data[name] = pd.Series(column.to_pylist(), dtype=object)
+        else:
+            data[name] = column.to_pandas()
+        del column
+        pa.default_memory_pool().release_unused()
+    return pd.DataFrame(data, copy=False)
