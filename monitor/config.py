@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     graphite_prefix: str = Field("modelwatch", description="First path components of every metric, e.g. "
                                  "'modelwatch' or 'prod.modelwatch'.")
     graphite_timeout: float = Field(5.0, gt=0, description="Seconds to connect and write to carbon before a retry.")
+    outbound_allow_private: bool = Field(False, description="Let alert channels, health probes and registry "
+                                         "adapters reach loopback, private and link-local addresses (not the "
+                                         "cloud metadata address: list it in outbound_allow to open it).")
+    outbound_allow: str = Field("", description="More allowed outbound destinations, comma-separated: CIDRs, "
+                                "addresses, host names or '*.domain', e.g. '10.0.0.0/8,alertmanager.internal'.")
     failpoints: str = Field("", description="Fault injection for failure drills, e.g. 'evaluate=sleep(5)'.")
     task_soft_time_limit: int = 300
     task_time_limit: int = 360
