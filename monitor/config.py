@@ -55,6 +55,8 @@ class Settings(BaseSettings):
                            "(default: ~/.local/share/modelwatch, or $XDG_DATA_HOME/modelwatch).")
     database_url: str | None = Field(None, description="SQLAlchemy URL; SQLite in data_dir if unset.")
     broker_url: str | None = Field(None, description="Celery broker URL; filesystem broker if unset.")
+    sentinel_master: str = Field("mymaster", min_length=1, description="With a sentinel:// broker URL: the "
+                                 "name the sentinels monitor the Redis primary under (docs/operations-sentinel.md).")
     visibility_timeout: int = Field(3600, ge=1, description="Redis transport visibility timeout (s).")
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
