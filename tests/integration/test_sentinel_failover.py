@@ -80,11 +80,19 @@ def test_a_primary_killed_mid_chain_fails_over_and_the_chain_finishes_once(senti
         assert len(hook.received) == len(webhook)  # each notification reached the receiver exactly once
         log = (stack.logs / "worker-w1.log").read_text(errors="replace")
         assert "tasks.check.alert[" in log and "tasks.check.report[" in log
+        # beat found the new primary too: its dispatches reach the reconnected worker
+        wait_for(lambda: _beat_reached_worker_after_failover(stack), 30, "a beat dispatch after the failover")
 
     # modelwatch's own clients follow the promoted primary: writes go through, the gauge reads it.
     client = redis_clients.client(cluster.url, socket_timeout=2, socket_connect_timeout=2)
     assert client.publish("modelwatch:events", "{}") >= 0 and client.set("failover-probe", "1")
     assert broker_state(stack.settings()).up
+
+
+def _beat_reached_worker_after_failover(stack) -> bool:
+    log = (stack.logs / "worker-w1.log").read_text(errors="replace")
+    after = log.partition("Connection to broker lost")[2]
+    return "tasks.dispatch.dispatch_due[" in after and "succeeded in" in after.partition("tasks.dispatch.dispatch_due[")[2]
 
 
 def _all_sent(url: str) -> bool:
