@@ -58,6 +58,8 @@ class Settings(BaseSettings):
                                      "a folder, or an fsspec URL such as s3://bucket/modelwatch for workers on several "
                                      "hosts; default: the 'logstore' folder beside the SQLite file, else in data_dir.")
     broker_url: str | None = Field(None, description="Celery broker URL; filesystem broker if unset.")
+    sentinel_master: str = Field("mymaster", min_length=1, description="With a sentinel:// broker URL: the "
+                                 "name the sentinels monitor the Redis primary under (docs/operations-sentinel.md).")
     visibility_timeout: int = Field(3600, ge=1, description="Redis transport visibility timeout (s).")
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
@@ -94,6 +96,11 @@ class Settings(BaseSettings):
     graphite_prefix: str = Field("modelwatch", description="First path components of every metric, e.g. "
                                  "'modelwatch' or 'prod.modelwatch'.")
     graphite_timeout: float = Field(5.0, gt=0, description="Seconds to connect and write to carbon before a retry.")
+    outbound_allow_private: bool = Field(False, description="Let alert channels, health probes and registry "
+                                         "adapters reach loopback, private and link-local addresses (not the "
+                                         "cloud metadata address: list it in outbound_allow to open it).")
+    outbound_allow: str = Field("", description="More allowed outbound destinations, comma-separated: CIDRs, "
+                                "addresses, host names or '*.domain', e.g. '10.0.0.0/8,alertmanager.internal'.")
     failpoints: str = Field("", description="Fault injection for failure drills, e.g. 'evaluate=sleep(5)'.")
     task_soft_time_limit: int = 300
     task_time_limit: int = 360

@@ -156,14 +156,15 @@ def use_publisher(publish: Any) -> None:
     _publisher = publish
 
 
-def configure(broker_url: str) -> None:
-    """Publish notices on the broker's Redis when it is Redis; nothing on the embedded broker."""
-    if not broker_url.startswith(("redis://", "rediss://")):
+def configure(broker_url: str, sentinel_master: str = "mymaster") -> None:
+    """Publish notices on the broker's Redis when it is Redis (through Sentinel's current primary
+    for ``sentinel://``); nothing on the embedded broker."""
+    if not broker_url.startswith(("redis://", "rediss://", "sentinel://")):
         use_publisher(None)
         return
-    import redis
+    from monitor import redis_clients
 
-    client = redis.Redis.from_url(broker_url, socket_connect_timeout=1, socket_timeout=1)
+    client = redis_clients.client(broker_url, sentinel_master, socket_connect_timeout=1, socket_timeout=1)
     use_publisher(client.publish)
 
 
@@ -172,7 +173,7 @@ def _announce(session: Session) -> None:
     if ids and _publisher is _UNSET:
         from monitor.config import get_settings
 
-        configure(get_settings().effective_broker_url)
+        configure(get_settings().effective_broker_url, get_settings().sentinel_master)
     if not ids or _publisher is None:
         return
     try:

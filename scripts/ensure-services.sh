@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the server binaries the integration tests need are installed:
-#   - redis-server
+#   - redis-server, and redis-sentinel (Debian's package: the same binary in sentinel mode, for the
+#     Sentinel failover test; without it the test runs `redis-server --sentinel`)
 #   - PostgreSQL server binaries (initdb, pg_ctl, postgres) and the `postgres` OS user
 #   - Chromium at /usr/bin/chromium (Debian's package), which the dashboard's browser tests
 #     drive through Playwright; `playwright install` (a browser download) is never needed
@@ -122,6 +123,7 @@ find_pg_bindir() {
 }
 
 have_redis() { command -v redis-server >/dev/null 2>&1; }
+have_sentinel() { command -v redis-sentinel >/dev/null 2>&1; }
 CHROMIUM=/usr/bin/chromium
 have_chromium() { [[ -x "${CHROMIUM}" ]]; }
 have_promtool() { command -v promtool >/dev/null 2>&1; }
@@ -133,6 +135,12 @@ if have_redis; then
 else
     log "redis-server not found"
     missing+=(redis-server)
+fi
+if have_sentinel; then
+    log "redis-sentinel found: $(command -v redis-sentinel)"
+else
+    log "redis-sentinel not found"
+    missing+=(redis-sentinel) # the policy-rc.d above keeps its service from starting
 fi
 if PG_BINDIR="$(find_pg_bindir)"; then
     log "PostgreSQL server binaries found in ${PG_BINDIR}"
@@ -195,6 +203,12 @@ if have_redis; then
     log "redis-server: $(redis-server --version)"
 else
     problem "redis-server is not installed and could not be installed (Debian/Ubuntu: apt-get install redis-server)"
+fi
+
+if have_sentinel; then
+    log "redis-sentinel: $(command -v redis-sentinel)"
+else
+    warn "redis-sentinel is not installed; the Sentinel failover test runs \`redis-server --sentinel\` (the same binary)"
 fi
 
 if PG_BINDIR="$(find_pg_bindir)"; then

@@ -22,6 +22,13 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+#: Every receiver the tests start listens on loopback, which the outbound guard refuses by
+#: default (monitor/outbound.py). Set at import, so every xdist worker and every process a test
+#: spawns inherits it; the SSRF tests (tests/unit/test_outbound.py, tests/integration/test_outbound.py)
+#: clear it to prove the refusal.
+OUTBOUND_ALLOWED = {"MODELWATCH_OUTBOUND_ALLOW_PRIVATE": "true"}
+os.environ.update(OUTBOUND_ALLOWED)
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -278,7 +285,7 @@ class Stack:
 
 
 def _stack(tmp_path: Path, request, extra: dict[str, str]) -> Iterator[Stack]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")} | OUTBOUND_ALLOWED
     env.update({"MODELWATCH_DATA_DIR": str(tmp_path / "data"), "MODELWATCH_DISPATCH_INTERVAL": "1",
                 "MODELWATCH_SWEEP_INTERVAL": "2", "PYTHONPATH": str(ROOT)}, **extra)
     (tmp_path / "data").mkdir(exist_ok=True)

@@ -13,6 +13,7 @@ from kombu import Queue
 
 from beat_schedule import beat_schedule
 from monitor.config import Settings
+from workers.broker_transport import transport_for
 from workers.tls import redis_ssl_options
 
 QUEUES = ("checks", "alerts", "recovery", "ingest", "probes")
@@ -45,21 +46,44 @@ def _embedded_broker_options(settings: Settings) -> dict[str, Any]:
 
 def _redis_options(settings: Settings) -> dict[str, Any]:
     timeout = settings.visibility_timeout
-    # Unacked messages of a dead worker come back after the visibility timeout; with a short
-    # timeout (tests, operators) sweep for them often enough that the timeout is what counts.
+    # Unacked messages of a dead worker come back after the visibility timeout; sweep for them
+    # often enough (every `interval` s, throttle 1) that the timeout is what counts, up to the
+    # 300 s default. Above 900 s a 10 x slower sweep is close enough.
     interval = max(1, min(10, timeout // 5))
     return {"visibility_timeout": timeout, "unacked_restore_interval": interval,
-            "unacked_restore_throttle": 1 if timeout < 300 else 10}
+            "unacked_restore_throttle": 1 if timeout <= 900 else 10}
+
+
+def _sentinel_options(settings: Settings) -> dict[str, Any]:
+    """kombu's Sentinel transport (``sentinel://h1:26379;sentinel://h2:26379``): which primary to
+    ask the sentinels for, and timeouts so a dead sentinel is skipped in seconds."""
+    if not settings.effective_broker_url.startswith("sentinel://"):
+        return {}
+    return {"master_name": settings.sentinel_master,
+            "sentinel_kwargs": {"socket_timeout": 2, "socket_connect_timeout": 2}}
+
+
+#: With Sentinel, a publish during a failover (the sentinels still name the dead primary for
+#: down-after-milliseconds plus the election) must wait for the promoted replica instead of
+#: failing the stage that publishes: retry for about 15 s (0, 0.5, 1, ... 2 s apart), enough for
+#: a failover with down-after-milliseconds up to ~10 s. Plain Redis keeps Celery's default
+#: (~1 s): a Redis that is down is reported at once (the API answers 503).
+SENTINEL_PUBLISH_RETRY = {"max_retries": 10, "interval_start": 0, "interval_step": 0.5, "interval_max": 2}
 
 
 def build_config(settings: Settings) -> dict[str, Any]:
     embedded = settings.embedded_broker
-    transport_options = _embedded_broker_options(settings) if embedded else _redis_options(settings)
+    transport_options = (_embedded_broker_options(settings) if embedded
+                         else _redis_options(settings) | _sentinel_options(settings))
     tls = redis_ssl_options(settings.effective_broker_url)
     return {
         **({"broker_use_ssl": tls, "redis_backend_use_ssl": tls} if tls else {}),
         "broker_url": settings.effective_broker_url,
+        # kombu's Redis transport with a guard that keeps a worker alive across a Redis restart
+        **({"broker_transport": transport} if (transport := transport_for(settings.effective_broker_url)) else {}),
         "broker_transport_options": transport_options,
+        **({"task_publish_retry_policy": SENTINEL_PUBLISH_RETRY}
+           if settings.effective_broker_url.startswith("sentinel://") else {}),
         "broker_connection_retry_on_startup": True,
         "result_backend": None,
         "task_ignore_result": True,

@@ -34,10 +34,10 @@ def queue_names() -> tuple[str, ...]:
     return tuple(QUEUES)
 
 
-def redis_depths(url: str, queues: tuple[str, ...], timeout: float = 2.0) -> dict[str, int]:
-    import redis
+def redis_depths(url: str, queues: tuple[str, ...], timeout: float = 2.0, master: str = "mymaster") -> dict[str, int]:
+    from monitor import redis_clients
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    client = redis_clients.client(url, master, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         with client.pipeline(transaction=False) as pipe:
             for queue in queues:
@@ -69,8 +69,8 @@ def broker_state(settings: Settings) -> BrokerState:
     try:
         if settings.embedded_broker:
             return BrokerState(True, filesystem_depths(settings, queues))
-        if url.startswith(("redis://", "rediss://", "unix://")):
-            return BrokerState(True, redis_depths(url, queues))
+        if url.startswith(("redis://", "rediss://", "unix://", "sentinel://")):
+            return BrokerState(True, redis_depths(url, queues, master=settings.sentinel_master))
     except Exception as exc:  # noqa: BLE001 - any broker failure is "down", reported as a gauge
         return BrokerState(False, error=f"{type(exc).__name__}: {exc}")
     return BrokerState(False, error=f"queue depth is not supported for broker {url.split(':', 1)[0]}://")

@@ -57,12 +57,17 @@ def migrate() -> None:
               help="Version to register for a model that has none yet.")
 def apply(path: Path, version: str) -> None:
     """Register or update models from a spec file, with their reference data."""
+    from monitor import outbound
+    from monitor.errors import SpecError
     from monitor.reference import read_table
     from monitor.registry import builtin
     from monitor.spec import load_spec_file
     from monitor.store import models as store
 
     specs = load_spec_file(path)
+    refused = [problem for spec in specs for problem in outbound.spec_problems(spec)]
+    if refused:  # before anything is stored: a spec is applied whole or not at all
+        raise SpecError(refused, str(path))
     references = {s.name: read_table(s.reference) for s in specs if s.reference}
     with session_scope(database_url(create=True)) as session:
         for spec in specs:

@@ -50,6 +50,9 @@ def _prepare(data_dir: Path) -> None:
     os.environ["MODELWATCH_DISPATCH_INTERVAL"] = "1"
     os.environ["MODELWATCH_SWEEP_INTERVAL"] = "5"
     os.environ["MODELWATCH_PROBE_INTERVAL"] = "1"
+    # The demo's webhook receiver and health endpoint listen on loopback, which the outbound guard
+    # refuses by default (monitor/outbound.py): the demo allows loopback, and only loopback.
+    os.environ["MODELWATCH_OUTBOUND_ALLOW"] = "127.0.0.0/8,::1"
     from monitor.config import get_settings
 
     get_settings.cache_clear()

@@ -19,6 +19,8 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from monitor.outbound import OutboundRefused, http_client
+
 PROBE_KPIS = ("availability", "probe_latency_p95_ms")
 
 
@@ -74,16 +76,20 @@ def probe(url: str, timeout: float, client: httpx.Client | None = None) -> Probe
     """GET ``url`` once; never raises for a down endpoint (being down is the result).
 
     Redirects are not followed: a health endpoint that redirects is misconfigured, and a 3xx is
-    reported as down with its status code so the operator sees why.
+    reported as down with its status code so the operator sees why. The connection goes only to
+    an address the outbound guard allows (``monitor.outbound``); a refused one is a down probe
+    whose error says why.
     """
     ts = dt.datetime.now(dt.timezone.utc)
     started = time.perf_counter()
     try:
         if client is None:
-            with httpx.Client(timeout=timeout, follow_redirects=False) as own:
+            with http_client("service.health_url", timeout) as own:
                 response = own.get(url)
         else:
             response = client.get(url, timeout=timeout)
+    except OutboundRefused as exc:  # a destination the operator did not allow is reported, never polled
+        return ProbeOutcome(ts, False, error=str(exc)[:500])
     except httpx.TimeoutException:
         return ProbeOutcome(ts, False, error=f"timed out after {timeout:g}s")
     except httpx.HTTPError as exc:

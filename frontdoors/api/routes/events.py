@@ -138,14 +138,18 @@ async def _follow(request: Request, settings: Settings, cursor: sse.Cursor, mode
 @contextlib.asynccontextmanager
 async def _waker(settings: Settings) -> AsyncIterator[Any]:
     """``await wait(timeout)``: returns at a pub/sub notice (Redis) or after the poll interval."""
-    if settings.embedded_broker or not settings.effective_broker_url.startswith(("redis://", "rediss://")):
+    if settings.embedded_broker or not settings.effective_broker_url.startswith(("redis://", "rediss://",
+                                                                                 "sentinel://")):
         async def poll(timeout: float) -> None:
             await asyncio.sleep(min(timeout, POLL_EMBEDDED))
         yield poll
         return
     import redis.asyncio as aioredis
 
-    client = aioredis.Redis.from_url(settings.effective_broker_url, socket_connect_timeout=2)
+    from monitor import redis_clients
+
+    client = redis_clients.async_client(settings.effective_broker_url, settings.sentinel_master,
+                                        socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(outbox.CHANNEL)

@@ -15,6 +15,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
+from monitor.outbound import OutboundRefused, http_client
 from monitor.plugins import channel
 
 
@@ -67,8 +68,11 @@ class AlertmanagerChannel(Channel):
 
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
         try:
-            response = httpx.post(f"{self.url}/api/v2/alerts", json=alerts_body(payload, self.labels),
-                                  timeout=self.timeout, headers={"User-Agent": "modelwatch"})
+            with http_client("alertmanager url", self.timeout) as client:
+                response = client.post(f"{self.url}/api/v2/alerts", json=alerts_body(payload, self.labels),
+                                       headers={"User-Agent": "modelwatch"})
+        except OutboundRefused as exc:
+            return Delivery(False, str(exc), retryable=False)
         except httpx.HTTPError as exc:
             return Delivery(False, f"{type(exc).__name__}: {exc}", retryable=True)
         return http_delivery(response)

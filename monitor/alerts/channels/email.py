@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery
 from monitor.alerts.messages import body, headline
+from monitor.outbound import OutboundRefused, smtp_class
 from monitor.plugins import channel
 
 
@@ -84,7 +85,7 @@ class EmailChannel(Channel):
 
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
         c = self.config
-        client = smtplib.SMTP_SSL if c.ssl else smtplib.SMTP
+        client = smtp_class("email host", c.ssl)
         try:
             with client(c.host, c.port, timeout=c.timeout) as smtp:
                 if c.starttls:
@@ -92,6 +93,8 @@ class EmailChannel(Channel):
                 if c.username:
                     smtp.login(c.username, c.password or "")
                 refused = smtp.send_message(compose(c, payload, idempotency_key))
+        except OutboundRefused as exc:
+            return Delivery(False, str(exc), retryable=False)
         except smtplib.SMTPResponseException as exc:
             return Delivery(False, self.redact(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"),
                             retryable=400 <= exc.smtp_code < 500)

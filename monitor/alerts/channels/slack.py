@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
 from monitor.alerts.messages import alert_line, headline
+from monitor.outbound import OutboundRefused, http_client
 from monitor.plugins import channel
 
 _ICONS = {"firing": ":red_circle:", "repeat": ":large_orange_circle:", "resolved": ":large_green_circle:"}
@@ -62,8 +63,10 @@ class SlackChannel(Channel):
 
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
         try:
-            response = httpx.post(self.url, json=message(payload), timeout=self.timeout,
-                                  headers={"User-Agent": "modelwatch"})
+            with http_client("slack url", self.timeout) as client:
+                response = client.post(self.url, json=message(payload), headers={"User-Agent": "modelwatch"})
+        except OutboundRefused as exc:  # names the host, never the URL (the URL is the secret)
+            return Delivery(False, self.redact(str(exc)), retryable=False)
         except httpx.HTTPError as exc:
             return Delivery(False, self.redact(f"{type(exc).__name__}: {exc}"), retryable=True)
         delivery = http_delivery(response)

@@ -31,6 +31,7 @@ from pydantic import Field, field_validator
 
 from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
 from monitor.alerts.header_auth import HeaderAuth, MissingSecret
+from monitor.outbound import OutboundRefused, http_client
 from monitor.plugins import channel
 
 
@@ -103,7 +104,10 @@ class WebhookChannel(Channel):
                 return Delivery(False, str(exc), retryable=False)
             headers[name] = value
         try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
+            with http_client("webhook url", self.timeout) as client:
+                response = client.post(self.url, content=body, headers=headers)
+        except OutboundRefused as exc:  # the policy, not the receiver: retrying will not help
+            return Delivery(False, str(exc), retryable=False)
         except httpx.HTTPError as exc:
             return Delivery(False, f"{type(exc).__name__}: {exc}", retryable=True)
         return http_delivery(response)

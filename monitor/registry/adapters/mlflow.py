@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from monitor.outbound import OutboundRefused, check_url
 from monitor.redact import HIDDEN, redact_url
 from monitor.registry import builtin
 from monitor.plugins import adapter
@@ -63,6 +64,11 @@ class MlflowRegistry(RegistryAdapter):
     def _call(self, what: str, call: Callable[[Any], T]) -> T:
         from mlflow.exceptions import MlflowException
 
+        if self.uri.startswith(("http://", "https://")):
+            try:  # re-checked at every call: the name may resolve elsewhere since apply
+                check_url(self.uri, "registry.tracking_uri")
+            except OutboundRefused as exc:
+                raise RegistryError(f"MLflow registry at {redact_url(self.uri)}: {exc}") from None
         if self._mlflow is None:
             self._mlflow = _client(self.uri)
         try:

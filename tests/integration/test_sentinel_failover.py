@@ -1,0 +1,117 @@
+"""Redis that fails over (issue 12): a worker and beat on a ``sentinel://`` broker URL keep every
+check going when the Redis primary is killed mid-chain and the sentinels promote the replica.
+
+One primary, one replica, three real sentinels (tests/support/sentinel.py). The chain is held
+after its alert stage committed (failpoint ``alert.after``), the primary is SIGKILLed, and the
+worker must find the promoted replica through the sentinels, get its unacked alert message back
+and finish: every run reaches a report, each notification reaches the receiver exactly once and
+the rollback runs once. modelwatch's own Redis client (the event notices, the API's queue depth)
+follows the new primary too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from frontdoors.api.metrics_broker import broker_state
+from frontdoors.demo.receiver import WebhookReceiver
+from monitor import redis_clients
+from monitor.db.schema import CheckRun, Notification, RecoveryAction, Report
+from monitor.registry import on_model_update
+from tests.conftest import _stack, session, wait_for
+from tests.support.scenario import MODEL, write_model, write_window
+from tests.support.sentinel import SentinelCluster
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    with SentinelCluster(tmp_path / "sentinel") as running:
+        yield running
+
+
+@pytest.fixture
+def sentinel_stack(tmp_path, request, cluster, postgres_url):
+    yield from _stack(tmp_path, request, {"MODELWATCH_BROKER_URL": cluster.url,
+                                          "MODELWATCH_DATABASE_URL": postgres_url,
+                                          "MODELWATCH_VISIBILITY_TIMEOUT": "5"})
+
+
+def test_a_primary_killed_mid_chain_fails_over_and_the_chain_finishes_once(sentinel_stack, cluster, tmp_path):
+    stack, url = sentinel_stack, sentinel_stack.database_url
+    with WebhookReceiver() as hook:
+        stack.cli("apply", "-f", str(write_model(tmp_path, hook.url)))  # while the sentinels meet
+        on_model_update(MODEL, "2", settings=stack.settings())
+        predictions, labels = write_window(tmp_path, version="2", recall=0.4)
+        stack.cli("ingest", "predictions", str(predictions), "--model", MODEL)
+        stack.cli("ingest", "labels", str(labels), "--model", MODEL)
+        cluster.wait_ready()
+        before = cluster.primary()
+
+        stack.worker("w1", {"MODELWATCH_FAILPOINTS": "alert.after=sleep(5)"})
+        stack.beat()
+        stack.celery("call", "tasks.check.run_check", "--args", json.dumps([MODEL]))
+        wait_for(lambda: _all_sent(url), 60, "the alert stage to commit and its notifications to be sent")
+
+        cluster.kill_primary()  # the worker sleeps after the alert stage, holding its unacked message
+        killed = time.monotonic()
+        promoted_after = cluster.wait_promoted()
+        assert cluster.primary() != before
+
+        wait_for(lambda: _all_reported(url), 90, "every check run to reach its report")
+        recovered_after = time.monotonic() - killed
+        wait_for(lambda: _action_state(url) == "succeeded", 30, "the rollback to run")
+        # the rollback makes version 1 serve, and beat opens that version's window: it must finish too
+        runs = wait_for(lambda: _all_reported(url), 60, "every check run, after the rollback, to reach its report")
+        print(f"\nsentinel failover: promoted {promoted_after:.1f}s after kill -9, every run reported "
+              f"{recovered_after:.1f}s after; runs {len(runs)}")
+
+        with session(url) as s:
+            assert all(run.status == "succeeded" for run in s.scalars(select(CheckRun))), \
+                [(r.trigger, r.status, r.error) for r in s.scalars(select(CheckRun))]
+            assert s.scalar(select(func.count()).select_from(Report)) == len(runs)
+            action = s.scalar(select(RecoveryAction))
+            assert (action.kind, action.executions) == ("rollback", 1)
+            webhook = s.scalars(select(Notification).where(Notification.channel.like("%webhook"))).all()
+            assert webhook and all((n.state, n.attempts) == ("sent", 1) for n in webhook)
+        assert len(hook.received) == len(webhook)  # each notification reached the receiver exactly once
+        log = (stack.logs / "worker-w1.log").read_text(errors="replace")
+        assert "tasks.check.alert[" in log and "tasks.check.report[" in log
+        # beat found the new primary too: its dispatches reach the reconnected worker
+        wait_for(lambda: _beat_reached_worker_after_failover(stack), 30, "a beat dispatch after the failover")
+
+    # modelwatch's own clients follow the promoted primary: writes go through, the gauge reads it.
+    client = redis_clients.client(cluster.url, socket_timeout=2, socket_connect_timeout=2)
+    assert client.publish("modelwatch:events", "{}") >= 0 and client.set("failover-probe", "1")
+    assert broker_state(stack.settings()).up
+
+
+def _beat_reached_worker_after_failover(stack) -> bool:
+    log = (stack.logs / "worker-w1.log").read_text(errors="replace")
+    after = log.partition("Connection to broker lost")[2]
+    return "tasks.dispatch.dispatch_due[" in after and "succeeded in" in after.partition("tasks.dispatch.dispatch_due[")[2]
+
+
+def _all_sent(url: str) -> bool:
+    with session(url) as s:
+        states = s.scalars(select(Notification.state)).all()
+        return bool(states) and all(state == "sent" for state in states)
+
+
+def _all_reported(url: str):
+    with session(url) as s:
+        runs = s.scalars(select(CheckRun)).all()
+        forced = [r for r in runs if r.trigger != "schedule"]
+        if not forced or any(r.status not in ("succeeded", "failed") for r in runs):
+            return None
+        return runs
+
+
+def _action_state(url: str):
+    with session(url) as s:
+        return s.scalar(select(RecoveryAction.state))
