@@ -26,7 +26,10 @@ from tests.support.scenario import seed_fraud
 
 pytestmark = pytest.mark.integration
 
-EVERY = 10  # seconds between a model's scheduled windows
+#: Seconds between a model's scheduled windows: longer than an outage plus the queue's backlog, since
+#: beat opens only the current window (a window whose whole period passes without a successful
+#: dispatch is never opened; see /work/wt/notes/faults.md).
+EVERY = 20
 ROLLBACK = {"recall_drop": {"action": "rollback", "after": "0s"}}
 #: name -> (spec fields, recovery, earlier version): two roll back once, one repeats its alert every window.
 MODELS = {
@@ -35,7 +38,7 @@ MODELS = {
     "fraud-c": ({"every": f"{EVERY}s"}, ROLLBACK, "0"),
 }
 #: SIGKILLs (of which whole nodes, each costing a node's full boot), and when the other faults hit (s).
-KILLS, WHOLE_NODES, REDIS_AT, DATABASE_AT, DURATION = 22, 4, (12.0, 30.0, 50.0), (40.0,), 66.0
+KILLS, WHOLE_NODES, REDIS_AT, DATABASE_AT, DURATION = 22, 4, (10.0, 28.0, 46.0), (37.0,), 60.0
 
 
 def _environment(tmp_path: Path, redis_url: str, database_url: str) -> dict[str, str]:
@@ -54,6 +57,9 @@ def _environment(tmp_path: Path, redis_url: str, database_url: str) -> dict[str,
         "MODELWATCH_REDRIVE_AFTER": "5",  # runs whose chain Redis lost are re-driven after 5 s idle
         "MODELWATCH_STREAM_INTERVAL": "0", "MODELWATCH_HOST_METRICS_INTERVAL": "0",
         "MODELWATCH_PROBE_INTERVAL": "60",
+        # a stage left `running` by a node killed while Redis lost its message counts as lost
+        # after the hard time limit (+ redrive_after): short here, and still far above a stage's time
+        "MODELWATCH_TASK_SOFT_TIME_LIMIT": "25", "MODELWATCH_TASK_TIME_LIMIT": "30",
     })
     (tmp_path / "data").mkdir(exist_ok=True)
     return env
@@ -96,7 +102,7 @@ def test_faults_lose_no_check_and_duplicate_nothing(services, tmp_path, request)
         due = due_windows(list(MODELS), EVERY, since, until)
         settle_started = time.monotonic()
         try:
-            wait_for(lambda: _settled(drill, url, due), 90, "every due window's report and no open work", interval=0.5)
+            wait_for(lambda: _settled(drill, url, due, until), 90, "every due window's report and no open work", interval=0.5)
         except AssertionError:
             pass  # the verdict below names what is missing
         settled_in = time.monotonic() - settle_started
@@ -131,10 +137,10 @@ def test_faults_lose_no_check_and_duplicate_nothing(services, tmp_path, request)
                 "\n".join(n.log_text() for n in nodes) + "\n".join(b.tail(200) for b in beats))
 
 
-def _settled(drill: Drill, url: str, due) -> bool:
+def _settled(drill: Drill, url: str, due, until: float) -> bool:
     drill.supervise()
     try:
-        return due <= reported_windows(url) and open_work(url) == 0
+        return due <= reported_windows(url) and open_work(url, until) == 0
     except Exception:
         return False
 
@@ -166,6 +172,7 @@ def _recovery_times(drill: Drill, url: str) -> str:
         finished = dict(s.execute(select(CheckRun.id, CheckRun.finished_at)).all())
         count = s.scalar(select(func.count()).select_from(CheckRun))
     times: dict[str, list[float]] = {}
+    stranded: dict[str, int] = {}
     for fault in drill.faults:
         ends = [finished.get(r) for r in fault.open_runs]
         if fault.open_runs and all(ends):
@@ -173,8 +180,9 @@ def _recovery_times(drill: Drill, url: str) -> str:
             took = last.timestamp() - _utc_naive_ts(fault.at)
             times.setdefault(fault.kind, []).append(max(0.0, took))
         elif fault.open_runs:
-            times.setdefault(f"{fault.kind} (runs never finished)", []).append(float("nan"))
+            stranded[fault.kind] = stranded.get(fault.kind, 0) + 1
     parts = [f"{k}: median {sorted(v)[len(v) // 2]:.1f}s max {max(v):.1f}s over {len(v)}" for k, v in times.items()]
+    parts += [f"{k}: {n} left runs that never finished" for k, n in stranded.items()]
     return f"recovery (last run open at the fault finished; {count} runs): " + "; ".join(parts)
 
 

@@ -25,10 +25,10 @@ from frontdoors import runner
 #: Places a node may pause (seconds): before a stage's work (``collect``), after it committed with
 #: the message unacked (``alert.after``), between claiming and sending a notification, after a
 #: recovery action ran.
-PAUSES = ("collect=sleep(1)", "evaluate=sleep(1.5)", "evaluate.after=sleep(1)", "detect=sleep(1)",
-          "alert=sleep(1)", "alert.after=sleep(1.5)", "schedule_recovery=sleep(1)",
-          "schedule_recovery.after=sleep(1.5)", "report=sleep(1)", "deliver.claimed=sleep(1)",
-          "deliver.after=sleep(1)", "recovery.after=sleep(1.5)")
+PAUSES = ("collect=sleep(0.7)", "evaluate=sleep(1)", "evaluate.after=sleep(0.7)", "detect=sleep(0.7)",
+          "alert=sleep(0.7)", "alert.after=sleep(1)", "schedule_recovery=sleep(0.7)",
+          "schedule_recovery.after=sleep(1)", "report=sleep(0.7)", "deliver.claimed=sleep(1)",
+          "deliver.after=sleep(1)", "recovery.after=sleep(1)")
 
 _TASK = re.compile(r"Task (\S+)\[([0-9a-f-]{36})\] (received|succeeded|retry|raised|failed|rejected|ignored)")
 #: What a kill counts as "inside the chain" (a beat's dispatch or sweep is not).
