@@ -64,9 +64,11 @@ def _spawn(name: str, command: list[str], env: dict[str, str], log: Path | None)
 
 
 def start_worker(env: dict[str, str], *, log: Path | None = None, concurrency: int = 2,
-                 queues: str = ALL_QUEUES, hostname: str = "worker@%h", loglevel: str = "INFO") -> Service:
+                 queues: str = ALL_QUEUES, hostname: str = "worker@%h", loglevel: str = "INFO",
+                 pool: str = "prefork") -> Service:
+    """A worker; ``pool`` is Celery's execution pool (``prefork``, ``solo`` or ``threads``)."""
     command = _celery("worker", "--loglevel", loglevel, "-Q", queues, "--concurrency", str(concurrency),
-                      "--hostname", hostname, "--without-gossip", "--without-mingle")
+                      "--hostname", hostname, "--pool", pool, "--without-gossip", "--without-mingle")
     return _spawn("worker", command, env, log)
 
 

@@ -13,6 +13,7 @@ from kombu import Queue
 
 from beat_schedule import beat_schedule
 from monitor.config import Settings
+from workers.broker_transport import transport_for
 from workers.tls import redis_ssl_options
 
 QUEUES = ("checks", "alerts", "recovery", "ingest", "probes")
@@ -45,11 +46,12 @@ def _embedded_broker_options(settings: Settings) -> dict[str, Any]:
 
 def _redis_options(settings: Settings) -> dict[str, Any]:
     timeout = settings.visibility_timeout
-    # Unacked messages of a dead worker come back after the visibility timeout; with a short
-    # timeout (tests, operators) sweep for them often enough that the timeout is what counts.
+    # Unacked messages of a dead worker come back after the visibility timeout; sweep for them
+    # often enough (every `interval` s, throttle 1) that the timeout is what counts, up to the
+    # 300 s default. Above 900 s a 10 x slower sweep is close enough.
     interval = max(1, min(10, timeout // 5))
     return {"visibility_timeout": timeout, "unacked_restore_interval": interval,
-            "unacked_restore_throttle": 1 if timeout < 300 else 10}
+            "unacked_restore_throttle": 1 if timeout <= 900 else 10}
 
 
 def build_config(settings: Settings) -> dict[str, Any]:
@@ -59,6 +61,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
     return {
         **({"broker_use_ssl": tls, "redis_backend_use_ssl": tls} if tls else {}),
         "broker_url": settings.effective_broker_url,
+        # kombu's Redis transport with a guard that keeps a worker alive across a Redis restart
+        **({"broker_transport": transport} if (transport := transport_for(settings.effective_broker_url)) else {}),
         "broker_transport_options": transport_options,
         "broker_connection_retry_on_startup": True,
         "result_backend": None,
