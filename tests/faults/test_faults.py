@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from frontdoors import runner
 from monitor.db.schema import CheckRun
 from tests.conftest import ARTIFACTS, session, wait_for
-from tests.support.fault_drill import Drill
+from tests.support.fault_drill import Drill, Fault
 from tests.support.fault_nodes import Node
 from tests.support.fault_services import CountingReceiver, OwnPostgres, OwnRedis
 from tests.support.fault_verdict import due_windows, judge, open_work, reported_windows
@@ -79,7 +79,7 @@ def services():
 
 
 @pytest.mark.timeout(420)
-def test_faults_lose_no_check_and_duplicate_nothing(services, tmp_path, request):
+def test_faults_lose_no_check_and_duplicate_nothing(services, tmp_path, request, record_property):
     redis, postgres, url, hook = services
     started = time.time()
     env, logs, rng = _environment(tmp_path, redis.url, url), tmp_path / "logs", random.Random()
@@ -90,6 +90,7 @@ def test_faults_lose_no_check_and_duplicate_nothing(services, tmp_path, request)
     try:
         for node in nodes:  # they boot while the models are registered
             node.start()
+        drill.faults.append(Fault("beat", time.time(), "a second beat dispatches every window too"))
         for i, (name, (extra, recovery, earlier)) in enumerate(MODELS.items()):
             seed_fraud(url, [{"webhook": {"url": hook.url, "secret": "s3cret"}}], recall=0.4, rows=600,
                        reference_rows=1000, seed=i, recovery=recovery, name=name, extra=extra,
@@ -118,8 +119,10 @@ def test_faults_lose_no_check_and_duplicate_nothing(services, tmp_path, request)
             print(f"nodes that died on their own (restarted): {drill.died_on_their_own}")
         for line in (verdict.lost + verdict.duplicates)[:40]:
             print(f"  {line}")
-        print(f"faults injected {len(drill.faults)}, checks lost {len(verdict.lost)}, "
-              f"duplicates {len(verdict.duplicates)}")
+        summary = (f"faults injected {len(drill.faults)}, checks lost {len(verdict.lost)}, "
+                   f"duplicates {len(verdict.duplicates)}")
+        print(summary)
+        record_property("summary_line", summary)  # printed at the end of the run (tests/conftest.py)
         kills = drill.count("kill") + drill.count("kill-child")
         assert kills >= 20 and drill.count("redis") >= 3 and drill.count("database") >= 1
         assert figures["nodes_that_ran_stages"] == 3, "the three nodes did not all run check stages"
@@ -155,7 +158,7 @@ def _breakdown(drill: Drill) -> str:
                 held[key] = held.get(key, 0) + 1
     return (f"{drill.count('kill')} SIGKILLs of a whole node and {drill.count('kill-child')} of a pool child "
             f"(holding: {held}), {drill.count('redis')} Redis restarts empty, "
-            f"{drill.count('database')} database outages, 2 beats")
+            f"{drill.count('database')} database outages, {drill.count('beat') + 1} beats")
 
 
 def _node_figures(nodes: list[Node]) -> dict[str, int]:
