@@ -52,9 +52,13 @@ def _environment(tmp_path: Path, redis_url: str, database_url: str) -> dict[str,
         "MODELWATCH_BROKER_URL": redis_url, "MODELWATCH_DATABASE_URL": database_url,
         "MODELWATCH_AUTO_MIGRATE": "false",  # a node restarted while the database is down still boots
         "MODELWATCH_VISIBILITY_TIMEOUT": "5",  # a killed node's message comes back after 5 s
-        "MODELWATCH_DISPATCH_INTERVAL": "1", "MODELWATCH_SWEEP_INTERVAL": "1",
+        # beat's dispatch expires after 2 intervals: 4 s lets it wait behind a backlog on `checks`;
+        # two beats sweeping every second kept three nodes busy enough to expire every dispatch of a window
+        "MODELWATCH_DISPATCH_INTERVAL": "2", "MODELWATCH_SWEEP_INTERVAL": "3",
         "MODELWATCH_RECOVERY_GRACE": "4", "MODELWATCH_ALERT_LEASE": "6", "MODELWATCH_ALERT_RETRY_BASE": "0.5",
-        "MODELWATCH_REDRIVE_AFTER": "5",  # runs whose chain Redis lost are re-driven after 5 s idle
+        # a run whose chain Redis lost is re-driven after 15 s without progress; 5 s re-drove runs whose
+        # next stage only waited in a queue at load 12-17, and five such re-drives failed them
+        "MODELWATCH_REDRIVE_AFTER": "15", "MODELWATCH_REDRIVE_LIMIT": "10",
         "MODELWATCH_STREAM_INTERVAL": "0", "MODELWATCH_HOST_METRICS_INTERVAL": "0",
         "MODELWATCH_PROBE_INTERVAL": "60",
         # a stage left `running` by a node killed while Redis lost its message counts as lost
