@@ -46,17 +46,17 @@ def reported_windows(url: str) -> set[tuple[str, dt.datetime]]:
     return {(name, _naive(end)) for name, end in rows}
 
 
-def open_work(url: str, until: float) -> int:
+def open_work(url: str, until: float) -> dict[str, int]:
     """Runs of windows that ended by ``until``, notifications and recovery actions not ended yet
     (a recovery action killed while it ran stays ``running``: it is not run again)."""
-    last_end = dt.datetime.fromtimestamp(until, UTC).replace(tzinfo=None)
+    last_end = dt.datetime.fromtimestamp(until, UTC)
     with session(url) as s:
         runs = s.scalar(select(func.count()).select_from(CheckRun).where(
             CheckRun.status.in_(("pending", "running")), CheckRun.window_end <= last_end))
         pending = s.scalar(select(func.count()).select_from(Notification).where(Notification.state == "pending"))
         actions = s.scalar(select(func.count()).select_from(RecoveryAction).where(
             RecoveryAction.state == "scheduled"))
-    return runs + pending + actions
+    return {k: v for k, v in (("runs", runs), ("notifications", pending), ("actions", actions)) if v}
 
 
 def _progress(stages: dict | None) -> str:
