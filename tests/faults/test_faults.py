@@ -27,8 +27,8 @@ from tests.support.scenario import seed_fraud
 pytestmark = pytest.mark.integration
 
 #: Seconds between a model's scheduled windows: longer than an outage plus the queue's backlog, since
-#: beat opens only the current window (a window whose whole period passes without a successful
-#: dispatch is never opened; see /work/wt/notes/faults.md).
+#: beat opens only the current window (``monitor.check.runs.due_models``): a window whose whole period
+#: passes without a successful dispatch is never opened. With 10 s the drill lost windows that way.
 EVERY = 20
 ROLLBACK = {"recall_drop": {"action": "rollback", "after": "0s"}}
 #: name -> (spec fields, recovery, earlier version): two roll back once, one repeats its alert every window.
@@ -38,7 +38,7 @@ MODELS = {
     "fraud-c": ({"every": f"{EVERY}s"}, ROLLBACK, "0"),
 }
 #: SIGKILLs (of which whole nodes, each costing a node's full boot), and when the other faults hit (s).
-KILLS, WHOLE_NODES, REDIS_AT, DATABASE_AT, DURATION = 22, 2, (10.0, 28.0, 46.0), (37.0,), 60.0
+KILLS, WHOLE_NODES, REDIS_AT, DATABASE_AT, DURATION = 22, 2, (8.0, 24.0, 40.0), (32.0,), 50.0
 
 
 def _environment(tmp_path: Path, redis_url: str, database_url: str) -> dict[str, str]:
