@@ -125,6 +125,8 @@ class ModelStatus(Item):
     health: str
     open_alerts: list[str]
     pending_actions: list[str]
+    last_run_redrives: int = 0  # times the sweeper re-drove the last run's lost chain
+    redrives: int = 0  # re-drives of all the model's runs so far (``modelwatch_runs_redriven_total``)
 
 
 class StatusOutput(Output):

@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(None, description="Celery broker URL; filesystem broker if unset.")
     sentinel_master: str = Field("mymaster", min_length=1, description="With a sentinel:// broker URL: the "
                                  "name the sentinels monitor the Redis primary under (docs/operations-sentinel.md).")
-    visibility_timeout: int = Field(3600, ge=1, description="Redis transport visibility timeout (s).")
+    visibility_timeout: int = Field(300, ge=1, description="Redis transport visibility timeout (s): how long a "
+                                    "message a worker took may stay unacknowledged before Redis hands it to another "
+                                    "worker (a killed worker's stage comes back after this). See docs/operations.md.")
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
     probe_interval: float = Field(5.0, gt=0, description="Seconds between beat's look for due health probes.")
@@ -74,6 +76,11 @@ class Settings(BaseSettings):
                                    "is caught up over several ticks).")
     stream_gap_ttl: float = Field(30.0, gt=0, description="Seconds a skipped prediction id is re-read in case its "
                                   "insert commits late (PostgreSQL hands out ids before commit).")
+    redrive_after: float = Field(120.0, gt=0, description="Seconds a pending or running check run may make no "
+                                 "progress (no stage started or finished) before the sweeper re-publishes its next "
+                                 "stage; a stage left running gets task_time_limit more. See docs/operations.md.")
+    redrive_limit: int = Field(5, ge=1, description="Re-drives of one run before the sweeper fails it "
+                               "('no progress after N re-drives').")
     recovery_grace: float | None = Field(None, gt=0, description="Seconds a recovery action or verification may be "
                                          "overdue before the sweeper re-sends it (default: max(30, 2 x sweep_interval)).")
     auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")

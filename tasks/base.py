@@ -12,8 +12,9 @@ from workers.app import app
 
 logger = logging.getLogger(__name__)
 
-#: Retried with exponential backoff and jitter; anything else fails the task for good.
-TRANSIENT = (TransientError, OperationalError, ConnectionError, TimeoutError)
+#: Retried with exponential backoff and jitter; anything else fails the task for good. A broker
+#: error (kombu's OperationalError: a publish that found Redis down) is as passing as a database one.
+TRANSIENT = (TransientError, OperationalError, ConnectionError, TimeoutError, KombuOperationalError)
 
 RELIABLE = {
     "acks_late": True,

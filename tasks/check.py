@@ -21,7 +21,7 @@ from monitor.check.runs import open_check
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from monitor.recovery.schedule import mark_dispatched
-from tasks.base import RELIABLE, revoke
+from tasks.base import BROKER_ERRORS, RELIABLE, TRANSIENT, revoke
 from tasks import publish
 from tasks.publish import launch
 from workers.app import app
@@ -30,17 +30,27 @@ logger = logging.getLogger(__name__)
 
 
 class StageTask(Task):
-    """A stage task that failed for good fails its run (``stages.abandon``), so the run does not
-    stay ``running`` after its transient retries ran out. Retries themselves do not come here."""
+    """What a stage task that failed for good does to its run.
+
+    A permanent error (bad data, a bug) fails the run with its reason (``stages.abandon``). A
+    transient one (database or broker unreachable through every retry) does not: the run's
+    stored stages are intact, so it stays open and the sweeper re-drives it from its first
+    unfinished stage once it has made no progress for ``redrive_after`` (``monitor.check.redrive``).
+    Retries themselves do not come here, nor a retry Celery could not publish (it rejects those).
+    """
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         run = args[0] if args else kwargs.get("run")
         if not isinstance(run, dict) or not run.get("run_id"):
             return
         stage = self.name.rsplit(".", 1)[-1]
+        if stages.is_transient(exc) or isinstance(exc, TRANSIENT + BROKER_ERRORS):
+            logger.warning("run %s: %s gave up on a transient error (%s: %s); the sweeper will re-drive it",
+                           run["run_id"], stage, type(exc).__name__, exc)
+            return
         try:
             stages.abandon(get_settings(), run["run_id"], stage, f"{type(exc).__name__}: {exc}")
-        except Exception:  # the database may be what failed; the sweeper's stuck-run check remains
+        except Exception:  # the database may be what failed; the sweeper re-drives, then fails, the run
             logger.exception("could not mark run %s failed after its %s stage gave up", run["run_id"], stage)
 
 

@@ -44,10 +44,15 @@ def enqueue_check(model: str, *, trigger: str = "manual", version: str | None = 
                                                                countdown=countdown or None).id
 
 
-def launch(run_id: str, model: str) -> str:
-    """Publish the chain of a run that is already open; returns the id of its last task."""
+def launch(run_id: str, model: str, from_stage: str = "collect") -> str:
+    """Publish the chain of a run that is already open; returns the id of its last task.
+
+    ``from_stage`` is where the sweeper re-drives a lost chain (``monitor.check.redrive``): the
+    stages before it succeeded and are not sent again; a stage a late original already finished
+    returns its stored output, so a re-drive racing the original changes nothing.
+    """
     head = {"run_id": run_id, "model": model}
-    first, *rest = CHECK_CHAIN
+    first, *rest = CHECK_CHAIN[CHECK_CHAIN.index(f"tasks.check.{from_stage}"):]
     return chain(app.signature(first, args=[head], immutable=True), *(app.signature(name) for name in rest)).apply_async().id
 
 

@@ -66,15 +66,16 @@ def sweep() -> dict:
 
     Actions and verifications overdue by more than a grace period get a new message (their
     claims let one run); notifications stuck pending or with an expired lease get a new delivery;
-    a run whose chain was lost is launched again; an action left ``running`` past the task time
+    a run with no progress for ``redrive_after`` is re-driven from its first unfinished stage
+    (``monitor.check.redrive``); an action left ``running`` past the task time
     limit failed with its worker and is not re-run automatically; an action still waiting for
     approval past its deadline expires (``monitor.recovery.sweep``).
     """
     settings = get_settings()
     with session_scope(settings.effective_database_url) as session:
         found = sweeper.find(session, settings)
-    for run_id, model in found.relaunch_runs:
-        publish.launch(run_id, model)
+    for lost in found.redrive_runs:
+        publish.launch(lost.run_id, lost.model, from_stage=lost.stage)
     for action_id in found.resend_actions:
         execute.delay(action_id)
     for action_id in found.resend_verifications:

@@ -316,6 +316,22 @@ def embedded_stack(tmp_path, request) -> Iterator[Stack]:
     yield from _stack(tmp_path, request, {})
 
 
+_SUMMARY_LINES: list[str] = []
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Collect the ``summary_line`` a test recorded (``record_property``); with xdist this runs in
+    the controller, which gets each worker's reports, so the line survives output capture."""
+    if report.when == "call":
+        _SUMMARY_LINES.extend(str(value) for key, value in report.user_properties if key == "summary_line")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the figures tests asked to show (e.g. the fault drill's ``faults injected N, ...``)."""
+    for line in _SUMMARY_LINES:
+        terminalreporter.write_line(line)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -3,6 +3,9 @@
 * ``modelwatch_check_duration_seconds`` (histogram per model): ``finished_at - created_at`` of every
   finished run, so queueing time counts too (that is what an on-call engineer waits for);
 * ``modelwatch_check_failures_total`` (counter per model): runs that ended ``failed``;
+* ``modelwatch_runs_redriven_total`` (counter per model and stage): times the sweeper published a
+  lost chain again from that stage (``monitor.check.redrive``, counted from its audit rows); any
+  increase means a broker or database fault cost a chain, and the re-drive recovered it;
 * ``modelwatch_last_successful_check_timestamp_seconds`` (gauge per model): when its newest
   succeeded run finished, and ``modelwatch_check_interval_seconds`` (gauge per active model): how
   often beat should check it. Together they make a dead beat or a stuck worker an alert
@@ -19,10 +22,12 @@ from __future__ import annotations
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy.orm import Session
 
+from monitor.check import redrive
 from monitor.check.results import DetectResult
 from monitor.db.schema import CheckRun
 from monitor.detect.frames import column_label
 from monitor.store import overview
+from monitor.store.runs import STAGES
 
 #: upper bounds (seconds) of the check-duration buckets: a chain takes seconds, a backlog minutes
 DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
@@ -35,6 +40,7 @@ class CheckCollector:
     def collect(self):
         yield self._durations()
         yield self._failures()
+        yield self._redrives()
         yield from self._freshness()
         yield from self._drift()
 
@@ -55,6 +61,15 @@ class CheckCollector:
         failed = overview.failed_run_counts(self.session)
         for model_id, name in sorted(self.names.items()):
             family.add_metric([name], failed.get(model_id, 0))
+        return family
+
+    def _redrives(self) -> CounterMetricFamily:
+        family = CounterMetricFamily("modelwatch_runs_redriven", "Lost check chains the sweeper published again, "
+                                     "by the stage it re-drove from", labels=["model", "stage"])
+        counted = redrive.counts(self.session)
+        for model_id, name in sorted(self.names.items(), key=lambda item: item[1]):
+            for stage in STAGES:
+                family.add_metric([name, stage], counted.get((model_id, stage), 0))
         return family
 
     def _freshness(self):

@@ -245,12 +245,14 @@ def _fmt(value, digits: int = 4) -> str:
 def status(as_json: bool) -> None:
     """Each model with its serving version, last check, health, open alerts and pending actions."""
     from monitor.alerts.lifecycle import health_of, list_alerts
+    from monitor.check import redrive
     from monitor.recovery.schedule import PENDING, list_actions
     from monitor.reports.service import SERVICE_KPIS, brief
     from monitor.store import models as store, operations, runs
 
     rows = []
     with session_scope(database_url()) as session:
+        redriven = redrive.counts(session)
         for model in store.list_models(session):
             serving = store.serving_version(session, model.id)
             last = runs.latest_run(session, model.id)
@@ -263,16 +265,24 @@ def status(as_json: bool) -> None:
                 "open_alerts": [a.rule for a in open_alerts],
                 "pending_actions": [f"{a.kind}#{a.id}" for a in pending],
                 "service": operations.latest_kpis(session, model.id, tuple(SERVICE_KPIS)),
+                "last_run_redrives": redrive.run_redrives(last),
+                "redrives": sum(n for (model_id, _), n in redriven.items() if model_id == model.id),
             })
     if as_json:
         emit_json(StatusOutput, state=get_settings().state_location, models=rows)
         return
     click.echo(state_line())
     table(["model", "task", "serving", "last check", "status", "health", "open alerts", "pending recovery", "service"],
-          [[r["model"], r["task"], r["serving_version"], when(r["last_check"]), r["last_status"], r["health"],
+          [[r["model"], r["task"], r["serving_version"], when(r["last_check"]), _with_redrives(r), r["health"],
             ", ".join(r["open_alerts"]) or "-", ", ".join(r["pending_actions"]) or "-", brief(r["service"])]
            for r in rows],
           empty="no models registered; start with `modelwatch apply -f models.yaml`")
+
+
+def _with_redrives(row: dict) -> str | None:
+    """The last run's status, with how often the sweeper re-drove it (``running, re-driven 2x``)."""
+    count = row["last_run_redrives"]
+    return f"{row['last_status']}, re-driven {count}x" if count else row["last_status"]
 
 
 @main.command()

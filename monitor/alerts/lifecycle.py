@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from monitor import events
 from monitor.alerts import notify
 from monitor.alerts.policy import OPEN_STATES
-from monitor.db.schema import Alert, CheckRun, Finding, Notification, utcnow
+from monitor.db.schema import Alert, CheckRun, Finding, Model, Notification, utcnow
 from monitor.spec import ModelSpec
 from monitor.store.common import for_update
 
@@ -56,6 +56,10 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
     changes = AlertChanges()
     if run.alerts_applied:
         return changes
+    # Two runs of one model (consecutive windows on two workers) may apply at once: the FOR UPDATE
+    # in _open_alert locks no row while the alert does not exist yet, so both would insert it and
+    # one would fail on uq_alerts_open. Locking the model row makes them take turns.
+    session.execute(for_update(select(Model.id).where(Model.id == run.model_id), session))
     now = utcnow()
     findings = [*findings, *_expand_wildcards(session, run, findings)]
     for finding in findings:

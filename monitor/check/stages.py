@@ -44,16 +44,18 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def abandon(settings: Settings, run_id: str, name: str, reason: str) -> bool:
-    """Fail a run whose stage task gave up for good (its transient retries are exhausted).
+    """Fail a run whose stage task failed for good on a permanent error raised outside its stage
+    body (the body's own errors fail the run in :func:`run_stage`).
 
-    Without this the run would stay ``running`` forever: no retry comes, and nothing waits on a
-    run that can no longer finish. A run already ended is left alone. Returns whether it failed it.
+    Transient errors never come here (``tasks.check.StageTask``): a run whose retries ran out on
+    an unreachable database or broker is re-driven by the sweeper instead (``monitor.check.redrive``).
+    A run already ended is left alone. Returns whether it failed it.
     """
     with session_scope(settings.effective_database_url) as session:
         run = store_runs.lock_run(session, run_id)
         if run.status in ("succeeded", "failed"):
             return False
-        store_runs.fail_run(session, run, name, f"gave up after retries: {reason}")
+        store_runs.fail_run(session, run, name, f"gave up: {reason}")
         return True
 
 
@@ -62,11 +64,14 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
 
     A stage that already succeeded for this run returns the output it stored then: a message
     redelivered after the run moved on (even after its frozen window was released) changes
-    nothing. Copies of a stage running at once serialise on the run's row.
+    nothing. Copies of a stage running at once serialise on the run's row: the first mark is
+    taken under the row lock too, so a copy redelivered while the original still runs (a stage
+    longer than the visibility timeout, a re-drive) waits, then finds it succeeded, instead of
+    overwriting the original's ``succeeded`` with a stale ``running``.
     """
     url = settings.effective_database_url
     with session_scope(url) as session:
-        run = store_runs.get_run(session, run_id)
+        run = store_runs.lock_run(session, run_id)
         done = (run.stages or {}).get(name, {})
         if done.get("state") == "succeeded":
             return done.get("output") or {}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from monitor.alerts.lifecycle import alerts_of_run
 from monitor.check.results import DetectResult, EvaluateResult
 from monitor.check.outcome import outcome_of
+from monitor.check.redrive import run_redrives
 from monitor.db.schema import CheckRun, ModelVersion, utcnow
 from monitor.detect.rules.performance import PERFORMANCE_RULES
 from monitor.kpis.change import kpi_change
@@ -108,6 +109,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "counts": ({"rows": evaluated.rows, "labelled_rows": evaluated.labelled_rows} if evaluated
                    else {"rows": (run.watermark or {}).get("rows")}),
         "stages": run.stages,
+        "redrives": run_redrives(run),
         "kpis": kpis,
         "confusion_matrix": evaluated.evaluation.confusion_matrix if evaluated else None,
         "per_class": evaluated.evaluation.per_class if evaluated else None,

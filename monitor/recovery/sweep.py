@@ -4,7 +4,8 @@ Messages can be lost between a commit and a publish (a broker restart, a crash i
 Every piece of work the queue carries is also a row, so one pass over the rows finds what is
 overdue by more than a grace period and must be sent again; the claims on those rows make a
 re-sent message that races a late original run once. ``tasks.recovery.sweep`` runs :func:`find`
-every ``MODELWATCH_SWEEP_INTERVAL`` and publishes what it returns.
+every ``MODELWATCH_SWEEP_INTERVAL`` and publishes what it returns. Check runs whose chain was lost
+are re-driven from their first unfinished stage (``monitor.check.redrive``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from monitor.alerts import delivery
+from monitor.check import redrive
 from monitor.config import Settings
 from monitor.db.schema import utcnow
 from monitor.recovery import approval, schedule, verification
-from monitor.store import models as store_models, recovery as store_recovery, runs as store_runs
+from monitor.store import models as store_models, recovery as store_recovery
 
 
 def grace(settings: Settings) -> dt.timedelta:
@@ -34,16 +36,11 @@ def grace(settings: Settings) -> dt.timedelta:
     return dt.timedelta(seconds=max(30.0, 2 * settings.sweep_interval))
 
 
-def stuck_after(settings: Settings) -> dt.timedelta:
-    """How long a run may stay open before its chain is taken for lost (a busy queue is not a lost message)."""
-    return dt.timedelta(seconds=max(600.0, 2 * settings.task_time_limit))
-
-
 @dataclass(frozen=True)
 class Sweep:
     """What one sweep found: work to publish again, and what it marked on the way."""
 
-    relaunch_runs: tuple[tuple[str, str], ...]  # (run id, model name)
+    redrive_runs: tuple[redrive.Redrive, ...]
     resend_actions: tuple[int, ...]
     resend_verifications: tuple[int, ...]
     resend_notifications: tuple[int, ...]
@@ -51,7 +48,7 @@ class Sweep:
     lost_actions: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"relaunched_runs": [run_id for run_id, _ in self.relaunch_runs],
+        return {"redriven_runs": [r.to_json() for r in self.redrive_runs],
                 "resent_actions": list(self.resend_actions), "resent_verifications": list(self.resend_verifications),
                 "expired_actions": list(self.expired_actions), "resent_notifications": list(self.resend_notifications),
                 "lost_actions": self.lost_actions}
@@ -64,12 +61,11 @@ def find(session: Session, settings: Settings) -> Sweep:
     expired = approval.expire_unapproved(session)
     unverified = verification.overdue(session, late)
     verification.close_failed(session)
-    stuck = store_runs.stuck_runs(session, stuck_after(settings))
-    names = {m.id: m.name for m in store_models.list_models(session)} if stuck else {}
+    lost_runs = redrive.find(session, settings, {m.id: m.name for m in store_models.list_models(session)})
     overdue = [a.id for a in schedule.overdue(session, late)]
     stale = delivery.stale(session, late)
     delivery.give_up(session)
     lost = store_recovery.fail_lost(session, utcnow() - dt.timedelta(seconds=settings.task_time_limit + 60))
-    return Sweep(relaunch_runs=tuple((r.id, names.get(r.model_id, "")) for r in stuck),
+    return Sweep(redrive_runs=tuple(lost_runs),
                  resend_actions=tuple(overdue), resend_verifications=tuple(unverified),
                  resend_notifications=tuple(stale), expired_actions=tuple(expired), lost_actions=lost)

@@ -58,12 +58,6 @@ def lock_run(session: Session, run_id: str) -> CheckRun:
     return run
 
 
-def stuck_runs(session: Session, older_than: dt.timedelta) -> list[CheckRun]:
-    """Runs opened long ago whose chain never started (its publish was lost)."""
-    return [run for run in session.scalars(select(CheckRun).where(
-        CheckRun.status == "pending", CheckRun.created_at < utcnow() - older_than)) if not run.stages]
-
-
 def mark_stage(session: Session, run: CheckRun, stage: str, state: str, **fields: Any) -> None:
     """Record a stage's state; the dict is replaced, not mutated, so SQLAlchemy sees the change."""
     stages = dict(run.stages or {})

@@ -1,4 +1,5 @@
-"""A stage task whose transient retries ran out fails its run instead of leaving it ``running``."""
+"""A stage task that failed for good: a permanent error fails its run; a transient one (database
+or broker unreachable through every retry) leaves it open for the sweeper to re-drive."""
 
 from __future__ import annotations
 
@@ -25,22 +26,35 @@ def _run(url: str, status: str, start: dt.datetime) -> str:
         return run.id
 
 
-def test_a_stage_that_gives_up_fails_its_run_and_leaves_finished_runs_alone(db_url, monkeypatch):
-    from tasks.check import evaluate
+def test_a_permanent_give_up_fails_the_run_a_transient_one_leaves_it_to_the_sweeper(db_url, monkeypatch):
+    from kombu.exceptions import OperationalError as BrokerDown
+    from tasks.check import evaluate, schedule_recovery
 
-    from monitor.config import get_settings
+    from monitor.check import redrive
+    from monitor.config import Settings, get_settings
 
     monkeypatch.setenv("MODELWATCH_DATABASE_URL", db_url)
     get_settings.cache_clear()
     now = utcnow().replace(microsecond=0)
-    stuck = _run(db_url, "running", now - dt.timedelta(hours=2))
+    broken = _run(db_url, "running", now - dt.timedelta(hours=3))
+    stalled = _run(db_url, "running", now - dt.timedelta(hours=2))
     done = _run(db_url, "succeeded", now - dt.timedelta(hours=1))
-    for run_id in (stuck, done):  # what Celery calls once autoretry has no retries left
-        evaluate.on_failure(TransientError("database unreachable"), "task-1", ({"run_id": run_id, "model": "m"},),
-                            {}, None)
+    with session(db_url) as s:  # ``stalled`` got as far as schedule_recovery, whose publish then failed
+        run = runs.get_run(s, stalled)
+        run.created_at = now - dt.timedelta(hours=2)
+        for stage in runs.STAGES[:5]:
+            runs.mark_stage(s, run, stage, "succeeded", finished_at=(now - dt.timedelta(hours=2)).isoformat())
+    # what Celery calls once a task failed for good (autoretry has no retries left, or no retry applies)
+    evaluate.on_failure(ValueError("bad window"), "t1", ({"run_id": broken, "model": "m"},), {}, None)
+    evaluate.on_failure(TransientError("database unreachable"), "t2", ({"run_id": done, "model": "m"},), {}, None)
+    schedule_recovery.on_failure(BrokerDown("Error 111 connecting to 127.0.0.1:6379"), "t3",
+                                 ({"run_id": stalled, "model": "m"},), {}, None)
     with session(db_url) as s:
-        failed, finished = runs.get_run(s, stuck), runs.get_run(s, done)
+        failed, open_run, finished = runs.get_run(s, broken), runs.get_run(s, stalled), runs.get_run(s, done)
         assert failed.status == "failed" and failed.finished_at is not None
-        assert failed.error == "evaluate: gave up after retries: TransientError: database unreachable"
+        assert failed.error == "evaluate: gave up: ValueError: bad window"
         assert failed.stages["evaluate"]["state"] == "failed"
+        assert (open_run.status, open_run.error) == ("running", None)
         assert (finished.status, finished.error) == ("succeeded", None)
+        lost = redrive.find(s, Settings(database_url=db_url, redrive_after=60), {})
+    assert [(r.run_id, r.stage) for r in lost] == [(stalled, "report")]  # its actions are persisted: on to report

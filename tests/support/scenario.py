@@ -58,9 +58,13 @@ def write_window(folder: Path, *, version: str, recall: float, n: int = 800, see
 
 
 def seed_fraud(url: str, alerts: list, *, recall: float, rows: int, reference_rows: int, seed: int,
-               recovery: dict | None = None, name: str = MODEL) -> None:
+               recovery: dict | None = None, name: str = MODEL, extra: dict | None = None,
+               earlier_version: str | None = None) -> None:
     """Register the fraud model straight into the database at ``url`` (version 1, reference recall
-    about 0.9) with ``rows`` labelled predictions of the last minutes at ``recall``."""
+    about 0.9) with ``rows`` labelled predictions of the last minutes at ``recall``.
+
+    ``extra`` adds spec fields (``every``, ``alerting``, ...); ``earlier_version`` registers a
+    version that served before version 1, so a rollback has somewhere to go."""
     from monitor.registry import builtin
     from monitor.spec import parse_spec
     from monitor.store import logs, models as store
@@ -71,12 +75,15 @@ def seed_fraud(url: str, alerts: list, *, recall: float, rows: int, reference_ro
              "rules": {"recall_drop_pct": 10, "min_labelled_rows": 100, "anomaly": None}, "alerts": alerts}
     if recovery is not None:
         entry["recovery"] = recovery
+    entry.update(extra or {})
     spec = parse_spec({"models": [entry]})[0]
     rng = np.random.default_rng(seed)
     window = _labelled(rows, rng, recall=recall)
     now = dt.datetime.now(dt.timezone.utc)
     with session(url) as s:
         model, _ = store.upsert_model(s, spec)
+        if earlier_version is not None:
+            builtin.register(s, model, spec, earlier_version, reference=_labelled(reference_rows, rng, recall=0.9))
         builtin.register(s, model, spec, "1", reference=_labelled(reference_rows, rng, recall=0.9))
         logs.insert_predictions(s, model.id, [
             {"request_id": f"r{i}", "ts": now - dt.timedelta(seconds=5 + i), "prediction": int(row.prediction),

@@ -1,0 +1,146 @@
+"""Runs whose chain was lost are re-driven from their first unfinished stage, counted, and ended
+(issue 12, finding 3): the sweeper's rule on the database, then a real chain that loses its
+messages to a Redis restarted empty and still ends with one report and one notification per
+alert change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+
+import pytest
+from sqlalchemy import select
+
+from frontdoors.demo.receiver import WebhookReceiver
+from monitor.check import redrive
+from monitor.config import Settings
+from monitor.db.migrate import upgrade
+from monitor.db.schema import CheckRun, Notification, Report, utcnow
+from monitor.spec import parse_spec
+from monitor.store import models as store, runs
+from tests.conftest import session, wait_for
+from tests.support.scenario import MODEL, seed_fraud
+
+pytestmark = pytest.mark.integration
+
+
+def _open(url: str, created: dt.datetime, done: tuple[str, ...] = (), running: str | None = None,
+          at: dt.datetime | None = None) -> str:
+    """A run opened at ``created`` whose stages ``done`` succeeded at ``at`` (and ``running`` started then)."""
+    spec = parse_spec({"models": [{"name": "m", "task": "binary_classification"}]})[0]
+    with session(url) as s:
+        model, _ = store.upsert_model(s, spec)
+        run, _ = runs.open_run(s, model_id=model.id, model_name="m", version=None, trigger="manual",
+                               start=created - dt.timedelta(hours=1), end=created, rerun=True)
+        run.created_at = created
+        for stage in done:
+            runs.mark_stage(s, run, stage, "succeeded", started_at=at.isoformat(), finished_at=at.isoformat())
+        if running:
+            runs.mark_stage(s, run, running, "running", started_at=at.isoformat())
+        return run.id
+
+
+def test_the_sweep_redrives_each_lost_run_once_per_bound_and_fails_it_past_the_limit(db_url):
+    settings = Settings(database_url=db_url, redrive_after=60, redrive_limit=2, task_time_limit=360)
+    now = utcnow()
+    ago = lambda seconds: now - dt.timedelta(seconds=seconds)  # noqa: E731
+    never_published = _open(db_url, ago(600))
+    lost_after_evaluate = _open(db_url, ago(900), done=("collect", "evaluate"), at=ago(600))
+    maybe_alive = _open(db_url, ago(900), done=("collect",), running="evaluate", at=ago(200))
+    dead_worker = _open(db_url, ago(900), done=("collect",), running="evaluate", at=ago(500))
+    young = _open(db_url, ago(30))  # its first stage may still be queued
+    with session(db_url) as s:
+        names = {m.id: m.name for m in store.list_models(s)}
+        first = {r.run_id: r.stage for r in redrive.find(s, settings, names, now=now)}
+    assert first == {never_published: "collect", lost_after_evaluate: "detect", dead_worker: "evaluate"}
+    assert maybe_alive not in first  # a running stage gets task_time_limit more
+
+    with session(db_url) as s:  # a re-drive is progress: the next sweep leaves them for redrive_after
+        assert redrive.find(s, settings, names, now=now + dt.timedelta(seconds=30)) == []
+        run = runs.get_run(s, lost_after_evaluate)
+        assert run.stages["detect"]["redrives"] == 1 and run.stages["evaluate"]["state"] == "succeeded"
+        assert redrive.run_redrives(run) == 1
+        second = redrive.find(s, settings, names, now=now + dt.timedelta(seconds=61))
+    assert {r.run_id for r in second} == {never_published, lost_after_evaluate, dead_worker, young}
+
+    with session(db_url) as s:  # past redrive_limit a run ends, with the reason
+        third = redrive.find(s, settings, names, now=now + dt.timedelta(seconds=122))
+        assert [r.run_id for r in third] == [young]  # its second re-drive
+        ended = runs.get_run(s, lost_after_evaluate)
+        assert ended.status == "failed" and "no progress after 2 re-drives" in ended.error
+        counted = redrive.counts(s)
+    model_id = next(iter(names))
+    assert counted == {(model_id, "collect"): 4, (model_id, "detect"): 2, (model_id, "evaluate"): 2}
+
+    from frontdoors.api.metrics import render
+
+    with session(db_url) as s:
+        text = render(s)
+    assert 'modelwatch_runs_redriven_total{model="m",stage="detect"} 2.0' in text
+    assert 'modelwatch_runs_redriven_total{model="m",stage="report"} 0.0' in text
+
+
+def test_a_chain_lost_to_a_redis_restart_is_redriven_to_one_report(redis_stack, redis_server):
+    stack, url = redis_stack, redis_stack.database_url
+    # Re-drive after 6 s of no progress, swept every second; beat's other schedules kept quiet.
+    stack.env.update({"MODELWATCH_REDRIVE_AFTER": "6", "MODELWATCH_SWEEP_INTERVAL": "1",
+                      "MODELWATCH_RECOVERY_GRACE": "3", "MODELWATCH_STREAM_INTERVAL": "0",
+                      "MODELWATCH_DISPATCH_INTERVAL": "3600", "MODELWATCH_PROBE_INTERVAL": "3600"})
+    upgrade(url)
+    with WebhookReceiver() as hook:
+        seed_fraud(url, [{"webhook": {"url": hook.url, "secret": "s3cret"}}], recall=0.4, rows=400,
+                   reference_rows=1500, seed=5)
+
+        # The worker holds the evaluate message after evaluate committed; it dies, and Redis
+        # comes back empty: no message anywhere moves the run on.
+        first = stack.worker("w1", {"MODELWATCH_FAILPOINTS": "evaluate.after=sleep(60)"})
+        stack.celery("call", "tasks.check.run_check", "--args", json.dumps([MODEL]))
+        wait_for(lambda: _stage_state(url, "evaluate") == "succeeded", 60, "evaluate to commit")
+        os.killpg(first.process.pid, signal.SIGKILL)
+        first.process.wait(10)
+        redis_server["restart"]()
+
+        stack.worker("w2")
+        stack.beat()
+        run = wait_for(lambda: _finished(url), 90, "the sweeper to re-drive the run to its end")
+        assert run.status == "succeeded", run.error
+        # re-driven from detect (a busy queue may cost a second, harmless, re-drive); evaluate ran once
+        assert run.stages["detect"]["redrives"] >= 1 and run.stages["evaluate"]["attempts"] == 1
+        wait_for(lambda: _all_sent(url), 60, "every notification to be delivered")
+        with session(url) as s:
+            assert s.scalar(select(Report.id).where(Report.run_id == run.id)) is not None
+            sent = s.scalars(select(Notification).where(Notification.channel.like("%webhook"))).all()
+            assert sent and all(n.attempts == 1 for n in sent)
+        assert len(hook.received) == len(sent)  # each notification reached the webhook once
+
+    status = json.loads(stack.cli("status", "--json").stdout)["models"][0]
+    assert status["redrives"] >= 1
+    from monitor.check.summary import build_summary
+
+    with session(url) as s:  # the run's JSON (GET /v1/runs/{id}) says it too
+        summary = build_summary(s, runs.get_run(s, run.id))
+    assert summary["redrives"] == redrive.run_redrives(run) >= 1
+
+
+def _stage_state(url: str, stage: str) -> str | None:
+    with session(url) as s:
+        stages = s.scalar(select(CheckRun.stages).where(CheckRun.trigger == "manual"))
+        return ((stages or {}).get(stage) or {}).get("state")
+
+
+def _finished(url: str):
+    """The forced run (not the rollback's follow-up check), once it ended."""
+    with session(url) as s:
+        run = s.scalar(select(CheckRun).where(CheckRun.trigger == "manual"))
+        if run is not None and run.status in ("succeeded", "failed"):
+            s.expunge(run)
+            return run
+        return None
+
+
+def _all_sent(url: str) -> bool:
+    with session(url) as s:
+        states = s.scalars(select(Notification.state)).all()
+        return bool(states) and all(state == "sent" for state in states)
