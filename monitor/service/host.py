@@ -77,8 +77,8 @@ class SampleIn(BaseModel):
     cpu_pct: float = Field(ge=0, le=100)
     memory_pct: float = Field(ge=0, le=100)
     disk_pct: float | None = Field(None, ge=0, le=100)
-    pid: int | None = Field(None, ge=0)
-    rss_bytes: int | None = Field(None, ge=0)
+    pid: int | None = Field(None, ge=0, le=2**31 - 1)          # the columns' sizes: integer, bigint
+    rss_bytes: int | None = Field(None, ge=0, le=2**63 - 1)
 
 
 @dataclass(frozen=True)
