@@ -51,6 +51,14 @@ def test_ids_beyond_a_32_bit_integer_column_are_a_422_naming_the_bound(api, meth
     assert api.request(method, path.format(2**31 - 1), headers=WRITE).status_code == 404
 
 
+@pytest.mark.parametrize("query", ["until=0001-01-01T00:00:00&last=7d", "until=9999-12-31T23:59:59-14:00",
+                                   "since=0001-01-01T00:00:00%2B14:00"])
+def test_times_at_the_ends_of_the_calendar_are_a_400_not_an_overflow(api, query):
+    for page in ("timeseries", "drift", "annotations"):
+        response = api.get(f"/v1/models/nope/{page}?{query}", headers=WRITE)
+        assert response.status_code == 400 and ("year 1" in response.text or "range in UTC" in response.text)
+
+
 @pytest.mark.parametrize("raw,status,words", [
     (b'{"comment": "\xff"}', 400, "not UTF-8"),
     (b"[" * 900 + b"]" * 900, 400, f"more than {MAX_JSON_DEPTH} levels"),
