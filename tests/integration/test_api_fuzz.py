@@ -138,8 +138,8 @@ def _hostile_requests(huge: str) -> list[tuple[str, str, dict, set[int]]]:
         ("POST", "/v1/silences", body(b'{"comment": '), {422}),
         # huge fields
         ("POST", "/v1/silences", body(json.dumps({"model": m, "comment": huge, "duration": "1h"}).encode()), {422}),
-        ("POST", "/v1/silences", body(json.dumps({"model": huge, "comment": "c", "duration": "1h"}).encode()),
-         {404}),
+        ("POST", "/v1/silences", body(json.dumps({"model": huge, "comment": "c", "duration": "1h"}).encode()), {422}),
+        ("POST", "/v1/silences", body(json.dumps({"rule": "r" * 65, "comment": "c", "duration": "1h"}).encode()), {422}),
         ("POST", "/v1/silences", body(json.dumps({"model": m, "comment": "c",
                                                    "duration": "99999999999999999999d"}).encode()), {422}),
         ("GET", f"/v1/models/{huge[:6000]}", auth, {404, 414, 431}),
