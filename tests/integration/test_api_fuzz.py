@@ -57,7 +57,8 @@ def api(redis_server, pg_admin_url, tmp_path_factory, request):
 
 
 def test_generated_requests_never_get_a_server_error(api):
-    schema = schemathesis.openapi.from_url(f"{api}/openapi.json")
+    # GET /v1/events is an endless stream (a valid request never ends); its bad cursors are below.
+    schema = schemathesis.openapi.from_url(f"{api}/openapi.json").exclude(path="/v1/events", method="GET")
     known = dict(path_parameters={"name": MODEL})  # reach past the 404 of a random model name
     strategy = st.one_of(*(schema.as_strategy(mode, **extra) for mode in (GenerationMode.POSITIVE,
                                                                          GenerationMode.NEGATIVE)

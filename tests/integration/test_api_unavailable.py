@@ -66,6 +66,8 @@ def test_broker_or_database_down_is_a_503_with_retry_after_and_nothing_half_crea
             took = (time.monotonic() - started) / 3
             assert api.get(f"/v1/models/{MODEL}/runs").json() == []
             _assert_503(api.get("/readyz"), "broker")
+            assert api.get("/metrics").status_code == 200  # reads need no broker: they still answer
+            assert api.get(f"/v1/models/{MODEL}").status_code == 200
             # The broker is back: the client's retry goes through.
             broker = _redis(port)
             wait_for(lambda: _answers_redis(port), 15, "the restarted redis-server to answer")
