@@ -106,11 +106,12 @@ class RequestGuard:
         if declared.isdigit() and int(declared) > self.limit:
             raise Refused(413, too_large_detail(declared.decode(), self.limit))
         path = scope.get("path", "")
-        if scope.get("method") not in BODY_METHODS or path.startswith(RAW_BODY_ROUTES) or not is_json(headers):
+        batch = ROW_ROUTES.match(path) is not None  # parsed as JSON whatever its Content-Type says
+        if scope.get("method") not in BODY_METHODS or path.startswith(RAW_BODY_ROUTES) or not (batch or is_json(headers)):
             return receive
         body = await self._read(receive)
         if body.strip():
-            check_strings = not ROW_ROUTES.match(path)
+            check_strings = not batch
             if len(body) > INLINE_CHECK_BYTES:
                 refused = await run_in_threadpool(body_problem, body, check_strings)
             else:

@@ -83,8 +83,10 @@ def test_batch_rows_with_bad_text_pass_the_guard_to_the_per_row_checks(api):
     """A NUL in one row is that row's problem (quarantined by monitor.ingest), not the batch's."""
     response = api.post("/v1/models/nope/predictions", **_json(b'{"rows": [{"request_id": "a\\u0000"}]}'))
     assert response.status_code == 404  # the route ran: the model does not exist
-    deep = api.post("/v1/models/nope/predictions", **_json(b'{"rows": [' + b"[" * 100 + b"]" * 100 + b"]}"))
-    assert deep.status_code == 400 and "levels deep" in deep.json()["detail"]
+    deep = b'{"rows": [' + b"[" * 100 + b"]" * 100 + b"]}"
+    for content_type in ("application/json", "text/plain"):  # a batch is read as JSON whatever it says
+        response = api.post("/v1/models/nope/predictions", content=deep, headers={**WRITE, "Content-Type": content_type})
+        assert response.status_code == 400 and "levels deep" in response.json()["detail"]
 
 
 def test_json_depth_counts_without_parsing_and_ignores_brackets_in_strings():
