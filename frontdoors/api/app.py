@@ -33,10 +33,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="modelwatch", version=__version__, default_response_class=UtcJSONResponse,
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
-    from frontdoors.api.limits import DeclaredBodyLimit
+    from frontdoors.api import unavailable
+    from frontdoors.api.guard import RequestGuard
     from frontdoors.api.routes import audit, events, fleet, ingest, models as model_reads, timeline
 
-    app.add_middleware(DeclaredBodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, limit=settings.max_body_bytes)  # NUL in URLs, body size, depth, text
+    unavailable.install(app)  # database or broker down: 503 with Retry-After, never 500
 
     for router in (ingest.router, model_reads.router, audit.router, events.router, fleet.router, timeline.router):
         app.include_router(router)

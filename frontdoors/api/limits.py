@@ -1,9 +1,8 @@
-"""Request-size limits for endpoints that take a body: refuse before parsing, say which limit.
+"""Reading a JSON body in a route: within the size limit, with the reason when it is refused.
 
-A body larger than ``MODELWATCH_MAX_BODY_BYTES`` is refused with 413 as soon as that is known:
-from ``Content-Length`` before a byte is read, or while streaming a chunked body, so an oversized
-request never gets parsed or held whole in memory. Any router that reads a JSON body can use
-:func:`read_json_body`.
+Every request passes ``frontdoors.api.guard.RequestGuard`` first (413 from ``Content-Length``,
+400 for a body nested too deep or not UTF-8); :func:`read_json_body` is the route-side reader
+that counts again as it reads and parses off the event loop.
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ from monitor.config import Settings
 
 
 def too_large(size: str, limit: int) -> HTTPException:
-    return HTTPException(413, f"request body is {size} bytes; the limit is {limit} bytes "
-                              "(MODELWATCH_MAX_BODY_BYTES): send smaller batches")
+    from frontdoors.api.guard import too_large_detail
+
+    return HTTPException(413, too_large_detail(size, limit))
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
@@ -53,23 +53,3 @@ async def read_json_body(request: Request, settings: Settings) -> Any:
         raise HTTPException(400, f"request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise HTTPException(400, "request body nests JSON too deeply") from None
-
-
-class DeclaredBodyLimit:
-    """ASGI middleware: any request whose ``Content-Length`` exceeds the limit gets 413 at once,
-    whatever the endpoint, before the application reads a byte. (A chunked body declares no
-    length; endpoints that read bodies use :func:`read_limited_body`, which counts as it reads.)"""
-
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
-            if declared.isdigit() and int(declared) > self.limit:
-                from fastapi.responses import JSONResponse
-
-                detail = too_large(declared.decode(), self.limit).detail
-                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

@@ -60,8 +60,8 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
     """
     if last_event_id is not None and last_event_id.strip():
         text = last_event_id.strip()
-        if not text.isdigit() or len(text) > 19:
-            raise ValueError(f"Last-Event-ID {last_event_id[:32]!r} is not an event id (a non-negative integer)")
+        if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > 2**63 - 1:
+            raise ValueError(f"Last-Event-ID {last_event_id[:32]!r} is not an event id (an integer 0..2**63-1)")
         return int(text)
     return after
 

@@ -44,6 +44,18 @@ def open_check(session: Session, model_name: str, *, trigger: str, version: str 
     return OpenedRun(run.id, model.name, created)
 
 
+def withdraw(session: Session, run_id: str) -> bool:
+    """Delete a run that was opened but whose chain could not be published (the broker is down),
+    so the request that opened it can answer "nothing done, retry". Only a run no stage has
+    touched is deleted; True if it was."""
+    from sqlalchemy import delete
+
+    from monitor.db.schema import CheckRun
+
+    deleted = session.execute(delete(CheckRun).where(CheckRun.id == run_id, CheckRun.status == "pending"))
+    return bool(deleted.rowcount)
+
+
 def due_models(session: Session, now: dt.datetime | None = None) -> list[str]:
     """Models whose current scheduled window has no run yet."""
     from sqlalchemy import select

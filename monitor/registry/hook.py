@@ -68,12 +68,21 @@ class HookOutcome:
 
 
 def _json(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; 400 if it is not JSON, nests deeper than any registry event
+    does, or holds text the database cannot store (NUL, a lone surrogate)."""
+    from monitor.storable import MAX_JSON_DEPTH, json_depth, unstorable
+
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise HookRejected(400, f"the body nests arrays/objects more than {MAX_JSON_DEPTH} levels deep")
     try:
         document = json.loads(body)
-    except ValueError as exc:
+    except ValueError as exc:  # UnicodeDecodeError included
         raise HookRejected(400, f"the body is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise HookRejected(400, "the body must be a JSON object")
+    problem = unstorable(document)
+    if problem:
+        raise HookRejected(400, f"the body's field {problem}")
     return document
 
 

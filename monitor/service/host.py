@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psutil
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 logger = logging.getLogger("modelwatch.hostmetrics")
 
@@ -77,8 +77,16 @@ class SampleIn(BaseModel):
     cpu_pct: float = Field(ge=0, le=100)
     memory_pct: float = Field(ge=0, le=100)
     disk_pct: float | None = Field(None, ge=0, le=100)
-    pid: int | None = Field(None, ge=0)
-    rss_bytes: int | None = Field(None, ge=0)
+    pid: int | None = Field(None, ge=0, le=2**31 - 1)          # the columns' sizes: integer, bigint
+    rss_bytes: int | None = Field(None, ge=0, le=2**63 - 1)
+
+    @field_validator("ts")
+    @classmethod
+    def _in_utc_range(cls, value: dt.datetime) -> dt.datetime:
+        try:
+            return value.astimezone(dt.timezone.utc) if value.tzinfo else value
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is out of the representable range in UTC") from None
 
 
 @dataclass(frozen=True)

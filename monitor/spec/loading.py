@@ -48,15 +48,39 @@ def parse_spec(document: Any, source: str | None = None) -> list[ModelSpec]:
         raise SpecError([_describe(e, document) for e in exc.errors()], source) from None
 
 
+def parse_yaml(data: bytes, source: str | None = None) -> Any:
+    """The YAML document in ``data``, or a :class:`SpecError` saying why it cannot be one: not
+    UTF-8 (with the byte offset and line), not YAML, nested too deep, or holding text the
+    database cannot store (a NUL, a lone surrogate such as ``"\\ud800"``)."""
+    from monitor.storable import MAX_JSON_DEPTH, unstorable
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SpecError([f"not UTF-8 text: byte {data[exc.start]:#04x} at offset {exc.start} (line {line}); "
+                         "save the file as UTF-8"], source) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError([f"not valid YAML: {exc}"], source) from None
+    except RecursionError:
+        raise SpecError([f"nested more than {MAX_JSON_DEPTH} levels deep"], source) from None
+    problem = unstorable(document)
+    if problem:
+        raise SpecError([f"field {problem}"], source)
+    return document
+
+
 def load_spec_file(path: str | Path) -> list[ModelSpec]:
     """Read and validate a YAML spec file. Relative ``reference`` paths resolve against it."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text())
+        document = parse_yaml(path.read_bytes(), str(path))
     except FileNotFoundError:
         raise SpecError([f"file not found: {path}"]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([f"not valid YAML: {exc}"], str(path)) from None
+    except IsADirectoryError:
+        raise SpecError([f"{path} is a directory, not a spec file"]) from None
     specs = parse_spec(document, str(path))
     resolved = []
     for spec in specs:

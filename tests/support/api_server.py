@@ -20,7 +20,7 @@ def serve(stack, extra_env: dict[str, str] | None = None) -> Iterator[str]:
                            stdout=open(stack.logs / "api.log", "ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: api.poll() is not None or answers(f"{base}/healthz"), 30, "the API to answer")
+        wait_for(lambda: api.poll() is not None or answers(f"{base}/healthz"), 90, "the API to answer")
         assert api.poll() is None, (stack.logs / "api.log").read_text()
         yield base
     finally:

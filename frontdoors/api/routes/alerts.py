@@ -35,8 +35,8 @@ class AckBody(BaseModel):
 
 class SilenceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    model: str | None = None
-    rule: str | None = None
+    model: str | None = Field(None, max_length=128)  # the silences table's column sizes
+    rule: str | None = Field(None, max_length=64)
     severity: Literal["warning", "critical"] | None = None
     duration: str | None = Field(None, description="How long from now, e.g. '2h'.")
     ends_at: dt.datetime | None = Field(None, description="ISO-8601 end time with a zone.")

@@ -40,7 +40,10 @@ def readyz(url: str = Depends(database_url)) -> dict[str, Any]:
     except Exception as exc:
         problems["broker"] = f"{type(exc).__name__}: {exc}"
     if problems:
-        raise HTTPException(503, {"status": "not ready", "problems": problems})
+        from frontdoors.api.unavailable import RETRY_AFTER
+
+        raise HTTPException(503, {"status": "not ready", "problems": problems},
+                            headers={"Retry-After": str(RETRY_AFTER)})
     return {"status": "ready"}
 
 
@@ -77,14 +80,25 @@ def model_runs(name: str, limit: int = Query(20, ge=1, le=200),
 @router.post("/models/{name}/checks", status_code=202)
 def force_check(name: str, rerun: bool = False, url: str = Depends(database_url),
                 principal: Principal = Depends(writer)) -> dict[str, Any]:
-    """Enqueue a check chain for the model now (trigger ``manual``)."""
-    from monitor.check.runs import open_check
+    """Enqueue a check chain for the model now (trigger ``manual``).
+
+    503 with ``Retry-After`` when the broker cannot take the chain: the run this request opened is
+    withdrawn again, so a 503 means nothing was recorded and the client's retry starts afresh.
+    """
+    from frontdoors.api.unavailable import Unavailable
+    from monitor.check.runs import open_check, withdraw
+    from tasks.base import BROKER_ERRORS
     from tasks.publish import launch
 
     with session_scope(url) as session:
         opened = open_check(session, name, trigger="manual", rerun=rerun)
     if opened.created:
-        launch(opened.run_id, name)
+        try:
+            launch(opened.run_id, name)
+        except BROKER_ERRORS as exc:
+            with session_scope(url) as session:
+                withdraw(session, opened.run_id)  # if this fails too, the sweeper publishes the pending run
+            raise Unavailable("broker", exc) from None
     return {"run_id": opened.run_id, "created": opened.created}
 
 

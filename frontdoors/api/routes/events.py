@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdoors.api import sse
-from frontdoors.api.deps import settings as app_settings
+from frontdoors.api.deps import INT64_MAX, settings as app_settings
 from frontdoors.api.security import reader
 from monitor import events as outbox
 from monitor.config import Settings
@@ -69,7 +69,7 @@ def recent_events(model: str | None = ModelFilter, limit: int = Query(50, ge=1, 
 @router.get("/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "An endless text/event-stream; see docs/api.md, Events"}})
-async def stream_events(request: Request, after: int | None = Query(None, ge=0, le=2**63 - 1,
+async def stream_events(request: Request, after: int | None = Query(None, ge=0, le=INT64_MAX,
                                                                       description="Resume after this event id"),
                         model: str | None = ModelFilter,
                         last_event_id: str | None = Header(None, alias="Last-Event-ID"),

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from frontdoors.api.deps import settings as app_settings
+from frontdoors.api.unavailable import RETRY_AFTER
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.schema import RegistryDelivery
@@ -75,7 +76,8 @@ def _handle(settings: Settings, delivery, event) -> JSONResponse:
         with session_scope(url) as session:
             outcome = hook.duplicate_of(session, delivery)
         if outcome is None:
-            return JSONResponse({"detail": "a concurrent copy of this delivery failed; retry it"}, status_code=503)
+            return JSONResponse({"detail": "a concurrent copy of this delivery failed; retry it"}, status_code=503,
+                                headers={"Retry-After": str(RETRY_AFTER)})
     if outcome.check_delay is None:
         return JSONResponse(outcome.to_json(), status_code=200)
     from tasks.publish import enqueue_check
@@ -88,7 +90,8 @@ def _handle(settings: Settings, delivery, event) -> JSONResponse:
             hook.forget(session, delivery)
         return JSONResponse({**outcome.to_json(), "status": "failed",
                              "detail": f"version recorded but the check could not be queued ({type(exc).__name__}: "
-                                       f"{exc}); retry the delivery"}, status_code=503)
+                                       f"{exc}); retry the delivery"}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER)})
     with session_scope(url) as session:
         session.execute(update(RegistryDelivery)
                         .where(RegistryDelivery.source == delivery.source,

@@ -39,20 +39,26 @@ def time_range(since: dt.datetime | None = Query(None, description="Start (ISO-8
     """FastAPI dependency: the requested range, checked (400 names the parameter that is wrong)."""
     from monitor.durations import parse_duration
 
-    def utc(value: dt.datetime) -> dt.datetime:
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    def utc(value: dt.datetime, name: str) -> dt.datetime:
+        try:
+            return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        except OverflowError:  # 0001-01-01T00:00+14:00 is before the first representable UTC time
+            raise HTTPException(400, f"{name}={value.isoformat()} is out of the representable range in UTC") from None
 
-    end = utc(until) if until else dt.datetime.now(dt.timezone.utc)
+    end = utc(until, "until") if until else dt.datetime.now(dt.timezone.utc)
     if since is not None and last is not None:
         raise HTTPException(400, "give since or last, not both")
     if since is not None:
-        start = utc(since)
+        start = utc(since, "since")
     else:
         try:
             seconds = parse_duration(last or "7d")
         except ValueError as exc:
             raise HTTPException(400, f"last={last!r}: expected a duration such as 30m, 24h or 7d") from exc
-        start = end - dt.timedelta(seconds=seconds)
+        try:
+            start = end - dt.timedelta(seconds=seconds)
+        except OverflowError:
+            raise HTTPException(400, f"until={end.isoformat()} minus last={last or '7d'} is before year 1") from None
     if start > end:
         raise HTTPException(400, f"since {start.isoformat()} is after until {end.isoformat()}")
     if end - start > MAX_RANGE:
