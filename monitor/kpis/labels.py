@@ -49,11 +49,12 @@ def encode_labels(values: Sequence[Any] | np.ndarray | pd.Series) -> tuple[np.nd
         arrow = None
     if arrow is None or not any(test(arrow.type) for test in _PLAIN):
         return _merge_per_value(array)
-    if pa.types.is_floating(arrow.type) or arrow.null_count:
+    if pa.types.is_floating(arrow.type):
         return _merge_per_value(array) if arrow.null_count else encode_labels(arrow.to_numpy(zero_copy_only=False))
-    encoded = arrow.dictionary_encode()
-    return _merge([label_key(v) for v in encoded.dictionary.to_pylist()],
-                  encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp))
+    encoded = arrow.dictionary_encode()  # None (the only null without from_pandas) -> null index
+    keys = [label_key(v) for v in encoded.dictionary.to_pylist()]
+    indices = encoded.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False).astype(np.intp)
+    return _merge([*keys, label_key(None)] if arrow.null_count else keys, indices)
 
 
 def _merge_per_value(array: np.ndarray) -> tuple[np.ndarray, list[str]]:
