@@ -80,7 +80,7 @@ def segments_of(frame: pd.DataFrame, column: str):
     """
     from monitor.kpis.labels import encode_labels
 
-    codes, keys = encode_labels(frame[column].to_numpy())
+    codes, keys = encode_labels(frame[column])
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
     for code in sorted(range(len(keys)), key=keys.__getitem__):  # groupby's order: by key
@@ -105,7 +105,7 @@ def _prediction_text(values: pd.Series) -> pd.Series:
     is converted once and rows share its string."""
     from monitor.kpis.labels import encode_labels
 
-    codes, keys = encode_labels(values.to_numpy())
+    codes, keys = encode_labels(values)
     text = np.asarray(keys, dtype=object)[codes] if keys else np.empty(len(values), dtype=object)
     text[pd.isna(values).to_numpy()] = None
     return pd.Series(text, index=values.index, dtype=object)

@@ -73,8 +73,8 @@ def all_kpis(result: EvaluateResult) -> dict[str, float | None]:
 def window_kpis(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool):
     """KPIs of labelled rows in the window layout (``label``, ``prediction``, ``score`` columns);
     ``monitor.notebook`` calls it on a DataFrame as the evaluate stage does on a stored window."""
-    return evaluate_kpis(labelled["label"].to_numpy() if len(labelled) else [],
-                         labelled["prediction"].to_numpy() if len(labelled) else [], spec.task,
+    return evaluate_kpis(labelled["label"] if len(labelled) else [],
+                         labelled["prediction"] if len(labelled) else [], spec.task,
                          scores=labelled["score"].to_numpy() if has_scores else None,
                          positive_label=spec.positive_label)
 
@@ -87,8 +87,7 @@ def segment_kpis(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool, base
     for column in spec.columns.segments:
         if column not in labelled or not len(labelled):
             continue
-        parts = evaluate_by(labelled[column].to_numpy(), labelled["label"].to_numpy(),
-                            labelled["prediction"].to_numpy(), spec.task,
+        parts = evaluate_by(labelled[column], labelled["label"], labelled["prediction"], spec.task,
                             scores=labelled["score"].to_numpy() if has_scores else None,
                             positive_label=spec.positive_label)
         for value, part in parts.items():

@@ -35,6 +35,8 @@ def encode_labels(values: Sequence[Any] | np.ndarray | pd.Series) -> tuple[np.nd
 
     Keys are in first-seen order; :func:`encode_pair` puts two columns on one sorted list.
     """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        return _encode_text(values)
     array = values.to_numpy() if isinstance(values, pd.Series) else values
     if not isinstance(array, np.ndarray):
         array = np.asarray(list(array) if not isinstance(array, list) else array, dtype=object)
@@ -55,6 +57,15 @@ def encode_labels(values: Sequence[Any] | np.ndarray | pd.Series) -> tuple[np.nd
     keys = [label_key(v) for v in encoded.dictionary.to_pylist()]
     indices = encoded.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False).astype(np.intp)
     return _merge([*keys, label_key(None)] if arrow.null_count else keys, indices)
+
+
+def _encode_text(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A pandas string column (pandas 3's default for text): its missing values read as NaN
+    (``to_numpy()`` gives NaN, so ``label_key`` says ``"nan"``), the rest are the strings."""
+    encoded = pa.chunked_array([pa.array(values.array)]).combine_chunks().dictionary_encode()
+    keys = [label_key(v) for v in encoded.dictionary.to_pylist()]
+    indices = encoded.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False).astype(np.intp)
+    return _merge([*keys, label_key(np.nan)] if encoded.null_count else keys, indices)
 
 
 def _merge_per_value(array: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -131,6 +131,9 @@ def test_encode_labels_gives_label_key_of_every_value():
     codes, keys = encode_labels(values)
     assert [keys[c] for c in codes] == [label_key(v) for v in values]
     assert len(keys) == len(set(keys))
+    text = pd.Series(["a", None, "b", "a"])  # pandas' string dtype: missing reads as NaN
+    codes, keys = encode_labels(text)
+    assert [keys[c] for c in codes] == [label_key(v) for v in text.to_numpy()]
 
 
 def test_segment_kpis_match_each_segment_evaluated_alone():

@@ -35,7 +35,7 @@ def estimate_window(window: pd.DataFrame, spec: ModelSpec, calibration: dict | N
     calibrator = Calibrator().fit(calibration["scores"], calibration["labels"], positive_label=1)
     scores = window["score"].to_numpy(dtype=float, na_value=np.nan)
     scored = ~np.isnan(scores)
-    codes, keys = encode_labels(window["prediction"].to_numpy()[scored])
+    codes, keys = encode_labels(window["prediction"][scored])
     positive = label_key(spec.positive_label)
     predictions = np.array([key == positive for key in keys], dtype=np.int64)[codes]
     result = estimate(scores[scored], calibrator=calibrator, predictions=predictions, positive_label=1)
