@@ -100,13 +100,32 @@ def seed(url: str, rows: int, reference_rows: int, end: dt.datetime) -> dict:
     return {"run_id": run_id, "register_s": registered, "store_s": stored}
 
 
+def rerun(url: str, run_id: str) -> dict:
+    """A new run over the window of ``run_id`` (a forced re-run), so one seed serves many checks."""
+    from monitor.db.engine import session_scope
+    from monitor.store import runs
+
+    os.environ["MODELWATCH_DATABASE_URL"] = url
+    with session_scope(url) as session:
+        old = runs.get_run(session, run_id)
+        run, _ = runs.open_run(session, model_id=old.model_id, model_name="bench1m", version=old.version,
+                               trigger="manual", start=old.window_start, end=old.window_end, rerun=True)
+        return {"run_id": run.id}
+
+
 def _imports() -> None:
     import monitor.check.stages  # noqa: F401  (what a worker has loaded before its first task)
     import monitor.detect.rules  # noqa: F401
     import monitor.plugins  # noqa: F401
 
 
-def check(url: str, run_id: str) -> dict:
+def _high_water_mb() -> float:
+    """VmHWM: the process's peak RSS so far (what ``ru_maxrss`` reports at the end)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+
+
+def check(url: str, run_id: str, profile: str | None = None) -> dict:
     os.environ["MODELWATCH_DATABASE_URL"] = url
     _imports()
     from monitor.check.stages import STAGES as BODIES, run_stage
@@ -114,11 +133,21 @@ def check(url: str, run_id: str) -> dict:
     from monitor.plugins import RULES  # noqa: F401  (rules register on import, as in the worker)
 
     settings = Settings()
-    seconds, cpu = {}, {}
+    seconds, cpu, high_water = {}, {}, {"imports": _high_water_mb()}
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     for name in STAGES:
         started, started_cpu = time.perf_counter(), time.process_time()
         run_stage(settings, run_id, name, BODIES[name])
         seconds[name], cpu[name] = time.perf_counter() - started, time.process_time() - started_cpu
+        high_water[name] = _high_water_mb()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
     from monitor.db.engine import session_scope
     from monitor.store import runs
 
@@ -126,7 +155,7 @@ def check(url: str, run_id: str) -> dict:
         run = runs.get_run(session, run_id)
         status, firing = run.status, sorted({f.rule for f in runs.findings_of(session, run_id) if f.status == "firing"})
         labelled = (run.results.get("counts") or {}).get("labelled_rows")
-    return {"seconds": seconds, "cpu": cpu, "status": status, "firing": firing, "labelled_rows": labelled,
+    return {"seconds": seconds, "cpu": cpu, "high_water": high_water, "status": status, "firing": firing, "labelled_rows": labelled,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -149,6 +178,9 @@ def main() -> None:
     parser.add_argument("--rows", default="1M")
     parser.add_argument("--reference", default="200k")
     parser.add_argument("--database", help="SQLAlchemy URL of an empty database (default: SQLite in a temp folder)")
+    parser.add_argument("--profile", help="write cProfile stats of the check process's stages to this file")
+    parser.add_argument("--reuse", nargs=2, metavar=("URL", "RUN_ID"),
+                        help="skip seeding: re-check this run of an earlier seed (a new run of its window)")
     parser.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -157,7 +189,9 @@ def main() -> None:
             os.environ.setdefault("MODELWATCH_DATABASE_URL", url)
             result = seed(url, int(rest[0]), int(rest[1]), dt.datetime.fromisoformat(rest[2]))
         elif action == "check":
-            result = check(url, rest[0])
+            result = check(url, rest[0], rest[1] if len(rest) > 1 else None)
+        elif action == "rerun":
+            result = rerun(url, rest[0])
         else:
             result = idle()
         print(json.dumps(result))
@@ -169,15 +203,22 @@ def main() -> None:
     end = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
     print(f"{rows:,}-row labelled window, {reference_rows:,}-row reference, 20 numeric + 5 categorical; "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
-    seeded = _child("seed", url, str(rows), str(reference_rows), end.isoformat())
-    print(f"seeded: registered (reference profile) in {seeded['register_s']:.1f} s, stored the window in "
-          f"{seeded['store_s']:.1f} s ({rows / seeded['store_s']:,.0f} rows/s with labels)", flush=True)
+    if args.reuse:
+        url, run_id = args.reuse
+        run_id = _child("rerun", url, run_id)["run_id"]
+    else:
+        seeded = _child("seed", url, str(rows), str(reference_rows), end.isoformat())
+        run_id = seeded["run_id"]
+        print(f"seeded: registered (reference profile) in {seeded['register_s']:.1f} s, stored the window in "
+              f"{seeded['store_s']:.1f} s ({rows / seeded['store_s']:,.0f} rows/s with labels); "
+              f"reuse with --reuse {url} {run_id}", flush=True)
     floor = _child("idle", url)
     load_before = os.getloadavg()[0]
-    result = _child("check", url, seeded["run_id"])
-    print(f"{'stage':<20}{'wall s':>9}{'CPU s':>9}")
+    result = _child("check", url, run_id, *([args.profile] if args.profile else []))
+    print(f"{'stage':<20}{'wall s':>9}{'CPU s':>9}{'peak MB so far':>16}")
+    print(f"{'(imports)':<20}{'':>18}{result['high_water']['imports']:>16.0f}")
     for name in STAGES:
-        print(f"{name:<20}{result['seconds'][name]:>9.2f}{result['cpu'][name]:>9.2f}")
+        print(f"{name:<20}{result['seconds'][name]:>9.2f}{result['cpu'][name]:>9.2f}{result['high_water'][name]:>16.0f}")
     total, total_cpu = sum(result["seconds"].values()), sum(result["cpu"].values())
     print(f"{'total':<20}{total:>9.2f}{total_cpu:>9.2f}   goal {GOAL_SECONDS:.0f} s: "
           f"{'met' if total <= GOAL_SECONDS else f'{total / GOAL_SECONDS:.1f}x over'}")

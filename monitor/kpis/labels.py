@@ -62,7 +62,10 @@ def encode_labels(values: Sequence[Any] | np.ndarray | pd.Series) -> tuple[np.nd
 def _encode_text(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """A pandas string column (pandas 3's default for text): its missing values read as NaN
     (``to_numpy()`` gives NaN, so ``label_key`` says ``"nan"``), the rest are the strings."""
-    encoded = pa.chunked_array([pa.array(values.array)]).combine_chunks().dictionary_encode()
+    arrow = pa.array(values.array)  # Arrow-backed: no copy; a ChunkedArray when read from several files
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks() if arrow.num_chunks else pa.array([], pa.string())
+    encoded = arrow.dictionary_encode()
     keys = [label_key(v) for v in encoded.dictionary.to_pylist()]
     indices = encoded.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False).astype(np.intp)
     return _merge([*keys, label_key(np.nan)] if encoded.null_count else keys, indices)
