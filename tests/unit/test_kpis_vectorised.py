@@ -152,3 +152,24 @@ def test_segment_kpis_match_each_segment_evaluated_alone():
         assert part.kpis == expected.kpis and part.labelled_rows == len(rows)
     assert segments["region=EU"].baseline == {"accuracy": 0.5}
     assert window_kpis(frame, spec, False).to_json() == sklearn_kpis(frame["label"], frame["prediction"], spec.task).to_json()
+
+
+@pytest.mark.parametrize("name", ["monitor.kpis.labels", "monitor.kpis.labelled", "monitor.detect.rules.multivariate"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted and not result.failed
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series(["a", "b", "a", None, "c", "a"]),                      # pandas string dtype
+    pd.Series(["a", "b", "a", None, "c", "a"], dtype=object),        # plain strings
+    pd.Series([1, True, 1.0, "1", None, 2], dtype=object),           # hash-alike values of different text
+])
+def test_text_counts_is_counting_the_text_of_every_row(values):
+    from monitor.quality import text_counts
+
+    expected = values.dropna().astype(str).value_counts()
+    assert text_counts(values).to_dict() == expected.to_dict()
