@@ -33,7 +33,7 @@ _PLAIN = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.
 def encode_labels(values: Sequence[Any] | np.ndarray | pd.Series) -> tuple[np.ndarray, list[str]]:
     """``(codes, keys)``: ``keys[codes[i]] == label_key(values[i])`` for every row, keys distinct.
 
-    Keys are in first-seen order; :func:`encode_pair` puts two columns on one sorted list.
+    Keys come in no particular order; :func:`encode_pair` puts two columns on one sorted list.
     """
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
         return _encode_text(values)
