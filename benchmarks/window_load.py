@@ -109,7 +109,7 @@ def load(url: str, model_id: int, end: dt.datetime, what: str) -> dict:
     else:
         with session_scope(url) as session:
             start = end - dt.timedelta(days=1)
-            watermark = logs.freeze_window(session, model_id, start, end, None, key="bench")
+            watermark = logs.freeze_window(session, model_id, start, end, None)
             rows = len(logs.load_window(session, model_id, start, end, None, watermark))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "rows": rows, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
