@@ -59,6 +59,21 @@ def _parse_numbers(values: pd.Series) -> tuple[np.ndarray, int]:
     return numbers.to_numpy(dtype=float, na_value=np.nan), invalid
 
 
+def text_counts(values: pd.Series) -> pd.Series:
+    """``values.dropna().astype(str).value_counts()``, without converting every row to text.
+
+    A column of strings is counted as it is (hashing the existing objects); only a column holding
+    other types takes the row-by-row path, because ``1``, ``1.0`` and ``True`` hash alike but are
+    different text.
+    """
+    counts = values.value_counts()
+    if counts.index.dtype == object and all(type(v) is str for v in counts.index):
+        return counts
+    if pd.api.types.is_string_dtype(counts.index.dtype) and counts.index.dtype != object:
+        return counts
+    return values.dropna().astype(str).value_counts()
+
+
 def histogram(values: Iterable[float] | pd.Series, bins: int | Sequence[float] = HISTOGRAM_BINS) -> dict[str, Any]:
     """Counts of ``values`` in ``bins`` (a number of bins, or the reference's edges) for plots.
 
@@ -89,11 +104,10 @@ def category_counts(values: Iterable[Any] | pd.Series, categories: Sequence[str]
     {'categories': ['a', 'b'], 'counts': [2, 1], 'other': 1, 'missing': 1}
     """
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    present = series.dropna().astype(str)
-    frequencies = present.value_counts()
+    frequencies = text_counts(series)
     names = list(categories) if categories is not None else [str(c) for c in frequencies.index]
     counts = [int(frequencies.get(name, 0)) for name in names]
-    return {"categories": names, "counts": counts, "other": int(len(present) - sum(counts)),
+    return {"categories": names, "counts": counts, "other": int(frequencies.sum() - sum(counts)),
             "missing": int(series.isna().sum())}
 
 
@@ -230,13 +244,14 @@ def _new_categories(w: _Window) -> list[QualityIssue]:
     issues = []
     for column in w.present(w.categorical):
         known = set(_categories(w.stats[column]))
-        present = w.window[column].dropna().astype(str)
-        if not len(present) or not known:
+        counts = text_counts(w.window[column])
+        present = int(counts.sum())
+        if not present or not known:
             continue
-        unseen = ~present.isin(known)
-        share = float(unseen.mean())
+        unseen = counts[~counts.index.isin(known)]
+        share = float(unseen.sum() / present)
         if share > w.max_new_categories:
-            examples = ", ".join(repr(v) for v in present[unseen].value_counts().index[:3])
+            examples = ", ".join(repr(v) for v in unseen.index[:3])
             issues.append(QualityIssue("new_categories", column, _severity(share, w.max_new_categories), share,
                                        w.max_new_categories, 0.0,
                                        f"{share:.1%} of {column!r} are categories the reference never had "
@@ -257,16 +272,19 @@ def _constant(w: _Window) -> list[QualityIssue]:
     for column in w.present([*w.numeric, *w.categorical]):
         if _reference_constant(w.stats[column]) is not False:
             continue
-        values = w.window[column].dropna()
         if column in w.numeric:
-            numbers, _ = _parse_numbers(values)
-            values = pd.Series(numbers[~np.isnan(numbers)])
+            numbers, _ = _parse_numbers(w.window[column])
+            values = numbers[~np.isnan(numbers)]
+            count, single = len(values), len(values) > 0 and values.min() == values.max()
+            first = values[0] if count else None
         else:
-            values = values.astype(str)
-        if len(values) >= CONSTANT_MIN_VALUES and values.nunique() == 1:
+            counts = text_counts(w.window[column])
+            count, single = int(counts.sum()), len(counts) == 1
+            first = counts.index[0] if single else None
+        if count >= CONSTANT_MIN_VALUES and single:
             issues.append(QualityIssue("constant_column", column, "warning", 1.0, None,
                                        float(w.stats[column].get("distinct", 2)),
-                                       f"{column!r} takes the single value {values.iloc[0]!r} throughout the "
+                                       f"{column!r} takes the single value {first!r} throughout the "
                                        f"window, though it varied in the reference (a stuck feed?)"))
     return issues
 

@@ -75,23 +75,40 @@ def segments_of(frame: pd.DataFrame, column: str):
 
     The one spelling of a segment key, shared by the reference profile, the evaluate stage and
     the drift checks, so a window's segment always finds its reference (1, 1.0 and "1" agree).
+    Values are keyed once per distinct value and each part is taken alone (no sorted copy of the
+    whole frame, as ``groupby`` makes).
     """
-    for value, part in frame.groupby(frame[column].map(label_key)):
-        yield f"{column}={value}", part
+    from monitor.kpis.labels import encode_labels
+
+    codes, keys = encode_labels(frame[column])
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+    for code in sorted(range(len(keys)), key=keys.__getitem__):  # groupby's order: by key
+        yield f"{column}={keys[code]}", frame.iloc[order[bounds[code]:bounds[code + 1]]]
 
 
 def drift_frame(frame: pd.DataFrame, spec: ModelSpec, *, prediction: str, score: str | None) -> pd.DataFrame:
     """Features plus the model's outputs under reserved names, as the drift code compares them."""
     columns = spec.columns
-    out = frame[[c for c in columns.features if c in frame]].copy()
+    out = frame[[c for c in columns.features if c in frame]]  # copy-on-write: no copy of the columns
     if prediction in frame:
         values = frame[prediction]
         out[PREDICTION] = pd.to_numeric(values, errors="coerce") if spec.task is Task.regression else \
-            values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                       else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+            _prediction_text(values)
     if score and score in frame:
         out[SCORE] = pd.to_numeric(frame[score], errors="coerce")
     return out
+
+
+def _prediction_text(values: pd.Series) -> pd.Series:
+    """Predicted classes as text (``label_key``: 1.0 -> "1"), missing as None; each distinct value
+    is converted once and rows share its string."""
+    from monitor.kpis.labels import encode_labels
+
+    codes, keys = encode_labels(values)
+    text = np.asarray(keys, dtype=object)[codes] if keys else np.empty(len(values), dtype=object)
+    text[pd.isna(values).to_numpy()] = None
+    return pd.Series(text, index=values.index, dtype=object)
 
 
 def drift_columns(spec: ModelSpec, frame: pd.DataFrame) -> tuple[list[str], list[str]]:

@@ -43,7 +43,7 @@ def load_context(session: Session, run: CheckRun, spec: ModelSpec, evaluated: Ev
         quality_stats=profile.get("quality"),
         quarantined=logs.quarantined_between(session, run.model_id, run.window_start, run.window_end),
         kpi_history=store_runs.kpi_history(session, run.model_id, history_names, limit=HISTORY_LIMIT),
-        streaming=open_alarms(session, run))
+        streaming=open_alarms(session, run), check_number=store_runs.check_number(session, run))
 
 
 def _interaction_reference(session: Session, run: CheckRun, spec: ModelSpec, counts: dict | None):

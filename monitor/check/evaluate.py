@@ -10,6 +10,7 @@ rows or events arrive later.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -22,8 +23,8 @@ from monitor.detect.rules.estimated import estimate_window
 from monitor.service.host import host_kpis
 from monitor.kpis.interactions import InteractionCounts, count_interactions
 from monitor.kpis import evaluate as evaluate_kpis
+from monitor.kpis.labelled import evaluate_by
 from monitor.service.probes import availability_kpis
-from monitor.reference import segments_of
 from monitor.service import service_kpis
 from monitor.spec import ModelSpec, Task
 from monitor.store import interactions as store_interactions, logs, models as store_models, operations
@@ -32,19 +33,35 @@ from monitor.store import interactions as store_interactions, logs, models as st
 def evaluate_window(session: Session, run: CheckRun, spec: ModelSpec) -> EvaluateResult:
     """Every KPI of the run's frozen window, against the version's reference baseline."""
     window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
-    labelled = window[window["label"].notna()] if len(window) else window
+    reference = store_models.reference_for(session, run.model_id, run.version)
+    result = compute_window(window, spec, reference.profile if reference else {},
+                            dict(reference.baseline_kpis) if reference else {},
+                            (run.window_end - run.window_start).total_seconds())
+    result.service.update(operational_kpis(session, run, spec))
+    return replace(result, interactions=interaction_counts(session, run, spec))
+
+
+def compute_window(window: pd.DataFrame, spec: ModelSpec, profile: dict[str, Any], baseline: dict[str, Any],
+                   window_seconds: float) -> EvaluateResult:
+    """What the evaluate stage computes from the window alone (no store reads): realised KPIs of
+    the labelled rows, per segment, the CBPE estimate and the service KPIs of the logs. The
+    labelled rows are taken as a view when every row is labelled (no copy of a large window)."""
+    labelled = labelled_rows(window)
     has_scores = (spec.task is Task.binary_classification and len(labelled) > 0
                   and bool(labelled["score"].notna().any()))
-    evaluation = window_kpis(labelled, spec, has_scores)
-    reference = store_models.reference_for(session, run.model_id, run.version)
-    profile = reference.profile if reference else {}
-    service = service_kpis(window, (run.window_end - run.window_start).total_seconds())
-    service.update(operational_kpis(session, run, spec))
     return EvaluateResult(
-        evaluation=evaluation, rows=len(window), baseline=dict(reference.baseline_kpis) if reference else {},
+        evaluation=window_kpis(labelled, spec, has_scores), rows=len(window), baseline=baseline,
         segments=segment_kpis(labelled, spec, has_scores, profile.get("segments") or {}),
         estimated=estimate_window(window, spec, profile.get("calibration")),
-        service=service, interactions=interaction_counts(session, run, spec))
+        service=service_kpis(window, window_seconds), interactions=None)
+
+
+def labelled_rows(window: pd.DataFrame) -> pd.DataFrame:
+    """The rows with a label; the window itself when all are (the common case of a big check)."""
+    if not len(window):
+        return window
+    has_label = window["label"].notna()
+    return window if bool(has_label.all()) else window[has_label]
 
 
 def all_kpis(result: EvaluateResult) -> dict[str, float | None]:
@@ -56,21 +73,25 @@ def all_kpis(result: EvaluateResult) -> dict[str, float | None]:
 def window_kpis(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool):
     """KPIs of labelled rows in the window layout (``label``, ``prediction``, ``score`` columns);
     ``monitor.notebook`` calls it on a DataFrame as the evaluate stage does on a stored window."""
-    return evaluate_kpis(labelled["label"].tolist() if len(labelled) else [],
-                         labelled["prediction"].tolist() if len(labelled) else [], spec.task,
-                         scores=labelled["score"].tolist() if has_scores else None,
+    return evaluate_kpis(labelled["label"] if len(labelled) else [],
+                         labelled["prediction"] if len(labelled) else [], spec.task,
+                         scores=labelled["score"].to_numpy() if has_scores else None,
                          positive_label=spec.positive_label)
 
 
 def segment_kpis(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool, baselines: dict[str, Any]
               ) -> dict[str, SegmentKpis]:
-    """Each segment value's KPIs against the segment's own baseline from the reference."""
+    """Each segment value's KPIs against the segment's own baseline from the reference (keys
+    spelt as ``monitor.reference.segments_of`` spells them; labels encoded once per column)."""
     segments = {}
     for column in spec.columns.segments:
-        if column not in labelled:
+        if column not in labelled or not len(labelled):
             continue
-        for segment, group in segments_of(labelled, column):
-            part = window_kpis(group, spec, has_scores)
+        parts = evaluate_by(labelled[column], labelled["label"], labelled["prediction"], spec.task,
+                            scores=labelled["score"].to_numpy() if has_scores else None,
+                            positive_label=spec.positive_label)
+        for value, part in parts.items():
+            segment = f"{column}={value}"
             baseline = (baselines.get(segment) or {}).get("kpis") or {}
             segments[segment] = SegmentKpis(kpis=part.kpis, labelled_rows=part.labelled_rows, baseline=baseline)
     return segments

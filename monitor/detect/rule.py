@@ -12,7 +12,7 @@ Adding a rule is one new module there; the spec learns its rule names and findin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -74,6 +74,10 @@ class WindowContext:
     #: per open streaming alert: its rule, the statistic over the window's rows from the alarm on,
     #: and the alarm (``monitor.stream.confirm.open_alarms``)
     streaming: list[tuple[str, float | None, dict[str, Any] | None]] = field(default_factory=list)
+    #: this check's number among the model's checks (1 = its first), None when unknown (a notebook)
+    check_number: int | None = None
+    #: findings of the rules that ran before this one (``run_rules`` fills it, in rule order)
+    earlier: tuple[Finding, ...] = ()
 
 
 class Rule:
@@ -129,7 +133,7 @@ def run_rules(context: WindowContext) -> Detection:
     summaries: dict[str, Any] = {}
     for _, family in sorted(RULES, key=lambda item: (item[1].order, item[0])):
         rule = family()
-        found = rule.evaluate(context)
+        found = rule.evaluate(replace(context, earlier=tuple(findings)) if findings else context)
         findings += found
         if rule.detection_key:
             summaries[rule.detection_key] = rule.summary(context, found)

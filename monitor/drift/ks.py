@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from monitor.drift.base import DriftMethod, MethodResult, register
-from monitor.drift.reference import NumericReference, finite_sorted
+from monitor.drift.reference import NumericReference, finite_sorted, sorted_ranks
 
 #: ``ks_2samp(method="auto")`` is exact when both samples have at most this many values.
 MAX_AUTO_N = 10000
@@ -35,7 +35,7 @@ def ks_statistic(reference: np.ndarray, window: np.ndarray) -> tuple[float, floa
     starts = np.flatnonzero(first)  # window values below each distinct value
     ends = np.append(starts[1:], n2)  # window values at or below it
     distinct = window[starts]
-    upto = np.searchsorted(reference, distinct, side="right")  # reference values at or below
+    upto = sorted_ranks(reference, distinct, "right")  # reference values at or below
     below = upto.copy()  # reference values strictly below: fewer only where the value is in both
     tied = np.flatnonzero(reference[np.maximum(upto - 1, 0)] == distinct)
     below[tied] = np.searchsorted(reference, distinct[tied], side="left")

@@ -55,6 +55,25 @@ def as_float(values: Any) -> np.ndarray:
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def sorted_ranks(reference: np.ndarray, keys: np.ndarray, side: str) -> np.ndarray:
+    """``np.searchsorted(reference, keys, side)`` for *sorted* ``keys``, searching whichever of
+    the two arrays is shorter in the longer one.
+
+    A 1M-row window searched value by value in a 200k-value reference costs a million binary
+    searches; the same counts come from the reference's 200k positions among the window's values
+    (``r <= k_i`` exactly when ``r``'s left position among the keys is at most ``i``), a
+    ``bincount`` and a running sum. Integer counts either way, so every statistic is unchanged.
+
+    >>> reference, keys = np.array([1.0, 2.0, 2.0, 5.0]), np.array([0.0, 2.0, 2.0, 3.0, 9.0, 9.0])
+    >>> sorted_ranks(reference, keys, "right").tolist(), np.searchsorted(reference, keys, "right").tolist()
+    ([0, 3, 3, 3, 4, 4], [0, 3, 3, 3, 4, 4])
+    """
+    if len(reference) >= len(keys):
+        return np.searchsorted(reference, keys, side=side)
+    positions = np.searchsorted(keys, reference, side="left" if side == "right" else "right")
+    return np.cumsum(np.bincount(positions, minlength=len(keys) + 1)[: len(keys)])
+
+
 def finite_sorted(values: Any) -> np.ndarray:
     """The finite values, sorted, as float64; a sorted finite float64 array is returned untouched.
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from monitor.drift.base import DriftMethod, MethodResult, register
-from monitor.drift.reference import NumericReference, finite_sorted
+from monitor.drift.reference import NumericReference, finite_sorted, sorted_ranks
 
 
 def wasserstein_distance(reference: np.ndarray, window: np.ndarray) -> float:
@@ -20,7 +20,7 @@ def wasserstein_distance(reference: np.ndarray, window: np.ndarray) -> float:
     at a pooled value is a running count of that side's values.
     """
     n1, n2 = reference.size, window.size
-    slots = np.searchsorted(reference, window, side="right") + np.arange(n2)  # window's places when pooled
+    slots = sorted_ranks(reference, window, "right") + np.arange(n2)  # window's places when pooled
     is_window = np.zeros(n1 + n2, dtype=bool)
     is_window[slots] = True
     pooled = np.empty(n1 + n2, dtype=np.float64)

@@ -30,24 +30,35 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.stats import rankdata
 from sklearn.isotonic import IsotonicRegression
 
 KPIS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 #: Bootstrap draws per chunk: bounds memory at CHUNK x rows booleans.
 CHUNK = 50
+#: From this many scored rows on, the bootstrap draws the sums it needs from their normal limit.
+NORMAL_FROM = 50_000
 
 
 def _positive_mask(labels: Sequence[Any] | np.ndarray, positive_label: Any) -> np.ndarray:
-    """Labels compared as text so that 1, 1.0, True and "1" agree (as :mod:`monitor.kpis` does)."""
+    """Labels compared as text so that 1, 1.0, True and "1" agree (as :mod:`monitor.kpis` does);
+    each distinct value is keyed once, not each row."""
     def key(value: Any) -> str:
         if isinstance(value, (bool, np.bool_)):
             value = int(value)
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         return str(value)
+    array = np.asarray(labels)
+    if array.dtype.kind not in "biuf":
+        array = array.astype(object)
+    if not len(array):
+        return np.zeros(0, dtype=bool)
     target = key(positive_label)
-    return np.array([key(v) == target for v in np.asarray(labels, dtype=object)], dtype=bool)
+    inverse, uniques = pd.factorize(pd.Series(array), use_na_sentinel=False)
+    # factorize merges 1, 1.0 and True (equal in Python); they agree under ``key`` too (True -> 1)
+    return np.array([key(v) == target for v in uniques], dtype=bool)[inverse]
 
 
 class Calibrator:
@@ -148,6 +159,8 @@ def _bootstrap(p: np.ndarray, predicted: np.ndarray, ranks: np.ndarray, draws: i
                rng: np.random.Generator) -> dict[str, np.ndarray]:
     """KPIs of ``draws`` label vectors drawn from Bernoulli(p); vectorised, chunked for memory."""
     n = len(p)
+    if n >= NORMAL_FROM:
+        return _normal_bootstrap(p, predicted, ranks, draws, rng)
     results: dict[str, list[np.ndarray]] = {name: [] for name in KPIS}
     for size in [CHUNK] * (draws // CHUNK) + ([draws % CHUNK] if draws % CHUNK else []):
         labels = rng.random((size, n)) < p
@@ -165,6 +178,38 @@ def _bootstrap(p: np.ndarray, predicted: np.ndarray, ranks: np.ndarray, draws: i
         for name, values in _kpis(tp, fp, fn, tn, auc).items():
             results[name].append(values)
     return {name: np.concatenate(chunks) for name, chunks in results.items()}
+
+
+def _normal_bootstrap(p: np.ndarray, predicted: np.ndarray, ranks: np.ndarray, draws: int,
+                      rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """:func:`_bootstrap` for a large window, without a draws x rows matrix.
+
+    Every KPI of a draw depends on the labels only through three sums of independent Bernoulli
+    terms: positives among predicted positives, positives among predicted negatives, and the
+    positives' rank sum. Over tens of thousands of rows their joint law is the normal one with
+    the same means and covariances (central limit theorem); drawing those three numbers per draw
+    costs O(rows) once instead of O(draws x rows) random numbers and a 400 MB matrix per chunk.
+    """
+    n = len(p)
+    variance = p * (1 - p)
+    means, covariance = np.zeros(3), np.zeros((3, 3))
+    for i, rows in enumerate((predicted, ~predicted)):
+        means[i] = p[rows].sum()
+        covariance[i, i] = variance[rows].sum()
+        covariance[i, 2] = covariance[2, i] = (variance[rows] * ranks[rows]).sum()
+    means[2] = (p * ranks).sum()
+    covariance[2, 2] = (variance * ranks * ranks).sum()
+    sums = rng.multivariate_normal(means, covariance, size=draws, method="eigh")
+    tp = np.clip(sums[:, 0], 0, predicted.sum())
+    positives = np.clip(tp + sums[:, 1], tp, n - predicted.sum() + tp)
+    fp = predicted.sum() - tp
+    fn = positives - tp
+    tn = n - tp - fp - fn
+    negatives = n - positives
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = np.where((positives > 0) & (negatives > 0),
+                       (sums[:, 2] - positives * (positives + 1) / 2) / (positives * negatives), np.nan)
+    return _kpis(tp, fp, fn, tn, np.clip(auc, 0.0, 1.0))
 
 
 def _clean(value: float) -> float | None:

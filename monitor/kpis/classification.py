@@ -1,5 +1,11 @@
 """Classification KPIs: binary (of the positive class) or multiclass (macro, weighted, per class),
-ROC-AUC and log loss from scores, and the confusion matrix."""
+ROC-AUC and log loss from scores, and the confusion matrix.
+
+Rows are encoded once (:mod:`monitor.kpis.labels`) and every count KPI comes from one confusion
+matrix (``np.bincount``), with scikit-learn's formulas and ``zero_division=0`` (the unit tests
+compare every value with scikit-learn's on random and edge-case inputs). ROC-AUC and log loss stay
+scikit-learn's: on float arrays it is fast.
+"""
 
 from __future__ import annotations
 
@@ -9,58 +15,81 @@ import numpy as np
 from sklearn import metrics as skm
 
 from monitor.kpis.base import Evaluation, _finite, label_key
+from monitor.kpis.labels import encode_pair
 from monitor.spec import Task
 
 
 def classification_kpis(y_true, y_pred, task: Task, scores, positive_label) -> Evaluation:
-    truth = np.array([label_key(v) for v in y_true], dtype=object)
-    predicted = np.array([label_key(v) for v in y_pred], dtype=object)
-    labels = sorted(set(truth) | set(predicted))
+    positive = label_key(positive_label) if task is Task.binary_classification else None
+    truth, predicted, labels = encode_pair(y_true, y_pred, extra=[positive] if positive is not None else [])
+    return coded_kpis(truth, predicted, labels, task, scores, positive)
+
+
+def coded_kpis(truth: np.ndarray, predicted: np.ndarray, labels: list[str], task: Task, scores,
+               positive: str | None) -> Evaluation:
+    """KPIs of rows already encoded on ``labels`` (codes may leave some labels unused: those are
+    dropped, as scikit-learn only sees the labels present; an absent positive class is kept)."""
+    k = len(labels)
+    matrix = np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k)
+    used = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
+    if positive is not None and positive in labels:
+        used[labels.index(positive)] = True
+    if not used.all():
+        keep = np.flatnonzero(used)
+        matrix, labels = matrix[np.ix_(keep, keep)], [labels[i] for i in keep]
+        remap = np.full(k, -1, dtype=np.intp)
+        remap[keep] = np.arange(len(keep))
+        truth = remap[truth]
+    present = [label for label, row, column in zip(labels, matrix.sum(axis=1), matrix.sum(axis=0))
+               if row or column]
+    tp = np.diag(matrix)
+    pred_sum, true_sum = matrix.sum(axis=0), matrix.sum(axis=1)
+    precision, recall, f1 = _divide(tp, pred_sum), _divide(tp, true_sum), \
+        _divide(2.0 * tp.astype(float), true_sum.astype(float) + pred_sum.astype(float))
     notes: list[str] = []
+    kpis: dict[str, float | None] = {"accuracy": _finite(tp.sum() / len(truth))}
     if task is Task.binary_classification:
-        positive = label_key(positive_label)
-        average_kwargs: dict[str, Any] = {"average": "binary", "pos_label": positive}
-        if positive not in labels:
-            labels.append(positive)
-            labels.sort()
+        if len(present) > 2:
+            raise ValueError("Target is multiclass but average='binary'. Please choose another average setting, "
+                             "one of [None, 'micro', 'macro', 'weighted'].")
+        if positive not in present and len(present) >= 2:
+            raise ValueError(f"pos_label={positive} is not a valid label. It should be one of {present}")
+        i = labels.index(positive)
+        kpis.update(precision=_finite(precision[i]), recall=_finite(recall[i]), f1=_finite(f1[i]),
+                    roc_auc=None, log_loss=None)
+        if scores is not None:
+            kpis["roc_auc"], kpis["log_loss"] = _score_kpis(truth == i, scores, notes)
     else:
-        average_kwargs = {"average": "macro", "labels": labels}
-    kpis: dict[str, float | None] = {
-        "accuracy": _finite(skm.accuracy_score(truth, predicted)),
-        "precision": _finite(skm.precision_score(truth, predicted, zero_division=0, **average_kwargs)),
-        "recall": _finite(skm.recall_score(truth, predicted, zero_division=0, **average_kwargs)),
-        "f1": _finite(skm.f1_score(truth, predicted, zero_division=0, **average_kwargs)),
-        "roc_auc": None,
-        "log_loss": None,
-    }
-    if task is Task.binary_classification and scores is not None:
-        kpis["roc_auc"], kpis["log_loss"] = _score_kpis(truth, scores, label_key(positive_label), notes)
+        kpis.update(precision=_finite(np.nanmean(precision)), recall=_finite(np.nanmean(recall)),
+                    f1=_finite(np.nanmean(f1)), roc_auc=None, log_loss=None)
     per_class = None
     if task is Task.multiclass_classification:
-        for average in ("weighted",):
-            kwargs = {"average": average, "labels": labels, "zero_division": 0}
-            kpis[f"precision_{average}"] = _finite(skm.precision_score(truth, predicted, **kwargs))
-            kpis[f"recall_{average}"] = _finite(skm.recall_score(truth, predicted, **kwargs))
-            kpis[f"f1_{average}"] = _finite(skm.f1_score(truth, predicted, **kwargs))
-        precision, recall, f1, support = skm.precision_recall_fscore_support(
-            truth, predicted, labels=labels, zero_division=0)
+        kpis["precision_weighted"] = _finite(np.average(precision, weights=true_sum))
+        kpis["recall_weighted"] = _finite(np.average(recall, weights=true_sum))
+        kpis["f1_weighted"] = _finite(np.average(f1, weights=true_sum))
         per_class = {label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
-                     for label, p, r, f, n in zip(labels, precision, recall, f1, support)}
-    matrix = skm.confusion_matrix(truth, predicted, labels=labels)
+                     for label, p, r, f, n in zip(labels, precision, recall, f1, true_sum)}
     confusion = {"labels": labels, "matrix": matrix.astype(int).tolist()}
     return Evaluation(kpis, len(truth), confusion, notes, per_class)
 
 
-def _score_kpis(truth: np.ndarray, scores, positive: str, notes: list[str]):
-    score_array = np.array([np.nan if s is None else s for s in scores], dtype=float)
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator``, 0 where the denominator is 0 (scikit-learn's ``zero_division=0``)."""
+    numerator, denominator = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    safe = np.where(denominator == 0, 1.0, denominator)
+    return np.where(denominator == 0, 0.0, numerator / safe)
+
+
+def _score_kpis(is_positive: np.ndarray, scores, notes: list[str]):
+    score_array = np.asarray(scores, dtype=float)
     has_score = np.isfinite(score_array)
     if not has_score.any():
         return None, None
     if not has_score.all():
         notes.append(f"{int((~has_score).sum())} labelled rows without a score left out of ROC-AUC")
-    y = (truth[has_score] == positive).astype(int)
+    y = is_positive[has_score].astype(int)
     s = score_array[has_score]
-    if len(set(y)) < 2:
+    if y.min() == y.max():
         notes.append("ROC-AUC needs both classes among the labelled rows")
         return None, None
     auc = _finite(skm.roc_auc_score(y, s))

@@ -86,6 +86,8 @@ class DriftRules(_Strict):
     psi: float = Field(0.2, ge=0)
     features: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                                 description="Per-feature overrides of the fields above.")
+    joint: "JointDriftRules" = Field(default_factory=lambda: JointDriftRules(),
+                                     description="When the joint-drift classifier (multivariate_auc) runs.")
 
     @field_validator("features")
     @classmethod
@@ -99,11 +101,26 @@ class DriftRules(_Strict):
         return value
 
     def options(self) -> dict[str, Any]:
-        """Keyword options for ``monitor.drift.detect_drift``."""
+        """Keyword options for ``monitor.drift.detect_drift`` (``joint`` is not one of them)."""
         return {"p_value": self.p_value, "min_samples": self.min_samples, "numeric_test": self.numeric_test,
                 "categorical_test": self.categorical_test, "numeric_effect": self.numeric_effect,
                 "categorical_effect": self.categorical_effect, "wasserstein": self.wasserstein,
                 "jensen_shannon": self.jensen_shannon, "psi": self.psi, "per_feature": self.features}
+
+
+class JointDriftRules(_Strict):
+    """The cadence of the joint-drift domain classifier (rule ``multivariate_drift``).
+
+    ``always``: every check. ``on_feature_drift``: only a check where a single-feature test
+    (``data_drift``) fires. ``every_n_checks`` (default): every ``every``-th check of the model
+    *and* any check where a single-feature test fires. The classifier costs the same on every
+    check whatever the window size (a fixed sample), which dominates a small model's check; drift
+    that only the joint test sees (a flipped correlation) is found within ``every`` checks.
+    A check that skips it leaves the joint-drift alert as it was.
+    """
+
+    run: Literal["always", "on_feature_drift", "every_n_checks"] = "every_n_checks"
+    every: int = Field(6, ge=1, description="With every_n_checks: run on each N-th check of the model.")
 
 
 class AnomalyRules(_Strict):

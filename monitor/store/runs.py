@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, Finding, KpiValue, Report, utcnow
@@ -135,6 +135,13 @@ def kpi_history(session: Session, model_id: int, names: list[str], limit: int = 
         ).all()
         history[name] = [(ts.isoformat(), value) for ts, value in reversed(rows)]
     return history
+
+
+def check_number(session: Session, run: CheckRun) -> int:
+    """The run's place among its model's checks, oldest first (1 = the model's first check): what
+    a rule on a cadence (``rules.drift.joint.every``) counts. Stable across a run's retries."""
+    return int(session.scalar(select(func.count()).select_from(CheckRun).where(
+        CheckRun.model_id == run.model_id, CheckRun.created_at <= run.created_at)) or 1)
 
 
 def save_report(session: Session, run: CheckRun, summary: dict, html: str) -> Report:

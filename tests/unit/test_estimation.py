@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.stats import rankdata
 from sklearn import metrics as skm
 
 import monitor.estimation.cbpe as cbpe
@@ -157,3 +158,38 @@ def test_estimate_is_a_frozen_json_value():
 def test_docstring_examples():
     outcome = doctest.testmod(cbpe)
     assert outcome.attempted and not outcome.failed
+
+
+def test_large_window_band_from_the_normal_limit_matches_the_exact_bootstrap():
+    """Above NORMAL_FROM rows the band comes from the sums' normal limit; it must be the band the
+    row-by-row Bernoulli bootstrap gives (within a tenth of its width), without its memory."""
+    from monitor.estimation import cbpe
+
+    rng = np.random.default_rng(3)
+    n = cbpe.NORMAL_FROM + 10_000
+    p = np.clip(rng.beta(2, 3, n), 0.0, 1.0)
+    predicted = p >= 0.45
+    ranks = rankdata(p + rng.normal(scale=0.05, size=n))
+    exact_rows = cbpe.NORMAL_FROM
+    cbpe_normal = cbpe._bootstrap(p, predicted, ranks, 400, np.random.default_rng(0))
+    cbpe.NORMAL_FROM, saved = n + 1, exact_rows
+    try:
+        cbpe_exact = cbpe._bootstrap(p, predicted, ranks, 400, np.random.default_rng(0))
+    finally:
+        cbpe.NORMAL_FROM = saved
+    for kpi in cbpe.KPIS:
+        exact, normal = cbpe_exact[kpi], cbpe_normal[kpi]
+        low, high = np.percentile(exact, [2.5, 97.5])
+        width = high - low
+        assert abs(np.mean(normal) - np.mean(exact)) < 0.1 * width, kpi
+        assert abs(np.percentile(normal, 2.5) - low) < 0.15 * width, kpi
+        assert abs(np.percentile(normal, 97.5) - high) < 0.15 * width, kpi
+
+
+def test_positive_mask_keys_each_value_as_label_key_does():
+    from monitor.estimation.cbpe import _positive_mask
+
+    values = [1, 1.0, "1", True, 0, "yes", None, np.int64(1), False]
+    assert _positive_mask(values, 1).tolist() == [True, True, True, True, False, False, False, True, False]
+    assert _positive_mask(values, "yes").tolist() == [v == "yes" for v in values]
+    assert _positive_mask([], 1).tolist() == []

@@ -4,15 +4,17 @@ segment value (``monitor.drift``: a test's BH-adjusted p-value and an effect siz
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from monitor.detect.findings import Finding
 from monitor.detect.frames import OUTPUTS, readable
 from monitor.detect.rule import Rule, WindowContext
 from monitor.plugins import rule
-from monitor.reference import WHOLE, drift_columns, segments_of, unpack
+from monitor.reference import WHOLE, drift_columns, segments_of
 from monitor.spec import ModelSpec
 
 
@@ -36,15 +38,20 @@ class Drift(Rule):
             return []
         from monitor.drift.reference import DriftReference
 
-        references = unpack(context.drift_reference)
-        findings = _drift(DriftReference.from_bytes(references[WHOLE]), frame, spec, "")
-        for column in spec.columns.segments:
-            if column not in frame:
-                continue
-            for segment, part in segments_of(frame, column):
-                if segment in references:
-                    more = _drift(DriftReference.from_bytes(references[segment]), part, spec, segment)
-                    findings += [f for f in more if f.details.get("column") != column]
+        # One reference decoded at a time (the whole reference of a large version is tens of MB,
+        # and unpacking every segment's at once held three copies of the bundle).
+        with np.load(io.BytesIO(context.drift_reference), allow_pickle=False) as references:
+            def reference(key: str) -> DriftReference:
+                return DriftReference.from_bytes(references[key].tobytes())
+
+            findings = _drift(reference(WHOLE), frame, spec, "")
+            for column in spec.columns.segments:
+                if column not in frame:
+                    continue
+                for segment, part in segments_of(frame, column):
+                    if segment in references.files:
+                        more = _drift(reference(segment), part, spec, segment)
+                        findings += [f for f in more if f.details.get("column") != column]
         return findings
 
     def summary(self, context: WindowContext, findings: list[Finding]) -> list[dict[str, Any]]:

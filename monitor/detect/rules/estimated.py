@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from monitor.detect.findings import Finding
@@ -29,12 +30,15 @@ def estimate_window(window: pd.DataFrame, spec: ModelSpec, calibration: dict | N
         return None
     from monitor.estimation import Calibrator, estimate
 
+    from monitor.kpis.labels import encode_labels
+
     calibrator = Calibrator().fit(calibration["scores"], calibration["labels"], positive_label=1)
-    scored = window[window["score"].notna()]
+    scores = window["score"].to_numpy(dtype=float, na_value=np.nan)
+    scored = ~np.isnan(scores)
+    codes, keys = encode_labels(window["prediction"][scored])
     positive = label_key(spec.positive_label)
-    predictions = [int(label_key(p) == positive) for p in scored["prediction"]]
-    result = estimate(scored["score"].astype(float).to_numpy(), calibrator=calibrator,
-                      predictions=predictions, positive_label=1)
+    predictions = np.array([key == positive for key in keys], dtype=np.int64)[codes]
+    result = estimate(scores[scored], calibrator=calibrator, predictions=predictions, positive_label=1)
     return result.to_json()
 
 
