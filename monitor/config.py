@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir, description="Where embedded state lives "
                            "(default: ~/.local/share/modelwatch, or $XDG_DATA_HOME/modelwatch).")
     database_url: str | None = Field(None, description="SQLAlchemy URL; SQLite in data_dir if unset.")
+    logstore_url: str | None = Field(None, description="Where prediction and label segments (Parquet) are written: "
+                                     "a folder, or an fsspec URL such as s3://bucket/modelwatch for workers on several "
+                                     "hosts; default: the 'logstore' folder beside the SQLite file, else in data_dir.")
     broker_url: str | None = Field(None, description="Celery broker URL; filesystem broker if unset.")
     visibility_timeout: int = Field(3600, ge=1, description="Redis transport visibility timeout (s).")
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")

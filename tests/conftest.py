@@ -166,9 +166,12 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def postgres_url(pg_admin_url) -> Iterator[str]:
-    """A fresh database, dropped after the test."""
+def postgres_url(pg_admin_url, tmp_path, monkeypatch) -> Iterator[str]:
+    """A fresh database, dropped after the test; its log store segments in the test's folder."""
     import psycopg
+
+    if not os.environ.get("MODELWATCH_LOGSTORE_URL"):
+        monkeypatch.setenv("MODELWATCH_LOGSTORE_URL", str(tmp_path / "logstore"))
 
     name = f"mw_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as admin:

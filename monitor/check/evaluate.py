@@ -106,6 +106,5 @@ def interaction_counts(session: Session, run: CheckRun, spec: ModelSpec) -> dict
         return None
     delay = spec.interactions.attribution_delay
     served_before = run.window_end - dt.timedelta(seconds=delay) if delay else None
-    impressions, events = store_interactions.window_events(session, run.model_id, run.watermark["key"],
-                                                           served_before)
+    impressions, events = store_interactions.window_events(session, run, served_before)
     return count_interactions(impressions, events, spec.interactions).to_json()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from monitor.db.schema import CheckRun, Interaction, KpiValue, Prediction, WindowRow
+from monitor.db.schema import CheckRun, Interaction, KpiValue
 from monitor.kpis.interactions import COUNT_KPIS, PooledReference
 from monitor.store.common import insert_ignoring_conflicts
+from monitor.store.log_windows import LABEL_LEAD, load_window
 from monitor.store.logs import InsertCounts
 
 #: how many earlier runs to look at per pooled window (a 1h window checked every 5m is 12 runs)
@@ -30,22 +31,28 @@ def has_interactions(session: Session, model_id: int) -> bool:
     return bool(session.scalar(select(exists().where(Interaction.model_id == model_id))))
 
 
-def window_events(session: Session, model_id: int, window_key: str, served_before: dt.datetime | None = None
+def window_events(session: Session, run: CheckRun, served_before: dt.datetime | None = None
                   ) -> tuple[int, list[tuple[str, str, float | None]]]:
     """The frozen window's impressions (predictions served before ``served_before``, if given) and
-    ``(request_id, event, value)`` of every event whose request is one of them."""
-    condition = WindowRow.key == window_key
-    if served_before is not None:
-        condition = and_(condition, Prediction.ts < served_before)
-    impressions = session.scalar(select(func.count()).select_from(WindowRow)
-                                 .join(Prediction, Prediction.id == WindowRow.prediction_id).where(condition))
-    statement = (select(Interaction.request_id, Interaction.event, Interaction.value)
-                 .select_from(WindowRow)
-                 .join(Prediction, Prediction.id == WindowRow.prediction_id)
-                 .join(Interaction, and_(Interaction.model_id == model_id,
-                                         Interaction.request_id == Prediction.request_id))
-                 .where(condition))
-    return int(impressions or 0), [tuple(row) for row in session.execute(statement)]
+    ``(request_id, event, value)`` of every event whose request is one of them.
+
+    The window's request ids come from its loaded frame (the log store); the events are read from
+    the database from ``LABEL_LEAD`` before the window starts (an event follows its impression)
+    and matched to those ids in memory.
+    """
+    window = load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
+    if served_before is not None and len(window):
+        window = window[window["ts"] < served_before]
+    if not len(window):
+        return 0, []
+    events = session.execute(
+        select(Interaction.request_id, Interaction.event, Interaction.value)
+        .where(Interaction.model_id == run.model_id, Interaction.ts >= run.window_start - LABEL_LEAD)
+        .order_by(Interaction.id)).all()
+    if not events:
+        return len(window), []
+    served = set(window["request_id"].tolist())
+    return len(window), [tuple(row) for row in events if row[0] in served]
 
 
 def pooled_reference(session: Session, run: CheckRun, windows: int) -> PooledReference:

@@ -1,4 +1,11 @@
-"""Prediction logs, labels and quarantined rows; loading a check's frozen window."""
+"""Prediction logs, labels and quarantined rows; a check's frozen window (``log_windows``).
+
+Predictions and labels are stored as immutable Parquet segments (``monitor.logstore``), one per
+batch and version, with their metadata in ``log_segments``. Writing a batch: drop repeats within
+it, keep the request ids the model has never stored (``log_keys``), write those rows to a file,
+then add the segment row in the caller's transaction. The file is written before the metadata
+commits, so a crash leaves at worst an orphan file, never a row counted but missing.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-import uuid
-
-from sqlalchemy import and_, delete, func, insert, literal, select
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.db.schema import Label, Prediction, QuarantinedRow, WindowRow
-from monitor.store.common import insert_ignoring_conflicts
+from monitor.config import get_settings
+from monitor.db.schema import LogSegment, QuarantinedRow
+from monitor.logstore import ROWS_PER_ID, first_seen, root_for, table_from_rows, write_segment
+from monitor.logstore.window import first_occurrences
+from monitor.store.log_windows import (  # noqa: F401 - the window half of this repository
+    freeze_window, labelled_history, load_window, release_window, window_rows_since,
+)
+
+KINDS = ("predictions", "labels")
 
 
 @dataclass(frozen=True)
@@ -23,39 +36,83 @@ class InsertCounts:
     duplicates: int
 
 
-def insert_predictions(session: Session, model_id: int, rows: list[dict[str, Any]],
+def insert_predictions(session: Session, model_id: int, rows: list[dict[str, Any]] | pa.Table,
                        default_version: str | None) -> InsertCounts:
-    """Insert normalised prediction rows; a request id the model already has is a duplicate."""
-    records = [
-        {"model_id": model_id, "request_id": r["request_id"], "ts": r["ts"],
-         "version": r.get("version") or default_version, "features": r.get("features") or {},
-         "prediction": r["prediction"], "score": r.get("score"), "latency_ms": r.get("latency_ms"),
-         "status": r.get("status")}
-        for r in rows
-    ]
-    inserted = insert_ignoring_conflicts(session, Prediction.__table__, records)
-    return InsertCounts(len(inserted), len(records) - len(inserted))
+    """Store prediction rows (normalised dicts, or the contract's Arrow table); a request id the
+    model already has, or one repeated in ``rows``, is a duplicate."""
+    return store_table(session, model_id, "predictions", _table("predictions", rows), default_version)
 
 
-def insert_labels(session: Session, model_id: int, rows: list[dict[str, Any]]) -> InsertCounts:
-    records = [{"model_id": model_id, "request_id": r["request_id"], "label": r["label"],
-                "ts": r.get("ts")} for r in rows]
-    inserted = insert_ignoring_conflicts(session, Label.__table__, records)
-    return InsertCounts(len(inserted), len(records) - len(inserted))
+def insert_labels(session: Session, model_id: int, rows: list[dict[str, Any]] | pa.Table) -> InsertCounts:
+    return store_table(session, model_id, "labels", _table("labels", rows), None)
+
+
+def _table(kind: str, rows: list[dict[str, Any]] | pa.Table) -> pa.Table:
+    return rows if isinstance(rows, pa.Table) else table_from_rows(kind, list(rows))
 
 
 def save_batch(session: Session, model_id: int, kind: str, batch: Any, source: str,
                default_version: str | None) -> InsertCounts:
-    """Write a validated :class:`monitor.ingest.Batch`: its good rows, and its rejected rows to
-    quarantine, in the caller's transaction. The one write path of the client and the HTTP API."""
-    if kind == "predictions":
-        counts = insert_predictions(session, model_id, batch.rows, default_version)
-    elif kind == "labels":
-        counts = insert_labels(session, model_id, batch.rows)
-    else:
+    """Write a validated :class:`monitor.ingest.Batch` (its ``table``, or its normalised ``rows``)
+    and its rejected rows to quarantine, in the caller's transaction. The one write path of the
+    client and the HTTP API. Duplicates: rows of ids the model already has plus ``batch.duplicates``."""
+    if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected 'predictions' or 'labels'")
+    table = getattr(batch, "table", None)
+    table = table if table is not None else table_from_rows(kind, batch.rows)
+    counts = store_table(session, model_id, kind, table, default_version if kind == "predictions" else None)
     quarantine(session, model_id, kind, source, batch.rejected)
-    return counts
+    return InsertCounts(counts.accepted, counts.duplicates + int(getattr(batch, "duplicates", 0) or 0))
+
+
+def store_table(session: Session, model_id: int, kind: str, table: pa.Table,
+                default_version: str | None) -> InsertCounts:
+    """Keep the rows of ``table`` whose request id is new to the model, as one segment per version."""
+    received = len(table)
+    if not received:
+        return InsertCounts(0, 0)
+    if kind == "predictions" and default_version is not None and table["version"].null_count:
+        table = table.set_column(table.schema.get_field_index("version"), "version",
+                                 pc.fill_null(table["version"], default_version))
+    table = table.combine_chunks()
+    first = first_occurrences(table["request_id"].combine_chunks())
+    if not pc.all(first).as_py():
+        table = table.filter(first)
+    new = table.filter(first_seen(session, model_id, kind, table["request_id"].combine_chunks()))
+    root = _root(session)
+    for part in _parts(new, kind):
+        for offset in range(0, len(part), ROWS_PER_ID):
+            _add_segment(session, root, model_id, kind, part.slice(offset, ROWS_PER_ID))
+    return InsertCounts(len(new), received - len(new))
+
+
+def _parts(table: pa.Table, kind: str) -> list[pa.Table]:
+    """One table per version (labels have none)."""
+    if not len(table):
+        return []
+    if kind != "predictions":
+        return [table]
+    versions = pc.unique(table["version"]).to_pylist()
+    if len(versions) == 1:
+        return [table]
+    return [table.filter(pc.is_null(table["version"]) if v is None else
+                         pc.fill_null(pc.equal(table["version"], v), False)) for v in versions]
+
+
+def _add_segment(session: Session, root: str, model_id: int, kind: str, table: pa.Table) -> None:
+    written = write_segment(root, model_id, kind, table)
+    bounds = pc.min_max(table["ts"]).as_py() if "ts" in table.column_names else {"min": None, "max": None}
+    version = table["version"][0].as_py() if kind == "predictions" else None
+    session.add(LogSegment(model_id=model_id, kind=kind, version=version, min_ts=bounds["min"],
+                           max_ts=bounds["max"], rows=len(table), location=written.location,
+                           checksum=written.checksum, bytes=written.bytes))
+    session.flush()
+
+
+def _root(session: Session) -> str:
+    settings = get_settings()
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    return root_for(url, settings.logstore_url, settings.data_dir)
 
 
 def quarantine(session: Session, model_id: int | None, kind: str, source: str,
@@ -80,73 +137,3 @@ def quarantined_between(session: Session, model_id: int, start: dt.datetime, end
     return session.scalar(select(func.count()).select_from(QuarantinedRow).where(
         QuarantinedRow.model_id == model_id, QuarantinedRow.created_at >= start,
         QuarantinedRow.created_at < end)) or 0
-
-
-def _window_filter(model_id: int, start: dt.datetime, end: dt.datetime, version: str | None):
-    conditions = [Prediction.model_id == model_id, Prediction.ts >= start, Prediction.ts < end]
-    if version is not None:
-        conditions.append(Prediction.version == version)
-    return and_(*conditions)
-
-
-def freeze_window(session: Session, model_id: int, start: dt.datetime, end: dt.datetime,
-                  version: str | None, key: str | None = None) -> dict[str, Any]:
-    """Fix what a check sees: the window's prediction ids, each with the label id it has now.
-
-    The copy is one ``INSERT ... SELECT`` inside the database (no rows travel), in the caller's
-    transaction, so it lands together with the run's watermark; rows or labels that commit later
-    never change the run's result, however often a stage is retried.
-    """
-    key = key or uuid.uuid4().hex
-    label = and_(Label.model_id == Prediction.model_id, Label.request_id == Prediction.request_id)
-    rows = (select(literal(key), Prediction.id, Label.id).select_from(Prediction).outerjoin(Label, label)
-            .where(_window_filter(model_id, start, end, version)))
-    session.execute(insert(WindowRow).from_select(["key", "prediction_id", "label_id"], rows))
-    total, labelled, newest = session.execute(
-        select(func.count(), func.count(WindowRow.label_id), func.max(Prediction.ts))
-        .select_from(WindowRow).join(Prediction, Prediction.id == WindowRow.prediction_id)
-        .where(WindowRow.key == key)).one()
-    return {"key": key, "rows": int(total), "labelled_rows": int(labelled),
-            "newest_prediction": newest.isoformat() if newest else None}
-
-
-def release_window(session: Session, key: str) -> None:
-    """Forget a frozen window once nothing will read it again (after the run's report)."""
-    session.execute(delete(WindowRow).where(WindowRow.key == key))
-
-
-_COLUMNS = ["request_id", "ts", "version", "prediction", "score", "latency_ms", "status", "features", "label"]
-
-
-def _frame(result) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(result, columns=_COLUMNS)
-    if len(frame):
-        features = pd.DataFrame.from_records(frame.pop("features").tolist(), index=frame.index)
-        features = features.drop(columns=[c for c in features.columns if c in frame.columns])
-        frame = pd.concat([frame, features], axis=1)
-    else:
-        frame = frame.drop(columns=["features"])
-    return frame
-
-
-_SELECTED = (Prediction.request_id, Prediction.ts, Prediction.version, Prediction.prediction, Prediction.score,
-             Prediction.latency_ms, Prediction.status, Prediction.features, Label.label)
-
-
-def load_window(session: Session, model_id: int, start: dt.datetime, end: dt.datetime,
-                version: str | None, watermark: dict[str, Any]) -> pd.DataFrame:
-    """The frozen window as a DataFrame: one row per prediction, its label (or None) beside it."""
-    statement = (select(*_SELECTED).select_from(WindowRow)
-                 .join(Prediction, Prediction.id == WindowRow.prediction_id)
-                 .outerjoin(Label, Label.id == WindowRow.label_id)
-                 .where(WindowRow.key == watermark["key"]).order_by(Prediction.id))
-    return _frame(session.execute(statement).all())
-
-
-def labelled_history(session: Session, model_id: int, since: dt.datetime, limit: int = 200_000) -> pd.DataFrame:
-    """Recent labelled predictions of a model across versions (the retrain action's training data)."""
-    statement = (select(*_SELECTED).join(Label, and_(Label.model_id == Prediction.model_id,
-                                                     Label.request_id == Prediction.request_id))
-                 .where(Prediction.model_id == model_id, Prediction.ts >= since)
-                 .order_by(Prediction.id.desc()).limit(limit))
-    return _frame(list(reversed(session.execute(statement).all())))

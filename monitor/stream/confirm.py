@@ -102,14 +102,7 @@ def for_run(session, run) -> list[RuleEvaluation]:
 
 
 def _window_since(session, run, first_id: int) -> pd.DataFrame:
-    """The run's frozen window rows (``window_rows``) with a prediction id of at least ``first_id``."""
-    from sqlalchemy import select
+    """The run's frozen window rows with a row id of at least ``first_id`` (the alarm's first row)."""
+    from monitor.store.log_windows import window_rows_since
 
-    from monitor.db.schema import Prediction, WindowRow
-
-    if not run.watermark or not run.watermark.get("key"):
-        return pd.DataFrame()
-    statement = (select(Prediction.status, Prediction.score, Prediction.latency_ms)
-                 .join(WindowRow, WindowRow.prediction_id == Prediction.id)
-                 .where(WindowRow.key == run.watermark["key"], Prediction.id >= first_id))
-    return pd.DataFrame(session.execute(statement).all(), columns=["status", "score", "latency_ms"])
+    return window_rows_since(session, run, first_id, ["status", "score", "latency_ms"])

@@ -1,16 +1,16 @@
-"""One streaming tick: read the prediction rows written since the last tick, feed each model's
-detectors, raise streaming alerts and plan their notifications.
+"""One streaming tick: read the prediction segments written since the last tick, feed each
+model's detectors, raise streaming alerts and plan their notifications.
 
-Why a cursor over the ``predictions`` table and not a message per ingested batch: rows come in
+Why a cursor over the ``log_segments`` table and not a message per ingested batch: rows come in
 through three front doors (``modelwatch ingest``, ``POST /v1/models/{name}/predictions`` and
-``monitor.client.Client``, which lives in the domain and must not publish tasks). Reading by
-autoincrement id reaches all three at once, and a row is never lost to a publish that failed after
-its insert committed: the cursor only moves past rows the tick has read (docs: "Real-time alerts").
+``monitor.client.Client``, which lives in the domain and must not publish tasks). Reading segments
+by autoincrement id reaches all three at once, and a row is never lost to a publish that failed
+after its insert committed: the cursor only moves past segments the tick has read (docs:
+"Real-time alerts"). A row's id is ``segment id * ROWS_PER_ID + position`` (``monitor.logstore``).
 
-Autoincrement ids are handed out at insert but become visible at commit, so on PostgreSQL row 10
-can appear after row 11 was read. Ids skipped below the newest one read are kept as *gaps* and
-re-read for ``gap_ttl`` seconds (an id may also never appear: a rolled-back insert, or a duplicate
-that ``ON CONFLICT DO NOTHING`` dropped after taking an id).
+Autoincrement ids are handed out at insert but become visible at commit, so on PostgreSQL segment
+10 can appear after segment 11 was read. Ids skipped below the newest one read are kept as *gaps*
+and re-read for ``gap_ttl`` seconds (an id may also never appear: a rolled-back batch).
 
 The tick first *claims* the cursor row with a conditional UPDATE of its revision: a second tick
 running at the same moment (two workers on the ``ingest`` queue) finds the revision moved, does
@@ -20,6 +20,7 @@ nothing, and no row is fed twice.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,11 +32,14 @@ from sqlalchemy.orm import Session
 from monitor.alerts import notify
 from monitor.alerts.policy import OPEN_STATES
 from monitor import events
-from monitor.db.schema import Alert, Model, Prediction, StreamState, utcnow
+from monitor.db.schema import Alert, LogSegment, Model, StreamState, utcnow
+from monitor.logstore import ROWS_PER_ID, LostSegment, read_segment
 from monitor.spec import ModelSpec
 from monitor.store import models as store_models
 from monitor.store.common import for_update
 from monitor.stream.detectors import ModelStream, StreamFinding
+
+log = logging.getLogger(__name__)
 
 CURSOR = "cursor"
 #: Most skipped ids remembered at once (oldest forgotten first).
@@ -77,7 +81,8 @@ def _claim(session: Session) -> StreamState | None:
     """The cursor row, its revision bumped by this transaction; None when another tick holds it."""
     cursor = session.get(StreamState, CURSOR)
     if cursor is None:
-        start = session.scalar(select(func.max(Prediction.id)).where(Prediction.received_at < utcnow() - BACKFILL))
+        start = session.scalar(select(func.max(LogSegment.id)).where(LogSegment.kind == "predictions",
+                                                                  LogSegment.created_at < utcnow() - BACKFILL))
         _insert_ignoring(session, {"key": CURSOR, "model_id": None, "revision": 0,
                                    "state": {"cursor": start or 0, "gaps": {}}, "updated_at": utcnow()})
         cursor = session.get(StreamState, CURSOR)
@@ -96,23 +101,60 @@ def _nothing_new(session: Session) -> bool:
     cursor = session.get(StreamState, CURSOR)
     if cursor is None or (cursor.state or {}).get("gaps"):
         return False
-    newer = select(Prediction.id).where(Prediction.id > int(cursor.state.get("cursor", 0))).limit(1)
+    newer = select(LogSegment.id).where(LogSegment.kind == "predictions",
+                                        LogSegment.id > int(cursor.state.get("cursor", 0))).limit(1)
     return session.scalar(newer) is None
 
 
-def _new_rows(session: Session, cursor: int, gaps: dict[str, float], limit: int) -> list[Any]:
-    columns = (Prediction.id, Prediction.model_id, Prediction.ts, Prediction.version, Prediction.score,
-               Prediction.latency_ms, Prediction.status)
-    fresh = select(*columns).where(Prediction.id > cursor).order_by(Prediction.id).limit(limit)
-    rows = list(session.execute(fresh))
+@dataclass(frozen=True)
+class _Row:
+    """A prediction row as the detectors read it (``StreamRow``'s fields) and its model."""
+
+    id: int
+    model_id: int
+    ts: dt.datetime | None
+    version: str | None
+    score: float | None
+    latency_ms: float | None
+    status: str | None
+
+
+def _new_segments(session: Session, cursor: int, gaps: dict[str, float], limit: int) -> list[LogSegment]:
+    """Segments after the cursor, in id order, up to about ``limit`` rows (at least one), and the
+    gap segments that committed since."""
+    fresh = list(session.scalars(select(LogSegment).where(LogSegment.kind == "predictions", LogSegment.id > cursor)
+                                 .order_by(LogSegment.id).limit(limit)))
+    taken, rows = [], 0
+    for segment in fresh:
+        if taken and rows + segment.rows > limit:
+            break
+        taken.append(segment)
+        rows += segment.rows
     if gaps:
-        late = select(*columns).where(Prediction.id.in_([int(g) for g in gaps])).order_by(Prediction.id)
-        rows = [*session.execute(late), *rows]
-    return rows
+        late = session.scalars(select(LogSegment).where(LogSegment.kind == "predictions",
+                                                        LogSegment.id.in_([int(g) for g in gaps])))
+        taken = [*sorted(late, key=lambda s: s.id), *taken]
+    return taken
+
+
+def _rows_of(segment: LogSegment) -> list[_Row]:
+    """The segment's rows; a lost file is logged and skipped (the stream is advisory; the check
+    that reads the same segment fails with the reason)."""
+    try:
+        table = read_segment(segment.id, segment.location, segment.checksum, segment.bytes,
+                             ["ts", "version", "score", "latency_ms", "status"])
+    except LostSegment as exc:
+        log.error("streaming skips %s", exc)
+        return []
+    columns = {name: table[name].to_pylist() if name in table.column_names else [None] * len(table)
+               for name in ("ts", "version", "score", "latency_ms", "status")}
+    base = segment.id * ROWS_PER_ID
+    return [_Row(base + i, segment.model_id, *values) for i, values in enumerate(zip(
+        columns["ts"], columns["version"], columns["score"], columns["latency_ms"], columns["status"]))]
 
 
 def _next_gaps(gaps: dict[str, float], cursor: int, rows: list[Any], now: float, ttl: float) -> dict[str, float]:
-    """Ids still missing below the newest row read, with when they were first missed."""
+    """Segment ids still missing below the newest segment read, with when they were first missed."""
     seen = {row.id for row in rows}
     kept = {g: at for g, at in gaps.items() if int(g) not in seen and now - at < ttl}
     newest = max((row.id for row in rows if row.id > cursor), default=cursor)
@@ -133,7 +175,8 @@ def run_tick(session: Session, *, chunk_rows: int, batch_limit: int, gap_ttl: fl
         return TickResult(claimed=False)
     state = dict(cursor_row.state)
     cursor, gaps = int(state.get("cursor", 0)), dict(state.get("gaps") or {})
-    rows = _new_rows(session, cursor, gaps, batch_limit)
+    segments = _new_segments(session, cursor, gaps, batch_limit)
+    rows = [row for segment in segments for row in _rows_of(segment)]
     result = TickResult(claimed=True, rows=len(rows), cursor=cursor)
     by_model: dict[int, list[Any]] = {}
     for row in rows:
@@ -142,8 +185,8 @@ def run_tick(session: Session, *, chunk_rows: int, batch_limit: int, gap_ttl: fl
         fired, notifications = _feed_model(session, model_id, model_rows, chunk_rows, public_url)
         result.fired += fired
         result.notifications += notifications
-    result.cursor = max([cursor, *(row.id for row in rows)])
-    cursor_row.state = {"cursor": result.cursor, "gaps": _next_gaps(gaps, cursor, rows, time.time(), gap_ttl)}
+    result.cursor = max([cursor, *(segment.id for segment in segments)])
+    cursor_row.state = {"cursor": result.cursor, "gaps": _next_gaps(gaps, cursor, segments, time.time(), gap_ttl)}
     session.flush()
     return result
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from frontdoors.demo.receiver import WebhookReceiver
 from monitor.client import Client
-from monitor.db.schema import Alert, Prediction, StreamState
+from monitor.db.schema import Alert, LogSegment, StreamState
 from tests.conftest import session, wait_for
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,7 @@ def _rows(prefix: str, n: int, *, error_rate: float, score: float, seed: int) ->
 def _streamed_past_everything(url: str) -> bool:
     with session(url) as s:
         cursor = s.get(StreamState, "cursor")
-        newest = s.scalar(select(func.max(Prediction.id)))
+        newest = s.scalar(select(func.max(LogSegment.id)).where(LogSegment.kind == "predictions"))
         return cursor is not None and newest is not None and cursor.state["cursor"] >= newest
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from monitor.alerts import delivery, lifecycle
 from monitor.alerts.channels import Delivery
 from monitor.check.runs import open_check
-from monitor.db.schema import Alert, CheckRun, ModelVersion, Notification, Prediction, RecoveryAction, \
+from monitor.db.schema import Alert, CheckRun, ModelVersion, Notification, RecoveryAction, \
     ReferenceProfile, utcnow
 from monitor.detect.findings import RuleEvaluation
 from monitor.ingest import Rejected
@@ -137,10 +137,11 @@ def test_resent_predictions_and_labels_count_as_duplicates_and_keep_the_first_ro
         mixed = prediction_rows(["r0", "r1", "r5"], now)
         assert logs.insert_predictions(s, model_id, mixed, "1") == logs.InsertCounts(1, 2)
     with session(db_url) as s:
-        stored = s.execute(select(Prediction.request_id, Prediction.prediction)
-                           .where(Prediction.model_id == model_id).order_by(Prediction.id)).all()
-        assert [r for r, _ in stored] == [*ids, "r5"]
-        assert {p for _, p in stored} == {1}  # the re-sent prediction=0 rows did not overwrite anything
+        span = (now - dt.timedelta(days=1), now + dt.timedelta(days=1))
+        frame = logs.load_window(s, model_id, *span, None, logs.freeze_window(s, model_id, *span, None))
+        assert list(frame["request_id"]) == [*ids, "r5"]
+        assert set(frame["prediction"]) == {1}  # the re-sent prediction=0 rows did not overwrite anything
+        assert list(frame["label"]) == [1] * 5 + [None]  # and the re-sent label=0 rows neither
 
 
 def test_a_request_id_repeated_within_one_batch_is_stored_once(db_url):

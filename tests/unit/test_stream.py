@@ -15,7 +15,7 @@ from monitor.alerts import lifecycle
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade
-from monitor.db.schema import Alert, CheckRun, Finding, Notification, StreamState, WindowRow, utcnow
+from monitor.db.schema import Alert, CheckRun, Finding, Notification, StreamState, WindowSegment, utcnow
 from monitor.spec import parse_spec
 from monitor.store import logs, models as store_models, runs as store_runs
 from monitor.stream import confirm
@@ -155,7 +155,7 @@ def test_tick_raises_one_streaming_alert_with_one_notification_and_keeps_its_cur
         notification = session.scalars(select(Notification)).one()
         assert notification.dedup_key.startswith(f"s{model_id}-") and ":stream:" in notification.dedup_key
         assert {a["rule"] for a in notification.payload["alerts"]} == {"stream_error_rate", "stream_score"}
-        assert session.get(StreamState, "cursor").state["cursor"] == 280
+        assert session.get(StreamState, "cursor").state["cursor"] == 3  # the cursor is over segments: one per ingested batch
 
 
 def test_a_tick_that_lost_the_claim_reads_nothing(db):
@@ -168,18 +168,18 @@ def test_a_tick_that_lost_the_claim_reads_nothing(db):
         result = run_tick(late, chunk_rows=20, batch_limit=5000, gap_ttl=30, public_url="http://mw")
         assert (result.claimed, result.rows) == (False, 0)
     with session_scope(url) as session:
-        assert session.get(StreamState, "cursor").state["cursor"] == 30
+        assert session.get(StreamState, "cursor").state["cursor"] == 1
 
 
-def _check(url: str, model_id: int, n: int, prediction_ids: range) -> list[int]:
-    """A window check's detect and alert stages over the given rows, frozen as its window."""
+def _check(url: str, model_id: int, n: int, segment_ids: list[int]) -> list[int]:
+    """A window check's detect and alert stages over the given segments' rows, frozen as its window."""
     with session_scope(url) as session:
         start = utcnow() - dt.timedelta(hours=1)
         run = CheckRun(id=f"run{n}", model_id=model_id, version="1", trigger="manual", window_start=start,
                        window_end=utcnow() + dt.timedelta(seconds=n), dedup_key=f"k{n}", status="running",
                        watermark={"key": f"w{n}"})
         session.add(run)
-        session.add_all([WindowRow(key=f"w{n}", prediction_id=i) for i in prediction_ids])
+        session.add_all([WindowSegment(key=f"w{n}", segment_id=i) for i in segment_ids])
         session.flush()
         store_runs.save_findings(session, run, confirm.for_run(session, run))
         spec = store_models.spec_of(store_models.get_model_by_id(session, model_id))
@@ -194,16 +194,16 @@ def test_window_check_keeps_the_alert_without_a_second_notification_then_resolve
     _ingest(url, model_id, traffic(201, 20, error_rate=0.5, score=0.7, seed=1), now)
     assert len(_tick(url).fired) == 1
     # the window holds 200 healthy rows before the alarm: only the rows from the alarm on count
-    assert _check(url, model_id, 1, range(1, 221)) == []  # confirmed; the channel already heard of it
+    assert _check(url, model_id, 1, [1, 2]) == []  # confirmed; the channel already heard of it
     with session_scope(url) as session:
         assert session.scalars(select(Finding.status).where(Finding.rule == "stream_error_rate")).one() == "firing"
     _ingest(url, model_id, traffic(221, 40, error_rate=0.0, score=0.7, seed=2), now)
     assert _tick(url).fired == []
-    assert _check(url, model_id, 2, range(221, 261)) == []  # one clean check of two
+    assert _check(url, model_id, 2, [3]) == []  # one clean check of two
     with session_scope(url) as session:
         alert = session.scalars(select(Alert)).one()
         assert (alert.state, alert.clean_checks) == ("firing", 1)
-    assert len(_check(url, model_id, 3, range(221, 261))) == 1  # resolved: the channel hears it
+    assert len(_check(url, model_id, 3, [3])) == 1  # resolved: the channel hears it
     with session_scope(url) as session:
         assert session.scalars(select(Alert)).one().state == "resolved"
         assert [n.transition for n in session.scalars(select(Notification).order_by(Notification.id))] == [
@@ -261,7 +261,7 @@ def test_rows_from_every_front_door_reach_the_stream(tmp_path):
     assert answer.status_code == 200 and answer.json()["accepted"] == 5, answer.text
     assert Client("churn", settings).log_predictions([dict(row, request_id=f"py-{i}") for i in range(7)]).accepted == 7
     result = _tick(url)
-    assert (result.claimed, result.rows, result.cursor) == (True, 12, 12)
+    assert (result.claimed, result.rows, result.cursor) == (True, 12, 2)  # two batches, two segments
     with session_scope(url) as session:
         chunk = session.get(StreamState, "model:1").state["chunk"]
         assert chunk["rows"] == 12 and chunk["status_rows"] == 12 and chunk["latency_sum"] == 144.0

@@ -20,7 +20,7 @@ from monitor.db.schema.alerts import Alert, DeliveryAttempt, Notification, Notif
 from monitor.db.schema.base import NAMING, Base, BigId, UTCDateTime, utcnow
 from monitor.db.schema.decisions import AuditEvent, RecoveryAction, RegistryDelivery
 from monitor.db.schema.events import Event
-from monitor.db.schema.logs import Interaction, Label, Prediction, QuarantinedRow, WindowRow
+from monitor.db.schema.logs import Interaction, LogKey, LogSegment, QuarantinedRow, WindowSegment
 from monitor.db.schema.models import Model, ModelVersion, ReferenceProfile
 from monitor.db.schema.runs import CheckRun, Finding, KpiValue, Report
 from monitor.db.schema.service import HostMetric, ProbeResult
@@ -28,7 +28,7 @@ from monitor.db.schema.stream import StreamState
 
 __all__ = [
     "NAMING", "Alert", "AuditEvent", "Base", "BigId", "CheckRun", "DeliveryAttempt", "Event", "Finding", "HostMetric",
-    "Interaction", "KpiValue", "Label", "Model", "ModelVersion", "Notification", "NotificationAlert",
-    "Prediction", "ProbeResult", "QuarantinedRow", "RecoveryAction", "ReferenceProfile", "RegistryDelivery",
-    "Report", "Silence", "StreamState", "UTCDateTime", "WindowRow", "utcnow",
+    "Interaction", "KpiValue", "LogKey", "LogSegment", "Model", "ModelVersion", "Notification", "NotificationAlert",
+    "ProbeResult", "QuarantinedRow", "RecoveryAction", "ReferenceProfile", "RegistryDelivery",
+    "Report", "Silence", "StreamState", "UTCDateTime", "WindowSegment", "utcnow",
 ]

@@ -1,5 +1,6 @@
-"""What serving logs: predictions, labels, user interactions, the rows quarantined at
-ingestion, and the window rows a check run snapshots.
+"""What serving logs: prediction and label segments (their rows live in Parquet files, see
+``monitor.logstore``), user interactions, the rows quarantined at ingestion, and the segments a
+check run froze.
 """
 
 from __future__ import annotations
@@ -7,40 +8,43 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from monitor.db.schema.base import Base, BigId, utcnow
 
 
-class Prediction(Base):
-    __tablename__ = "predictions"
-    __table_args__ = (
-        UniqueConstraint("model_id", "request_id", name="uq_predictions_model_request"),
-        Index("ix_predictions_model_ts", "model_id", "ts"),
-    )
+class LogSegment(Base):
+    """One immutable Parquet file of prediction or label rows (``monitor.logstore``).
+
+    Written per stored batch and version, before this row commits: a crash leaves at worst an
+    orphan file, never a row counted here but missing. ``checksum`` (sha256) and ``bytes`` are
+    verified at every read, so a lost or changed file fails the stage instead of giving fewer rows.
+    """
+
+    __tablename__ = "log_segments"
+    __table_args__ = (Index("ix_log_segments_model_kind_ts", "model_id", "kind", "min_ts"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
     version: Mapped[str | None] = mapped_column(String(64))
-    request_id: Mapped[str] = mapped_column(String(128))
-    ts: Mapped[dt.datetime]
-    features: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    prediction: Mapped[Any] = mapped_column(JSON)
-    score: Mapped[float | None] = mapped_column(Float)
-    latency_ms: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str | None] = mapped_column(String(32))
-    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    min_ts: Mapped[dt.datetime | None]
+    max_ts: Mapped[dt.datetime | None]
+    rows: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class Label(Base):
-    __tablename__ = "labels"
-    __table_args__ = (UniqueConstraint("model_id", "request_id", name="uq_labels_model_request"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
-    request_id: Mapped[str] = mapped_column(String(128))
-    label: Mapped[Any] = mapped_column(JSON)
-    ts: Mapped[dt.datetime | None]
-    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+class LogKey(Base):
+    """Every request id a model has stored, per kind: the exact duplicate count across batches
+    (a batch's rows whose key is already here are duplicates and are not written again)."""
+
+    __tablename__ = "log_keys"
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
 class Interaction(Base):
@@ -74,15 +78,14 @@ class QuarantinedRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class WindowRow(Base):
-    """The rows a check run froze: one per prediction in its window, with the label it had then.
+class WindowSegment(Base):
+    """The segments a check run froze: the window is exactly the rows of these files.
 
-    Ids alone cannot freeze a window on PostgreSQL (an id is taken at INSERT but visible at COMMIT,
-    so a lower id can appear after the freeze); the set of row ids, copied inside the database,
-    can. Deleted when the run's report is written.
+    Segments are immutable, so their list, copied inside the database in the run's transaction,
+    freezes the window: segments committed later are not in it, however often a stage is retried.
+    Deleted when the run's report is written.
     """
 
-    __tablename__ = "window_rows"
+    __tablename__ = "window_segments"
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    prediction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    label_id: Mapped[int | None] = mapped_column(BigInteger)
+    segment_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,0 +1,115 @@
+"""Segment files: immutable Parquet files written atomically, read back only after their checksum.
+
+A file is written under a temporary name and renamed (``fsspec``'s ``mv``; on a local folder an
+atomic ``os.replace``), so a reader never sees half a file. Its sha256 and size go into the
+segment's metadata row; a read verifies both before decoding, so a lost, truncated or changed
+file fails loudly (:class:`LostSegment`) instead of giving a window fewer rows.
+
+Locations are ``fsspec`` URLs: a plain folder on the embedded default, a shared volume in compose,
+``s3://...`` when workers run on several machines (that needs the ``s3fs`` package).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy.engine import make_url
+
+from monitor.errors import ModelwatchError
+
+
+class LostSegment(ModelwatchError):
+    """A segment's file is missing or is not the file that was written (size or checksum differ)."""
+
+    def __init__(self, segment_id: int, location: str, problem: str):
+        super().__init__(f"log segment {segment_id} at {location} {problem}; the window cannot be read "
+                         "whole, so the check fails instead of counting fewer rows")
+        self.segment_id, self.location = segment_id, location
+
+
+@dataclass(frozen=True)
+class SegmentFile:
+    location: str
+    checksum: str
+    bytes: int
+
+
+def root_for(database_url: str, logstore_url: str | None, data_dir: Path) -> str:
+    """Where new segments go: ``MODELWATCH_LOGSTORE_URL`` if set; else a ``logstore`` folder
+    beside the SQLite file (with the embedded default that is ``<data_dir>/logstore``); else, for
+    PostgreSQL, ``<data_dir>/logstore/<database>`` (one machine; set the URL for several)."""
+    if logstore_url:
+        return logstore_url.rstrip("/")
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return str(Path(url.database).resolve().parent / "logstore")
+    return str(data_dir / "logstore" / (url.database or "default"))
+
+
+def _join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+def write_segment(root: str, model_id: int, kind: str, table: pa.Table) -> SegmentFile:
+    """Write ``table`` as a new file under ``root`` and return where it is and its checksum.
+
+    The name is random (no two writers collide, nothing is overwritten); ZSTD keeps a 1M-row,
+    25-feature window around a tenth of its in-memory size.
+    """
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd", row_group_size=256 * 1024)
+    data = sink.getvalue()
+    location = _join(root, f"model={model_id}", kind, f"{uuid.uuid4().hex}.parquet")
+    fs, path = fsspec.core.url_to_fs(location)
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
+    with fs.open(temporary, "wb") as out:
+        out.write(data)
+        _sync(out)
+    fs.mv(temporary, path)
+    return SegmentFile(location=location, checksum=hashlib.sha256(data).hexdigest(), bytes=len(data))
+
+
+def _sync(out) -> None:
+    """Flush a local file to disk before the rename publishes it (object stores have no fsync)."""
+    try:
+        out.flush()
+        os.fsync(out.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        pass
+
+
+def read_segment(segment_id: int, location: str, checksum: str, size: int,
+                 columns: list[str] | None = None) -> pa.Table:
+    """The file's ``columns`` (all when None; names it lacks are skipped) after verifying it."""
+    try:
+        fs, path = fsspec.core.url_to_fs(location)
+        data = fs.cat_file(path)
+    except FileNotFoundError:
+        raise LostSegment(segment_id, location, "is missing") from None
+    if len(data) != size:
+        raise LostSegment(segment_id, location, f"has {len(data)} bytes, {size} were written")
+    if hashlib.sha256(data).hexdigest() != checksum:
+        raise LostSegment(segment_id, location, "does not match its sha256 checksum")
+    file = pq.ParquetFile(pa.BufferReader(data))
+    if columns is not None:
+        present = set(file.schema_arrow.names)
+        columns = [c for c in columns if c in present]
+    return file.read(columns=columns)
+
+
+def delete_segment(location: str) -> None:
+    """Remove a file whose metadata never committed (the writer's transaction rolled back)."""
+    fs, path = fsspec.core.url_to_fs(location)
+    try:
+        fs.rm_file(path)
+    except FileNotFoundError:
+        pass

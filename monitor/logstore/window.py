@@ -1,0 +1,149 @@
+"""A window read from its frozen segments as typed columns, deduplicated and joined to labels.
+
+Reading is columnar end to end: each segment's needed columns are read (after its checksum), the
+rows outside ``[start, end)`` or of another version are filtered out in Arrow, and the pandas
+frame is built once at the end, numeric columns as float64/int64 arrays (no per-row objects).
+
+Duplicates are resolved the same way everywhere, as a safety net behind ``log_keys``: the first
+row of a request id wins, in segment id order then row order (what the database's unique
+constraint gave before). A prediction takes the first label of its request id.
+
+Every row has a stable id, ``segment_id * ROWS_PER_ID + position``, which the streaming detectors
+record (``first_id``/``last_id`` of a chunk) and the streaming confirmation reads back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from monitor.logstore.files import read_segment
+from monitor.logstore.tables import BASE_PREDICTION, FEATURE
+
+#: a segment holds at most this many rows, so a row id maps back to (segment, position)
+ROWS_PER_ID = 1_000_000
+
+
+class Segment(Protocol):
+    id: int
+    location: str
+    checksum: str
+    bytes: int
+
+
+def read(segment: Segment, columns: list[str] | None = None) -> pa.Table:
+    return read_segment(segment.id, segment.location, segment.checksum, segment.bytes, columns)
+
+
+def first_occurrences(keys: pa.Array) -> pa.Array:
+    """True where a key appears for the first time (``index_in`` returns the first match)."""
+    first = pc.index_in(keys, value_set=keys)
+    return pc.equal(first, pa.array(np.arange(len(keys), dtype=np.int32)))
+
+
+def _unify(tables: list[pa.Table]) -> pa.Table:
+    """One table from segments whose columns differ: a column a segment lacks is null there; an
+    all-null column takes the others' type; numbers of mixed widths become float64; anything
+    else that disagrees (a feature sent as a number, later as text) becomes text."""
+    declared: dict[str, pa.DataType] = {}
+    kinds: dict[str, set[pa.DataType]] = {}
+    for table in tables:
+        for field in table.schema:
+            if field.name not in declared or pa.types.is_null(declared[field.name]):
+                declared[field.name] = field.type
+            if table.column(field.name).null_count < len(table):
+                kinds.setdefault(field.name, set()).add(field.type)
+    target: dict[str, pa.DataType] = {}
+    for name, first_type in declared.items():
+        found = kinds.get(name, set())
+        if len(found) == 1:
+            target[name] = next(iter(found))
+        elif not found:
+            target[name] = first_type if not pa.types.is_null(first_type) else pa.string()
+        elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in found):
+            target[name] = pa.float64()
+        else:
+            target[name] = pa.string()
+    unified = []
+    for table in tables:
+        columns = []
+        for name, kind in target.items():
+            if name not in table.column_names or table.column(name).null_count == len(table):
+                columns.append(pa.nulls(len(table), kind))
+            else:
+                column = table.column(name)
+                columns.append(column if column.type == kind else pc.cast(column, kind))
+        unified.append(pa.table(columns, names=list(target)))
+    return pa.concat_tables(unified) if unified else pa.table({})
+
+
+def read_predictions(segments: Sequence[Segment], start: dt.datetime | None, end: dt.datetime | None,
+                     version: str | None, columns: list[str] | None = None) -> tuple[pa.Table, np.ndarray]:
+    """The window's prediction rows (first of each request id) and their row ids."""
+    parts, ids = [], []
+    wanted = None if columns is None else list(dict.fromkeys(["request_id", "ts", "version", *columns]))
+    for segment in sorted(segments, key=lambda s: s.id):
+        table = read(segment, wanted)
+        mask = pa.array(np.ones(len(table), dtype=bool))
+        if start is not None:
+            mask = pc.and_(mask, pc.greater_equal(table["ts"], pa.scalar(start, table["ts"].type)))
+        if end is not None:
+            mask = pc.and_(mask, pc.less(table["ts"], pa.scalar(end, table["ts"].type)))
+        if version is not None:
+            mask = pc.and_(mask, pc.fill_null(pc.equal(table["version"], version), False))
+        positions = np.arange(len(table), dtype=np.int64) + segment.id * ROWS_PER_ID
+        parts.append(table.filter(mask))
+        ids.append(positions[np.asarray(mask)])
+    if not parts:
+        return pa.table({}), np.empty(0, dtype=np.int64)
+    table = _unify(parts)
+    row_ids = np.concatenate(ids)
+    first = first_occurrences(table["request_id"].combine_chunks())
+    if not pc.all(first).as_py():
+        table, row_ids = table.filter(first), row_ids[np.asarray(first)]
+    return table, row_ids
+
+
+def read_labels(segments: Iterable[Segment]) -> pa.Table:
+    """``request_id`` and ``label`` of the label segments, the first label of a request id kept."""
+    parts = [read(segment, ["request_id", "label"]) for segment in sorted(segments, key=lambda s: s.id)]
+    if not parts:
+        return pa.table({"request_id": pa.array([], pa.string()), "label": pa.array([], pa.null())})
+    return _unify(parts)
+
+
+def join_labels(predictions: pa.Table, labels: pa.Table) -> pa.Table:
+    """``predictions`` with a ``label`` column: each request id's first label, or null."""
+    keys = labels["request_id"].combine_chunks()
+    where = pc.index_in(predictions["request_id"], value_set=keys)
+    label = labels["label"].combine_chunks().take(where) if len(labels) else pa.nulls(len(predictions))
+    return predictions.append_column("label", label)
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """The window layout: base columns, then features without their ``f.`` prefix (a feature
+    named like a base column is dropped, as before), then ``label``. Numeric columns become
+    numpy arrays without a copy per column (``split_blocks``); class values keep today's Python
+    types, ints (or bools) with None where a label is missing, not NaN."""
+    if not table.num_columns:
+        return pd.DataFrame(columns=[*BASE_PREDICTION, "label"])
+    names = [*BASE_PREDICTION]
+    columns = [table[n] if n in table.column_names else pa.nulls(len(table), pa.string()) for n in names]
+    for name in table.column_names:
+        short = name[len(FEATURE):]
+        if name.startswith(FEATURE) and short not in (*BASE_PREDICTION, "label"):
+            names.append(short)
+            columns.append(table[name])
+    label = table["label"] if "label" in table.column_names else pa.nulls(len(table))
+    names.append("label")
+    columns.append(label)
+    frame = pa.table(columns, names=names).to_pandas(split_blocks=True, self_destruct=True)
+    if label.null_count and (pa.types.is_integer(label.type) or pa.types.is_boolean(label.type)):
+        frame["label"] = pd.Series(label.to_pylist(), dtype=object, index=frame.index)
+    return frame
