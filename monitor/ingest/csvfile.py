@@ -33,6 +33,9 @@ CSV_NA_VALUES = frozenset(
 _NA = pa.array(sorted(CSV_NA_VALUES))
 _BLOCK = 1 << 22
 _BOM = b"\xef\xbb\xbf"
+# The csv module refuses fields over 128 KiB; a 10 MB field must cost its row (validation caps
+# it), not the parse of its chunk. Raised once, process-wide, never lowered.
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 
 
 def read_header(handle: BinaryIO) -> tuple[list[str] | None, str | None]:
