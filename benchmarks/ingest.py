@@ -124,6 +124,28 @@ def child_http(path: str, url: str) -> dict:
     return {"rows": rows, "accepted": accepted, "seconds": spent}
 
 
+def child_validate(path: str) -> dict:
+    """Validation alone (no database): the file readers, and validate_records on 10k-row dicts."""
+    from monitor.ingest import read_batches, validate_records
+    from monitor.spec import ModelSpec
+
+    spec = ModelSpec.model_validate(spec_for("bench"))
+    result = {}
+    started = time.perf_counter()
+    rows = sum(b.table.num_rows for b in read_batches(path, "predictions", spec, batch_size=50_000))
+    result["file"] = {"rows": rows, "seconds": time.perf_counter() - started}
+    if path.endswith(".parquet"):
+        spent = rows = 0
+        for batch in _batches(path):
+            records = batch.to_pylist()
+            started = time.perf_counter()
+            rows += validate_records(records, "predictions", spec).table.num_rows
+            spent += time.perf_counter() - started
+        result["dicts"] = {"rows": rows, "seconds": spent}
+    result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return result
+
+
 def child_client(path: str) -> dict:
     from monitor.client import Client
 
@@ -229,7 +251,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        result = {"floor": child_floor, "http": child_http, "client": child_client}[kind](*rest)
+        children = {"floor": child_floor, "http": child_http, "client": child_client, "validate": child_validate}
+        result = children[kind](*rest)
         print(json.dumps(result))
         return
     sys.path.insert(0, str(ROOT))
@@ -250,6 +273,15 @@ def main() -> None:
             floor = json.loads(done.stdout.decode().splitlines()[-1])
             floors[label] = (floor["rows"] / floor["seconds"], rss)
             print(f"  floor      {label:16} {floors[label][0]:>10,.0f} rows/s", flush=True)
+        validation = []
+        for label, path in (("CSV", csv), ("Parquet", parquet)):
+            done, _, rss = _popen_rss(_python(__file__, "--child", "validate", str(path)), env)
+            measured = json.loads(done.stdout.decode().splitlines()[-1])
+            validation.append((f"read + validate {label}", measured["file"], rss))
+            if "dicts" in measured:
+                validation.append(("validate 10k-row dicts", measured["dicts"], rss))
+        for label, measured, _ in validation:
+            print(f"  no database {label:24} {measured['rows'] / measured['seconds']:>10,.0f} rows/s", flush=True)
         with psycopg.connect(args.pg, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{database}"')
         base = args.pg.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
@@ -257,7 +289,7 @@ def main() -> None:
         results: list = []
         for engine in args.engines.split(","):
             measure_engine(engine, urls[engine], csv, parquet, folder, results)
-        report(args.rows, floors, results)
+        report(args.rows, floors, validation, results)
     finally:
         from monitor.db.engine import dispose_all
 
@@ -270,12 +302,16 @@ def main() -> None:
             print(f"kept {folder}")
 
 
-def report(rows: int, floors: dict, results: list) -> None:
+def report(rows: int, floors: dict, validation: list, results: list) -> None:
     print(f"\n{rows:,} rows, 25 features; load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'engine':<11} {'path':<24} {'rows/s':>10} {'x floor':>8} {'peak RSS':>9} {'stored':>10}")
     for label, (rate, rss) in floors.items():
         print(f"{'postgresql':<11} {'floor (' + label + ': read + COPY)':<24} {rate:>10,.0f} {1:>8.2f} "
               f"{rss / 1024:>6.0f} MB {'':>10}")
+    for label, measured, rss in validation:
+        floor = floors["csv" if "CSV" in label else "parquet"][0]
+        rate = measured["rows"] / measured["seconds"]
+        print(f"{'(none)':<11} {label:<24} {rate:>10,.0f} {rate / floor:>8.2f} {rss / 1024:>6.0f} MB {'':>10}")
     for engine, label, count, seconds, rss, accepted in results:
         floor = floors["csv" if "CSV" in label else "parquet"][0]
         rate = count / seconds

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from monitor.ingest.columns import ARROW_TYPE, TS, convert
 from monitor.ingest.plan import check_kind, field_plan, relevant_columns
@@ -165,9 +166,13 @@ def _drop_repeats(table: pa.Table, kind: str) -> tuple[pa.Table, int]:
     """Keep the first row of each key (request id; for interactions request id, event and ts)."""
     if table.num_rows < 2:
         return table, 0
-    keys = ["request_id", "event", "ts"] if kind == "interactions" else ["request_id"]
-    frame = table.select(keys).to_pandas()
-    repeated = frame.duplicated(keep="first").to_numpy()
+    if kind == "interactions":
+        repeated = table.select(["request_id", "event", "ts"]).to_pandas().duplicated(keep="first").to_numpy()
+    else:  # hash the ids once (Arrow), keep the first index of each code
+        codes = pc.dictionary_encode(table["request_id"].combine_chunks()).indices.to_numpy(zero_copy_only=False)
+        _, first = np.unique(codes, return_index=True)
+        repeated = np.ones(len(codes), dtype=bool)
+        repeated[first] = False
     if not repeated.any():
         return table, 0
     return table.filter(pa.array(~repeated)), int(repeated.sum())
