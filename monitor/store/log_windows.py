@@ -83,7 +83,9 @@ def _loaded(session: Session, model_id: int, start: dt.datetime, end: dt.datetim
     predictions, row_ids = read_predictions([s for s in segments if s.kind == "predictions"], start, end, version)
     if predictions.num_columns:
         predictions = join_labels(predictions, read_labels([s for s in segments if s.kind == "labels"]))
-    loaded = (to_frame(predictions), row_ids)
+    holder = [predictions]
+    del predictions  # to_frame frees each column's Arrow memory once converted
+    loaded = (to_frame(holder), row_ids)
     _cache[cache_key] = loaded
     while len(_cache) > CACHED_WINDOWS:
         _cache.popitem(last=False)

@@ -95,7 +95,7 @@ def store_batch(kind: str, name: str, rows: list[Any], settings: Settings, actor
                                  serving.version if serving else None)
     return IngestResult(
         model=name, kind=kind, received=len(rows), accepted=counts.accepted,
-        duplicates=counts.duplicates, quarantined=len(batch.rejected),
+        duplicates=counts.duplicates, quarantined=len(batch.rejected),  # save_batch adds batch.duplicates
         rejected=[RejectedRow(index=r.row_number - 1, row=r.row_number, reason=r.reason) for r in batch.rejected],
     )
 
