@@ -71,14 +71,15 @@ class Client:
         return self._log("interactions", [record])
 
     def _log(self, kind: str, records: list[dict[str, Any]]) -> IngestResult:
+        """Validate into columns, then write through the one write path (``logs.save_batch``)."""
         batch = validate_records(records, kind, self.spec)
         with session_scope(self.url) as session:
-            if kind == "predictions":
-                counts = logs.insert_predictions(session, self.model_id, batch.rows, self._serving(session))
-            elif kind == "interactions":
+            if kind == "interactions":
                 counts = insert_interactions(session, self.model_id, batch.rows)
-            else:
-                counts = logs.insert_labels(session, self.model_id, batch.rows)
-            logs.quarantine(session, self.model_id, kind, self.source, batch.rejected)
-        return IngestResult(counts.accepted, counts.duplicates + batch.duplicates, len(batch.rejected),
+                counts = type(counts)(counts.accepted, counts.duplicates + batch.duplicates)
+                logs.quarantine(session, self.model_id, kind, self.source, batch.rejected)
+            else:  # counts repeats within the batch too
+                serving = self._serving(session) if kind == "predictions" else None
+                counts = logs.save_batch(session, self.model_id, kind, batch, self.source, serving)
+        return IngestResult(counts.accepted, counts.duplicates, len(batch.rejected),
                             [f"row {r.row_number}: {r.reason}" for r in batch.rejected])

@@ -91,7 +91,8 @@ def apply(path: Path, version: str) -> None:
 @click.argument("kind", type=click.Choice(["predictions", "labels", "interactions"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", "model_name", required=True, help="The registered model the rows belong to.")
-@click.option("--batch-size", default=5000, show_default=True)
+@click.option("--batch-size", default=50_000, show_default=True,
+              help="Lines (rows) validated and written together; memory stays bounded by it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON (docs/schemas/ingest.schema.json).")
 @click.option("--max-quarantined", "max_quarantined", type=click.FloatRange(0, 100), default=100.0,
               show_default=True, help="Exit 1 when more than this percent of the rows are quarantined "
@@ -121,17 +122,17 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
     with tqdm(total=total, unit="rows", disable=as_json or not sys.stderr.isatty(), file=sys.stderr) as bar:
         for batch in read_batches(path, kind, spec, batch_size=batch_size):
             with session_scope(url) as session:
-                if kind == "predictions":
-                    inserted = logs.insert_predictions(session, model_id, batch.rows, default_version)
-                elif kind == "interactions":
+                if kind == "interactions":
                     inserted = insert_interactions(session, model_id, batch.rows)
-                else:
-                    inserted = logs.insert_labels(session, model_id, batch.rows)
-                counts["quarantined"] += logs.quarantine(session, model_id, kind, str(path), batch.rejected)
+                    inserted = type(inserted)(inserted.accepted, inserted.duplicates + batch.duplicates)
+                    logs.quarantine(session, model_id, kind, str(path), batch.rejected)
+                else:  # counts repeats within the batch too
+                    inserted = logs.save_batch(session, model_id, kind, batch, str(path), default_version)
+            counts["quarantined"] += len(batch.rejected)
             counts["accepted"] += inserted.accepted
-            counts["duplicates"] += inserted.duplicates + batch.duplicates
+            counts["duplicates"] += inserted.duplicates
             reasons += [f"row {r.row_number}: {r.reason}" for r in batch.rejected[: max(0, 5 - len(reasons))]]
-            bar.update(len(batch.rows) + len(batch.rejected) + batch.duplicates)
+            bar.update(batch.table.num_rows + len(batch.rejected) + batch.duplicates)
     code = ingest_exit_code(counts["accepted"], counts["duplicates"], counts["quarantined"], max_quarantined)
     if as_json:
         emit_json(IngestOutput, model=model_name, kind=kind, file=str(path), **counts, reasons=reasons,

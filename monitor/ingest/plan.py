@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from monitor.ingest.columns import Target
 from monitor.ingest.values import (
     UTC, Bad, aware, parse_class, parse_float, parse_id, parse_regression, parse_text, parse_ts, show,
 )
@@ -22,7 +23,9 @@ from monitor.spec import ModelSpec
 KINDS = ("predictions", "labels", "interactions")
 
 FUTURE_TOLERANCE = dt.timedelta(days=1)
-MAX_LEN = {"request_id": 128, "version": 64, "status": 32, "event": 32}  # the database column widths
+# The database column widths; a categorical feature value is capped too, so a 10 MB field is one
+# quarantined row rather than a 10 MB category in every later report.
+MAX_LEN = {"request_id": 128, "version": 64, "status": 32, "event": 32, "category": 256}
 
 
 def required_columns(kind: str, spec: ModelSpec) -> list[str]:
@@ -52,7 +55,10 @@ def check_kind(kind: str) -> None:
 
 
 def field_plan(kind: str, spec: ModelSpec, now: dt.datetime | None):
-    """[(output key, source column, parser, required)] and [(feature name, parser)]."""
+    """[(output key, source column, parser, required, target)] and [(feature name, parser, target)].
+
+    The parser decides one cell (and words the reason); the :class:`Target` tells the vectorised
+    converter of :mod:`monitor.ingest.columns` what the plainly good cells look like."""
     now = aware(now) if now is not None else dt.datetime.now(UTC)
     limit = now + FUTURE_TOLERANCE
     columns = spec.columns
@@ -100,31 +106,46 @@ def field_plan(kind: str, spec: ModelSpec, now: dt.datetime | None):
 
         return parse
 
+    def category(value: Any) -> str | None:
+        parsed = parse_text(value)
+        if parsed is not None and len(parsed) > MAX_LEN["category"]:
+            raise Bad(f"categorical value longer than {MAX_LEN['category']} characters")
+        return parsed
+
+    ident = Target("id", cap=MAX_LEN["request_id"])
+    moment = Target("ts", limit=limit)
+    number = Target("float")
+    outcome = Target("class") if classification else Target("float", regression=True)
+
+    def text(key: str) -> Target:
+        return Target("text", cap=MAX_LEN[key], blank_is_null=True)
+
     if kind == "predictions":
         fields = [
-            ("request_id", columns.id, request_id, True),
-            ("ts", columns.timestamp, timestamp, True),
-            ("version", columns.version, bounded_text("version"), False),
-            ("prediction", columns.prediction, scalar, True),
-            ("score", columns.score, score, False),
-            ("latency_ms", columns.latency_ms, latency, False),
-            ("status", columns.status, bounded_text("status"), False),
+            ("request_id", columns.id, request_id, True, ident),
+            ("ts", columns.timestamp, timestamp, True, moment),
+            ("version", columns.version, bounded_text("version"), False, text("version")),
+            ("prediction", columns.prediction, scalar, True, outcome),
+            ("score", columns.score, score, False,
+             Target("float", low=0.0, high=1.0) if classification else number),
+            ("latency_ms", columns.latency_ms, latency, False, Target("float", low=0.0)),
+            ("status", columns.status, bounded_text("status"), False, text("status")),
         ]
-        features = [(name, parse_float) for name in columns.numeric]
-        features += [(name, parse_text) for name in columns.categorical]
+        features = [(name, parse_float, number) for name in columns.numeric]
+        features += [(name, category, Target("text", cap=MAX_LEN["category"])) for name in columns.categorical]
     elif kind == "interactions":
         fields = [
-            ("request_id", columns.id, request_id, True),
-            ("event", spec.interactions.event_column, _event_parser(spec), True),
-            ("value", spec.interactions.value_column, parse_float, False),
-            ("ts", columns.timestamp, timestamp, True),
+            ("request_id", columns.id, request_id, True, ident),
+            ("event", spec.interactions.event_column, _event_parser(spec), True, Target("any")),
+            ("value", spec.interactions.value_column, parse_float, False, number),
+            ("ts", columns.timestamp, timestamp, True, moment),
         ]
         features = []
     else:
         fields = [
-            ("request_id", columns.id, request_id, True),
-            ("label", columns.label, scalar, True),
-            ("ts", columns.timestamp, timestamp, False),
+            ("request_id", columns.id, request_id, True, ident),
+            ("label", columns.label, scalar, True, outcome),
+            ("ts", columns.timestamp, timestamp, False, moment),
         ]
         features = []
     return fields, features

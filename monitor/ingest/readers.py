@@ -8,15 +8,17 @@ unreadable file, a required column missing from the file) raises
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import numpy as np
+
 from monitor.errors import IngestError
 from monitor.ingest.plan import check_kind, relevant_columns, required_columns
-from monitor.ingest.validate import Batch, Rejected, validate_columns, validate_dicts
-from monitor.ingest.values import NUMBER, jsonable
+from monitor.ingest.csvfile import CSV_NA_VALUES, iter_csv, open_csv, read_header
+from monitor.ingest.validate import Batch, Rejected, validate_arrays, validate_dicts
+from monitor.ingest.values import jsonable
 from monitor.spec import ModelSpec
 
 CSV_EXTENSIONS = (".csv",)
@@ -25,11 +27,8 @@ JSONL_EXTENSIONS = (".jsonl", ".ndjson")
 JSON_EXTENSIONS = (".json",)
 ALL_EXTENSIONS = CSV_EXTENSIONS + PARQUET_EXTENSIONS + JSONL_EXTENSIONS + JSON_EXTENSIONS
 
-# What pandas reads as NA by default; in a CSV these mean "missing" (except in the id column).
-CSV_NA_VALUES = frozenset(
-    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
-)
+__all__ = ["ALL_EXTENSIONS", "CSV_EXTENSIONS", "CSV_NA_VALUES", "JSONL_EXTENSIONS", "JSON_EXTENSIONS",
+           "PARQUET_EXTENSIONS", "count_rows", "read_batches"]
 
 
 def _format_of(path: Path) -> str:
@@ -73,38 +72,17 @@ def _unreadable(path: Path, exc: BaseException) -> IngestError:
     return IngestError(f"{path}: cannot read file: {exc}")
 
 
-def _infer_csv_scalar(value: str | None) -> Any:
-    """CSV text of a prediction/label to int, float or bool when it is one (losslessly for ints)."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text in ("true", "True", "TRUE"):
-        return True
-    if text in ("false", "False", "FALSE"):
-        return False
-    if NUMBER.match(text):
-        if text.lstrip("+-").isdigit():
-            number = int(text)
-            if str(number) == text:  # "007" stays a string
-                return number
-            return value
-        return float(text)
-    return value
-
-
 def _read_csv(path: Path, kind: str, spec: ModelSpec, batch_size: int, now) -> Iterator[Batch]:
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")
+        handle = open_csv(path)
     except OSError as exc:
         raise _unreadable(path, exc) from None
     try:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise IngestError(f"{path}: file is empty (expected a header row)") from None
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise _unreadable(path, exc) from None
+        header, problem = read_header(handle)
+        if problem:
+            raise IngestError(f"{path}: {problem}")
+        if header is None:
+            raise IngestError(f"{path}: file is empty (expected a header row)")
         _check_columns(path, header, kind, spec)
         duplicated = [c for c in relevant_columns(kind, spec) if header.count(c) > 1]
         if duplicated:
@@ -112,70 +90,8 @@ def _read_csv(path: Path, kind: str, spec: ModelSpec, batch_size: int, now) -> I
     except BaseException:
         handle.close()
         raise
-    return _iter_csv(path, handle, reader, header, kind, spec, batch_size, now)
-
-
-def _iter_csv(path, handle, reader, header, kind, spec, batch_size, now) -> Iterator[Batch]:
-    width = len(header)
-    with handle:
-        rows: list[list[str]] = []
-        numbers: list[int] = []
-        extra: list[Rejected] = []
-        number = 0
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                break
-            except (UnicodeDecodeError, csv.Error) as exc:
-                raise IngestError(f"{path}: cannot read data row {number + 1}: {exc}") from None
-            if not fields:
-                continue  # a blank line
-            number += 1
-            if len(fields) == width:
-                rows.append(fields)
-                numbers.append(number)
-            else:
-                raw = _csv_raw(header, fields, spec.columns.id)
-                if len(fields) > width:
-                    raw["_extra_fields"] = fields[width:]
-                extra.append(Rejected(number, f"row has {len(fields)} fields but the header has {width}", raw))
-            if len(rows) + len(extra) >= batch_size:
-                yield _validate_csv_rows(header, rows, numbers, kind, spec, now, extra)
-                rows, numbers, extra = [], [], []
-        if rows or extra:
-            yield _validate_csv_rows(header, rows, numbers, kind, spec, now, extra)
-
-
-def _csv_raw(header: list[str], fields: list[str], id_column: str) -> dict:
-    raw = {h: (None if v in CSV_NA_VALUES else v) for h, v in zip(header, fields)}
-    if id_column in raw:
-        value = fields[header.index(id_column)]
-        raw[id_column] = value if value.strip() else None
-    return raw
-
-
-def _validate_csv_rows(header, rows, numbers, kind, spec, now, extra) -> Batch:
-    """CSV text to typed columns: NA tokens -> None (an id is only missing when empty); a
-    classifier's prediction/label text -> int/float/bool when it is one."""
-    na = CSV_NA_VALUES
-    id_column = spec.columns.id
-    scalar_column = {"predictions": spec.columns.prediction, "labels": spec.columns.label}.get(kind)
-    transposed = list(zip(*rows)) if rows else [() for _ in header]
-    columns: dict[str, list] = {}
-    for name in relevant_columns(kind, spec):
-        if name not in header:
-            continue
-        values = transposed[header.index(name)]
-        if name == id_column:
-            columns[name] = [v if v.strip() else None for v in values]
-        else:
-            converted = [None if v in na else v for v in values]
-            if name == scalar_column and spec.task.is_classification:
-                converted = list(map(_infer_csv_scalar, converted))
-            columns[name] = converted
-    return validate_columns(len(rows), columns, numbers, lambda i: _csv_raw(header, rows[i], id_column),
-                             kind, spec, now, extra)
+    wanted = [c for c in relevant_columns(kind, spec) if c in header]
+    return iter_csv(handle, header, kind, spec, batch_size, now, wanted)
 
 
 def _read_parquet(path: Path, kind: str, spec: ModelSpec, batch_size: int, now) -> Iterator[Batch]:
@@ -214,21 +130,43 @@ def _iter_parquet(path, parquet, wanted, kind, spec, batch_size, now) -> Iterato
             if record_batch.num_rows == 0:
                 continue
             names = record_batch.schema.names
-            columns = {name: record_batch.column(i).to_pylist() for i, name in enumerate(names)}
+            originals = {name: record_batch.column(i) for i, name in enumerate(names)}
+            arrays = {name: _utf8_or_none(values) for name, values in originals.items()}
             n = record_batch.num_rows
 
-            def raw(i: int, columns=columns) -> dict:
-                return jsonable({name: values[i] for name, values in columns.items()})
+            def raw(i: int, originals=originals) -> dict:
+                row = {}
+                for name, values in originals.items():
+                    try:
+                        row[name] = values[i].as_py()
+                    except Exception:  # noqa: BLE001 - e.g. invalid UTF-8: keep what can be shown
+                        row[name] = "<unreadable value>"
+                return jsonable(row)
 
-            yield validate_columns(n, columns, range(first, first + n), raw, kind, spec, now)
+            yield validate_arrays(n, arrays, np.arange(first, first + n), raw, kind, spec, now,
+                                  source=lambda name, i, originals=originals: originals[name][i].as_py())
             first += n
     finally:
         parquet.close()
 
 
+def _utf8_or_none(array):
+    """A Parquet column as is, or None when its text is not valid UTF-8 (Parquet does not promise
+    it): validation then reads each cell on its own and quarantines the unreadable ones."""
+    import pyarrow as pa
+
+    kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        try:
+            array.validate(full=True)
+        except pa.ArrowInvalid:
+            return None
+    return array
+
+
 def _read_jsonl(path: Path, kind: str, spec: ModelSpec, batch_size: int, now, strict: bool) -> Iterator[Batch]:
     try:
-        handle = open(path, encoding="utf-8-sig")
+        handle = open(path, "rb")
     except OSError as exc:
         raise _unreadable(path, exc) from None
     try:
@@ -266,7 +204,7 @@ def _iter_jsonl(handle, chunks, pending, checked, path, kind, spec, now) -> Iter
 def _sniff_json_lines(path: Path, handle) -> None:
     try:
         for line in handle:
-            text = line.strip()
+            text = line.removeprefix(b"\xef\xbb\xbf").decode("utf-8").strip()
             if not text:
                 continue
             if text.startswith("["):
@@ -276,7 +214,7 @@ def _sniff_json_lines(path: Path, handle) -> None:
                 )
             try:
                 json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise IngestError(
                     f"{path}: is not JSON Lines (its first line is not a complete JSON value); "
                     "expected one object per line"
@@ -288,26 +226,32 @@ def _sniff_json_lines(path: Path, handle) -> None:
 
 
 def _jsonl_chunks(path: Path, handle, batch_size: int) -> Iterator[tuple[list, list, list]]:
+    """Lines parsed one by one (binary, so a non-UTF-8 byte or a line nested 200k deep costs that
+    line only)."""
     records: list[Any] = []
     numbers: list[int] = []
     extra: list[Rejected] = []
-    lineno = 0
     loads = json.loads
-    try:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(loads(line))
-                numbers.append(lineno)
-            except ValueError as exc:
-                text = line.rstrip("\r\n")
-                extra.append(Rejected(lineno, f"invalid JSON: {exc}", {"line": text[:1000]}))
-            if len(records) + len(extra) >= batch_size:
-                yield records, numbers, extra
-                records, numbers, extra = [], [], []
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"{path}: not UTF-8 text near line {lineno + 1} ({exc.reason})") from None
+    for lineno, line in enumerate(handle, 1):
+        if lineno == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if not line.strip():
+            continue
+        try:
+            records.append(loads(line.decode("utf-8")))
+            numbers.append(lineno)
+        except UnicodeDecodeError as exc:
+            extra.append(Rejected(lineno, f"not UTF-8 text ({exc.reason} at byte {exc.start} of the line)",
+                                  {"line": jsonable(line[:1000].decode("utf-8", "replace"))}))
+        except ValueError as exc:
+            text = line.decode("utf-8").rstrip("\r\n")
+            extra.append(Rejected(lineno, f"invalid JSON: {exc}", {"line": jsonable(text)}))
+        except RecursionError:
+            extra.append(Rejected(lineno, "invalid JSON: nested too deep",
+                                  {"line": jsonable(line[:1000].decode("utf-8", "replace"))}))
+        if len(records) + len(extra) >= batch_size:
+            yield records, numbers, extra
+            records, numbers, extra = [], [], []
     if records or extra:
         yield records, numbers, extra
 
@@ -365,7 +309,7 @@ def count_rows(path: str | Path) -> int | None:
 
             return pq.ParquetFile(path).metadata.num_rows
         if fmt == "json":
-            with open(path, encoding="utf-8-sig") as handle:
+            with open(path, "rb") as handle:
                 _sniff_json_lines(path, handle)
         lines = _count_lines(path)
     except Exception:  # noqa: BLE001 - a progress bar falls back to "unknown"

@@ -1,21 +1,38 @@
-"""Row validation: parse every column of a batch by the field plan and quarantine bad rows.
+"""Batch validation: typed Arrow columns in, a :class:`Batch` (a pyarrow Table of the good rows,
+the quarantined rows with reasons, the in-batch duplicate count) out.
 
-Validation works column by column on plain Python lists (a fast path maps the parser over the
-whole column; only a column holding a bad value is walked cell by cell), never per-row pandas
-operations. A bad row becomes a :class:`Rejected` whose reason names every bad column; a row
-repeating a request id of the batch is counted as a duplicate and dropped (first one kept).
+Every reader ends here: CSV and Parquet hand over Arrow columns, JSON Lines, HTTP bodies and the
+Python client hand over row dicts that :func:`validate_dicts` turns into columns once. Each column
+is converted by :func:`monitor.ingest.columns.convert` (Arrow compute for the plainly good cells,
+the per-cell parser for the rest), so validation costs no Python per good cell. A bad row becomes
+a :class:`Rejected` whose reason names every bad column; a row repeating a request id of the batch
+(for interactions: request id, event and ts) is counted as a duplicate and dropped, first kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass
-from itertools import repeat
+from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from typing import Any, Callable
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from monitor.ingest.columns import ARROW_TYPE, TS, convert
 from monitor.ingest.plan import check_kind, field_plan, relevant_columns
-from monitor.ingest.values import ABSENT, Bad, is_absent, jsonable, show
-from monitor.spec import ModelSpec
+from monitor.ingest.values import UTC, jsonable, show
+
+#: the table's columns before the features, per kind (CONTRACT.md)
+BASE_COLUMNS = {
+    "predictions": ("request_id", "ts", "version", "prediction", "score", "latency_ms", "status"),
+    "labels": ("request_id", "label", "ts"),
+    "interactions": ("request_id", "event", "value", "ts"),
+}
+FEATURE_PREFIX = "f."
 
 
 @dataclass(frozen=True)
@@ -27,154 +44,167 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Batch:
-    rows: list[dict]  # normalised good rows
+    """Validated rows: ``table`` holds only good rows, in-batch duplicates already dropped.
+
+    Writers use ``table``. ``rows`` is the same rows as normalised dicts (the layout documented in
+    :mod:`monitor.ingest`), built on first use: the row-wise interactions store and tests read it;
+    a hot path should not."""
+
+    table: pa.Table
     rejected: list[Rejected]
-    duplicates: int = 0  # rows dropped because their request_id already appeared in this batch
+    duplicates: int = 0  # rows dropped because their key already appeared in this batch
+    kind: str = "predictions"
+    features: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def rows(self) -> list[dict]:
+        data = self.table.to_pydict()
+        if "ts" in data:
+            data["ts"] = [v.replace(tzinfo=UTC) if v is not None else None for v in data["ts"]]
+        base = BASE_COLUMNS[self.kind]
+        columns = [data[name] for name in base]
+        records = [dict(zip(base, values)) for values in zip(*columns)]
+        if self.kind == "predictions":
+            names = list(self.features)
+            feature_columns = [data[FEATURE_PREFIX + name] for name in names]
+            for record, values in zip(records, zip(*feature_columns) if names else ((),) * len(records)):
+                record["features"] = dict(zip(names, values))
+        return records
 
 
-_BAD = object()  # a value that failed to parse (its row is rejected)
-
-
-def _parse_column(
-    values: list, parse: Callable[[Any], Any], column: str, required: bool, keep_absent: bool,
-    note: Callable[[int, str], None], missing: str = "missing value", gappy: bool = False,
-) -> list:
-    """Parse one column. Absent cells become None (or stay ``ABSENT`` when ``keep_absent``);
-    only a ``gappy`` column may hold ``ABSENT``."""
-    if not gappy:
-        try:
-            parsed = list(map(parse, values))  # the fast path: no bad value in this column
-        except Exception:  # noqa: BLE001 - find the bad value(s) one by one below
-            parsed = None
-        if parsed is not None:
-            if required and None in parsed:
-                for i, value in enumerate(parsed):
-                    if value is None:
-                        note(i, f"column {column!r}: {missing}")
-            return parsed
-    parsed = []
-    append = parsed.append
-    for i, value in enumerate(values):
-        if value is ABSENT:
-            if required:
-                note(i, f"column {column!r} is missing")
-                append(_BAD)
-            else:
-                append(ABSENT if keep_absent else None)
-            continue
-        try:
-            result = parse(value)
-        except Bad as exc:
-            note(i, f"column {column!r}: {exc}")
-            append(_BAD)
-            continue
-        except Exception as exc:  # noqa: BLE001 - an odd value is a bad row, never a crash
-            note(i, f"column {column!r}: cannot interpret {show(value)} ({type(exc).__name__}: {exc})")
-            append(_BAD)
-            continue
-        if result is None and required:
-            note(i, f"column {column!r}: {missing}")
-        append(result)
-    return parsed
-
-
-def validate_columns(
+def validate_arrays(
     n: int,
-    columns: dict[str, list],
+    arrays: dict[str, pa.Array | None],
     numbers: Any,
     raw: Callable[[int], dict],
     kind: str,
-    spec: ModelSpec,
+    spec,
     now: dt.datetime | None,
+    *,
+    source: Callable[[str, int], Any] | None = None,
+    absent: dict[str, np.ndarray] | None = None,
+    csv: bool = False,
     extra_rejected: list[Rejected] | None = None,
-    gappy: frozenset[str] | set[str] = frozenset(),
 ) -> Batch:
-    """The core: ``columns`` maps source column -> n values; a column named in ``gappy`` holds
-    ``ABSENT`` where a row lacks it."""
+    """The core. ``arrays`` maps a source column to its n cells (None: cells that are not one Arrow
+    column; ``source(column, i)`` then gives each); ``absent`` marks cells whose row lacks the key;
+    ``csv`` says a classifier's text "1"/"true" means 1/True."""
     fields, features = field_plan(kind, spec, now)
     problems: dict[int, list[str]] = {}
+    bad = np.zeros(n, dtype=bool)
+    absent = absent or {}
+    noted: dict[str, np.ndarray] = {}  # per key: the cells its parser rejected
 
     def note(i: int, message: str) -> None:
         problems.setdefault(i, []).append(message)
+        bad[i] = True
 
-    parsed: dict[str, list] = {}
-    for key, column, parse, required in fields:
-        values = columns.get(column) if column else None
-        if values is None:
+    def cell(column: str, array: pa.Array | None) -> Callable[[int], Any]:
+        if source is not None:
+            return lambda i: source(column, i)
+        return lambda i: array[i].as_py()
+
+    def column_of(key: str, column: str | None, parse, required: bool, target) -> pa.Array:
+        if column is None or column not in arrays:
             if required:
                 for i in range(n):
                     note(i, f"column {column!r} is missing")
-            parsed[key] = [None] * n
-        else:
-            missing = "empty request id" if key == "request_id" else "missing value"
-            parsed[key] = _parse_column(values, parse, column, required, False, note, missing, column in gappy)
-    feature_names: list[str] = []
-    feature_columns: list[list] = []
-    for name, parse in features:
-        values = columns.get(name)
-        if values is not None:
-            feature_names.append(name)
-            feature_columns.append(_parse_column(values, parse, name, False, True, note, gappy=name in gappy))
-    gaps = any(name in gappy for name in feature_names)
-    feature_rows = zip(*feature_columns) if feature_columns else repeat(())
+            return pa.nulls(n, ARROW_TYPE.get(target.kind, pa.null()))
+        array = arrays[column]
+        if csv and target.kind == "class":
+            target = dataclasses.replace(target, csv_scalar=True)
+            parse = _csv_scalar(parse)
+        gaps = absent.get(column)
+        before = bad.copy()
+        values = convert(array, n, target, parse, cell(column, array), note, column)
+        noted[key] = bad & ~before
+        if required:
+            missing = ~values.is_valid().to_numpy(zero_copy_only=False) & ~noted[key]
+            word = "empty request id" if key == "request_id" else "missing value"
+            for i in np.flatnonzero(missing):
+                i = int(i)
+                note(i, f"column {column!r} is missing" if gaps is not None and gaps[i] else f"column {column!r}: {word}")
+        return values
 
-    rows: list[dict] = []
-    rejected: list[Rejected] = list(extra_rejected or ())
-    seen: set = set()
-    duplicates = 0
-    if kind == "predictions":
-        order = ("request_id", "ts", "version", "prediction", "score", "latency_ms", "status")
-    elif kind == "interactions":
-        order = ("request_id", "event", "value", "ts")
-        _require_feedback_values(parsed, spec, note)
-    else:
-        order = ("request_id", "label", "ts")
-    for i, values, features_row in zip(range(n), zip(*(parsed[k] for k in order)), feature_rows):
-        if problems and i in problems:
-            rejected.append(Rejected(numbers[i], "; ".join(problems[i]), raw(i)))
-            continue
-        key = (values[0], values[1], values[3]) if kind == "interactions" else values[0]
-        if key in seen:
-            duplicates += 1
-            continue
-        seen.add(key)
-        request_id = values[0]
-        if kind == "interactions":
-            rows.append({"request_id": request_id, "event": values[1], "value": values[2], "ts": values[3]})
-            continue
-        if kind == "labels":
-            rows.append({"request_id": request_id, "label": values[1], "ts": values[2]})
-            continue
-        if gaps:
-            feature_values = {k: v for k, v in zip(feature_names, features_row) if v is not ABSENT}
+    columns = {key: column_of(key, column, parse, required, target)
+               for key, column, parse, required, target in fields}
+    names: list[str] = []
+    for name, parse, target in features:
+        if name in arrays:
+            names.append(name)
+            columns[FEATURE_PREFIX + name] = convert(arrays[name], n, target, parse, cell(name, arrays[name]), note, name)
         else:
-            feature_values = dict(zip(feature_names, features_row))
-        rows.append({
-            "request_id": request_id, "ts": values[1], "version": values[2], "features": feature_values,
-            "prediction": values[3], "score": values[4], "latency_ms": values[5], "status": values[6],
-        })
+            names.append(name)
+            columns[FEATURE_PREFIX + name] = pa.nulls(n, ARROW_TYPE[target.kind])
+    if kind == "interactions":
+        _require_feedback_values(columns, noted.get("value"), spec, note)
+    table = pa.table({name: _typed(name, values) for name, values in columns.items()})
+    rejected = [Rejected(int(numbers[i]), "; ".join(problems[i]), raw(i)) for i in sorted(problems)]
     if extra_rejected:
-        rejected.sort(key=lambda r: r.row_number)
-    return Batch(rows=rows, rejected=rejected, duplicates=duplicates)
+        rejected = sorted([*extra_rejected, *rejected], key=lambda r: r.row_number)
+    if bad.any():
+        table = table.filter(pa.array(~bad))
+    table, duplicates = _drop_repeats(table, kind)
+    return Batch(table=table, rejected=rejected, duplicates=duplicates, kind=kind, features=tuple(names))
 
 
-def _require_feedback_values(parsed: dict[str, list], spec: ModelSpec, note: Callable[[int, str], None]) -> None:
+def _typed(name: str, values: pa.Array) -> pa.Array:
+    if name == "ts":
+        return values.cast(TS) if not pa.types.is_null(values.type) else pa.nulls(len(values), TS)
+    if name in ("prediction", "label") and pa.types.is_null(values.type):
+        return pa.nulls(len(values), pa.int64())
+    return values
+
+
+def _csv_scalar(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    from monitor.ingest.values import infer_csv_scalar
+
+    return lambda value: parse(infer_csv_scalar(value))
+
+
+def _drop_repeats(table: pa.Table, kind: str) -> tuple[pa.Table, int]:
+    """Keep the first row of each key (request id; for interactions request id, event and ts)."""
+    if table.num_rows < 2:
+        return table, 0
+    if kind == "interactions":
+        repeated = table.select(["request_id", "event", "ts"]).to_pandas().duplicated(keep="first").to_numpy()
+    else:  # hash the ids once (Arrow), keep the first index of each code
+        codes = pc.dictionary_encode(table["request_id"].combine_chunks()).indices.to_numpy(zero_copy_only=False)
+        _, first = np.unique(codes, return_index=True)
+        repeated = np.ones(len(codes), dtype=bool)
+        repeated[first] = False
+    if not repeated.any():
+        return table, 0
+    return table.filter(pa.array(~repeated)), int(repeated.sum())
+
+
+def _require_feedback_values(columns: dict[str, pa.Array], rejected_values: np.ndarray | None, spec,
+                             note: Callable[[int, str], None]) -> None:
     """A feedback event without a number says nothing; reject it rather than count it as absent."""
     feedback = set(spec.interactions.events.feedback)
     column = spec.interactions.value_column
-    for i, (event, value) in enumerate(zip(parsed["event"], parsed["value"])):
-        if event in feedback and value is None:
+    for i, (event, value) in enumerate(zip(columns["event"].to_pylist(), columns["value"].to_pylist())):
+        if event in feedback and value is None and not (rejected_values is not None and rejected_values[i]):
             note(i, f"column {column!r}: a {event!r} event needs a numeric value")
 
 
+def _arrow_or_none(values: list) -> pa.Array | None:
+    """The cells as one Arrow column, or None when they are not (mixed types, lone surrogates,
+    huge ints): the per-cell parsers then decide each one."""
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError, UnicodeError, RecursionError):
+        return None
+
+
 def validate_dicts(
-    records: list[Any], numbers: list[int] | range, kind: str, spec: ModelSpec, now: dt.datetime | None,
+    records: list[Any], numbers: Any, kind: str, spec, now: dt.datetime | None,
     extra_rejected: list[Rejected] | None = None,
 ) -> Batch:
-    """Validate row dicts (JSON Lines, or records given by a caller); non-dicts are rejected."""
+    """Validate row dicts (JSON Lines, HTTP bodies, client records); non-dicts are rejected."""
     extra = list(extra_rejected or ())
-    if all(isinstance(r, dict) for r in records):
-        dicts, dict_numbers = records, numbers
+    if all(type(r) is dict for r in records):
+        dicts, dict_numbers = records, list(numbers)
     else:
         dicts, dict_numbers = [], []
         for number, record in zip(numbers, records):
@@ -184,16 +214,48 @@ def validate_dicts(
             else:
                 extra.append(Rejected(number, "expected an object (a mapping of column to value), "
                                       f"got {show(record)}", {"value": jsonable(record)}))
-    columns = {c: [r.get(c, ABSENT) for r in dicts] for c in relevant_columns(kind, spec)}
-    gappy = {c for c, values in columns.items() if any(map(is_absent, values))}
-    return validate_columns(len(dicts), columns, dict_numbers, lambda i: jsonable(dicts[i]),
-                             kind, spec, now, extra, gappy)
+    cells, absent = _columns_of(dicts, relevant_columns(kind, spec))
+    arrays = {column: _arrow_or_none(values) for column, values in cells.items()}
+    return validate_arrays(len(dicts), arrays, dict_numbers, lambda i: jsonable(dicts[i]), kind, spec, now,
+                           source=lambda column, i: cells[column][i], absent=absent, extra_rejected=extra)
+
+
+_ABSENT = object()
+
+
+def _columns_of(dicts: list[dict], names: list[str]) -> tuple[dict[str, list], dict[str, np.ndarray]]:
+    """Row dicts to one list per column, in C when every row has the keys of the first row;
+    ``absent`` marks, per column, the rows lacking that key (a column no row has is left out)."""
+    cells: dict[str, list] = {}
+    absent: dict[str, np.ndarray] = {}
+    first = dicts[0] if dicts else {}
+    present = [c for c in names if c in first]
+    if present:
+        try:
+            tuples = list(map(itemgetter(*present), dicts))
+        except KeyError:
+            tuples = None
+        if tuples is not None:
+            columns = [tuples] if len(present) == 1 else [list(values) for values in zip(*tuples)]
+            cells = dict(zip(present, columns))
+    for column in names:
+        if column in cells:
+            continue
+        values = [r.get(column, _ABSENT) for r in dicts]
+        gaps = np.array([v is _ABSENT for v in values], dtype=bool)
+        if gaps.all():
+            continue
+        if gaps.any():
+            absent[column] = gaps
+            values = [None if g else v for g, v in zip(gaps, values)]
+        cells[column] = values
+    return cells, absent
 
 
 def validate_records(
     records: list[dict],
     kind: str,
-    spec: ModelSpec,
+    spec,
     *,
     first_row_number: int = 1,
     now: dt.datetime | None = None,
@@ -208,3 +270,4 @@ def validate_records(
     check_kind(kind)
     numbers = range(first_row_number, first_row_number + len(records))
     return validate_dicts(list(records), numbers, kind, spec, now)
+

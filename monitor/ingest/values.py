@@ -38,8 +38,30 @@ class Bad(Exception):
 
 
 def show(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # repr of a 10 MB field would cost more than the row
+    if isinstance(value, (dict, list, tuple)):
+        return f"a nested {type(value).__name__} of {len(value)} item(s)"  # repr may recurse 200k deep
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a nested {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def clean(text: str) -> str:
+    """``text`` when the database and a report can hold it; else :class:`Bad` saying why.
+
+    PostgreSQL text cannot hold NUL, and a lone surrogate (``"\\ud800"`` in JSON) is not
+    Unicode: either would make every later check of the model fail on encoding."""
+    if "\x00" in text:
+        raise Bad("contains a NUL character")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Bad("contains a lone surrogate (not valid Unicode)") from None
+    return text
 
 
 def unwrap(value: Any) -> Any:
@@ -100,7 +122,7 @@ def parse_text(value: Any) -> str | None:
     """Versions, statuses and categorical values: strings; integral floats lose their '.0'."""
     t = type(value)
     if t is str:
-        return value
+        return clean(value)
     if value is None:
         return None
     if t is int:
@@ -123,7 +145,7 @@ def parse_id(value: Any) -> str | None:
     t = type(value)
     if t is str:
         text = value.strip()
-        return text or None
+        return clean(text) or None
     if t is int:
         return str(value)
     if value is None:
@@ -148,7 +170,7 @@ def parse_class(value: Any) -> int | str | bool | None:
     if t is int or t is bool:
         return value
     if t is str:
-        return value if value.strip() else None
+        return clean(value) if value.strip() else None
     if value is None:
         return None
     if t is float:
@@ -168,6 +190,25 @@ def parse_class(value: Any) -> int | str | bool | None:
     if type(value) in (int, bool, str, float):
         return parse_class(value)
     raise Bad(f"expected a class label (integer, string or boolean), got {show(value)}")
+
+
+def infer_csv_scalar(value: str | None) -> Any:
+    """CSV text of a prediction/label to int, float or bool when it is one (losslessly for ints)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    if NUMBER.match(text):
+        if text.lstrip("+-").isdigit():
+            number = int(text)
+            if str(number) == text:  # "007" stays a string
+                return number
+            return value
+        return float(text)
+    return value
 
 
 def parse_regression(value: Any) -> float | None:
@@ -198,6 +239,8 @@ def parse_ts(value: Any) -> dt.datetime | None:
         text = value.strip()
         if not text:
             return None
+        if len(text) > 64:
+            raise Bad(f"cannot parse {show(value)} as a timestamp (longer than 64 characters)")
         try:
             return aware(dt.datetime.fromisoformat(text))
         except ValueError:
@@ -241,25 +284,47 @@ def parse_ts(value: Any) -> dt.datetime | None:
 # JSON-able raw rows: a quarantined row is stored as JSON, whatever the reader gave us.
 
 
-def jsonable(value: Any) -> Any:
+_RAW_TEXT = 1000  # a quarantined row keeps this much of each text value
+_RAW_DEPTH = 16
+
+
+def _raw_text(text: str) -> str:
+    if len(text) > _RAW_TEXT:
+        text = f"{text[:_RAW_TEXT]}... ({len(text)} characters)"
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """A raw value as JSON the quarantine table can hold: text capped and cleaned of NUL and lone
+    surrogates (replaced by U+FFFD), nesting cut at a fixed depth."""
     t = type(value)
-    if t is str or t is int or t is bool or value is None:
+    if t is str:
+        return _raw_text(value)
+    if t is int or t is bool or value is None:
         return value
     if t is float:
         if value != value:
             return None
         return value if value not in (_INF, -_INF) else repr(value)
+    if isinstance(value, (dict, list, tuple, np.ndarray)) and depth >= _RAW_DEPTH:
+        return f"<{type(value).__name__} nested more than {_RAW_DEPTH} deep>"
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {_raw_text(str(k)): jsonable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, depth + 1) for v in value]
     value = unwrap(value)
-    if value is None or type(value) in (str, int, bool):
+    if value is None or type(value) in (int, bool):
         return value
+    if type(value) is str:
+        return _raw_text(value)
     if isinstance(value, float):
         return jsonable(float(value))
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", errors="replace")
-    return str(value)
+        return _raw_text(bytes(value).decode("utf-8", errors="replace"))
+    return _raw_text(str(value))

@@ -268,11 +268,13 @@ def test_labels(tmp_path, spec):
         "011,true,1714521600\n"
     )
     batches = _read_all(path, "labels", spec)
+    # one batch mixing ints and a bool: a text column, ints and bools rendered with str() (CONTRACT.md)
     assert _good(batches) == [
-        {"request_id": "007", "label": 1, "ts": dt.datetime(2024, 5, 1, tzinfo=UTC)},
-        {"request_id": "008", "label": 0, "ts": None},
-        {"request_id": "011", "label": True, "ts": dt.datetime(2024, 5, 1, tzinfo=UTC)},
+        {"request_id": "007", "label": "1", "ts": dt.datetime(2024, 5, 1, tzinfo=UTC)},
+        {"request_id": "008", "label": "0", "ts": None},
+        {"request_id": "011", "label": "True", "ts": dt.datetime(2024, 5, 1, tzinfo=UTC)},
     ]
+    assert [row["label"] for row in _good(_read_all(path, "labels", spec, batch_size=1))] == [1, 0, True]
     assert [(r.row_number, r.reason) for r in _rejected(batches)] == [
         (3, "column 'label': missing value"),
         (4, "column 'ts': cannot parse 'soon' as a timestamp (expected ISO 8601 or epoch seconds)"),
@@ -351,9 +353,12 @@ def test_classification_predictions_and_scores(spec):
         {"request_id": "lat", "ts": 0, "prediction": 1, "latency_ms": -3},
     ]
     batch = validate_records(records, "predictions", spec, now=NOW)
+    # a batch mixing ints, text and bools is one text column (CONTRACT.md); an all-int batch stays int
     assert [(row["request_id"], row["prediction"]) for row in batch.rows] == [
-        ("int", 1), ("float", 1), ("str", "cat"), ("bool", False)]
+        ("int", "1"), ("float", "1"), ("str", "cat"), ("bool", "False")]
     assert batch.rows[0]["prediction"] == batch.rows[1]["prediction"]
+    ints = validate_records(records[:2], "predictions", spec, now=NOW).rows
+    assert [row["prediction"] for row in ints] == [1, 1] and type(ints[1]["prediction"]) is int
     assert [r.reason.split(":")[0] for r in batch.rejected] == [
         "column 'prediction'", "column 'score'", "column 'latency_ms'"]
 

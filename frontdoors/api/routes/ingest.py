@@ -2,9 +2,11 @@
 
 A batch is ``{"rows": [{column: value, ...}, ...]}`` (or the bare array, like the interactions
 endpoint takes) with the column names of the model's spec,
-validated row by row by :func:`monitor.ingest.validate_records`, the validator that
-``modelwatch ingest`` and :class:`monitor.client.Client` use. A bad row never fails the batch:
-it is quarantined with its reason and reported back by position, and the good rows are written.
+validated by :func:`monitor.ingest.validate_records`, the validator that ``modelwatch ingest`` and
+:class:`monitor.client.Client` use: the parsed body becomes one Arrow column per field (no model
+object per row). A bad row never fails the batch: it is quarantined with its reason (a NUL, a lone
+surrogate, an oversized or nested value included) and reported back by position, and the good
+rows are written.
 Rows whose request id the model already has (or that repeat one earlier in the batch) count as
 duplicates. Limits: ``MODELWATCH_MAX_BODY_BYTES`` (413 before parsing) and
 ``MODELWATCH_MAX_BATCH_ROWS`` (413 before validating).
