@@ -25,6 +25,7 @@ from monitor.recovery import schedule
 from monitor.registry import on_model_update
 from tasks.base import BROKER_ERRORS, revoke
 from workers.app import app
+from workers.celeryconfig import PRIORITY_FORCED
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +45,18 @@ def enqueue_check(model: str, *, trigger: str = "manual", version: str | None = 
                                                                countdown=countdown or None).id
 
 
-def launch(run_id: str, model: str) -> str:
-    """Publish the chain of a run that is already open; returns the id of its last task."""
+def launch(run_id: str, model: str, *, forced: bool = False, producer: Any = None) -> str:
+    """Publish the chain of a run that is already open; returns the id of its last task.
+
+    A ``forced`` run (a person or a registry asked for it) starts ahead of the scheduled fleet's
+    collects (``workers.celeryconfig.STAGE_PRIORITIES``); ``producer`` lets a dispatcher publish
+    many chains over one broker connection.
+    """
     head = {"run_id": run_id, "model": model}
     first, *rest = CHECK_CHAIN
-    return chain(app.signature(first, args=[head], immutable=True), *(app.signature(name) for name in rest)).apply_async().id
+    options = {"priority": PRIORITY_FORCED} if forced else {}
+    return chain(app.signature(first, args=[head], immutable=True, **options),
+                 *(app.signature(name) for name in rest)).apply_async(producer=producer).id
 
 
 def deliver(notification_id: int) -> str:

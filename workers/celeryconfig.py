@@ -27,6 +27,27 @@ ROUTES = {
 }
 
 
+#: Redis priority of each check stage (0 = taken first). A started run's next stage goes before
+#: any new run's collect, so with a fleet due at once checks finish from the first seconds instead
+#: of every collect running before any evaluate. Later stages go first among themselves too, so
+#: the runs nearest their end finish first. Forced and registry checks start at ``PRIORITY_FORCED``
+#: (``tasks.publish.launch``): ahead of the scheduled fleet's collects.
+STAGE_PRIORITIES = {"tasks.check.collect": 9, "tasks.check.evaluate": 6, "tasks.check.detect": 3,
+                    "tasks.check.alert": 0, "tasks.check.schedule_recovery": 0, "tasks.check.report": 0}
+PRIORITY_FORCED = 6
+PRIORITY_STEPS = [0, 3, 6, 9]
+
+
+def _stage_priority_routes() -> dict[str, dict[str, Any]]:
+    """Exact routes for the check stages (they win over the ``tasks.check.*`` pattern) carrying
+    each stage's priority; every other message has none, which Redis files under 0 (first).
+
+    Only Redis honours it: kombu keeps one list per ``priority_steps`` value and BRPOPs them in
+    order. The embedded filesystem broker ignores priorities and gives FIFO order.
+    """
+    return {name: {"queue": "checks", "priority": priority} for name, priority in STAGE_PRIORITIES.items()}
+
+
 def _embedded_broker_options(settings: Settings) -> dict[str, Any]:
     """kombu's filesystem transport: one folder the worker and beat processes share.
 
@@ -49,7 +70,8 @@ def _redis_options(settings: Settings) -> dict[str, Any]:
     # timeout (tests, operators) sweep for them often enough that the timeout is what counts.
     interval = max(1, min(10, timeout // 5))
     return {"visibility_timeout": timeout, "unacked_restore_interval": interval,
-            "unacked_restore_throttle": 1 if timeout < 300 else 10}
+            "unacked_restore_throttle": 1 if timeout < 300 else 10,
+            "priority_steps": PRIORITY_STEPS}  # stage ordering: _stage_priority_routes
 
 
 def build_config(settings: Settings) -> dict[str, Any]:
@@ -75,7 +97,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_time_limit": settings.task_time_limit,
         "task_default_queue": "checks",
         "task_queues": [Queue(name) for name in QUEUES],
-        "task_routes": ROUTES,
+        "task_routes": {**_stage_priority_routes(), **ROUTES},
         "task_create_missing_queues": False,
         "worker_send_task_events": True,
         "task_send_sent_event": True,

@@ -50,6 +50,17 @@ def list_models(session: Session) -> list[Model]:
     return list(session.scalars(select(Model).order_by(Model.name)))
 
 
+def active_with_serving(session: Session) -> list[tuple[int, str, float, float, str | None]]:
+    """``(id, name, every_seconds, window_seconds, serving version or None)`` of every active
+    model, in one query (the dispatcher's view of the fleet)."""
+    serving = (select(ModelVersion.model_id, ModelVersion.version)
+               .where(ModelVersion.serving.is_(True)).subquery())
+    return [tuple(row) for row in session.execute(
+        select(Model.id, Model.name, Model.every_seconds, Model.window_seconds, serving.c.version)
+        .outerjoin(serving, serving.c.model_id == Model.id)
+        .where(Model.status == "active").order_by(Model.name))]
+
+
 def get_version(session: Session, model_id: int, version: str) -> ModelVersion | None:
     return session.scalar(
         select(ModelVersion).where(ModelVersion.model_id == model_id, ModelVersion.version == version)

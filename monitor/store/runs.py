@@ -28,17 +28,37 @@ def open_run(session: Session, *, model_id: int, model_name: str, version: str |
     The unique ``dedup_key`` makes racing beats, duplicate beats and repeated forced checks
     converge on one run; ``rerun`` asks explicitly for a new one.
     """
+    row = run_row(model_id=model_id, model_name=model_name, version=version, trigger=trigger,
+                  start=start, end=end, rerun=rerun)
+    key = row["dedup_key"]
+    inserted = insert_ignoring_conflicts(session, CheckRun.__table__, [row])
+    run = session.scalar(select(CheckRun).where(CheckRun.dedup_key == key))
+    return run, bool(inserted)
+
+
+def run_row(*, model_id: int, model_name: str, version: str | None, trigger: str, start: dt.datetime,
+            end: dt.datetime, rerun: bool = False) -> dict[str, Any]:
+    """The ``check_runs`` row a new run starts as (its ``dedup_key`` names the model's window)."""
     key = window_key(model_name, version, start, end)
     run_id = uuid.uuid4().hex
     if rerun:
         key = f"{key}:rerun:{run_id}"
-    inserted = insert_ignoring_conflicts(session, CheckRun.__table__, [{
-        "id": run_id, "model_id": model_id, "version": version, "trigger": trigger,
-        "window_start": start, "window_end": end, "dedup_key": key, "status": "pending",
-        "stages": {}, "results": {}, "alerts_applied": False, "created_at": utcnow(),
-    }])
-    run = session.scalar(select(CheckRun).where(CheckRun.dedup_key == key))
-    return run, bool(inserted)
+    return {"id": run_id, "model_id": model_id, "version": version, "trigger": trigger,
+            "window_start": start, "window_end": end, "dedup_key": key, "status": "pending",
+            "stages": {}, "results": {}, "alerts_applied": False, "created_at": utcnow()}
+
+
+def open_runs(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert many :func:`run_row` rows at once; returns the ids of those inserted (a window that
+    has a run already keeps it)."""
+    return insert_ignoring_conflicts(session, CheckRun.__table__, rows)
+
+
+def existing_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of ``keys`` already name a run."""
+    if not keys:
+        return set()
+    return set(session.scalars(select(CheckRun.dedup_key).where(CheckRun.dedup_key.in_(keys))))
 
 
 def get_run(session: Session, run_id: str) -> CheckRun:

@@ -84,7 +84,7 @@ def force_check(name: str, rerun: bool = False, url: str = Depends(database_url)
     with session_scope(url) as session:
         opened = open_check(session, name, trigger="manual", rerun=rerun)
     if opened.created:
-        launch(opened.run_id, name)
+        launch(opened.run_id, name, forced=True)
     return {"run_id": opened.run_id, "created": opened.created}
 
 
