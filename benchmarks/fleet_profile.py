@@ -2,8 +2,8 @@
 
 Runs the six stages of ``--checks`` small models one after another in this process, as a worker
 would (``tests/support/stages.run_chain`` minus the broker), after one warm-up check, and prints
-the process CPU seconds per check, the database server's CPU per check (PostgreSQL: the sum of
-its backends' CPU from /proc) and the top functions by cumulative time.
+the process CPU seconds per check, the database's CPU per check (PostgreSQL: the CPU of the
+backends serving its database, from /proc) and the top functions by cumulative time.
 
     .venv/bin/python benchmarks/fleet_profile.py --db sqlite --checks 50
     .venv/bin/python benchmarks/fleet_profile.py --db postgresql --pg-admin postgresql://postgres@127.0.0.1:5432/postgres
@@ -25,23 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.fleet_models import register_small_models  # noqa: E402
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU (user + system) of every postgres process on this machine, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)
-            if "postgres" not in fields[0]:
-                continue
-            values = fields[1].split()
-            total += int(values[11]) + int(values[12])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / tick
+from benchmarks.fleet_support import backend_cpu, cpu_since  # noqa: E402
 
 
 def make_database(kind: str, pg_admin: str | None, folder: Path) -> tuple[str, callable]:
@@ -68,6 +52,27 @@ def make_database(kind: str, pg_admin: str | None, folder: Path) -> tuple[str, c
     return url, drop
 
 
+class RoundTrips:
+    """Statements and commits sent to the database (SQLAlchemy engine events), a figure that load
+    on the machine does not blur."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import event
+
+        from monitor.db.engine import get_engine
+
+        self.statements = self.commits = 0
+        engine = get_engine(url)
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._commit)
+
+    def _statement(self, *args) -> None:
+        self.statements += 1
+
+    def _commit(self, *args) -> None:
+        self.commits += 1
+
+
 def run_checks(url: str, names: list[str]) -> None:
     from monitor.check import stages
     from monitor.check.runs import open_check
@@ -87,7 +92,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--checks", type=int, default=50)
-    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--top", type=int, default=30, help="functions to list; 0 = no profiler (plain CPU-s)")
     parser.add_argument("--no-multivariate", action="store_true",
                         help="switch off the joint-drift classifier (checkcpu's cadence) to see the rest")
     args = parser.parse_args()
@@ -97,20 +102,24 @@ def main() -> None:
     try:
         names = register_small_models(url, args.checks + 1, multivariate=not args.no_multivariate)
         run_checks(url, names[:1])  # warm-up: imports, engine, caches
+        trips = RoundTrips(url)
         profiler = cProfile.Profile()
-        cpu, db_cpu, wall = time.process_time(), postgres_cpu_seconds(), time.perf_counter()
-        profiler.enable()
+        cpu, db_cpu, wall = time.process_time(), backend_cpu(url), time.perf_counter()
+        if args.top:
+            profiler.enable()
         run_checks(url, names[1:])
         profiler.disable()
-        cpu, db_cpu = time.process_time() - cpu, postgres_cpu_seconds() - db_cpu
+        cpu, db_cpu = time.process_time() - cpu, cpu_since(backend_cpu(url), db_cpu)
         wall = time.perf_counter() - wall
         n = args.checks
         print(f"{args.db}: {n} small checks in-process, load average {os.getloadavg()[0]:.2f}")
         print(f"  process CPU-s per check {cpu / n:.4f}, database CPU-s per check "
               f"{db_cpu / n:.4f} (PostgreSQL backends; 0 on SQLite), wall per check {wall / n:.4f} s")
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
-        print(out.getvalue())
+        print(f"  statements per check {trips.statements / n:.1f}, commits per check {trips.commits / n:.1f}")
+        if args.top:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+            print(out.getvalue())
     finally:
         drop()
 

@@ -29,13 +29,14 @@ ROUTES = {
 
 #: Redis priority of each check stage (0 = taken first). A started run's next stage goes before
 #: any new run's collect, so with a fleet due at once checks finish from the first seconds instead
-#: of every collect running before any evaluate. Later stages go first among themselves too, so
-#: the runs nearest their end finish first. Forced and registry checks start at ``PRIORITY_FORCED``
-#: (``tasks.publish.launch``): ahead of the scheduled fleet's collects.
-STAGE_PRIORITIES = {"tasks.check.collect": 9, "tasks.check.evaluate": 6, "tasks.check.detect": 3,
-                    "tasks.check.alert": 0, "tasks.check.schedule_recovery": 0, "tasks.check.report": 0}
-PRIORITY_FORCED = 6
-PRIORITY_STEPS = [0, 3, 6, 9]
+#: of every collect running before any evaluate; among started runs, the later stage goes first,
+#: so the runs nearest their end finish first. A forced or registry check's collect
+#: (``PRIORITY_FORCED``, ``tasks.publish.launch``) goes ahead of the scheduled fleet's collects
+#: and behind every started run.
+STAGE_PRIORITIES = {"tasks.check.collect": 9, "tasks.check.evaluate": 6, "tasks.check.detect": 4,
+                    "tasks.check.alert": 2, "tasks.check.schedule_recovery": 2, "tasks.check.report": 0}
+PRIORITY_FORCED = 8
+PRIORITY_STEPS = [0, 2, 4, 6, 8, 9]
 
 
 def _stage_priority_routes() -> dict[str, dict[str, Any]]:

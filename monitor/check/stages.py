@@ -60,45 +60,53 @@ def abandon(settings: Settings, run_id: str, name: str, reason: str) -> bool:
 def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict[str, Any]:
     """Run one stage with its bookkeeping: state, attempts, duration, and the failure reason.
 
-    A stage that already succeeded for this run returns the output it stored then: a message
-    redelivered after the run moved on (even after its frozen window was released) changes
-    nothing. Copies of a stage running at once serialise on the run's row.
+    One transaction: the run's row is locked, the stage claimed, its body run and its output
+    stored with the ``succeeded`` mark, then committed together (a stage used to take three
+    transactions and three reads of the run). A stage that already succeeded for this run returns
+    the output it stored then: a message redelivered after the run moved on (even after its
+    frozen window was released) changes nothing. Copies of a stage running at once serialise on
+    the run's row. A worker killed mid-stage leaves no trace of that attempt; its redelivered
+    copy starts the stage afresh.
     """
     url = settings.effective_database_url
-    with session_scope(url) as session:
-        run = store_runs.get_run(session, run_id)
-        done = (run.stages or {}).get(name, {})
-        if done.get("state") == "succeeded":
-            return done.get("output") or {}
-        if run.status == "failed":
-            raise StageError(f"run {run_id} already failed ({run.error}); not running {name}")
-        attempts = int(done.get("attempts", 0)) + 1
-        store_runs.mark_stage(session, run, name, "running", attempts=attempts,
-                              started_at=utcnow().isoformat())
     failpoints.hit(settings.failpoints, name)
     started = time.perf_counter()
+    attempts = None
     try:
         with session_scope(url) as session:
             run = store_runs.lock_run(session, run_id)
             done = (run.stages or {}).get(name, {})
-            if done.get("state") == "succeeded":  # a concurrent copy finished while we waited
+            if done.get("state") == "succeeded":
                 return done.get("output") or {}
-            output = body(session, run, settings)
-            store_runs.mark_stage(session, run, name, "succeeded", attempts=attempts, output=output,
-                                  finished_at=utcnow().isoformat(),
-                                  duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            if run.status == "failed":
+                refused = f"run {run_id} already failed ({run.error}); not running {name}"
+            else:
+                attempts = int(done.get("attempts", 0)) + 1
+                began = utcnow().isoformat()
+                store_runs.mark_stage(session, run, name, "running", attempts=attempts, started_at=began)
+                output = body(session, run, settings)
+                store_runs.mark_stage(session, run, name, "succeeded", attempts=attempts, output=output,
+                                      started_at=began, finished_at=utcnow().isoformat(),
+                                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
+                return output
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        with session_scope(url) as session:
-            run = store_runs.get_run(session, run_id)
-            if is_transient(exc):
-                store_runs.mark_stage(session, run, name, "retrying", attempts=attempts, error=reason)
-            elif run.status != "succeeded":
-                store_runs.fail_run(session, run, name, reason)
+        if attempts is None:  # the run could not even be read: nothing was claimed to record
+            raise
+        raise _record_failure(url, run_id, name, attempts, exc) from exc
+    raise StageError(refused)
+
+
+def _record_failure(url: str, run_id: str, name: str, attempts: int, exc: Exception) -> Exception:
+    """A transient error marks the stage ``retrying`` (the task retries it); any other fails the
+    run. Returns the error the task raises: TransientError (retried) or StageError (final)."""
+    reason = f"{type(exc).__name__}: {exc}"
+    with session_scope(url) as session:
+        run = store_runs.get_run(session, run_id)
         if is_transient(exc):
-            raise TransientError(reason) from exc
-        raise StageError(reason) from exc
-    return output
+            store_runs.mark_stage(session, run, name, "retrying", attempts=attempts, error=reason)
+        elif run.status != "succeeded":
+            store_runs.fail_run(session, run, name, reason)
+    return TransientError(reason) if is_transient(exc) else StageError(reason)
 
 
 def collect(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:

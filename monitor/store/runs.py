@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union_all
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, Finding, KpiValue, Report, utcnow
@@ -150,16 +150,25 @@ def findings_of(session: Session, run_id: str) -> list[Finding]:
 
 
 def kpi_history(session: Session, model_id: int, names: list[str], limit: int = 50) -> dict[str, list]:
-    """The last ``limit`` values of each KPI (oldest first), for reports and the dashboard."""
-    history: dict[str, list] = {}
+    """The last ``limit`` values of each KPI (oldest first), for reports and the dashboard.
+
+    One statement: a ``UNION ALL`` of one index-ordered ``LIMIT`` per KPI (each branch walks
+    ``ix_kpi_values_model_name_window``), instead of one round trip per KPI.
+    """
+    names = list(dict.fromkeys(names))
+    history: dict[str, list] = {name: [] for name in names}
+    if not names:
+        return history
+    parts = []
     for name in names:
-        rows = session.execute(
-            select(KpiValue.window_end, KpiValue.value)
-            .join(CheckRun, CheckRun.id == KpiValue.run_id)
-            .where(KpiValue.model_id == model_id, KpiValue.name == name, KpiValue.segment == "")
-            .order_by(KpiValue.window_end.desc(), KpiValue.id.desc()).limit(limit)
-        ).all()
-        history[name] = [(ts.isoformat(), value) for ts, value in reversed(rows)]
+        latest = (select(KpiValue.name, KpiValue.window_end, KpiValue.value, KpiValue.id)
+                  .join(CheckRun, CheckRun.id == KpiValue.run_id)
+                  .where(KpiValue.model_id == model_id, KpiValue.name == name, KpiValue.segment == "")
+                  .order_by(KpiValue.window_end.desc(), KpiValue.id.desc()).limit(limit).subquery())
+        parts.append(select(latest.c.name, latest.c.window_end, latest.c.value, latest.c.id))
+    rows = session.execute(union_all(*parts)).all()
+    for name, ts, value, _ in sorted(rows, key=lambda row: (row[1], row[3])):
+        history[name].append((ts.isoformat(), value))
     return history
 
 

@@ -1,0 +1,138 @@
+"""What benchmarks/fleet.py measures with: its own redis-server, CPU of a process tree and of the
+PostgreSQL backends serving one database (from /proc), and the finished runs in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(probe: Callable[[], tuple], timeout: float, interval: float = 0.2) -> tuple:
+    """Call ``probe`` until its first element is truthy; its last answer after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = probe()
+        if state[0] or time.monotonic() > deadline:
+            return state
+        time.sleep(interval)
+
+
+@dataclass
+class Redis:
+    url: str
+    process: subprocess.Popen
+    folder: Path
+
+    @classmethod
+    def start(cls, port: int, folder: Path) -> "Redis":
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not installed (make services installs it)")
+        folder.mkdir(parents=True, exist_ok=True)
+        process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                    "--appendonly", "no", "--dir", str(folder)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        redis = cls(f"redis://127.0.0.1:{port}/0", process, folder)
+        wait_until(lambda: (redis._ping(),), timeout=15)
+        return redis
+
+    @property
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+    def _ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except Exception:
+            return False
+
+    def flush(self) -> None:
+        self.client.flushdb()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+    except psutil.NoSuchProcess:
+        pass
+    return total
+
+
+def backend_cpu(db_url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to ``db_url``'s database ({} on SQLite:
+    its work is done inside the worker processes and counted there)."""
+    if not db_url.startswith("postgresql"):
+        return {}
+    import psycopg
+
+    tick = os.sysconf("SC_CLK_TCK")
+    with psycopg.connect(db_url.replace("postgresql+psycopg", "postgresql")) as conn:
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    cpu = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                values = stat.read().rsplit(")", 1)[1].split()
+            cpu[pid] = (int(values[11]) + int(values[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return cpu
+
+
+def cpu_since(now: dict[int, float], before: dict[int, float]) -> float:
+    """CPU the backends used since ``before`` (a backend that appeared since counts in full)."""
+    return sum(value - before.get(pid, 0.0) for pid, value in now.items())
+
+
+def _epoch(value: dt.datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.timestamp()
+
+
+def count_finished(db_url: str) -> tuple[int, int, float | None, float | None]:
+    """(finished runs, failed runs, first and last finish time as epoch seconds)."""
+    from sqlalchemy import func, select
+
+    from monitor.db.engine import session_scope
+    from monitor.db.schema import CheckRun
+
+    ended = CheckRun.status.in_(("succeeded", "failed"))
+    with session_scope(db_url) as session:
+        done, first, last = session.execute(
+            select(func.count(), func.min(CheckRun.finished_at), func.max(CheckRun.finished_at)).where(ended)).one()
+        failed = session.scalar(select(func.count()).where(CheckRun.status == "failed"))
+    return done, failed, _epoch(first), _epoch(last)
+
