@@ -15,7 +15,7 @@ from monitor.store.cache import LruCache
 
 #: parsed specs by (database, model id, its row's updated_at); a ModelSpec is frozen, so sharing is safe
 SPECS: LruCache[ModelSpec] = LruCache(2048)
-#: reference profiles by (database, row id) (a new profile is a new row: see :func:`save_reference`)
+#: reference profiles by (database, row id, created_at): a new profile is a new row (:func:`save_reference`)
 REFERENCES: "LruCache[Reference]" = LruCache(256)
 
 
@@ -155,7 +155,8 @@ class Reference:
 def save_reference(session: Session, version: ModelVersion, profile: dict, baseline: dict, rows: int,
                    drift_reference: bytes | None = None) -> ReferenceProfile:
     """Store the version's reference profile as a NEW row (the old one, if any, is deleted): the
-    row id is what the per-process cache (:func:`reference_for`) is keyed by."""
+    row's id and ``created_at`` are what the per-process cache (:func:`reference_for`) is keyed by
+    (SQLite may give the new row the deleted one's id; its ``created_at`` still differs)."""
     session.execute(delete(ReferenceProfile).where(ReferenceProfile.model_version_id == version.id))
     saved = ReferenceProfile(model_version_id=version.id, profile=profile, baseline_kpis=baseline, rows=rows,
                              drift_reference=drift_reference)
@@ -167,17 +168,20 @@ def save_reference(session: Session, version: ModelVersion, profile: dict, basel
 def reference_for(session: Session, model_id: int, version: str | None) -> Reference | None:
     """The version's reference profile, or the newest one of the model if it has none.
 
-    One small query finds the profile's row id; the profile itself (JSON and the drift
-    reference's bytes) is read and decoded once per process and row.
+    One small query finds the profile's row (id, created_at); the profile itself (JSON and the
+    drift reference's bytes) is read and decoded once per process and row.
     """
-    query = (select(ReferenceProfile.id).join(ModelVersion, ReferenceProfile.model_version_id == ModelVersion.id)
+    query = (select(ReferenceProfile.id, ReferenceProfile.created_at)
+             .join(ModelVersion, ReferenceProfile.model_version_id == ModelVersion.id)
              .where(ModelVersion.model_id == model_id))
-    found = session.scalar(query.where(ModelVersion.version == version)) if version is not None else None
+    found = session.execute(query.where(ModelVersion.version == version)).first() if version is not None else None
     if found is None:
-        found = session.scalar(query.order_by(ModelVersion.id.desc()).limit(1))
+        found = session.execute(query.order_by(ModelVersion.id.desc()).limit(1)).first()
     if found is None:
         return None
-    return REFERENCES.get_or_make((_database(session), found), lambda: _load_reference(session, found))
+    profile_id, created_at = found
+    return REFERENCES.get_or_make((_database(session), profile_id, created_at),
+                                  lambda: _load_reference(session, profile_id))
 
 
 def _load_reference(session: Session, profile_id: int) -> Reference:
