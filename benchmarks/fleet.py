@@ -6,8 +6,8 @@ raw Celery six-task no-op chain measured in the same run on the same broker.
     .venv/bin/python benchmarks/fleet.py --sizes 1000 --fifo      # also the same fleet without priorities
     .venv/bin/python benchmarks/fleet.py --db sqlite --sizes 100  # the state in SQLite instead
 
-It starts its own redis-server (free port) and makes a throwaway PostgreSQL database per size on
-``--pg-admin`` (default: the server on 127.0.0.1:5432), registers N small models in bulk
+It starts its own redis-server and its own PostgreSQL cluster (free ports; or makes throwaway
+databases on ``--pg-admin URL``), one database per size, registers N small models in bulk
 (``benchmarks/fleet_models.py``), starts one ``celery -A workers.app worker --concurrency 2``
 (all queues, as ``modelwatch run`` does), sends ONE ``tasks.dispatch.dispatch_due`` and polls the
 database until every run has finished. Printed per size: checks/s, CPU-s per check (the worker's
@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.fleet_models import register_small_models  # noqa: E402
 from benchmarks.fleet_profile import make_database  # noqa: E402
-from benchmarks.fleet_support import (Redis, backend_cpu, count_finished, cpu_since, free_port,  # noqa: E402
-                                      tree_cpu, wait_until)
+from benchmarks.fleet_support import (Postgres, Redis, backend_cpu, count_finished, cpu_since,  # noqa: E402
+                                      free_port, tree_cpu, wait_until)
 
 
 @dataclass
@@ -205,7 +205,9 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200, help="also N small checks enqueued at once (0: skip)")
     parser.add_argument("--fifo", action="store_true", help="repeat the largest size without stage priorities")
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-admin", default="own",
+                        help="admin URL of a PostgreSQL server to make databases on, or 'own' (default): "
+                             "start a cluster of the benchmark's own")
     parser.add_argument("--timeout-base", type=float, default=120)
     parser.add_argument("--timeout-per-check", type=float, default=1.0)
     parser.add_argument("--json", type=Path, help="write the results here too")
@@ -214,6 +216,10 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     folder = Path(tempfile.mkdtemp(prefix="mw-fleet-"))
     redis = Redis.start(free_port(), folder / "redis")
+    postgres = None
+    if args.db == "postgresql" and args.pg_admin == "own":
+        postgres = Postgres.start(folder / "postgres")
+        args.pg_admin = postgres.admin_url
     os.environ.update({"MODELWATCH_BROKER_URL": redis.url, "MODELWATCH_DATA_DIR": str(folder)})
     plan = [("burst", args.burst)] if args.burst else []
     plan += [("dispatch", n) for n in sizes] + ([("fifo", max(sizes))] if args.fifo else [])
@@ -232,6 +238,8 @@ def main() -> None:
             args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
     finally:
         redis.stop()
+        if postgres is not None:
+            postgres.stop()
         if args.keep:
             print(f"logs kept in {folder}")
         else:

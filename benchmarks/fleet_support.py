@@ -136,3 +136,38 @@ def count_finished(db_url: str) -> tuple[int, int, float | None, float | None]:
         failed = session.scalar(select(func.count()).where(CheckRun.status == "failed"))
     return done, failed, _epoch(first), _epoch(last)
 
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL cluster of the benchmark's own (initdb on a free port, fsync off): no other
+    process on the machine can drop its databases, and only its backends are measured."""
+    admin_url: str
+    datadir: Path
+    pg_ctl: str
+
+    @classmethod
+    def start(cls, folder: Path) -> "Postgres":
+        binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+        initdb = shutil.which("initdb") or (str(binaries[0] / "initdb") if binaries else None)
+        pg_ctl = shutil.which("pg_ctl") or (str(binaries[0] / "pg_ctl") if binaries else None)
+        if not initdb or not pg_ctl:
+            raise SystemExit("no initdb/pg_ctl: pass --pg-admin URL of a server to use")
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres", "postgres")
+        port = free_port()
+        subprocess.run(_as_postgres([initdb, "-D", str(folder), "-A", "trust", "-U", "postgres"]), check=True,
+                       stdout=subprocess.DEVNULL)
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(folder), "-o", options, "-w", "-l", str(folder / "log"),
+                                     "start"]), check=True, stdout=subprocess.DEVNULL)
+        return cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", folder, pg_ctl)
+
+    def stop(self) -> None:
+        subprocess.run(_as_postgres([self.pg_ctl, "-D", str(self.datadir), "-m", "immediate", "stop"]),
+                       stdout=subprocess.DEVNULL)
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
