@@ -217,14 +217,14 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="mw-fleet-"))
     redis = Redis.start(free_port(), folder / "redis")
     postgres = None
-    if args.db == "postgresql" and args.pg_admin == "own":
-        postgres = Postgres.start(folder / "postgres")
-        args.pg_admin = postgres.admin_url
     os.environ.update({"MODELWATCH_BROKER_URL": redis.url, "MODELWATCH_DATA_DIR": str(folder)})
     plan = [("burst", args.burst)] if args.burst else []
     plan += [("dispatch", n) for n in sizes] + ([("fifo", max(sizes))] if args.fifo else [])
     results: list[Fleet] = []
     try:
+        if args.db == "postgresql" and args.pg_admin == "own":
+            postgres = Postgres.start()
+            args.pg_admin = postgres.admin_url
         for mode, size in plan:
             print(f"[{time.strftime('%H:%M:%S')}] {mode} N={size} ...", flush=True)
             result = run_fleet(size, mode, args, redis, folder)

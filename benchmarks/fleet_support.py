@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,13 +148,13 @@ class Postgres:
     pg_ctl: str
 
     @classmethod
-    def start(cls, folder: Path) -> "Postgres":
+    def start(cls) -> "Postgres":
         binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
         initdb = shutil.which("initdb") or (str(binaries[0] / "initdb") if binaries else None)
         pg_ctl = shutil.which("pg_ctl") or (str(binaries[0] / "pg_ctl") if binaries else None)
         if not initdb or not pg_ctl:
             raise SystemExit("no initdb/pg_ctl: pass --pg-admin URL of a server to use")
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="mw-fleet-pg-"))  # its own: postgres must own the path
         if os.geteuid() == 0:
             shutil.chown(folder, "postgres", "postgres")
         port = free_port()
@@ -167,6 +168,7 @@ class Postgres:
     def stop(self) -> None:
         subprocess.run(_as_postgres([self.pg_ctl, "-D", str(self.datadir), "-m", "immediate", "stop"]),
                        stdout=subprocess.DEVNULL)
+        shutil.rmtree(self.datadir, ignore_errors=True)
 
 
 def _as_postgres(command: list[str]) -> list[str]:
