@@ -67,7 +67,7 @@ def run_check(model: str, trigger: str = "manual", version: str | None = None, r
     with session_scope(settings.effective_database_url) as session:
         opened = open_check(session, model, trigger=trigger, version=version, rerun=rerun)
     if opened.created:
-        launch(opened.run_id, model)
+        launch(opened.run_id, model, forced=trigger != "schedule")
     return {"run_id": opened.run_id, "model": model, "created": opened.created}
 
 

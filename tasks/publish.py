@@ -25,6 +25,7 @@ from monitor.recovery import schedule
 from monitor.registry import on_model_update
 from tasks.base import BROKER_ERRORS, revoke
 from workers.app import app
+from workers.celeryconfig import PRIORITY_FORCED
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +45,22 @@ def enqueue_check(model: str, *, trigger: str = "manual", version: str | None = 
                                                                countdown=countdown or None).id
 
 
-def launch(run_id: str, model: str, from_stage: str = "collect") -> str:
+def launch(run_id: str, model: str, from_stage: str = "collect", *, forced: bool = False,
+           producer: Any = None) -> str:
     """Publish the chain of a run that is already open; returns the id of its last task.
 
     ``from_stage`` is where the sweeper re-drives a lost chain (``monitor.check.redrive``): the
     stages before it succeeded and are not sent again; a stage a late original already finished
-    returns its stored output, so a re-drive racing the original changes nothing.
+    returns its stored output, so a re-drive racing the original changes nothing. A ``forced`` run
+    (a person or a registry asked for it) starts ahead of the scheduled fleet's collects
+    (``workers.celeryconfig.STAGE_PRIORITIES``); ``producer`` lets a dispatcher publish many
+    chains over one broker connection.
     """
     head = {"run_id": run_id, "model": model}
     first, *rest = CHECK_CHAIN[CHECK_CHAIN.index(f"tasks.check.{from_stage}"):]
-    return chain(app.signature(first, args=[head], immutable=True), *(app.signature(name) for name in rest)).apply_async().id
+    options = {"priority": PRIORITY_FORCED} if forced else {}
+    return chain(app.signature(first, args=[head], immutable=True, **options),
+                 *(app.signature(name) for name in rest)).apply_async(producer=producer).id
 
 
 def deliver(notification_id: int) -> str:

@@ -56,7 +56,7 @@ def verify(action_id: int) -> dict:
         model = store_models.get_model_by_id(session, action.model_id)
         opened = open_check(session, model.name, trigger="verification", rerun=True)
         verification.attach_run(session, action, opened.run_id)
-    publish.launch(opened.run_id, model.name)
+    publish.launch(opened.run_id, model.name, forced=True)
     return {"action_id": action_id, "run_id": opened.run_id}
 
 

@@ -170,7 +170,7 @@ def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float, fai
     with session_scope(url) as session:
         opened = open_check(session, name, trigger="manual", rerun=rerun)
     if opened.created:
-        launch(opened.run_id, name)
+        launch(opened.run_id, name, forced=True)
     if not wait:
         if as_json:
             emit_json(CheckQueuedOutput, run_id=opened.run_id, model=name, state=get_settings().state_location,

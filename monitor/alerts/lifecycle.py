@@ -36,10 +36,10 @@ class AlertChanges:
     notifications: list[int] = field(default_factory=list)
 
 
-def _open_alert(session: Session, model_id: int, rule: str, segment: str) -> Alert | None:
-    statement = select(Alert).where(Alert.model_id == model_id, Alert.rule == rule,
-                                    Alert.segment == segment, Alert.state.in_(OPEN_STATES))
-    return session.scalar(for_update(statement, session))
+def _open_alerts(session: Session, model_id: int) -> dict[tuple[str, str], Alert]:
+    """The model's open alerts by (rule, segment), locked, in one query (not one per finding)."""
+    statement = select(Alert).where(Alert.model_id == model_id, Alert.state.in_(OPEN_STATES))
+    return {(alert.rule, alert.segment): alert for alert in session.scalars(for_update(statement, session))}
 
 
 def _newer_episode(session: Session, run: CheckRun, finding: Finding) -> bool:
@@ -62,10 +62,11 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
     session.execute(for_update(select(Model.id).where(Model.id == run.model_id), session))
     now = utcnow()
     findings = [*findings, *_expand_wildcards(session, run, findings)]
+    open_alerts = _open_alerts(session, run.model_id)
     for finding in findings:
         if finding.status not in ("firing", "ok") or finding.segment == "*":
             continue
-        alert = _open_alert(session, run.model_id, finding.rule, finding.segment)
+        alert = open_alerts.get((finding.rule, finding.segment))
         if alert is not None and alert.last_window_end > run.window_end:
             continue
         severity = spec.alerting.severity_for(finding.rule, finding.kind, finding.severity)
@@ -80,6 +81,7 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
                               last_window_end=run.window_end, first_seen=now, last_seen=now)
                 session.add(alert)
                 session.flush()
+                open_alerts[(alert.rule, alert.segment)] = alert
                 changes.fired.append(alert.id)
                 events.alert_event(session, "alert.fired", alert)
             else:

@@ -58,18 +58,47 @@ def withdraw(session: Session, run_id: str) -> bool:
 
 def due_models(session: Session, now: dt.datetime | None = None) -> list[str]:
     """Models whose current scheduled window has no run yet."""
-    from sqlalchemy import select
+    return [due.model for due in _due(session, now or utcnow())]
 
-    from monitor.db.schema import CheckRun
 
-    now = now or utcnow()
+def open_due_runs(session: Session, now: dt.datetime | None = None) -> list[OpenedRun]:
+    """Open the run of every due model at once; returns the runs this call created.
+
+    One query reads every active model with its serving version, one query per ``CHUNK`` of
+    them finds the windows that have a run already, and one ``INSERT ... ON CONFLICT DO NOTHING
+    RETURNING`` per chunk opens the rest: the cost per model is a few microseconds of SQL, not
+    three round trips. A run another dispatcher inserted first is not returned, so exactly one
+    dispatcher publishes each chain (the same unique ``dedup_key`` as :func:`open_check`).
+    """
+    due = _due(session, now or utcnow())
+    created: list[OpenedRun] = []
+    for start in range(0, len(due), CHUNK):
+        part = due[start:start + CHUNK]
+        inserted = set(store_runs.open_runs(session, [d.run for d in part]))
+        created += [OpenedRun(d.run["id"], d.model, True) for d in part if d.run["id"] in inserted]
+    return created
+
+
+#: models per query when the dispatcher looks up and opens runs (well under SQLite's 32,766
+#: bound parameters per statement)
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class _Due:
+    model: str
+    run: dict
+
+
+def _due(session: Session, now: dt.datetime) -> list[_Due]:
+    candidates = []
+    for model_id, name, every, window, version in store_models.active_with_serving(session):
+        start, end = scheduled_window(now, every, window)
+        candidates.append(_Due(name, store_runs.run_row(model_id=model_id, model_name=name, version=version,
+                                                        trigger="schedule", start=start, end=end)))
     due = []
-    for model in store_models.list_models(session):
-        if model.status != "active":
-            continue
-        serving = store_models.serving_version(session, model.id)
-        start, end = scheduled_window(now, model.every_seconds, model.window_seconds)
-        key = store_runs.window_key(model.name, serving.version if serving else None, start, end)
-        if session.scalar(select(CheckRun.id).where(CheckRun.dedup_key == key)) is None:
-            due.append(model.name)
+    for start in range(0, len(candidates), CHUNK):
+        part = candidates[start:start + CHUNK]
+        taken = store_runs.existing_keys(session, [c.run["dedup_key"] for c in part])
+        due += [c for c in part if c.run["dedup_key"] not in taken]
     return due

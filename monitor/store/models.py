@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, object_session
 
 from monitor.db.schema import Model, ModelVersion, ReferenceProfile, utcnow
 from monitor.errors import NotFound
 from monitor.spec import ModelSpec
+from monitor.store.cache import LruCache
+
+#: parsed specs by (database, model id, its row's updated_at); a ModelSpec is frozen, so sharing is safe
+SPECS: LruCache[ModelSpec] = LruCache(2048)
+#: reference profiles by (database, row id, created_at): a new profile is a new row (:func:`save_reference`)
+REFERENCES: "LruCache[Reference]" = LruCache(256)
 
 
 def upsert_model(session: Session, spec: ModelSpec) -> tuple[Model, bool]:
@@ -43,11 +52,33 @@ def get_model_by_id(session: Session, model_id: int) -> Model:
 
 
 def spec_of(model: Model) -> ModelSpec:
-    return ModelSpec.model_validate(model.spec)
+    """The model's validated spec, parsed once per process for each version of its row (every
+    write of ``models.spec`` goes through :func:`upsert_model`, whose UPDATE moves ``updated_at``)."""
+    session = object_session(model)
+    if session is None or model.id is None or model.updated_at is None:
+        return ModelSpec.model_validate(model.spec)
+    key = (_database(session), model.id, model.updated_at)
+    return SPECS.get_or_make(key, lambda: ModelSpec.model_validate(model.spec))
+
+
+def _database(session: Session) -> str:
+    """Which database a cached entry came from: ids repeat across databases (tests, tools)."""
+    return str(session.get_bind().url)
 
 
 def list_models(session: Session) -> list[Model]:
     return list(session.scalars(select(Model).order_by(Model.name)))
+
+
+def active_with_serving(session: Session) -> list[tuple[int, str, float, float, str | None]]:
+    """``(id, name, every_seconds, window_seconds, serving version or None)`` of every active
+    model, in one query (the dispatcher's view of the fleet)."""
+    serving = (select(ModelVersion.model_id, ModelVersion.version)
+               .where(ModelVersion.serving.is_(True)).subquery())
+    return [tuple(row) for row in session.execute(
+        select(Model.id, Model.name, Model.every_seconds, Model.window_seconds, serving.c.version)
+        .outerjoin(serving, serving.c.model_id == Model.id)
+        .where(Model.status == "active").order_by(Model.name))]
 
 
 def get_version(session: Session, model_id: int, version: str) -> ModelVersion | None:
@@ -109,24 +140,51 @@ def previous_serving(session: Session, model_id: int) -> ModelVersion | None:
     )
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A version's reference profile as a check reads it; shared by the stages of every run of
+    the version in this process, so treat its dicts as read-only."""
+    id: int
+    model_version_id: int
+    rows: int
+    profile: dict[str, Any]
+    baseline_kpis: dict[str, Any]
+    drift_reference: bytes | None
+
+
 def save_reference(session: Session, version: ModelVersion, profile: dict, baseline: dict, rows: int,
                    drift_reference: bytes | None = None) -> ReferenceProfile:
-    existing = session.scalar(select(ReferenceProfile).where(ReferenceProfile.model_version_id == version.id))
-    if existing is None:
-        existing = ReferenceProfile(model_version_id=version.id)
-        session.add(existing)
-    existing.profile, existing.baseline_kpis, existing.rows = profile, baseline, rows
-    existing.drift_reference = drift_reference
+    """Store the version's reference profile as a NEW row (the old one, if any, is deleted): the
+    row's id and ``created_at`` are what the per-process cache (:func:`reference_for`) is keyed by
+    (SQLite may give the new row the deleted one's id; its ``created_at`` still differs)."""
+    session.execute(delete(ReferenceProfile).where(ReferenceProfile.model_version_id == version.id))
+    saved = ReferenceProfile(model_version_id=version.id, profile=profile, baseline_kpis=baseline, rows=rows,
+                             drift_reference=drift_reference)
+    session.add(saved)
     session.flush()
-    return existing
+    return saved
 
 
-def reference_for(session: Session, model_id: int, version: str | None) -> ReferenceProfile | None:
-    """The version's reference profile, or the newest one of the model if it has none."""
-    query = (select(ReferenceProfile).join(ModelVersion, ReferenceProfile.model_version_id == ModelVersion.id)
+def reference_for(session: Session, model_id: int, version: str | None) -> Reference | None:
+    """The version's reference profile, or the newest one of the model if it has none.
+
+    One small query finds the profile's row (id, created_at); the profile itself (JSON and the
+    drift reference's bytes) is read and decoded once per process and row.
+    """
+    query = (select(ReferenceProfile.id, ReferenceProfile.created_at)
+             .join(ModelVersion, ReferenceProfile.model_version_id == ModelVersion.id)
              .where(ModelVersion.model_id == model_id))
-    if version is not None:
-        found = session.scalar(query.where(ModelVersion.version == version))
-        if found is not None:
-            return found
-    return session.scalar(query.order_by(ModelVersion.id.desc()).limit(1))
+    found = session.execute(query.where(ModelVersion.version == version)).first() if version is not None else None
+    if found is None:
+        found = session.execute(query.order_by(ModelVersion.id.desc()).limit(1)).first()
+    if found is None:
+        return None
+    profile_id, created_at = found
+    return REFERENCES.get_or_make((_database(session), profile_id, created_at),
+                                  lambda: _load_reference(session, profile_id))
+
+
+def _load_reference(session: Session, profile_id: int) -> Reference:
+    row = session.get(ReferenceProfile, profile_id)
+    return Reference(id=row.id, model_version_id=row.model_version_id, rows=row.rows, profile=row.profile,
+                     baseline_kpis=row.baseline_kpis, drift_reference=row.drift_reference)

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, Finding, KpiValue, Report, utcnow
@@ -28,17 +28,37 @@ def open_run(session: Session, *, model_id: int, model_name: str, version: str |
     The unique ``dedup_key`` makes racing beats, duplicate beats and repeated forced checks
     converge on one run; ``rerun`` asks explicitly for a new one.
     """
+    row = run_row(model_id=model_id, model_name=model_name, version=version, trigger=trigger,
+                  start=start, end=end, rerun=rerun)
+    key = row["dedup_key"]
+    inserted = insert_ignoring_conflicts(session, CheckRun.__table__, [row])
+    run = session.scalar(select(CheckRun).where(CheckRun.dedup_key == key))
+    return run, bool(inserted)
+
+
+def run_row(*, model_id: int, model_name: str, version: str | None, trigger: str, start: dt.datetime,
+            end: dt.datetime, rerun: bool = False) -> dict[str, Any]:
+    """The ``check_runs`` row a new run starts as (its ``dedup_key`` names the model's window)."""
     key = window_key(model_name, version, start, end)
     run_id = uuid.uuid4().hex
     if rerun:
         key = f"{key}:rerun:{run_id}"
-    inserted = insert_ignoring_conflicts(session, CheckRun.__table__, [{
-        "id": run_id, "model_id": model_id, "version": version, "trigger": trigger,
-        "window_start": start, "window_end": end, "dedup_key": key, "status": "pending",
-        "stages": {}, "results": {}, "alerts_applied": False, "created_at": utcnow(),
-    }])
-    run = session.scalar(select(CheckRun).where(CheckRun.dedup_key == key))
-    return run, bool(inserted)
+    return {"id": run_id, "model_id": model_id, "version": version, "trigger": trigger,
+            "window_start": start, "window_end": end, "dedup_key": key, "status": "pending",
+            "stages": {}, "results": {}, "alerts_applied": False, "created_at": utcnow()}
+
+
+def open_runs(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert many :func:`run_row` rows at once; returns the ids of those inserted (a window that
+    has a run already keeps it)."""
+    return insert_ignoring_conflicts(session, CheckRun.__table__, rows)
+
+
+def existing_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of ``keys`` already name a run."""
+    if not keys:
+        return set()
+    return set(session.scalars(select(CheckRun.dedup_key).where(CheckRun.dedup_key.in_(keys))))
 
 
 def get_run(session: Session, run_id: str) -> CheckRun:
@@ -124,16 +144,25 @@ def findings_of(session: Session, run_id: str) -> list[Finding]:
 
 
 def kpi_history(session: Session, model_id: int, names: list[str], limit: int = 50) -> dict[str, list]:
-    """The last ``limit`` values of each KPI (oldest first), for reports and the dashboard."""
-    history: dict[str, list] = {}
+    """The last ``limit`` values of each KPI (oldest first), for reports and the dashboard.
+
+    One statement: a ``UNION ALL`` of one index-ordered ``LIMIT`` per KPI (each branch walks
+    ``ix_kpi_values_model_name_window``), instead of one round trip per KPI.
+    """
+    names = list(dict.fromkeys(names))
+    history: dict[str, list] = {name: [] for name in names}
+    if not names:
+        return history
+    parts = []
     for name in names:
-        rows = session.execute(
-            select(KpiValue.window_end, KpiValue.value)
-            .join(CheckRun, CheckRun.id == KpiValue.run_id)
-            .where(KpiValue.model_id == model_id, KpiValue.name == name, KpiValue.segment == "")
-            .order_by(KpiValue.window_end.desc(), KpiValue.id.desc()).limit(limit)
-        ).all()
-        history[name] = [(ts.isoformat(), value) for ts, value in reversed(rows)]
+        latest = (select(KpiValue.name, KpiValue.window_end, KpiValue.value, KpiValue.id)
+                  .join(CheckRun, CheckRun.id == KpiValue.run_id)
+                  .where(KpiValue.model_id == model_id, KpiValue.name == name, KpiValue.segment == "")
+                  .order_by(KpiValue.window_end.desc(), KpiValue.id.desc()).limit(limit).subquery())
+        parts.append(select(latest.c.name, latest.c.window_end, latest.c.value, latest.c.id))
+    rows = session.execute(union_all(*parts)).all()
+    for name, ts, value, _ in sorted(rows, key=lambda row: (row[1], row[3])):
+        history[name].append((ts.isoformat(), value))
     return history
 
 

@@ -94,7 +94,7 @@ def force_check(name: str, rerun: bool = False, url: str = Depends(database_url)
         opened = open_check(session, name, trigger="manual", rerun=rerun)
     if opened.created:
         try:
-            launch(opened.run_id, name)
+            launch(opened.run_id, name, forced=True)
         except BROKER_ERRORS as exc:
             with session_scope(url) as session:
                 withdraw(session, opened.run_id)  # if this fails too, the sweeper publishes the pending run

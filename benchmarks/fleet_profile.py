@@ -1,0 +1,128 @@
+"""CPU of one small check, in-process, with a cProfile of where it goes (no broker).
+
+Runs the six stages of ``--checks`` small models one after another in this process, as a worker
+would (``tests/support/stages.run_chain`` minus the broker), after one warm-up check, and prints
+the process CPU seconds per check, the database's CPU per check (PostgreSQL: the CPU of the
+backends serving its database, from /proc) and the top functions by cumulative time.
+
+    .venv/bin/python benchmarks/fleet_profile.py --db sqlite --checks 50
+    .venv/bin/python benchmarks/fleet_profile.py --db postgresql --pg-admin postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.fleet_models import register_small_models  # noqa: E402
+from benchmarks.fleet_support import backend_cpu, cpu_since  # noqa: E402
+
+
+def make_database(kind: str, pg_admin: str | None, folder: Path) -> tuple[str, callable]:
+    from monitor.db.migrate import upgrade
+
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / 'state.db'}"
+        upgrade(url)
+        return url, lambda: None
+    import psycopg
+
+    name = f"mw_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_admin, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = pg_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
+    upgrade(url)
+
+    def drop() -> None:
+        from monitor.db.engine import dispose_all
+
+        dispose_all()
+        with psycopg.connect(pg_admin, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return url, drop
+
+
+class RoundTrips:
+    """Statements and commits sent to the database (SQLAlchemy engine events), a figure that load
+    on the machine does not blur."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import event
+
+        from monitor.db.engine import get_engine
+
+        self.statements = self.commits = 0
+        engine = get_engine(url)
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._commit)
+
+    def _statement(self, *args) -> None:
+        self.statements += 1
+
+    def _commit(self, *args) -> None:
+        self.commits += 1
+
+
+def run_checks(url: str, names: list[str]) -> None:
+    from monitor.check import stages
+    from monitor.check.runs import open_check
+    from monitor.config import Settings
+    from monitor.db.engine import session_scope
+
+    settings = Settings(database_url=url)
+    for name in names:
+        with session_scope(url) as session:
+            run_id = open_check(session, name, trigger="manual", rerun=True).run_id
+        for stage, body in stages.STAGES.items():
+            stages.run_stage(settings, run_id, stage, body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--checks", type=int, default=50)
+    parser.add_argument("--top", type=int, default=30, help="functions to list; 0 = no profiler (plain CPU-s)")
+    parser.add_argument("--no-multivariate", action="store_true",
+                        help="switch off the joint-drift classifier (checkcpu's cadence) to see the rest")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="mw-fleet-profile-"))
+    os.environ.setdefault("MODELWATCH_DATA_DIR", str(folder))
+    url, drop = make_database(args.db, args.pg_admin, folder)
+    try:
+        names = register_small_models(url, args.checks + 1, multivariate=not args.no_multivariate)
+        run_checks(url, names[:1])  # warm-up: imports, engine, caches
+        trips = RoundTrips(url)
+        profiler = cProfile.Profile()
+        cpu, db_cpu, wall = time.process_time(), backend_cpu(url), time.perf_counter()
+        if args.top:
+            profiler.enable()
+        run_checks(url, names[1:])
+        profiler.disable()
+        cpu, db_cpu = time.process_time() - cpu, cpu_since(backend_cpu(url), db_cpu)
+        wall = time.perf_counter() - wall
+        n = args.checks
+        print(f"{args.db}: {n} small checks in-process, load average {os.getloadavg()[0]:.2f}")
+        print(f"  process CPU-s per check {cpu / n:.4f}, database CPU-s per check "
+              f"{db_cpu / n:.4f} (PostgreSQL backends; 0 on SQLite), wall per check {wall / n:.4f} s")
+        print(f"  statements per check {trips.statements / n:.1f}, commits per check {trips.commits / n:.1f}")
+        if args.top:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+            print(out.getvalue())
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    main()
