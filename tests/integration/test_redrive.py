@@ -11,17 +11,21 @@ import os
 import signal
 
 import pytest
+from celery import Celery
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from frontdoors.cli import main
 from frontdoors.demo.receiver import WebhookReceiver
 from monitor.check import redrive
-from monitor.config import Settings
+from monitor.config import Settings, get_settings
 from monitor.db.migrate import upgrade
 from monitor.db.schema import CheckRun, Notification, Report, utcnow
 from monitor.spec import parse_spec
 from monitor.store import models as store, runs
 from tests.conftest import session, wait_for
 from tests.support.scenario import MODEL, seed_fraud
+from workers.celeryconfig import build_config
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +86,7 @@ def test_the_sweep_redrives_each_lost_run_once_per_bound_and_fails_it_past_the_l
     assert 'modelwatch_runs_redriven_total{model="m",stage="report"} 0.0' in text
 
 
-def test_a_chain_lost_to_a_redis_restart_is_redriven_to_one_report(redis_stack, redis_server):
+def test_a_chain_lost_to_a_redis_restart_is_redriven_to_one_report(redis_stack, redis_server, monkeypatch):
     stack, url = redis_stack, redis_stack.database_url
     # Re-drive after 6 s of no progress, swept every second; beat's other schedules kept quiet.
     stack.env.update({"MODELWATCH_REDRIVE_AFTER": "6", "MODELWATCH_SWEEP_INTERVAL": "1",
@@ -95,15 +99,17 @@ def test_a_chain_lost_to_a_redis_restart_is_redriven_to_one_report(redis_stack, 
 
         # The worker holds the evaluate message after evaluate committed; it dies, and Redis
         # comes back empty: no message anywhere moves the run on.
+        stack.beat()
         first = stack.worker("w1", {"MODELWATCH_FAILPOINTS": "evaluate.after=sleep(60)"})
-        stack.celery("call", "tasks.check.run_check", "--args", json.dumps([MODEL]))
+        client = Celery("publisher")  # publishing in this process saves a `celery call` process
+        client.config_from_object(build_config(stack.settings()))
+        client.send_task("tasks.check.run_check", args=[MODEL])
         wait_for(lambda: _stage_state(url, "evaluate") == "succeeded", 60, "evaluate to commit")
         os.killpg(first.process.pid, signal.SIGKILL)
         first.process.wait(10)
         redis_server["restart"]()
 
         stack.worker("w2")
-        stack.beat()
         run = wait_for(lambda: _finished(url), 90, "the sweeper to re-drive the run to its end")
         assert run.status == "succeeded", run.error
         # re-driven from detect (a busy queue may cost a second, harmless, re-drive); evaluate ran once
@@ -115,8 +121,11 @@ def test_a_chain_lost_to_a_redis_restart_is_redriven_to_one_report(redis_stack, 
             assert sent and all(n.attempts == 1 for n in sent)
         assert len(hook.received) == len(sent)  # each notification reached the webhook once
 
-    status = json.loads(stack.cli("status", "--json").stdout)["models"][0]
-    assert status["redrives"] >= 1
+    monkeypatch.setenv("MODELWATCH_DATABASE_URL", url)  # `modelwatch status --json`, in this process
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["status", "--json"], catch_exceptions=False)
+    status = json.loads(result.stdout)["models"][0]
+    assert status["redrives"] >= 1 and status["last_status"] == "succeeded"
     from monitor.check.summary import build_summary
 
     with session(url) as s:  # the run's JSON (GET /v1/runs/{id}) says it too
@@ -144,3 +153,35 @@ def _all_sent(url: str) -> bool:
     with session(url) as s:
         states = s.scalars(select(Notification.state)).all()
         return bool(states) and all(state == "sent" for state in states)
+
+
+def test_a_copy_of_a_stage_delivered_while_the_original_runs_waits_and_reuses_its_output(postgres_url):
+    """A stage longer than the visibility timeout is delivered again while it runs (or re-driven):
+    the copy waits on the run's row, then returns the original's output; the body runs once."""
+    import threading
+    import time
+
+    from monitor.check import stages
+    from monitor.db.migrate import upgrade as migrate
+
+    migrate(postgres_url)
+    run_id = _open(postgres_url, utcnow())
+    settings = Settings(database_url=postgres_url)
+    calls = []
+
+    def slow_collect(session, run, settings):  # stands in for a long stage body; the locking is real
+        calls.append(run.id)
+        time.sleep(1.5)
+        return {"rows": 7}
+
+    outputs = []
+    original = threading.Thread(target=lambda: outputs.append(
+        stages.run_stage(settings, run_id, "collect", slow_collect)))
+    original.start()
+    time.sleep(0.5)  # the original holds the run's row
+    outputs.append(stages.run_stage(settings, run_id, "collect", slow_collect))
+    original.join()
+    assert outputs == [{"rows": 7}, {"rows": 7}] and len(calls) == 1
+    with session(postgres_url) as s:
+        entry = runs.get_run(s, run_id).stages["collect"]
+    assert (entry["state"], entry["attempts"]) == ("succeeded", 1)

@@ -58,3 +58,15 @@ def test_a_permanent_give_up_fails_the_run_a_transient_one_leaves_it_to_the_swee
         assert (finished.status, finished.error) == ("succeeded", None)
         lost = redrive.find(s, Settings(database_url=db_url, redrive_after=60), {})
     assert [(r.run_id, r.stage) for r in lost] == [(stalled, "report")]  # its actions are persisted: on to report
+
+
+def test_a_publish_to_an_unreachable_broker_raises_a_transient_error():
+    """What ``schedule_recovery`` meets when Redis is down at its publish: retried, never a failed run."""
+    from celery import Celery
+
+    from tasks.base import TRANSIENT
+    from tests.conftest import free_port
+
+    client = Celery("publisher", broker=f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(TRANSIENT):
+        client.send_task("tasks.recovery.execute", args=[1])
