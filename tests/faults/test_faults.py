@@ -46,7 +46,9 @@ def _environment(tmp_path: Path, redis_url: str, database_url: str) -> dict[str,
 
     from tests.conftest import ROOT
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
+    from tests.conftest import OUTBOUND_ALLOWED
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")} | OUTBOUND_ALLOWED  # loopback receiver
     env.update({
         "PYTHONPATH": str(ROOT), "MODELWATCH_DATA_DIR": str(tmp_path / "data"),
         "MODELWATCH_BROKER_URL": redis_url, "MODELWATCH_DATABASE_URL": database_url,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, wait_for
+from tests.conftest import OUTBOUND_ALLOWED, ROOT, wait_for
 from tests.support.scenario import MODEL, write_model, write_window
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
@@ -68,7 +68,8 @@ def core_venv(tmp_path_factory) -> Path:
 
 def _env(tmp_path: Path, redis_url: str) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
-            "MODELWATCH_DATA_DIR": str(tmp_path / "data"), "MODELWATCH_BROKER_URL": redis_url}
+            "MODELWATCH_DATA_DIR": str(tmp_path / "data"), "MODELWATCH_BROKER_URL": redis_url,
+            **OUTBOUND_ALLOWED}  # the test's webhook receiver is on loopback
 
 
 def test_plain_install_has_no_server_extras_and_checks_through_redis(core_venv, redis_url, tmp_path):
