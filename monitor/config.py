@@ -59,7 +59,7 @@ class Settings(BaseSettings):
                                      "hosts; default: the 'logstore' folder beside the SQLite file, else in data_dir.")
     broker_url: str | None = Field(None, description="Celery broker URL; filesystem broker if unset.")
     sentinel_master: str = Field("mymaster", min_length=1, description="With a sentinel:// broker URL: the "
-                                 "name the sentinels monitor the Redis primary under (docs/operations-sentinel.md).")
+                                 "name the sentinels monitor the Redis primary under (docs/operations.md#redis-sentinel).")
     visibility_timeout: int = Field(300, ge=1, description="Redis transport visibility timeout (s): how long a "
                                     "message a worker took may stay unacknowledged before Redis hands it to another "
                                     "worker (a killed worker's stage comes back after this). See docs/operations.md.")
