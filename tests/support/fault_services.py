@@ -17,13 +17,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from frontdoors.demo.receiver import WebhookReceiver
 from tests.conftest import _as_postgres_user, _pg_bin, free_port, unavailable, wait_for
 
 
@@ -120,36 +119,11 @@ class OwnPostgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class CountingReceiver:
-    """``with CountingReceiver() as hook:`` ... ``hook.keys`` counts 2xx deliveries per Idempotency-Key."""
+class CountingReceiver(WebhookReceiver):
+    """``with CountingReceiver() as hook:`` ... ``hook.keys`` counts 2xx deliveries per Idempotency-Key
+    (the demo's receiver, which records every delivery's headers)."""
 
-    def __init__(self) -> None:
-        self.keys: Counter[str] = Counter()
-        self.bodies: list[dict[str, Any]] = []
-        lock, receiver = threading.Lock(), self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                import json
-
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with lock:
-                    receiver.keys[self.headers.get("Idempotency-Key", "")] += 1
-                    receiver.bodies.append(json.loads(body or b"{}"))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "CountingReceiver":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def keys(self) -> Counter[str]:
+        return Counter(next((value for name, value in headers.items() if name.lower() == "idempotency-key"), "")
+                       for headers in self.headers)
