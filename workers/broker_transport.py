@@ -24,7 +24,7 @@ Selected per broker URL scheme by ``workers.celeryconfig`` (``broker_transport``
 
 from __future__ import annotations
 
-from kombu.transport import redis as kombu_redis
+from kombu.transport import TRANSPORT_ALIASES, redis as kombu_redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 
@@ -57,6 +57,11 @@ BY_SCHEME = {
     "rediss": "workers.broker_transport:Transport",
     "sentinel": "workers.broker_transport:SentinelTransport",
 }
+
+# kombu re-resolves the transport from the URL's scheme when it switches to the next of several
+# broker URLs (``sentinel://h1;sentinel://h2``, on a failover or a publish retry), dropping the
+# ``broker_transport`` it was given: the scheme's alias must name the guarded class as well.
+TRANSPORT_ALIASES.update(BY_SCHEME)
 
 
 def transport_for(url: str) -> str | None:

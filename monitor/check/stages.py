@@ -82,16 +82,20 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
                               started_at=utcnow().isoformat())
     failpoints.hit(settings.failpoints, name)
     started = time.perf_counter()
+    refused = None
     try:
         with session_scope(url) as session:
             run = store_runs.lock_run(session, run_id)
             done = (run.stages or {}).get(name, {})
             if done.get("state") == "succeeded":  # a concurrent copy finished while we waited
                 return done.get("output") or {}
-            output = body(session, run, settings)
-            store_runs.mark_stage(session, run, name, "succeeded", attempts=attempts, output=output,
-                                  finished_at=utcnow().isoformat(),
-                                  duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            if run.status == "failed":  # ... or failed the run for good while we waited
+                refused = f"run {run_id} already failed ({run.error}); not running {name}"
+            else:
+                output = body(session, run, settings)
+                store_runs.mark_stage(session, run, name, "succeeded", attempts=attempts, output=output,
+                                      finished_at=utcnow().isoformat(),
+                                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         with session_scope(url) as session:
@@ -103,6 +107,8 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
         if is_transient(exc):
             raise TransientError(reason) from exc
         raise StageError(reason) from exc
+    if refused:
+        raise StageError(refused)
     return output
 
 

@@ -17,6 +17,7 @@ detect stages of one run in one worker read the segments once. Callers must not 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections import OrderedDict
 from typing import Any
@@ -35,6 +36,7 @@ LABEL_LEAD = dt.timedelta(days=1)
 CACHED_WINDOWS = 2
 
 _cache: OrderedDict[tuple[str, str], tuple[pd.DataFrame, np.ndarray]] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def _prediction_segments(model_id: int, start: dt.datetime, end: dt.datetime, version: str | None):
@@ -53,6 +55,7 @@ def freeze_window(session: Session, model_id: int, start: dt.datetime, end: dt.d
                   version: str | None, key: str | None = None) -> dict[str, Any]:
     """Fix what a check sees: the segments covering the window now (no rows travel)."""
     key = key or uuid.uuid4().hex
+    _cache.pop((_database(session), key), None)  # a retried freeze whose first attempt rolled back
     for conditions in (_prediction_segments(model_id, start, end, version), _label_segments(model_id, start)):
         chosen = select(literal(key), LogSegment.id).where(*conditions)
         session.execute(insert(WindowSegment).from_select(["key", "segment_id"], chosen))
@@ -75,9 +78,10 @@ def _database(session: Session) -> str:
 def _loaded(session: Session, model_id: int, start: dt.datetime, end: dt.datetime, version: str | None,
             key: str) -> tuple[pd.DataFrame, np.ndarray]:
     cache_key = (_database(session), key)
-    if cache_key in _cache:
-        _cache.move_to_end(cache_key)
-        return _cache[cache_key]
+    with _cache_lock:  # a --pool threads worker shares the cache between its threads
+        if cache_key in _cache:
+            _cache.move_to_end(cache_key)
+            return _cache[cache_key]
     segments = list(session.scalars(select(LogSegment).join(WindowSegment, WindowSegment.segment_id == LogSegment.id)
                                     .where(WindowSegment.key == key).order_by(LogSegment.id)))
     predictions, row_ids = read_predictions([s for s in segments if s.kind == "predictions"], start, end, version)
@@ -86,9 +90,10 @@ def _loaded(session: Session, model_id: int, start: dt.datetime, end: dt.datetim
     holder = [predictions]
     del predictions  # to_frame frees each column's Arrow memory once converted
     loaded = (to_frame(holder), row_ids)
-    _cache[cache_key] = loaded
-    while len(_cache) > CACHED_WINDOWS:
-        _cache.popitem(last=False)
+    with _cache_lock:
+        _cache[cache_key] = loaded
+        while len(_cache) > CACHED_WINDOWS:
+            _cache.popitem(last=False)
     return loaded
 
 

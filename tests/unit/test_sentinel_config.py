@@ -44,3 +44,15 @@ def test_a_malformed_sentinel_url_names_the_setting(url, expected):
     with pytest.raises(ConfigError, match="MODELWATCH_BROKER_URL") as caught:
         redis_clients.sentinel_nodes(url)
     assert expected in str(caught.value)
+
+
+def test_switching_to_the_next_broker_url_keeps_the_guarded_transport():
+    """kombu re-resolves the transport from the scheme when it moves to the next URL (a failover,
+    a publish retry): the guard against the worker-killing restore must survive that switch."""
+    from kombu import Connection
+
+    from workers.broker_transport import SentinelTransport, transport_for
+
+    connection = Connection(SENTINELS.replace(":pw@", "@"), transport=transport_for(SENTINELS))
+    connection.maybe_switch_next()
+    assert type(connection.transport) is SentinelTransport
