@@ -9,10 +9,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
-# Integration tests mostly wait on real workers, brokers and databases: six pytest workers
+# Integration tests mostly wait on real workers, brokers and databases: four pytest workers
 # (pytest-xdist; each with its own redis-server and databases) keep 2 cores busy, and work
 # stealing keeps the slowest tests from all landing on one worker at the end.
-TEST_WORKERS ?= 6
+TEST_WORKERS ?= 4
 
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 

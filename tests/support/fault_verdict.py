@@ -2,9 +2,14 @@
 
 Lost: a window that was due and has no report; a notification recorded as sent that the
 receiver never got, or one that never reached ``sent``; a recovery action that never ran.
-Duplicates: a second scheduled run of one (model, version, window); a notification the receiver
-got twice (same ``Idempotency-Key``) or that no row recorded as sent; a recovery action executed
-twice, or a second rollback of one model within its cooldown.
+Duplicates: a second scheduled run of one (model, version, window); a delivery that no row
+recorded as sent (a second notification of one transition); a recovery action executed twice, or
+a second rollback of one model within its cooldown.
+
+Not a duplicate, but counted (``redelivered_same_key``): one notification POSTed again with the
+same ``Idempotency-Key`` because its worker was killed between the POST and recording it as sent.
+An HTTP delivery cannot be both at-least-once and exactly-once; the key is what lets a receiver
+drop the repeat (docs/alerts-and-recovery.md), and the drill prints how often it happened.
 """
 
 from __future__ import annotations
@@ -86,8 +91,7 @@ def judge(url: str, due: set[tuple[str, dt.datetime]], received: Counter[str]) -
     verdict.lost += [f"notification {n.id} ({n.transition}) ended {n.state}: {n.last_error}"
                      for n in webhook if n.state != "sent"]
     verdict.lost += [f"notification {key} recorded sent, never received" for key in sorted(sent - set(received))]
-    verdict.duplicates += [f"notification {key} received {count} times" for key, count in received.items()
-                           if count > 1]
+    redelivered = sum(count - 1 for count in received.values() if count > 1)
     verdict.duplicates += [f"delivery {key!r} received with no row recorded as sent" for key in received
                            if key not in sent]
     verdict.duplicates += [f"recovery action {a.id} ({a.kind}) executed {a.executions} times"
@@ -98,6 +102,7 @@ def judge(url: str, due: set[tuple[str, dt.datetime]], received: Counter[str]) -
     verdict.duplicates += [f"model {m} rolled back {n} times within its cooldown" for m, n in rollbacks.items() if n > 1]
     verdict.figures = {"windows_due": len(due), "runs": len(runs), "notifications_sent": len(sent),
                        "notifications_received": sum(received.values()),
+                       "redelivered_same_key": redelivered,
                        "recovery_actions": len(actions),
                        "recovery_executions": sum(a.executions for a in actions),
                        # killed while it ran: executed once, never again; the sweeper marks it failed
