@@ -15,7 +15,7 @@ this module writes ``categories``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -317,4 +317,16 @@ def assess_quality(reference_stats: dict[str, dict], window: pd.DataFrame, numer
     """
     context = _Window(reference_stats, window, list(numeric), list(categorical), frozenset(ignore), int(quarantined),
                       max_missing_increase, max_out_of_range, max_new_categories)
-    return [issue for check in CHECKS.values() for issue in check(context)]
+    # Column by column, each column read once for every check (a large window is read from its
+    # segments one column at a time), the issues then listed check by check as CHECKS orders them.
+    found: dict[str, list[QualityIssue]] = {name: [] for name in CHECKS}
+    found["schema"] = _schema(context)
+    found["type_errors"] = _type_errors(replace(context, numeric=[]))  # the quarantined rows
+    for column in context.present(list(dict.fromkeys([*context.numeric, *context.categorical]))):
+        one = replace(context, window=pd.DataFrame({column: window[column]}, copy=False), quarantined=0,
+                      numeric=[c for c in context.numeric if c == column],
+                      categorical=[c for c in context.categorical if c == column])
+        for name, check in CHECKS.items():
+            if name != "schema":
+                found[name] += check(one)
+    return [issue for issues in found.values() for issue in issues]

@@ -78,13 +78,20 @@ def segments_of(frame: pd.DataFrame, column: str):
     Values are keyed once per distinct value and each part is taken alone (no sorted copy of the
     whole frame, as ``groupby`` makes).
     """
+    for segment, rows in segment_positions(frame[column], column):
+        yield segment, frame.iloc[rows]
+
+
+def segment_positions(values: pd.Series, column: str):
+    """``(segment, row positions)`` for each value of a segment column, as :func:`segments_of`
+    splits it (positions ascending): what a caller walking a window column by column needs."""
     from monitor.kpis.labels import encode_labels
 
-    codes, keys = encode_labels(frame[column])
+    codes, keys = encode_labels(values)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
     for code in sorted(range(len(keys)), key=keys.__getitem__):  # groupby's order: by key
-        yield f"{column}={keys[code]}", frame.iloc[order[bounds[code]:bounds[code + 1]]]
+        yield f"{column}={keys[code]}", order[bounds[code]:bounds[code + 1]]
 
 
 def drift_frame(frame: pd.DataFrame, spec: ModelSpec, *, prediction: str, score: str | None) -> pd.DataFrame:

@@ -32,7 +32,8 @@ from monitor.store import interactions as store_interactions, logs, models as st
 
 def evaluate_window(session: Session, run: CheckRun, spec: ModelSpec) -> EvaluateResult:
     """Every KPI of the run's frozen window, against the version's reference baseline."""
-    window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
+    window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark,
+                              columns=[*logs.SMALL_COLUMNS, *spec.columns.segments])  # no feature needed here
     reference = store_models.reference_for(session, run.model_id, run.version)
     result = compute_window(window, spec, reference.profile if reference else {},
                             dict(reference.baseline_kpis) if reference else {},

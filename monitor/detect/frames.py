@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from monitor.logstore.columns import ColumnFrame
 from monitor.reference import PREDICTION, SCORE, drift_frame
 from monitor.spec import ModelSpec
 
@@ -37,11 +38,22 @@ def segment_label(segment: str) -> str:
     return segment
 
 
-def window_frame(window: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """The window in the reference's drift layout (features plus reserved output columns)."""
+def window_frame(window: pd.DataFrame | ColumnFrame, spec: ModelSpec) -> pd.DataFrame | ColumnFrame:
+    """The window in the reference's drift layout (features plus reserved output columns); of a
+    window read column by column, a view whose output columns are derived when read."""
     if not len(window):
         return window
-    return drift_frame(window, spec, prediction="prediction", score="score" if "score" in window else None)
+    score = "score" if "score" in window else None
+    if isinstance(window, pd.DataFrame):
+        return drift_frame(window, spec, prediction="prediction", score=score)
+
+    def output(name: str) -> pd.Series:
+        outputs = pd.DataFrame({c: window[c] for c in ("prediction", score) if c and c in window}, copy=False)
+        return drift_frame(outputs, spec, prediction="prediction", score=score)[name]
+
+    features = window[[c for c in spec.columns.features if c in window]]
+    outputs = [c for c, source in ((PREDICTION, "prediction"), (SCORE, score)) if source and source in window]
+    return features.with_columns({name: (lambda name=name: output(name)) for name in outputs})
 
 
 def readable(text: str) -> str:

@@ -112,20 +112,23 @@ class _Comparison:
     skipped: str | None = None
 
     @classmethod
-    def of(cls, name: str, kind: str, reference: Any, current: pd.DataFrame,
+    def of(cls, name: str, kind: str, reference: Any, values: pd.Series | None,
            options: DriftOptions) -> "_Comparison":
+        """``values`` is the window's column, None when the window lacks it."""
         if reference is None:
             return cls(name, kind, options, skipped="column missing from the reference")
         if reference.kind != kind:
             return cls(name, kind, options, skipped=f"the reference holds it as {reference.kind}, "
                                                     f"the check lists it as {kind}")
-        if name not in current.columns:
+        if values is None:
             return cls(name, kind, options, reference, skipped="column missing from the window")
-        window = _Window.of(reference, current[name])
+        window = _Window.of(reference, values)
         tested = effected = None
         if reference.count > 0 and window.count > 0:
             test, effect = options.methods(kind)
             tested, effected = test.compare(reference, window.values), effect.compare(reference, window.values)
+        if kind == "numeric":  # the sorted column is not needed past here: do not hold one per column
+            window = dataclasses.replace(window, values=None)
         skipped = None
         if min(reference.count, window.count) < options.min_samples:
             skipped = (f"too few values to judge drift: {reference.count} in the reference and {window.count} in "
@@ -189,11 +192,7 @@ def detect_drift(reference: pd.DataFrame | DriftReference, current: pd.DataFrame
     >>> [f.drifted for f in detect_drift(frame, frame, numeric=["age"], categorical=["plan"])]
     [False, False]
     """
-    per_feature = options.pop("per_feature", None) or {}
-    call = DriftOptions().updated(options)
-    if not isinstance(per_feature, Mapping) or not all(isinstance(v, Mapping) for v in per_feature.values()):
-        raise TypeError("detect_drift(): per_feature must map column names to dicts of options")
-    column_options = {name: call.updated(o, f"per_feature[{name!r}]") for name, o in per_feature.items()}
+    call, column_options = drift_options(**options)
     numeric, categorical = list(numeric or ()), list(categorical or ())
     both = sorted(set(numeric) & set(categorical))
     if both:
@@ -206,8 +205,30 @@ def detect_drift(reference: pd.DataFrame | DriftReference, current: pd.DataFrame
     elif not isinstance(reference, DriftReference):
         raise TypeError("detect_drift(): reference must be a pandas DataFrame or a DriftReference, "
                         f"got {type(reference).__name__}")
-    comparisons = [_Comparison.of(name, kind, reference.columns.get(name), current, column_options.get(name, call))
-                   for kind, names in (("numeric", numeric), ("categorical", categorical)) for name in names]
+    return corrected([compare_column(reference, name, kind, current[name] if name in current.columns else None,
+                                     column_options.get(name, call))
+                      for kind, names in (("numeric", numeric), ("categorical", categorical)) for name in names])
+
+
+def drift_options(**options: Any) -> tuple[DriftOptions, dict[str, DriftOptions]]:
+    """:func:`detect_drift`'s options parsed: the call's, and each ``per_feature`` column's."""
+    per_feature = options.pop("per_feature", None) or {}
+    call = DriftOptions().updated(options)
+    if not isinstance(per_feature, Mapping) or not all(isinstance(v, Mapping) for v in per_feature.values()):
+        raise TypeError("detect_drift(): per_feature must map column names to dicts of options")
+    return call, {name: call.updated(o, f"per_feature[{name!r}]") for name, o in per_feature.items()}
+
+
+def compare_column(reference: DriftReference, name: str, kind: str, values: pd.Series | None,
+                   options: DriftOptions) -> "_Comparison":
+    """One column's test and effect size (``values`` None: the window lacks the column). A caller
+    that walks a large window one column at a time collects these per group of columns and hands
+    each group to :func:`corrected`; :func:`detect_drift` is that for one frame."""
+    return _Comparison.of(name, kind, reference.columns.get(name), values, options)
+
+
+def corrected(comparisons: Sequence["_Comparison"]) -> list[ColumnDrift]:
+    """The findings of one group of comparisons, p-values Benjamini-Hochberg-adjusted across it."""
     judged = [i for i, c in enumerate(comparisons) if c.judged]
     adjusted: list[float | None] = [None] * len(comparisons)
     for i, p_adjusted in zip(judged, benjamini_hochberg([comparisons[i].tested.p_value for i in judged])):

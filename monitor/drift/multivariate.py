@@ -66,9 +66,11 @@ class MultivariateDrift:
 
 
 def _sample(frame: pd.DataFrame, size: int, rng: np.random.Generator) -> pd.DataFrame:
-    if len(frame) <= size:
-        return frame
-    return frame.iloc[np.sort(rng.choice(len(frame), size, replace=False))]
+    """Up to ``size`` rows; a window read column by column (``ColumnFrame``) gives them by ``take``."""
+    rows = None if len(frame) <= size else np.sort(rng.choice(len(frame), size, replace=False))
+    if isinstance(frame, pd.DataFrame):
+        return frame if rows is None else frame.iloc[rows]
+    return frame.take(np.arange(len(frame)) if rows is None else rows)
 
 
 def _numeric_block(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:

@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-from sklearn.isotonic import IsotonicRegression
 
 KPIS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 #: Bootstrap draws per chunk: bounds memory at CHUNK x rows booleans.
@@ -87,6 +86,8 @@ class Calibrator:
         keep = np.isfinite(scores)
         if keep.sum() < 2 or positive[keep].all() or not positive[keep].any():
             raise ValueError("calibration needs scored reference rows of both classes")
+        from sklearn.isotonic import IsotonicRegression  # only when a calibration is fitted
+
         isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
         isotonic.fit(scores[keep], positive[keep].astype(float))
         self.thresholds, self.values = isotonic.X_thresholds_, isotonic.y_thresholds_

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn import metrics as skm
 
 from monitor.kpis.base import Evaluation, _finite
 
 
 def regression_kpis(y_true: np.ndarray, y_pred: np.ndarray) -> Evaluation:
+    from sklearn import metrics as skm  # imported when a regression model is checked, not by every worker
+
     kpis = {
         "mae": _finite(skm.mean_absolute_error(y_true, y_pred)),
         "rmse": _finite(math.sqrt(skm.mean_squared_error(y_true, y_pred))),

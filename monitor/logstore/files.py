@@ -90,6 +90,37 @@ def _sync(out) -> None:
 def read_segment(segment_id: int, location: str, checksum: str, size: int,
                  columns: list[str] | None = None) -> pa.Table:
     """The file's ``columns`` (all when None; names it lacks are skipped) after verifying it."""
+    file = pq.ParquetFile(pa.BufferReader(_verified(segment_id, location, checksum, size)))
+    if columns is not None:
+        present = set(file.schema_arrow.names)
+        columns = [c for c in columns if c in present]
+    return file.read(columns=columns)
+
+
+def verify_segment(segment_id: int, location: str, checksum: str, size: int) -> None:
+    """Raise :class:`LostSegment` unless the file is the one that was written (size and sha256)."""
+    _verified(segment_id, location, checksum, size)
+
+
+def read_verified_columns(segment_id: int, location: str, size: int, columns: list[str]) -> pa.Table:
+    """``columns`` of a file already verified by :func:`verify_segment` in this process, read by
+    Parquet column projection (only those columns' pages leave the disk). The size is checked
+    again, so a file deleted or truncated since fails as :class:`LostSegment`; names the file
+    lacks are skipped."""
+    try:
+        fs, path = fsspec.core.url_to_fs(location)
+        found = fs.size(path)
+        if found != size:
+            raise LostSegment(segment_id, location, f"has {found} bytes, {size} were written")
+        with fs.open(path, "rb") as handle:
+            file = pq.ParquetFile(handle)
+            present = set(file.schema_arrow.names)
+            return file.read(columns=[c for c in columns if c in present])
+    except FileNotFoundError:
+        raise LostSegment(segment_id, location, "is missing") from None
+
+
+def _verified(segment_id: int, location: str, checksum: str, size: int) -> bytes:
     try:
         fs, path = fsspec.core.url_to_fs(location)
         data = fs.cat_file(path)
@@ -99,11 +130,7 @@ def read_segment(segment_id: int, location: str, checksum: str, size: int,
         raise LostSegment(segment_id, location, f"has {len(data)} bytes, {size} were written")
     if hashlib.sha256(data).hexdigest() != checksum:
         raise LostSegment(segment_id, location, "does not match its sha256 checksum")
-    file = pq.ParquetFile(pa.BufferReader(data))
-    if columns is not None:
-        present = set(file.schema_arrow.names)
-        columns = [c for c in columns if c in present]
-    return file.read(columns=columns)
+    return data
 
 
 def delete_segment(location: str) -> None:

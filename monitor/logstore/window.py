@@ -47,7 +47,7 @@ def first_occurrences(keys: pa.Array) -> pa.Array:
     return pc.equal(first, pa.array(np.arange(len(keys), dtype=np.int32)))
 
 
-def _unify(tables: list[pa.Table]) -> pa.Table:
+def unify_tables(tables: list[pa.Table]) -> pa.Table:
     """One table from segments whose columns differ: a column a segment lacks is null there; an
     all-null column takes the others' type; numbers of mixed widths become float64; anything
     else that disagrees (a feature sent as a number, later as text) becomes text."""
@@ -106,7 +106,7 @@ def read_predictions(segments: Sequence[Segment], start: dt.datetime | None, end
             ids.append(positions[np.asarray(mask)])
     if not parts:
         return pa.table({}), np.empty(0, dtype=np.int64)
-    table = _unify(parts)
+    table = unify_tables(parts)
     row_ids = np.concatenate(ids)
     first = first_occurrences(table["request_id"].combine_chunks())
     if not pc.all(first).as_py():
@@ -119,7 +119,7 @@ def read_labels(segments: Iterable[Segment]) -> pa.Table:
     parts = [read(segment, ["request_id", "label"]) for segment in sorted(segments, key=lambda s: s.id)]
     if not parts:
         return pa.table({"request_id": pa.array([], pa.string()), "label": pa.array([], pa.null())})
-    return _unify(parts)
+    return unify_tables(parts)
 
 
 def join_labels(predictions: pa.Table, labels: pa.Table) -> pa.Table:
@@ -156,12 +156,14 @@ def to_frame(table: pa.Table | list[pa.Table]) -> pd.DataFrame:
     del table
     data = {}
     for name in list(columns):
-        column = columns.pop(name)
-        if name == "label" and column.null_count and (pa.types.is_integer(column.type)
-                                                       or pa.types.is_boolean(column.type)):
-            data[name] = pd.Series(column.to_pylist(), dtype=object)
-        else:
-            data[name] = column.to_pandas()
-        del column
+        data[name] = series_of(name, columns.pop(name))
         pa.default_memory_pool().release_unused()
     return pd.DataFrame(data, copy=False)
+
+
+def series_of(name: str, column: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """One window column as pandas: numbers as numpy arrays, text Arrow-backed, and a class
+    label with missing values as Python objects (ints or bools, None where missing)."""
+    if name == "label" and column.null_count and (pa.types.is_integer(column.type) or pa.types.is_boolean(column.type)):
+        return pd.Series(column.to_pylist(), dtype=object, name=name)
+    return column.to_pandas().rename(name)

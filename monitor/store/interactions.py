@@ -40,7 +40,8 @@ def window_events(session: Session, run: CheckRun, served_before: dt.datetime | 
     the database from ``LABEL_LEAD`` before the window starts (an event follows its impression)
     and matched to those ids in memory.
     """
-    window = load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
+    window = load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark,
+                         columns=["request_id", "ts"])
     if served_before is not None and len(window):
         window = window[window["ts"] < served_before]
     if not len(window):

@@ -10,8 +10,13 @@ after its prediction was served, so this keeps the old semantics (any label stor
 freeze joins its prediction) while a check does not reread the model's whole label history; a
 label logged more than a day before the start of its prediction's window is not joined.
 
-The loaded frame is kept per process in a small LRU keyed by the window key, so the evaluate and
-detect stages of one run in one worker read the segments once. Callers must not modify it.
+A loaded window is a :class:`~monitor.logstore.columns.WindowColumns`: its row selection (made
+once, after every segment's checksum) and the small columns the stages keep (label, prediction,
+score, timestamps, status, latency, segment columns); a feature column is read from the segments
+when a rule asks for it, so a worker never holds the whole window (a 1M-row, 25-feature window
+is 283 MB as one frame). It is kept per process in a small LRU keyed by the window key, so the
+collect, evaluate and detect stages of one run in one worker select the rows once. Callers must
+not modify what it returns.
 """
 
 from __future__ import annotations
@@ -20,22 +25,26 @@ import datetime as dt
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert, literal, select
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import LogSegment, WindowSegment
 from monitor.logstore import join_labels, read_labels, read_predictions, to_frame
+from monitor.logstore.columns import ColumnFrame, WindowColumns, open_window
 
 #: how long before a window's start a label segment may have been written and still join it
 LABEL_LEAD = dt.timedelta(days=1)
 #: loaded windows kept per process (a worker runs one check's stages at a time, two for overlap)
 CACHED_WINDOWS = 2
 
-_cache: OrderedDict[tuple[str, str], tuple[pd.DataFrame, np.ndarray]] = OrderedDict()
+#: the columns every stage reads, kept in memory once read (features are read when asked)
+SMALL_COLUMNS = ("ts", "prediction", "score", "latency_ms", "status", "label")
+
+_cache: OrderedDict[tuple[str, str], WindowColumns] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -59,9 +68,9 @@ def freeze_window(session: Session, model_id: int, start: dt.datetime, end: dt.d
     for conditions in (_prediction_segments(model_id, start, end, version), _label_segments(model_id, start)):
         chosen = select(literal(key), LogSegment.id).where(*conditions)
         session.execute(insert(WindowSegment).from_select(["key", "segment_id"], chosen))
-    window = load_window(session, model_id, start, end, version, {"key": key})
-    newest = window["ts"].max() if len(window) else None
-    return {"key": key, "rows": len(window), "labelled_rows": int(window["label"].notna().sum()),
+    window = _loaded(session, model_id, start, end, version, key)
+    newest = window.column("ts", keep=True).max() if window.rows else None
+    return {"key": key, "rows": window.rows, "labelled_rows": int(window.column("label", keep=True).notna().sum()),
             "newest_prediction": newest.isoformat() if newest is not None else None}
 
 
@@ -76,7 +85,7 @@ def _database(session: Session) -> str:
 
 
 def _loaded(session: Session, model_id: int, start: dt.datetime, end: dt.datetime, version: str | None,
-            key: str) -> tuple[pd.DataFrame, np.ndarray]:
+            key: str) -> WindowColumns:
     cache_key = (_database(session), key)
     with _cache_lock:  # a --pool threads worker shares the cache between its threads
         if cache_key in _cache:
@@ -84,12 +93,8 @@ def _loaded(session: Session, model_id: int, start: dt.datetime, end: dt.datetim
             return _cache[cache_key]
     segments = list(session.scalars(select(LogSegment).join(WindowSegment, WindowSegment.segment_id == LogSegment.id)
                                     .where(WindowSegment.key == key).order_by(LogSegment.id)))
-    predictions, row_ids = read_predictions([s for s in segments if s.kind == "predictions"], start, end, version)
-    if predictions.num_columns:
-        predictions = join_labels(predictions, read_labels([s for s in segments if s.kind == "labels"]))
-    holder = [predictions]
-    del predictions  # to_frame frees each column's Arrow memory once converted
-    loaded = (to_frame(holder), row_ids)
+    loaded = open_window([s for s in segments if s.kind == "predictions"], [s for s in segments if s.kind == "labels"],
+                         start, end, version)
     with _cache_lock:
         _cache[cache_key] = loaded
         while len(_cache) > CACHED_WINDOWS:
@@ -98,13 +103,22 @@ def _loaded(session: Session, model_id: int, start: dt.datetime, end: dt.datetim
 
 
 def load_window(session: Session, model_id: int, start: dt.datetime, end: dt.datetime,
-                version: str | None, watermark: dict[str, Any]) -> pd.DataFrame:
-    """The frozen window as a DataFrame: one row per prediction, its label (or None) beside it.
+                version: str | None, watermark: dict[str, Any], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The frozen window as a DataFrame: one row per prediction, its label (or None) beside it;
+    only ``columns`` when given (the small ones, and those named, stay cached for later stages).
 
     Raises :class:`monitor.logstore.LostSegment` when a frozen segment's file is missing or
     altered, so the stage fails with that reason instead of counting fewer rows.
     """
-    return _loaded(session, model_id, start, end, version, watermark["key"])[0]
+    window = _loaded(session, model_id, start, end, version, watermark["key"])
+    return window.frame(columns, keep=columns is not None)
+
+
+def window_view(session: Session, model_id: int, start: dt.datetime, end: dt.datetime,
+                version: str | None, watermark: dict[str, Any]) -> ColumnFrame:
+    """The frozen window as a :class:`ColumnFrame`: every column by name, a feature read from the
+    segments each time it is asked for (what the detect rules walk one column at a time)."""
+    return _loaded(session, model_id, start, end, version, watermark["key"]).view()
 
 
 def window_rows_since(session: Session, run: Any, first_id: int, columns: list[str]) -> pd.DataFrame:
@@ -112,9 +126,9 @@ def window_rows_since(session: Session, run: Any, first_id: int, columns: list[s
     first row), only ``columns``."""
     if not run.watermark or not run.watermark.get("key"):
         return pd.DataFrame(columns=columns)
-    frame, row_ids = _loaded(session, run.model_id, run.window_start, run.window_end, run.version,
-                             run.watermark["key"])
-    return frame.loc[row_ids >= first_id, columns].reset_index(drop=True)
+    window = _loaded(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark["key"])
+    frame = window.frame(columns, keep=True)
+    return frame.loc[window.row_ids >= first_id, columns].reset_index(drop=True)
 
 
 def labelled_history(session: Session, model_id: int, since: dt.datetime, limit: int = 200_000) -> pd.DataFrame:

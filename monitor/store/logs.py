@@ -24,7 +24,7 @@ from monitor.db.schema import LogSegment, QuarantinedRow
 from monitor.logstore import ROWS_PER_ID, first_seen, root_for, table_from_rows, write_segment
 from monitor.logstore.window import first_occurrences
 from monitor.store.log_windows import (  # noqa: F401 - the window half of this repository
-    freeze_window, labelled_history, load_window, release_window, window_rows_since,
+    SMALL_COLUMNS, freeze_window, labelled_history, load_window, release_window, window_rows_since, window_view,
 )
 
 KINDS = ("predictions", "labels")

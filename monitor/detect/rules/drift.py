@@ -5,16 +5,16 @@ segment value (``monitor.drift``: a test's BH-adjusted p-value and an effect siz
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from monitor.detect.findings import Finding
 from monitor.detect.frames import OUTPUTS, readable
 from monitor.detect.rule import Rule, WindowContext
 from monitor.plugins import rule
-from monitor.reference import WHOLE, drift_columns, segments_of
+from monitor.reference import WHOLE, drift_columns, segment_positions
 from monitor.spec import ModelSpec
 
 
@@ -38,21 +38,19 @@ class Drift(Rule):
             return []
         from monitor.drift.reference import DriftReference
 
-        # One reference decoded at a time (the whole reference of a large version is tens of MB,
-        # and unpacking every segment's at once held three copies of the bundle).
+        # Column by column: a large window is read one column at a time (monitor.logstore.columns),
+        # and each column is compared for the whole window and every segment value before the
+        # next one is read. Each group (the whole window, one segment value) is then BH-corrected
+        # on its own, so the findings are those of one ``detect_drift`` call per group.
         with np.load(io.BytesIO(context.drift_reference), allow_pickle=False) as references:
-            def reference(key: str) -> DriftReference:
-                return DriftReference.from_bytes(references[key].tobytes())
-
-            findings = _drift(reference(WHOLE), frame, spec, "")
+            groups = [_Group("", None, DriftReference.from_bytes(references[WHOLE].tobytes()), None)]
             for column in spec.columns.segments:
                 if column not in frame:
                     continue
-                for segment, part in segments_of(frame, column):
-                    if segment in references.files:
-                        more = _drift(reference(segment), part, spec, segment)
-                        findings += [f for f in more if f.details.get("column") != column]
-        return findings
+                groups += [_Group(segment, column, DriftReference.from_bytes(references[segment].tobytes()), rows)
+                           for segment, rows in segment_positions(frame[column], column)
+                           if segment in references.files]
+        return _drift(groups, frame, spec)
 
     def summary(self, context: WindowContext, findings: list[Finding]) -> list[dict[str, Any]]:
         """The whole window's per-column results (the report's drift table)."""
@@ -63,25 +61,51 @@ def _whole_segment(column: str) -> str:
     return f"{'output' if column in OUTPUTS else 'feature'}={column}"
 
 
-def _drift(reference, frame: pd.DataFrame, spec: ModelSpec, segment: str) -> list[Finding]:
-    from monitor.drift import detect_drift
+@dataclass(frozen=True)
+class _Group:
+    """The rows one set of drift findings is about: the whole window, or one segment value."""
+
+    segment: str
+    column: str | None  # the segment column (its own findings are left out), None for the window
+    reference: Any
+    rows: np.ndarray | None  # the segment's row positions, None for the whole window
+
+
+def _drift(groups: list[_Group], frame, spec: ModelSpec) -> list[Finding]:
+    from monitor.drift.compare import compare_column, corrected, drift_options
 
     rules = spec.rules
     numeric, categorical = drift_columns(spec, frame)
     if not rules.prediction_drift:
         numeric = [c for c in numeric if c not in OUTPUTS]
         categorical = [c for c in categorical if c not in OUTPUTS]
-    results = detect_drift(reference, frame, numeric=numeric, categorical=categorical, **rules.drift.options())
-    prefix = f"{segment}," if segment else ""
+    both = sorted(set(numeric) & set(categorical))
+    if both:
+        raise ValueError(f"detect_drift(): column(s) {both} are listed as both numeric and categorical")
+    call, per_feature = drift_options(**rules.drift.options())
+    comparisons: list[list[Any]] = [[] for _ in groups]
+    for kind, names in (("numeric", numeric), ("categorical", categorical)):
+        for name in names:
+            values = frame[name]
+            for group, found in zip(groups, comparisons):
+                part = values if group.rows is None else values.iloc[group.rows]
+                found.append(compare_column(group.reference, name, kind, part, per_feature.get(name, call)))
+            del values, part
     findings = []
-    for result in results:
-        output = result.column in OUTPUTS
-        message = readable(result.skipped or result.message)
-        status = "insufficient_data" if result.skipped else ("firing" if result.drifted else "ok")
-        findings.append(Finding(
-            rule="prediction_drift" if output else "data_drift",
-            kind="prediction_drift" if output else "data_drift", status=status,
-            segment=f"{prefix}{_whole_segment(result.column)}",
-            message=f"[{segment}] {message}" if segment else message, metric=result.effect_method,
-            value=result.effect_size, threshold=result.threshold_effect, details=result.to_json()))
+    for group, found in zip(groups, comparisons):
+        findings += [_finding(result, group.segment) for result in corrected(found)
+                     if group.column is None or result.column != group.column]
     return findings
+
+
+def _finding(result, segment: str) -> Finding:
+    prefix = f"{segment}," if segment else ""
+    output = result.column in OUTPUTS
+    message = readable(result.skipped or result.message)
+    status = "insufficient_data" if result.skipped else ("firing" if result.drifted else "ok")
+    return Finding(
+        rule="prediction_drift" if output else "data_drift",
+        kind="prediction_drift" if output else "data_drift", status=status,
+        segment=f"{prefix}{_whole_segment(result.column)}",
+        message=f"[{segment}] {message}" if segment else message, metric=result.effect_method,
+        value=result.effect_size, threshold=result.threshold_effect, details=result.to_json())

@@ -1,0 +1,129 @@
+"""A window read column by column (``monitor.logstore.columns``) is the window read whole: the same
+rows, order, types and labels, and the drift and quality rules find the same things on it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitor.detect.frames import window_frame
+from monitor.detect.rule import WindowContext
+from monitor.detect.rules.drift import Drift
+from monitor.detect.rules.quality import DataQuality
+from monitor.logstore import LostSegment, columns, files, tables, window
+from monitor.reference import build_drift_reference, build_profile
+from monitor.spec import parse_spec
+
+NOW = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
+START, END = NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=1)
+
+
+class Segment:
+    def __init__(self, id: int, written: files.SegmentFile):
+        self.id, self.location, self.checksum, self.bytes = id, written.location, written.checksum, written.bytes
+
+
+def _segment(tmp_path, id: int, kind: str, rows: list[dict]) -> Segment:
+    return Segment(id, files.write_segment(str(tmp_path), 1, kind, tables.table_from_rows(kind, rows)))
+
+
+def _whole(predictions, labels, start=START, end=END, version=None) -> pd.DataFrame:
+    table, _ = window.read_predictions(predictions, start, end, version)
+    return window.to_frame(window.join_labels(table, window.read_labels(labels)))
+
+
+def test_the_columns_doctest_holds():
+    assert doctest.testmod(columns).failed == 0
+
+
+def test_a_window_by_columns_equals_the_window_read_whole(tmp_path):
+    first = _segment(tmp_path, 1, "predictions", [
+        {"request_id": "a", "ts": NOW, "prediction": 1, "score": 0.9, "features": {"x": 1, "city": "Oslo"}},
+        {"request_id": "old", "ts": NOW - dt.timedelta(days=2), "prediction": 0, "features": {"x": "stale"}},
+        {"request_id": "c", "ts": NOW, "prediction": 1, "version": "v2", "features": {"x": 3}}])
+    second = _segment(tmp_path, 2, "predictions", [  # a feature sent as text here, a repeat of "a"
+        {"request_id": "a", "ts": NOW, "prediction": 0, "features": {"x": "high"}},
+        {"request_id": "b", "ts": NOW, "prediction": 0, "features": {"x": 2.5, "y": 7}}])
+    third = _segment(tmp_path, 3, "predictions", [{"request_id": "d", "ts": NOW, "prediction": 1, "score": 0.2}])
+    labels = [_segment(tmp_path, 4, "labels", [{"request_id": "b", "label": 1}]),
+              _segment(tmp_path, 5, "labels", [{"request_id": "b", "label": 0}, {"request_id": "d", "label": 0}])]
+    for version in (None, "v2"):
+        predictions = [third, second, first]
+        expected = _whole(predictions, labels, version=version)
+        opened = columns.open_window(predictions, labels, START, END, version)
+        pd.testing.assert_frame_equal(opened.frame(), expected)
+        assert opened.rows == len(expected)
+        _, row_ids = window.read_predictions(predictions, START, END, version)
+        assert list(opened.row_ids) == list(row_ids)
+        for name in expected.columns:  # column by column, and through the view, as the rules read it
+            pd.testing.assert_series_equal(opened.view()[name], expected[name])
+    assert list(columns.open_window([third, second, first], labels, START, END, None).frame()["label"]) == \
+        [None, None, 1, 0]  # a, c (segment 1), b (2), d (3)
+
+
+def test_a_window_of_no_segments_is_empty_with_the_layout():
+    opened = columns.open_window([], [], START, END, None)
+    assert opened.rows == 0 and list(opened.frame().columns) == [*tables.BASE_PREDICTION, "label"]
+
+
+def test_a_segment_deleted_after_the_window_was_opened_fails_the_column_read(tmp_path):
+    segment = _segment(tmp_path, 1, "predictions", [{"request_id": "a", "ts": NOW, "prediction": 1, "features": {"x": 1}}])
+    opened = columns.open_window([segment], [], START, END, None)
+    files.delete_segment(segment.location)
+    with pytest.raises(LostSegment, match="log segment 1 at .* is missing"):
+        opened.column("x")
+
+
+def _drifted_window(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+
+    def frame(n, shift):
+        return pd.DataFrame({"n0": np.where(rng.random(n) < 0.02 + shift, np.nan, rng.normal(shift, 1, n)), "n1": rng.normal(0, 1 + shift, n),
+                             "c0": rng.choice(["a", "b", "c"], n), "c1": rng.choice(["x", "y"], n, p=[0.5 + shift / 4, 0.5 - shift / 4]),
+                             "prediction": rng.integers(0, 2, n), "score": rng.random(n)})
+    return frame(rows, 0.0), frame(rows, 0.4)
+
+
+def test_drift_and_quality_find_the_same_on_a_view_as_on_a_frame(tmp_path):
+    reference, current = _drifted_window(3000, 1)
+    spec = parse_spec({"name": "m", "task": "binary_classification",
+                       "columns": {"numeric": ["n0", "n1"], "categorical": ["c0", "c1"], "segments": ["c0"]}},
+                      "test")[0]
+    profile, _ = build_profile(reference.assign(label=reference["prediction"]), spec)
+    drift_reference = build_drift_reference(reference.assign(label=reference["prediction"]), spec)
+    rows = [{"request_id": f"r{i}", "ts": NOW, "prediction": int(r.prediction), "score": float(r.score),
+             "features": {"n0": r.n0, "n1": r.n1, "c0": r.c0, "c1": r.c1}} for i, r in enumerate(current.itertuples())]
+    segments = [_segment(tmp_path, i + 1, "predictions", rows[i * 1000:(i + 1) * 1000]) for i in range(3)]
+    opened = columns.open_window(segments, [], START, END, None)
+    whole = opened.frame()
+    base = WindowContext(spec=spec, drift_reference=drift_reference, quality_stats=profile.get("quality"))
+    on_frame = dataclasses.replace(base, window=whole, frame=window_frame(whole, spec))
+    on_view = dataclasses.replace(base, window=opened.view(), frame=window_frame(opened.view(), spec))
+    for family in (Drift(), DataQuality()):
+        expected, found = family.evaluate(on_frame), family.evaluate(on_view)
+        assert [f.to_json() if hasattr(f, "to_json") else f for f in found] == \
+            [f.to_json() if hasattr(f, "to_json") else f for f in expected]
+        assert family.summary(on_view, found) == family.summary(on_frame, expected)
+    drift = Drift().evaluate(on_view)
+    assert any(f.status == "firing" for f in drift) and any(f.segment.startswith("c0=b,") for f in drift)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_roc_auc_and_log_loss_equal_scikit_learn(seed):
+    from sklearn import metrics
+
+    from monitor.kpis.classification import log_loss, roc_auc
+
+    rng = np.random.default_rng(seed)
+    n = [50, 1000, 20_000][seed % 3]
+    y = rng.integers(0, 2, n)
+    scores = rng.random(n) if seed < 3 else np.round(rng.random(n), 1)  # ties from seed 3 on
+    probabilities = np.clip(scores, 1e-15, 1 - 1e-15)
+    assert roc_auc(y, scores) == pytest.approx(metrics.roc_auc_score(y, scores), rel=0, abs=1e-12)
+    assert log_loss(y, probabilities) == pytest.approx(metrics.log_loss(y, probabilities, labels=[0, 1]),
+                                                       rel=1e-12, abs=1e-12)
