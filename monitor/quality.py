@@ -315,6 +315,17 @@ def assess_quality(reference_stats: dict[str, dict], window: pd.DataFrame, numer
     >>> [issue.check for issue in assess_quality(reference_stats(ref, ["age"], ["plan"]), win, ["age"], ["plan"])]
     ['completeness', 'out_of_range', 'new_categories']
     """
+    return assess_with_histograms(reference_stats, window, numeric, categorical, quarantined=quarantined,
+                                  max_missing_increase=max_missing_increase, max_out_of_range=max_out_of_range,
+                                  max_new_categories=max_new_categories, ignore=ignore)[0]
+
+
+def assess_with_histograms(reference_stats: dict[str, dict], window: pd.DataFrame, numeric: Sequence[str],
+                           categorical: Sequence[str], *, quarantined: int = 0, max_missing_increase: float = 0.05,
+                           max_out_of_range: float = 0.01, max_new_categories: float = 0.01,
+                           ignore: Iterable[str] = ()) -> tuple[list[QualityIssue], dict[str, dict]]:
+    """:func:`assess_quality` and :func:`histograms` in one pass over the columns (a large window
+    is read from its segments once per column, not once per check and once per chart)."""
     context = _Window(reference_stats, window, list(numeric), list(categorical), frozenset(ignore), int(quarantined),
                       max_missing_increase, max_out_of_range, max_new_categories)
     # Column by column, each column read once for every check (a large window is read from its
@@ -322,6 +333,7 @@ def assess_quality(reference_stats: dict[str, dict], window: pd.DataFrame, numer
     found: dict[str, list[QualityIssue]] = {name: [] for name in CHECKS}
     found["schema"] = _schema(context)
     found["type_errors"] = _type_errors(replace(context, numeric=[]))  # the quarantined rows
+    plots: dict[str, dict] = {}
     for column in context.present(list(dict.fromkeys([*context.numeric, *context.categorical]))):
         one = replace(context, window=pd.DataFrame({column: window[column]}, copy=False), quarantined=0,
                       numeric=[c for c in context.numeric if c == column],
@@ -329,4 +341,8 @@ def assess_quality(reference_stats: dict[str, dict], window: pd.DataFrame, numer
         for name, check in CHECKS.items():
             if name != "schema":
                 found[name] += check(one)
-    return [issue for issues in found.values() for issue in issues]
+        plots.update(histograms({column: reference_stats[column]}, one.window))
+    charts = {column: plots[column] if column in plots else histograms({column: entry}, window).get(column)
+              for column, entry in reference_stats.items() if column in plots or column in window}
+    return ([issue for issues in found.values() for issue in issues],
+            {column: chart for column, chart in charts.items() if chart is not None})

@@ -86,12 +86,16 @@ class WindowColumns:
     """One frozen window: which rows of which segments it holds, and their label column."""
 
     def __init__(self, segments: list[Segment], selections: list[np.ndarray | None], first: np.ndarray | None,
-                 row_ids: np.ndarray, names: dict[str, str | None], label: pa.ChunkedArray | pa.Array):
+                 row_ids: np.ndarray, names: dict[str, str | None], label: pa.ChunkedArray | pa.Array,
+                 cache_bytes: int = 0):
         #: per segment, the positions of its rows in the window (None: all of them), then the
         #: positions of the first occurrence of each request id among those (None: all)
         self._segments, self._selections, self._first = segments, selections, first
         self.row_ids, self._names, self._label = row_ids, names, label
         self._kept_columns: dict[str, pd.Series] = {}
+        #: decoded columns kept up to this many bytes (the first ones read), beside ``keep``'s
+        self._cache_bytes = cache_bytes
+        self._cached: dict[str, pd.Series] = {}
 
     @property
     def rows(self) -> int:
@@ -106,11 +110,16 @@ class WindowColumns:
         """One column of the window's rows; ``keep`` holds it for later reads."""
         if name in self._kept_columns:
             return self._kept_columns[name]
+        if name in self._cached:
+            return self._cached[name]
         if name not in self._names:
             raise KeyError(name)
         series = series_of(name, self.arrow(name))
         if keep:
             self._kept_columns[name] = series
+        elif sum(s.memory_usage(index=False) for s in self._cached.values()) + series.memory_usage(index=False) \
+                <= self._cache_bytes:
+            self._cached[name] = series
         return series
 
     def arrow(self, name: str) -> pa.ChunkedArray | pa.Array:
@@ -142,9 +151,10 @@ class WindowColumns:
 
 
 def open_window(segments: Sequence[Segment], label_segments: Sequence[Segment], start: dt.datetime | None,
-                end: dt.datetime | None, version: str | None) -> WindowColumns:
+                end: dt.datetime | None, version: str | None, cache_bytes: int = 0) -> WindowColumns:
     """Verify the segments, select the window's rows (the same rows, in the same order, as
-    :func:`monitor.logstore.window.read_predictions`) and join their labels."""
+    :func:`monitor.logstore.window.read_predictions`) and join their labels; up to
+    ``cache_bytes`` of decoded columns are kept for later reads."""
     segments = sorted(segments, key=lambda s: s.id)
     if not segments:
         return WindowColumns([], [], None, np.empty(0, dtype=np.int64), _layout({}), pa.nulls(0))
@@ -174,7 +184,7 @@ def open_window(segments: Sequence[Segment], label_segments: Sequence[Segment], 
         first = np.flatnonzero(np.asarray(is_first))
         row_ids, request_ids = row_ids[first], request_ids.take(first)
     joined = join_labels(pa.table({"request_id": request_ids}), read_labels(label_segments))
-    return WindowColumns(segments, selections, first, row_ids, _layout(schema), joined["label"])
+    return WindowColumns(segments, selections, first, row_ids, _layout(schema), joined["label"], cache_bytes)
 
 
 def _stored_names(segment: Segment) -> list[str]:

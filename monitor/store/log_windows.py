@@ -32,6 +32,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, literal, select
 from sqlalchemy.orm import Session
 
+from monitor.config import get_settings
 from monitor.db.schema import LogSegment, WindowSegment
 from monitor.logstore import join_labels, read_labels, read_predictions, to_frame
 from monitor.logstore.columns import ColumnFrame, WindowColumns, open_window
@@ -94,7 +95,7 @@ def _loaded(session: Session, model_id: int, start: dt.datetime, end: dt.datetim
     segments = list(session.scalars(select(LogSegment).join(WindowSegment, WindowSegment.segment_id == LogSegment.id)
                                     .where(WindowSegment.key == key).order_by(LogSegment.id)))
     loaded = open_window([s for s in segments if s.kind == "predictions"], [s for s in segments if s.kind == "labels"],
-                         start, end, version)
+                         start, end, version, cache_bytes=get_settings().window_cache_mb * 2**20)
     with _cache_lock:
         _cache[cache_key] = loaded
         while len(_cache) > CACHED_WINDOWS:

@@ -28,10 +28,10 @@ class DataQuality(Rule):
         stats, window, rules = context.quality_stats, context.window, context.spec.rules
         if not stats or window.empty:
             return []
-        from monitor.quality import assess_quality
+        from monitor.quality import assess_with_histograms
 
         columns = context.spec.columns
-        issues = assess_quality(
+        issues, self._histograms = assess_with_histograms(
             stats, _features(stats, window), columns.numeric, columns.categorical, quarantined=context.quarantined,
             max_missing_increase=rules.missing_increase if rules.missing_increase is not None else 1.0,
             max_out_of_range=rules.out_of_range_share if rules.out_of_range_share is not None else 1.0)
@@ -50,8 +50,9 @@ class DataQuality(Rule):
         from monitor.quality import histograms
 
         stats = context.quality_stats or {}
+        charts = getattr(self, "_histograms", None)  # drawn by evaluate in its pass over the columns
         return {"issues": [f.details for f in findings if f.status == "firing"],
-                "histograms": histograms(stats, _features(stats, context.window))}
+                "histograms": charts if charts is not None else histograms(stats, _features(stats, context.window))}
 
 
 def _features(stats: dict[str, dict], window: pd.DataFrame) -> pd.DataFrame:
