@@ -50,11 +50,13 @@ def _positive_mask(labels: Sequence[Any] | np.ndarray, positive_label: Any) -> n
             value = int(value)
         return str(value)
     array = np.asarray(labels)
+    target = key(positive_label)
+    if array.dtype.kind == "b":  # already a mask: True keys as "1", False as "0"
+        return array.copy() if target == "1" else ~array if target == "0" else np.zeros(len(array), dtype=bool)
     if array.dtype.kind not in "biuf":
         array = array.astype(object)
     if not len(array):
         return np.zeros(0, dtype=bool)
-    target = key(positive_label)
     inverse, uniques = pd.factorize(pd.Series(array), use_na_sentinel=False)
     # factorize merges 1, 1.0 and True (equal in Python); they agree under ``key`` too (True -> 1)
     return np.array([key(v) == target for v in uniques], dtype=bool)[inverse]
@@ -149,7 +151,7 @@ def _expected_auc(ranks: np.ndarray, p: np.ndarray) -> float:
     # for each i, the weight of negatives ranked below it is a cumulative sum over sorted ranks.
     order = np.argsort(ranks, kind="stable")
     r, weights_pos, weights_neg = ranks[order], p[order], 1 - p[order]
-    unique, start = np.unique(r, return_index=True)
+    start = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])  # r is sorted: where each distinct rank starts
     neg_per_rank = np.add.reduceat(weights_neg, start)
     pos_per_rank = np.add.reduceat(weights_pos, start)
     below = np.cumsum(neg_per_rank) - neg_per_rank

@@ -35,10 +35,13 @@ def estimate_window(window: pd.DataFrame, spec: ModelSpec, calibration: dict | N
     calibrator = Calibrator().fit(calibration["scores"], calibration["labels"], positive_label=1)
     scores = window["score"].to_numpy(dtype=float, na_value=np.nan)
     scored = ~np.isnan(scores)
-    codes, keys = encode_labels(window["prediction"][scored])
+    every = bool(scored.all())  # the usual case: no row-filtered copies of a large window
+    codes, keys = encode_labels(window["prediction"] if every else window["prediction"][scored])
     positive = label_key(spec.positive_label)
-    predictions = np.array([key == positive for key in keys], dtype=np.int64)[codes]
-    result = estimate(scores[scored], calibrator=calibrator, predictions=predictions, positive_label=1)
+    predictions = np.array([key == positive for key in keys], dtype=bool)[codes]
+    del codes
+    result = estimate(scores if every else scores[scored], calibrator=calibrator, predictions=predictions,
+                      positive_label=True)
     return result.to_json()
 
 
