@@ -115,6 +115,7 @@ class WindowColumns:
         if name not in self._names:
             raise KeyError(name)
         series = series_of(name, self.arrow(name))
+        _release_arrow_pages()
         if keep:
             self._kept_columns[name] = series
         elif sum(s.memory_usage(index=False) for s in self._cached.values()) + series.memory_usage(index=False) \
@@ -183,8 +184,16 @@ def open_window(segments: Sequence[Segment], label_segments: Sequence[Segment], 
     if not pc.all(is_first).as_py():
         first = np.flatnonzero(np.asarray(is_first))
         row_ids, request_ids = row_ids[first], request_ids.take(first)
-    joined = join_labels(pa.table({"request_id": request_ids}), read_labels(label_segments))
-    return WindowColumns(segments, selections, first, row_ids, _layout(schema), joined["label"], cache_bytes)
+    label = join_labels(pa.table({"request_id": request_ids}), read_labels(label_segments))["label"]
+    del request_ids, keys
+    _release_arrow_pages()
+    return WindowColumns(segments, selections, first, row_ids, _layout(schema), label, cache_bytes)
+
+
+def _release_arrow_pages() -> None:
+    """Hand the Arrow allocator's freed pages back to the system: numpy and pandas allocate
+    elsewhere, so pages Arrow keeps cached after a read only raise the worker's RSS."""
+    pa.default_memory_pool().release_unused()
 
 
 def _stored_names(segment: Segment) -> list[str]:
