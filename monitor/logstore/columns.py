@@ -93,6 +93,7 @@ class WindowColumns:
         self._segments, self._selections, self._first = segments, selections, first
         self.row_ids, self._names, self._label = row_ids, names, label
         self._kept_columns: dict[str, pd.Series] = {}
+        self._footers: dict[int, Any] = {}  # each segment's parsed Parquet footer, by segment id
         #: decoded columns kept up to this many bytes (the first ones read), beside ``keep``'s
         self._cache_bytes = cache_bytes
         self._cached: dict[str, pd.Series] = {}
@@ -132,7 +133,7 @@ class WindowColumns:
             return pa.nulls(self.rows, pa.string())
         parts = []
         for segment, selection in zip(self._segments, self._selections):
-            table = read_verified_columns(segment.id, segment.location, segment.bytes, [stored])
+            table = read_verified_columns(segment.id, segment.location, segment.bytes, [stored], self._footers)
             if not table.num_columns:
                 table = pa.table({stored: pa.nulls(table.num_rows)})
             parts.append(table if selection is None else table.take(selection))

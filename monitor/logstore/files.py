@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.engine import make_url
@@ -102,22 +103,35 @@ def verify_segment(segment_id: int, location: str, checksum: str, size: int) -> 
     _verified(segment_id, location, checksum, size)
 
 
-def read_verified_columns(segment_id: int, location: str, size: int, columns: list[str]) -> pa.Table:
+def read_verified_columns(segment_id: int, location: str, size: int, columns: list[str],
+                          footers: dict[int, pq.FileMetaData] | None = None) -> pa.Table:
     """``columns`` of a file already verified by :func:`verify_segment` in this process, read by
     Parquet column projection (only those columns' pages leave the disk). The size is checked
     again, so a file deleted or truncated since fails as :class:`LostSegment`; names the file
-    lacks are skipped."""
+    lacks are skipped. ``footers`` (by segment id) keeps each file's parsed footer for the next
+    read of the same window; a local file is read by pyarrow's own file reader."""
+    footers = {} if footers is None else footers
     try:
         fs, path = fsspec.core.url_to_fs(location)
         found = fs.size(path)
         if found != size:
             raise LostSegment(segment_id, location, f"has {found} bytes, {size} were written")
+        if isinstance(fs, LocalFileSystem):
+            file = pq.ParquetFile(path, metadata=footers.get(segment_id))
+            return _projected(file, columns, footers, segment_id)
         with fs.open(path, "rb") as handle:
-            file = pq.ParquetFile(handle)
-            present = set(file.schema_arrow.names)
-            return file.read(columns=[c for c in columns if c in present])
+            return _projected(pq.ParquetFile(handle, metadata=footers.get(segment_id)), columns, footers, segment_id)
     except FileNotFoundError:
         raise LostSegment(segment_id, location, "is missing") from None
+
+
+def _projected(file: pq.ParquetFile, columns: list[str], footers: dict[int, pq.FileMetaData],
+               segment_id: int) -> pa.Table:
+    footers[segment_id] = file.metadata
+    present = set(file.schema_arrow.names)
+    table = file.read(columns=[c for c in columns if c in present])
+    file.close()
+    return table
 
 
 def _verified(segment_id: int, location: str, checksum: str, size: int) -> bytes:
