@@ -324,17 +324,29 @@ class DriftReference:
     def from_bytes(cls, blob: bytes) -> "DriftReference":
         """Rebuild a reference saved by :meth:`to_bytes` (``np.load(allow_pickle=False)``)."""
         with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
-            meta = json.loads(archive["meta"].tobytes().decode())
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"drift reference blob has format {meta.get('format')!r}; "
-                                 f"this version reads format {FORMAT}: rebuild the reference")
-            columns: dict[str, ColumnReference] = {}
-            for i, d in enumerate(meta["columns"]):
-                if d["kind"] == "numeric":
-                    columns[d["name"]] = NumericReference(
-                        d["name"], archive[f"c{i}_values"], d["count"], d["missing"], d["mean"], d["std"],
-                        d["min"], d["max"], tuple(d["quantiles"]), archive[f"c{i}_edges"], archive[f"c{i}_bins"])
-                else:
-                    columns[d["name"]] = CategoricalReference(tuple(d["categories"]), archive[f"c{i}_counts"],
-                                                              d["missing"], d["name"])
+            return cls._from_arrays(archive)
+
+    @classmethod
+    def view_bytes(cls, blob: bytes | memoryview | np.ndarray) -> "DriftReference":
+        """:meth:`from_bytes` whose arrays are read-only views of ``blob`` (no copy; the
+        reference keeps ``blob`` alive). Raises ValueError when the blob cannot be viewed."""
+        from monitor.drift.npz import npz_views
+
+        return cls._from_arrays(npz_views(blob))
+
+    @classmethod
+    def _from_arrays(cls, archive: Any) -> "DriftReference":
+        meta = json.loads(archive["meta"].tobytes().decode())
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"drift reference blob has format {meta.get('format')!r}; "
+                             f"this version reads format {FORMAT}: rebuild the reference")
+        columns: dict[str, ColumnReference] = {}
+        for i, d in enumerate(meta["columns"]):
+            if d["kind"] == "numeric":
+                columns[d["name"]] = NumericReference(
+                    d["name"], archive[f"c{i}_values"], d["count"], d["missing"], d["mean"], d["std"],
+                    d["min"], d["max"], tuple(d["quantiles"]), archive[f"c{i}_edges"], archive[f"c{i}_bins"])
+            else:
+                columns[d["name"]] = CategoricalReference(tuple(d["categories"]), archive[f"c{i}_counts"],
+                                                          d["missing"], d["name"])
         return cls(columns, meta["max_sample"], meta["seed"])

@@ -140,3 +140,28 @@ def test_decoded_columns_are_kept_up_to_the_cache_budget_and_read_again_past_it(
     assert opened.column("a") is opened.column("a")
     assert opened.column("b") is not opened.column("b")  # past the budget: read from the segment again
     assert opened.column("b").tolist() == [-float(i) for i in range(1000)]
+
+
+def test_a_drift_reference_viewed_in_its_bundle_equals_the_decoded_one():
+    from monitor.drift.npz import npz_views
+    from monitor.drift.reference import DriftReference
+    from monitor.reference import unpack
+
+    reference, _ = _drifted_window(2000, 3)
+    spec = parse_spec({"name": "m", "task": "binary_classification",
+                       "columns": {"numeric": ["n0", "n1"], "categorical": ["c0", "c1"], "segments": ["c0"]}},
+                      "test")[0]
+    bundle = build_drift_reference(reference.assign(label=reference["prediction"]), spec)
+    views, blobs = npz_views(bundle), unpack(bundle)
+    assert set(views) == set(blobs) and len(blobs) > 1
+    for key, blob in blobs.items():
+        decoded, viewed = DriftReference.from_bytes(blob), DriftReference.view_bytes(views[key])
+        assert list(viewed.columns) == list(decoded.columns)
+        for name, column in decoded.columns.items():
+            for attribute, value in vars(column).items():
+                other = vars(viewed.columns[name])[attribute]
+                if isinstance(value, np.ndarray):
+                    assert np.array_equal(other, value, equal_nan=value.dtype.kind == "f")
+                    assert not other.flags.writeable  # a view of the bundle, not a copy
+                else:
+                    assert other == value or (value != value and other != other)

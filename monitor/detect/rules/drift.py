@@ -36,20 +36,17 @@ class Drift(Rule):
         spec, frame = context.spec, context.frame
         if context.drift_reference is None or not spec.rules.drift.enabled or frame.empty:
             return []
-        from monitor.drift.reference import DriftReference
-
         # Column by column: a large window is read one column at a time (monitor.logstore.columns),
         # and each column is compared for the whole window and every segment value before the
         # next one is read. Each group (the whole window, one segment value) is then BH-corrected
         # on its own, so the findings are those of one ``detect_drift`` call per group.
-        with np.load(io.BytesIO(context.drift_reference), allow_pickle=False) as references:
-            groups = [_Group("", None, DriftReference.from_bytes(references[WHOLE].tobytes()), None)]
-            for column in spec.columns.segments:
-                if column not in frame:
-                    continue
-                groups += [_Group(segment, column, DriftReference.from_bytes(references[segment].tobytes()), rows)
-                           for segment, rows in segment_positions(frame[column], column)
-                           if segment in references.files]
+        references = _References(context.drift_reference)
+        groups = [_Group("", None, references(WHOLE), None)]
+        for column in spec.columns.segments:
+            if column not in frame:
+                continue
+            groups += [_Group(segment, column, references(segment), rows)
+                       for segment, rows in segment_positions(frame[column], column) if references.has(segment)]
         return _drift(groups, frame, spec)
 
     def summary(self, context: WindowContext, findings: list[Finding]) -> list[dict[str, Any]]:
@@ -59,6 +56,39 @@ class Drift(Rule):
 
 def _whole_segment(column: str) -> str:
     return f"{'output' if column in OUTPUTS else 'feature'}={column}"
+
+
+class _References:
+    """The bundle's references by key, as views of the bundle (the whole reference and every
+    segment value's are held at once, since drift walks columns; copies would double the bundle's
+    tens of MB), or decoded with ``np.load`` when the bundle cannot be viewed in place."""
+
+    def __init__(self, bundle: bytes):
+        from monitor.drift.npz import npz_views
+
+        self._bundle = bundle
+        try:
+            self._views: dict[str, Any] | None = npz_views(bundle)
+            self._keys = set(self._views)
+        except ValueError:
+            self._views = None
+            with np.load(io.BytesIO(bundle), allow_pickle=False) as archive:
+                self._keys = set(archive.files)
+
+    def has(self, key: str) -> bool:
+        return key in self._keys
+
+    def __call__(self, key: str):
+        from monitor.drift.reference import DriftReference
+
+        if self._views is not None:
+            try:
+                return DriftReference.view_bytes(self._views[key])
+            except ValueError:
+                pass
+        with np.load(io.BytesIO(self._bundle), allow_pickle=False) as archive:
+            return DriftReference.from_bytes(archive[key].tobytes())
+
 
 
 @dataclass(frozen=True)
