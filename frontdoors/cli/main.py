@@ -296,6 +296,7 @@ def report(name: str, run_id: str | None, output: Path | None) -> None:
     import json
 
     from monitor.errors import NotFound
+    from monitor.reports import report_page
     from monitor.store import models as store, runs
 
     with session_scope(database_url()) as session:
@@ -303,7 +304,7 @@ def report(name: str, run_id: str | None, output: Path | None) -> None:
         saved = runs.report_of(session, run_id) if run_id else runs.latest_report(session, model.id)
         if saved is None:
             raise NotFound(f"model {name!r} has no report yet; run `modelwatch check {name} --wait`")
-        html, summary, rid = saved.html, saved.summary, saved.run_id
+        html, summary, rid = report_page(saved), saved.summary, saved.run_id
     path = output or get_settings().reports_dir / f"{name}-{rid}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html)

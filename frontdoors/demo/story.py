@@ -254,6 +254,7 @@ def _episode(watch: Watcher, services, traffic, started: float, expect_action: s
 
 def _write_reports(url: str, run_ids: dict[str, str], out: Path) -> list[Path]:
     from monitor.db.engine import session_scope
+    from monitor.reports import report_page
     from monitor.store import runs
 
     out.mkdir(parents=True, exist_ok=True)
@@ -264,7 +265,7 @@ def _write_reports(url: str, run_ids: dict[str, str], out: Path) -> list[Path]:
             if report is None:
                 continue
             path = out / f"{MODEL}-{label}-{run_id[:8]}.html"
-            path.write_text(report.html)
+            path.write_text(report_page(report))
             paths.append(path)
     return paths
 

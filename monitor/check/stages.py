@@ -30,7 +30,6 @@ from monitor.detect.rule import run_rules
 from monitor.errors import StageError, TransientError
 from monitor.recovery import schedule
 from monitor import events
-from monitor.reports import render_html
 from monitor.store import logs, models as store_models, runs as store_runs
 
 StageFn = Callable[[Session, CheckRun, Settings], dict[str, Any]]
@@ -70,16 +69,13 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
     overwriting the original's ``succeeded`` with a stale ``running``.
     """
     url = settings.effective_database_url
-    with session_scope(url) as session:
-        run = store_runs.lock_run(session, run_id)
-        done = (run.stages or {}).get(name, {})
-        if done.get("state") == "succeeded":
-            return done.get("output") or {}
-        if run.status == "failed":
-            raise StageError(f"run {run_id} already failed ({run.error}); not running {name}")
-        attempts = int(done.get("attempts", 0)) + 1
-        store_runs.mark_stage(session, run, name, "running", attempts=attempts,
-                              started_at=utcnow().isoformat())
+    with session_scope(url) as session:  # the `running` mark, committed first: the sweeper's sign of life
+        claim = store_runs.claim_stage(session, run_id, name, utcnow().isoformat())
+    if claim.output is not None:
+        return claim.output
+    if claim.refused:
+        raise StageError(claim.refused)
+    attempts = claim.attempts
     failpoints.hit(settings.failpoints, name)
     started = time.perf_counter()
     refused = None
@@ -170,7 +166,7 @@ def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any
     if run.watermark:
         logs.release_window(session, run.watermark["key"])
     summary = build_summary(session, run)
-    saved = store_runs.save_report(session, run, summary, render_html(summary))
+    saved = store_runs.save_report(session, run, summary, html="")  # rendered when read: report_page
     events.run_finished(session, run)  # last: an event id should be taken just before its commit
     return {"report_id": saved.id, "status": run.status}
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 _engines: dict[tuple[str, int], Engine] = {}
 _lock = threading.Lock()
@@ -64,8 +64,12 @@ def dispose_all() -> None:
 
 @contextlib.contextmanager
 def session_scope(url: str) -> Iterator[Session]:
-    """A session in one transaction: committed on success, rolled back on any error."""
-    session = sessionmaker(get_engine(url), expire_on_commit=False)()
+    """A session in one transaction: committed on success, rolled back on any error.
+
+    A plain ``Session``, not ``sessionmaker(...)()``: each ``sessionmaker`` call makes a new Session
+    subclass whose event dispatch SQLAlchemy sets up anew, about a tenth of a check stage's
+    bookkeeping CPU when it was done per transaction."""
+    session = Session(get_engine(url), expire_on_commit=False)
     try:
         yield session
         session.commit()

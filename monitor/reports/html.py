@@ -173,6 +173,16 @@ def _footer(s: dict) -> str:
         share=f" ({labelled / rows:.1%})" if rows and labelled is not None else "")
 
 
+def report_page(report) -> str:
+    """The HTML page of a stored report (a ``reports`` row), rendered from its summary when read.
+
+    The report stage stores the summary and leaves ``html`` empty: the page (templates and inline
+    SVG plots) is a pure function of the summary, it was about a twentieth of a small check's CPU,
+    and most reports are never opened. A report stored with its page keeps that page.
+    """
+    return report.html or render_html(report.summary)
+
+
 def render_html(summary: dict) -> str:
     """Full HTML5 document for one check run; safe on partial summaries and hostile strings."""
     s = _dict(summary)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, union_all
+from sqlalchemy import bindparam, delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, Finding, KpiValue, Report, utcnow
@@ -78,6 +80,54 @@ def lock_run(session: Session, run_id: str) -> CheckRun:
     return run
 
 
+@dataclass(frozen=True)
+class StageClaim:
+    """What a stage found when it marked itself ``running`` (:func:`claim_stage`): the output it
+    stored when it already succeeded, why it must not run (its run failed), or its attempt number."""
+
+    attempts: int = 0
+    output: dict[str, Any] | None = None
+    refused: str | None = None
+
+
+def claim_stage(session: Session, run_id: str, stage: str, started_at: str) -> StageClaim:
+    """Mark ``stage`` of the run ``running`` (attempt n+1) under the run's row lock, unless it
+    already succeeded or the run failed.
+
+    What :func:`lock_run` plus :func:`mark_stage` did, in two Core statements that read and write
+    only ``stages``, ``status`` and ``error``: the ORM object, and the decoding of the run's
+    ``results`` and ``watermark`` JSON, were most of a stage's bookkeeping CPU on a small check.
+    """
+    read, write = _claim_statements(session.get_bind().dialect.name)
+    row = session.execute(read, {"run_id": run_id}).first()
+    if row is None:
+        raise NotFound(f"no check run {run_id!r}")
+    stages, status, error = row
+    done = (stages or {}).get(stage) or {}
+    if done.get("state") == "succeeded":
+        return StageClaim(output=done.get("output") or {})
+    if status == "failed":
+        return StageClaim(refused=f"run {run_id} already failed ({error}); not running {stage}")
+    attempts = int(done.get("attempts", 0)) + 1
+    entry = {**done, "state": "running", "attempts": attempts, "started_at": started_at}
+    session.execute(write, {"run_id": run_id, "new_stages": {**(stages or {}), stage: entry},
+                            "new_status": "running" if status == "pending" else status})
+    return StageClaim(attempts=attempts)
+
+
+@functools.lru_cache(maxsize=4)
+def _claim_statements(dialect: str):
+    """:func:`claim_stage`'s SELECT (``FOR UPDATE`` on PostgreSQL) and UPDATE, built once."""
+    table = CheckRun.__table__
+    read = select(table.c.stages, table.c.status, table.c.error).where(table.c.id == bindparam("run_id"))
+    if dialect == "postgresql":
+        read = read.with_for_update()
+    write = (table.update().where(table.c.id == bindparam("run_id"))
+             .values(stages=bindparam("new_stages", type_=table.c.stages.type),
+                     status=bindparam("new_status", type_=table.c.status.type)))
+    return read, write
+
+
 def mark_stage(session: Session, run: CheckRun, stage: str, state: str, **fields: Any) -> None:
     """Record a stage's state; the dict is replaced, not mutated, so SQLAlchemy sees the change."""
     stages = dict(run.stages or {})
@@ -147,23 +197,33 @@ def kpi_history(session: Session, model_id: int, names: list[str], limit: int = 
     """The last ``limit`` values of each KPI (oldest first), for reports and the dashboard.
 
     One statement: a ``UNION ALL`` of one index-ordered ``LIMIT`` per KPI (each branch walks
-    ``ix_kpi_values_model_name_window``), instead of one round trip per KPI.
+    ``ix_kpi_values_model_name_window``), instead of one round trip per KPI. The statement is
+    built once per (number of KPIs, limit) with the model and the names as bound parameters
+    (:func:`_history_statement`): building the 20-30 branches anew cost more CPU than running them.
     """
     names = list(dict.fromkeys(names))
     history: dict[str, list] = {name: [] for name in names}
     if not names:
         return history
-    parts = []
-    for name in names:
-        latest = (select(KpiValue.name, KpiValue.window_end, KpiValue.value, KpiValue.id)
-                  .join(CheckRun, CheckRun.id == KpiValue.run_id)
-                  .where(KpiValue.model_id == model_id, KpiValue.name == name, KpiValue.segment == "")
-                  .order_by(KpiValue.window_end.desc(), KpiValue.id.desc()).limit(limit).subquery())
-        parts.append(select(latest.c.name, latest.c.window_end, latest.c.value, latest.c.id))
-    rows = session.execute(union_all(*parts)).all()
+    params = {"model_id": model_id, **{f"name_{i}": name for i, name in enumerate(names)}}
+    rows = session.execute(_history_statement(len(names), limit), params).all()
     for name, ts, value, _ in sorted(rows, key=lambda row: (row[1], row[3])):
         history[name].append((ts.isoformat(), value))
     return history
+
+
+@functools.lru_cache(maxsize=64)
+def _history_statement(count: int, limit: int):
+    """The ``UNION ALL`` of :func:`kpi_history` for ``count`` KPI names (``:name_0`` ...)."""
+    parts = []
+    for i in range(count):
+        latest = (select(KpiValue.name, KpiValue.window_end, KpiValue.value, KpiValue.id)
+                  .join(CheckRun, CheckRun.id == KpiValue.run_id)
+                  .where(KpiValue.model_id == bindparam("model_id"), KpiValue.name == bindparam(f"name_{i}"),
+                         KpiValue.segment == "")
+                  .order_by(KpiValue.window_end.desc(), KpiValue.id.desc()).limit(limit).subquery())
+        parts.append(select(latest.c.name, latest.c.window_end, latest.c.value, latest.c.id))
+    return union_all(*parts)
 
 
 def check_number(session: Session, run: CheckRun) -> int:
@@ -173,7 +233,9 @@ def check_number(session: Session, run: CheckRun) -> int:
         CheckRun.model_id == run.model_id, CheckRun.created_at <= run.created_at)) or 1)
 
 
-def save_report(session: Session, run: CheckRun, summary: dict, html: str) -> Report:
+def save_report(session: Session, run: CheckRun, summary: dict, html: str = "") -> Report:
+    """Store the run's report; an empty ``html`` is rendered from the summary when read
+    (``monitor.reports.report_page``)."""
     report = session.scalar(select(Report).where(Report.run_id == run.id))
     if report is None:
         report = Report(run_id=run.id, model_id=run.model_id)

@@ -515,3 +515,16 @@ def test_data_sections_escape_hostile_strings():
     history = svgs(between(out, "history"))[0]
     assert [c for c in history.iter(SVG_NS + "circle") if c.get("class") == "anomaly"]
     assert "<script>" not in distribution({"categories": [EVIL]}, {}, EVIL)
+
+
+def test_a_stored_report_is_rendered_from_its_summary_when_read():
+    """The report stage stores the summary only (``html`` empty); reading renders the same page a
+    render at check time would have. A report stored with its page (before) keeps that page."""
+    from types import SimpleNamespace
+
+    from monitor.reports import report_page
+
+    summary = full_summary()
+    assert report_page(SimpleNamespace(html="", summary=summary)) == render_html(summary)
+    assert "<svg" in report_page(SimpleNamespace(html="", summary=summary))
+    assert report_page(SimpleNamespace(html="<p>kept</p>", summary=summary)) == "<p>kept</p>"

@@ -114,11 +114,12 @@ def run_summary(run_id: str, url: str = Depends(database_url)) -> dict[str, Any]
 
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse)
 def run_report(run_id: str, url: str = Depends(database_url)) -> str:
-    """A run's HTML report (self-contained, inline SVG plots)."""
+    """A run's HTML report (self-contained, inline SVG plots), rendered from its stored summary."""
+    from monitor.reports import report_page
     from monitor.store import runs
 
     with session_scope(url) as session:
         report = runs.report_of(session, run_id)
         if report is None:
             raise NotFound(f"run {run_id!r} has no report (yet)")
-        return report.html
+        return report_page(report)

@@ -9,6 +9,7 @@ per-feature drift rule (``order`` 70 > 50), whose findings it reads from ``conte
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from monitor.detect.findings import Finding
@@ -49,13 +50,17 @@ class MultivariateDrift(Rule):
 def joint_drift_due(context: WindowContext) -> bool:
     """Whether this check runs the classifier: ``always``; whenever a single-feature test fired
     on this window (``data_drift`` firing, unless the cadence is ``always`` that is the trigger of
-    ``on_feature_drift``); and with ``every_n_checks`` on the model's 1st, (N+1)th, (2N+1)th ...
-    check. A check whose number is unknown (a notebook, a test's bare context) runs it.
+    ``on_feature_drift``); and with ``every_n_checks`` on every N-th check of the model, starting
+    from its :func:`joint_drift_offset` (so a fleet registered at once does not run every
+    classifier in the same cycle). A check whose number is unknown (a notebook, a test's bare
+    context) runs it.
 
     >>> from monitor.spec import ModelSpec
     >>> spec = ModelSpec(name="m", task="binary_classification", rules={"drift": {"joint": {"every": 3}}})
-    >>> [joint_drift_due(WindowContext(spec, check_number=n)) for n in (1, 2, 3, 4)]
-    [True, False, False, True]
+    >>> joint_drift_offset("m", 3)
+    2
+    >>> [joint_drift_due(WindowContext(spec, check_number=n)) for n in (1, 2, 3, 4, 5, 6)]
+    [False, False, True, False, False, True]
     """
     joint = context.spec.rules.drift.joint
     if joint.run == "always":
@@ -64,4 +69,14 @@ def joint_drift_due(context: WindowContext) -> bool:
         return True
     if joint.run == "on_feature_drift":
         return False
-    return context.check_number is None or (context.check_number - 1) % joint.every == 0
+    if context.check_number is None:
+        return True
+    return (context.check_number - 1 - joint_drift_offset(context.spec.name, joint.every)) % joint.every == 0
+
+
+def joint_drift_offset(model: str, every: int) -> int:
+    """Which of every ``every`` checks runs the model's classifier: its (offset+1)th, then each
+    ``every``-th after it. CRC-32 of the model's name, not ``hash()``: the same in every worker
+    process and across restarts (Python salts ``hash`` of a str per process), so a model keeps its
+    turn, while names of a fleet spread evenly over the ``every`` turns."""
+    return zlib.crc32(model.encode("utf-8")) % every
