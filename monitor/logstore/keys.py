@@ -7,21 +7,24 @@ How the ids travel, and why (``benchmarks/ingest.py``; a 10k-id multi-row VALUES
 SQLAlchemy took 10 s of client CPU per batch to compile):
 
 - PostgreSQL: the ids go into a temporary table with one ``COPY`` of a CSV buffer written by
-  pyarrow (not a Python ``write_row`` per id), then ONE statement finds the ids already stored and
-  inserts the others with a plain ``INSERT`` (no ``ON CONFLICT``: the speculative insertion cost
-  3x the plain insert per key, and ``RETURNING`` every new id sent 50k rows back per batch). Only
-  the duplicates come back, usually none. A batch that races another one over the same id gets a
-  unique violation instead; it rolls back to a savepoint and takes the exact
-  ``ON CONFLICT DO NOTHING RETURNING`` path.
-- SQLite: the ids go in as one JSON array read by ``json_each`` in a single
-  ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, fetched by the driver in C (SQLite has one
-  writer at a time, so there is no race to handle).
+  pyarrow (not a Python ``write_row`` per id), then, in a savepoint, a plain ``INSERT`` of them
+  all: the usual batch is all new, and the primary key's own check is the only lookup (the
+  speculative insertion of ``ON CONFLICT`` cost 3x the plain insert per key, ``RETURNING`` every
+  new id sent 50k rows back per batch, and a join against the stored keys made the planner hash
+  the model's whole key history on every batch). A batch holding a stored id (or racing another
+  batch over one) gets a unique violation instead: it rolls back to the savepoint and takes the
+  exact ``ON CONFLICT DO NOTHING RETURNING`` path, so a re-sent batch costs about twice a new one.
+- SQLite: the ids go in as one JSON array read by ``json_each`` (no temporary table, no
+  ``executemany``), the same way: a plain ``INSERT`` first (3x faster than
+  ``ON CONFLICT ... RETURNING`` here), which SQLite undoes on its own when an id is taken, then
+  the ``RETURNING`` path. SQLite has one writer at a time, so there is no race to handle.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import sqlite3
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,35 +40,41 @@ def first_seen(session: Session, model_id: int, kind: str, request_ids: pa.Array
     if len(request_ids) == 0:
         return pa.array([], pa.bool_())
     if session.get_bind().dialect.name == "postgresql":
-        return _first_seen_postgresql(session, model_id, kind, request_ids)
-    new = _insert_sqlite(session, model_id, kind, request_ids.to_pylist())
-    if len(new) == len(request_ids):
+        new = _insert_postgresql(session, model_id, kind, request_ids)
+    else:
+        new = _insert_sqlite(session, model_id, kind, request_ids)
+    if new is None:
         return pa.array([True] * len(request_ids), pa.bool_())
     return pc.is_in(request_ids, value_set=pa.array(new, pa.string()))
 
 
-def _insert_sqlite(session: Session, model_id: int, kind: str, ids: list[str]) -> list[str]:
+def _insert_sqlite(session: Session, model_id: int, kind: str, request_ids: pa.Array) -> list[str] | None:
+    """None when every id was new; else the new ones. A failed statement undoes its own rows."""
     raw = session.connection().connection.driver_connection
+    parameters = (model_id, kind, json.dumps(request_ids.to_pylist()))
+    select = "SELECT ?, ?, value FROM json_each(?)"
+    try:
+        raw.execute(f"INSERT INTO log_keys (model_id, kind, request_id) {select}", parameters).close()
+        return None
+    except sqlite3.IntegrityError:
+        pass
     cursor = raw.execute(  # "WHERE true": SQLite's parser needs it before ON CONFLICT
-        "INSERT INTO log_keys (model_id, kind, request_id) SELECT ?, ?, value FROM json_each(?) "
-        "WHERE true ON CONFLICT DO NOTHING RETURNING request_id", (model_id, kind, json.dumps(ids)))
+        f"INSERT INTO log_keys (model_id, kind, request_id) {select} WHERE true "
+        "ON CONFLICT DO NOTHING RETURNING request_id", parameters)
     try:
         return [row[0] for row in cursor.fetchall()]
     finally:
         cursor.close()
 
 
-_STORED_AND_NEW = (
-    "WITH stored AS (SELECT i.request_id FROM log_keys_incoming i JOIN log_keys k "
-    "ON k.model_id = :model_id AND k.kind = :kind AND k.request_id = i.request_id), "
-    "added AS (INSERT INTO log_keys (model_id, kind, request_id) SELECT :model_id, :kind, request_id "
-    "FROM log_keys_incoming WHERE request_id NOT IN (SELECT request_id FROM stored)) "
-    "SELECT request_id FROM stored")
-_RACED = ("INSERT INTO log_keys (model_id, kind, request_id) SELECT :model_id, :kind, request_id "
-          "FROM log_keys_incoming ON CONFLICT DO NOTHING RETURNING request_id")
+_ALL_NEW = ("INSERT INTO log_keys (model_id, kind, request_id) SELECT :model_id, :kind, request_id "
+            "FROM log_keys_incoming")
+_SOME_STORED = ("INSERT INTO log_keys (model_id, kind, request_id) SELECT :model_id, :kind, request_id "
+                "FROM log_keys_incoming ON CONFLICT DO NOTHING RETURNING request_id")
 
 
-def _first_seen_postgresql(session: Session, model_id: int, kind: str, request_ids: pa.Array) -> pa.Array:
+def _insert_postgresql(session: Session, model_id: int, kind: str, request_ids: pa.Array) -> list[str] | None:
+    """None when every id was new; else the new ones."""
     connection = session.connection()
     connection.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS log_keys_incoming (request_id text) "
                             "ON COMMIT DELETE ROWS"))
@@ -79,11 +88,8 @@ def _first_seen_postgresql(session: Session, model_id: int, kind: str, request_i
             copy.write(buffer.getbuffer())
     parameters = {"model_id": model_id, "kind": kind}
     try:
-        with session.begin_nested():
-            stored = list(session.connection().execute(text(_STORED_AND_NEW), parameters).scalars())
-    except IntegrityError:  # another batch committed one of these ids meanwhile: take the exact path
-        new = list(session.connection().execute(text(_RACED), parameters).scalars())
-        return pc.is_in(request_ids, value_set=pa.array(new, pa.string()))
-    if not stored:
-        return pa.array([True] * len(request_ids), pa.bool_())
-    return pc.invert(pc.is_in(request_ids, value_set=pa.array(stored, pa.string())))
+        with session.begin_nested():  # the usual batch: every id is new, and nothing comes back
+            session.connection().execute(text(_ALL_NEW), parameters)
+        return None
+    except IntegrityError:  # some id is stored (or a racing batch just stored it): the exact path
+        return list(session.connection().execute(text(_SOME_STORED), parameters).scalars())
