@@ -14,7 +14,6 @@ from frontdoors.cli.output import emit_json, table, when
 from frontdoors.schemas import CheckOutput, CheckQueuedOutput, IngestOutput, StatusOutput
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
-from monitor.db.migrate import upgrade
 from monitor.errors import ModelwatchError
 
 
@@ -43,6 +42,8 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database schema to the newest version."""
+    from monitor.db.migrate import upgrade  # alembic: not imported by every command
+
     url = get_settings().effective_database_url
     ran = upgrade(url)
     click.echo(state_line())
