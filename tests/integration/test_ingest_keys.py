@@ -92,3 +92,16 @@ def test_a_batch_with_stored_ids_keeps_only_the_new_rows_and_no_extra_file(db_ur
     assert [g.rows for g in segments] == [2, 2]
     folder = Path(segments[0].location).parent
     assert len(list(folder.iterdir())) == 2  # the optimistic files of the re-sent rows were deleted
+
+
+def test_ids_with_quotes_separators_newlines_and_backslashes_are_keys_like_any_other(db_url):
+    model_id = _model(db_url)
+    ts = utcnow() - dt.timedelta(minutes=1)
+    odd = ['a"b', "c,d", "e\nf", "g\\h", "\\N", "i\tj", " k ", "ünï"]
+    with session_scope(db_url) as s:
+        assert logs.store_table(s, model_id, "predictions", _table(odd, ts), "1") == logs.InsertCounts(len(odd), 0)
+    with session_scope(db_url) as s:  # each comes back as a duplicate of itself, nothing else does
+        assert logs.store_table(s, model_id, "predictions", _table([*odd, "new"], ts), "1") == \
+            logs.InsertCounts(1, len(odd))
+        stored = set(s.scalars(sa.text("SELECT request_id FROM log_keys")))
+    assert stored == {*odd, "new"}
