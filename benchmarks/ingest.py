@@ -104,19 +104,25 @@ def _batches(path: str):
     yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH)
 
 
-def child_http(path: str, url: str) -> dict:
+def child_http(path: str, url: str, body: str = "json", model: str = "bench_http") -> dict:
     import httpx
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     spent = rows = 0
     accepted = 0
     with httpx.Client(base_url=url, headers={"Authorization": "Bearer bench"}, timeout=600) as client:
         for batch in _batches(path):
-            batch = batch.set_column(1, "ts", pc.strftime(batch.column(1), "%Y-%m-%dT%H:%M:%S.%f+00:00"))
-            body = json.dumps({"rows": batch.to_pylist()}).encode()
+            if body == "arrow":
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, batch.schema) as writer:
+                    writer.write_batch(batch)
+                content, kind = sink.getvalue().to_pybytes(), "application/vnd.apache.arrow.stream"
+            else:
+                batch = batch.set_column(1, "ts", pc.strftime(batch.column(1), "%Y-%m-%dT%H:%M:%S.%f+00:00"))
+                content, kind = json.dumps({"rows": batch.to_pylist()}).encode(), "application/json"
             started = time.perf_counter()
-            answer = client.post("/v1/models/bench_http/predictions", content=body,
-                                 headers={"Content-Type": "application/json"})
+            answer = client.post(f"/v1/models/{model}/predictions", content=content, headers={"Content-Type": kind})
             spent += time.perf_counter() - started
             answer.raise_for_status()
             accepted += answer.json()["accepted"]
@@ -146,25 +152,31 @@ def child_validate(path: str) -> dict:
     return result
 
 
-def child_client(path: str) -> dict:
+def child_client(path: str, shape: str = "dicts", model: str = "bench_client") -> dict:
+    """``Client.log_predictions`` per 10k rows: row dicts (``dicts``) or a pyarrow Table (``table``);
+    CPU is the process's (all its threads) during the calls."""
+    import pyarrow as pa
+
     from monitor.client import Client
 
-    client = Client("bench_client")
-    spent = rows = accepted = 0
+    client = Client(model)
+    spent = cpu = rows = accepted = 0
     for batch in _batches(path):
-        records = batch.to_pylist()
-        started = time.perf_counter()
+        records = batch.to_pylist() if shape == "dicts" else pa.Table.from_batches([batch])
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = client.log_predictions(records)
         spent += time.perf_counter() - started
+        cpu += time.process_time() - started_cpu
         accepted += result.accepted
         rows += len(records)
-    return {"rows": rows, "accepted": accepted, "seconds": spent,
+    return {"rows": rows, "accepted": accepted, "seconds": spent, "cpu": cpu,
             "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
 # --- the parent -------------------------------------------------------------------------------
 
-def _popen_rss(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float, int]:
+def _popen_rss(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float, int, float]:
+    """Run to the end: the result, wall seconds, peak RSS (KiB) and CPU seconds (user + system)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     _, status, usage = os.wait4(process.pid, 0)
@@ -173,7 +185,8 @@ def _popen_rss(command: list[str], env: dict) -> tuple[subprocess.CompletedProce
     code = os.waitstatus_to_exitcode(status)
     if code not in (0,):
         raise SystemExit(f"{' '.join(command)} exited {code}:\n{err.decode()[-3000:]}")
-    return subprocess.CompletedProcess(command, code, out, err), wall, usage.ru_maxrss
+    return (subprocess.CompletedProcess(command, code, out, err), wall, usage.ru_maxrss,
+            usage.ru_utime + usage.ru_stime)
 
 
 def _free_port() -> int:
@@ -200,7 +213,17 @@ def _python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a running process so far (Linux /proc), to time a server's share."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+MODELS = ("bench_csv", "bench_parquet", "bench_http", "bench_arrow", "bench_client", "bench_table")
+
+
 def measure_engine(engine: str, url: str, csv: Path, parquet: Path, folder: Path, results: list) -> None:
+    """Each path of one engine: (engine, path, rows, seconds, peak RSS KiB, rows stored, CPU s)."""
     from monitor.db.engine import dispose_all, session_scope
     from monitor.db.migrate import upgrade
     from monitor.spec import ModelSpec
@@ -208,36 +231,55 @@ def measure_engine(engine: str, url: str, csv: Path, parquet: Path, folder: Path
 
     upgrade(url)
     with session_scope(url) as session:
-        for name in ("bench_csv", "bench_parquet", "bench_http", "bench_client"):
+        for name in MODELS:
             store.upsert_model(session, ModelSpec.model_validate(spec_for(name)))
     dispose_all()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MODELWATCH_DATABASE_URL": url,
            "MODELWATCH_DATA_DIR": str(folder / f"data-{engine}"), "MODELWATCH_LOGSTORE_URL": str(folder / f"segments-{engine}"),
            "MODELWATCH_API_TOKEN": "bench", "MODELWATCH_MAX_BODY_BYTES": str(256 << 20), "MODELWATCH_AUTO_MIGRATE": "0"}
+
+    def note(label: str, rows: int, seconds: float, rss: int, accepted: int, cpu: float) -> None:
+        results.append((engine, label, rows, seconds, rss, accepted, cpu))
+        print(f"  {engine:10} {label:24} {rows / seconds:>10,.0f} rows/s  {cpu:6.1f} CPU-s", flush=True)
+
     for label, path, model in (("CLI CSV", csv, "bench_csv"), ("CLI Parquet", parquet, "bench_parquet")):
-        done, wall, rss = _popen_rss(_python("-m", "frontdoors.cli", "ingest", "predictions", str(path),
-                                             "--model", model, "--json"), env)
+        done, wall, rss, cpu = _popen_rss(_python("-m", "frontdoors.cli", "ingest", "predictions", str(path),
+                                                  "--model", model, "--json"), env)
         counts = json.loads(done.stdout)
-        rows = counts["accepted"] + counts["duplicates"] + counts["quarantined"]
-        results.append((engine, label, rows, wall, rss, counts["accepted"]))
-        print(f"  {engine:10} {label:16} {rows / wall:>10,.0f} rows/s", flush=True)
+        note(label, counts["accepted"] + counts["duplicates"] + counts["quarantined"], wall, rss, counts["accepted"], cpu)
     port = _free_port()
     server = subprocess.Popen(_python("-m", "uvicorn", "--factory", "frontdoors.api.app:app_from_env",
                                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
                               env=env, cwd=ROOT)
+    http = []
     try:
         _wait_http(f"http://127.0.0.1:{port}")
-        done, _, _ = _popen_rss(_python(__file__, "--child", "http", str(parquet), f"http://127.0.0.1:{port}"), env)
-        http = json.loads(done.stdout.decode().splitlines()[-1])
+        for label, body, model in (("HTTP JSON 10k batches", "json", "bench_http"),
+                                   ("HTTP Arrow 10k batches", "arrow", "bench_arrow")):
+            before = _cpu_seconds(server.pid)
+            done, _, _, _ = _popen_rss(_python(__file__, "--child", "http", str(parquet), f"http://127.0.0.1:{port}",
+                                               body, model), env)
+            http.append((label, json.loads(done.stdout.decode().splitlines()[-1]), _cpu_seconds(server.pid) - before))
     finally:
         server.terminate()
         _, _, usage = os.wait4(server.pid, 0)
-    results.append((engine, "HTTP 10k batches", http["rows"], http["seconds"], usage.ru_maxrss, http["accepted"]))
-    print(f"  {engine:10} {'HTTP 10k batches':16} {http['rows'] / http['seconds']:>10,.0f} rows/s", flush=True)
-    done, _, rss = _popen_rss(_python(__file__, "--child", "client", str(parquet)), env)
-    client = json.loads(done.stdout.decode().splitlines()[-1])
-    results.append((engine, "Client.log_predictions", client["rows"], client["seconds"], rss, client["accepted"]))
-    print(f"  {engine:10} {'Client':16} {client['rows'] / client['seconds']:>10,.0f} rows/s", flush=True)
+    for label, measured, cpu in http:
+        note(label, measured["rows"], measured["seconds"], usage.ru_maxrss, measured["accepted"], cpu)
+    for label, shape, model in (("Client.log_predictions", "dicts", "bench_client"),
+                                ("Client, pyarrow Table", "table", "bench_table")):
+        done, _, rss, _ = _popen_rss(_python(__file__, "--child", "client", str(parquet), shape, model), env)
+        client = json.loads(done.stdout.decode().splitlines()[-1])
+        note(label, client["rows"], client["seconds"], rss, client["accepted"], client["cpu"])
+
+
+def measure_floors(csv: Path, parquet: Path, pg: str, env: dict) -> dict[str, tuple[float, int, tuple]]:
+    floors = {}
+    for label, path in (("csv", csv), ("parquet", parquet)):
+        done, _, rss, _ = _popen_rss(_python(__file__, "--child", "floor", str(path), pg), env)
+        floor = json.loads(done.stdout.decode().splitlines()[-1])
+        floors[label] = (floor["rows"] / floor["seconds"], rss, ())
+        print(f"  floor      {label:16} {floors[label][0]:>10,.0f} rows/s", flush=True)
+    return floors
 
 
 def main() -> None:
@@ -266,16 +308,11 @@ def main() -> None:
         print(f"built {args.rows:,} rows x 25 features in {time.perf_counter() - started:.1f} s "
               f"(CSV {csv.stat().st_size / 1e6:.0f} MB, Parquet {parquet.stat().st_size / 1e6:.0f} MB); "
               f"load average {os.getloadavg()[0]:.2f}", flush=True)
-        floors: dict[str, tuple[float, int]] = {}
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        for label, path in (("csv", csv), ("parquet", parquet)):
-            done, _, rss = _popen_rss(_python(__file__, "--child", "floor", str(path), args.pg), env)
-            floor = json.loads(done.stdout.decode().splitlines()[-1])
-            floors[label] = (floor["rows"] / floor["seconds"], rss)
-            print(f"  floor      {label:16} {floors[label][0]:>10,.0f} rows/s", flush=True)
+        floors = measure_floors(csv, parquet, args.pg, env)
         validation = []
         for label, path in (("CSV", csv), ("Parquet", parquet)):
-            done, _, rss = _popen_rss(_python(__file__, "--child", "validate", str(path)), env)
+            done, _, rss, _ = _popen_rss(_python(__file__, "--child", "validate", str(path)), env)
             measured = json.loads(done.stdout.decode().splitlines()[-1])
             validation.append((f"read + validate {label}", measured["file"], rss))
             if "dicts" in measured:
@@ -289,6 +326,9 @@ def main() -> None:
         results: list = []
         for engine in args.engines.split(","):
             measure_engine(engine, urls[engine], csv, parquet, folder, results)
+        after = measure_floors(csv, parquet, args.pg, env)  # the load may change during a long run
+        floors = {label: ((rate + after[label][0]) / 2, max(rss, after[label][1]), (rate, after[label][0]))
+                  for label, (rate, rss, _) in floors.items()}
         report(args.rows, floors, validation, results)
     finally:
         from monitor.db.engine import dispose_all
@@ -304,18 +344,22 @@ def main() -> None:
 
 def report(rows: int, floors: dict, validation: list, results: list) -> None:
     print(f"\n{rows:,} rows, 25 features; load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'engine':<11} {'path':<24} {'rows/s':>10} {'x floor':>8} {'peak RSS':>9} {'stored':>10}")
-    for label, (rate, rss) in floors.items():
-        print(f"{'postgresql':<11} {'floor (' + label + ': read + COPY)':<24} {rate:>10,.0f} {1:>8.2f} "
-              f"{rss / 1024:>6.0f} MB {'':>10}")
+    print("x floor: rows/s over the mean of the floor measured before and after the paths; CPU-s: the "
+          "CLI process, the API server during the requests, the client process during the calls "
+          "(not the database server's)")
+    print(f"{'engine':<11} {'path':<30} {'rows/s':>10} {'x floor':>8} {'CPU-s':>7} {'peak RSS':>9} {'stored':>10}")
+    for label, (rate, rss, (before, after)) in floors.items():
+        print(f"{'postgresql':<11} {'floor (' + label + ': read + COPY)':<30} {rate:>10,.0f} {1:>8.2f} {'':>7} "
+              f"{rss / 1024:>6.0f} MB {'':>10}  (before {before:,.0f}, after {after:,.0f})")
     for label, measured, rss in validation:
         floor = floors["csv" if "CSV" in label else "parquet"][0]
         rate = measured["rows"] / measured["seconds"]
-        print(f"{'(none)':<11} {label:<24} {rate:>10,.0f} {rate / floor:>8.2f} {rss / 1024:>6.0f} MB {'':>10}")
-    for engine, label, count, seconds, rss, accepted in results:
+        print(f"{'(none)':<11} {label:<30} {rate:>10,.0f} {rate / floor:>8.2f} {'':>7} {rss / 1024:>6.0f} MB {'':>10}")
+    for engine, label, count, seconds, rss, accepted, cpu in results:
         floor = floors["csv" if "CSV" in label else "parquet"][0]
         rate = count / seconds
-        print(f"{engine:<11} {label:<24} {rate:>10,.0f} {rate / floor:>8.2f} {rss / 1024:>6.0f} MB {accepted:>10,}")
+        print(f"{engine:<11} {label:<30} {rate:>10,.0f} {rate / floor:>8.2f} {cpu:>7.1f} {rss / 1024:>6.0f} MB "
+              f"{accepted:>10,}")
 
 
 if __name__ == "__main__":

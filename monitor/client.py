@@ -20,6 +20,7 @@ from monitor.config import Settings, get_settings
 from monitor.db.engine import session_scope
 from monitor.db.migrate import upgrade
 from monitor.ingest import validate_records
+from monitor.ingest.readers import validate_record_batch
 from monitor.store import logs, models as store
 from monitor.store.interactions import insert_interactions
 
@@ -43,14 +44,37 @@ class Client:
             row = store.get_model(session, model)
             self.model_id, self.spec = row.id, store.spec_of(row)
 
+    def _validate(self, kind: str, records: Any):
+        """Row dicts go through ``validate_records``; a pyarrow Table or a pandas DataFrame of
+        predictions or labels keeps its typed columns and is validated as a Parquet file's rows
+        are (no dict per row), with the same quarantine answers."""
+        import pyarrow as pa
+
+        if kind != "interactions" and not isinstance(records, list):
+            if type(records).__module__.startswith("pandas"):
+                try:
+                    records = pa.Table.from_pandas(records, preserve_index=False)
+                except (pa.ArrowException, TypeError, ValueError):  # mixed object columns
+                    records = records.to_dict("records")
+            if isinstance(records, pa.Table):
+                records = records.combine_chunks()
+                records = pa.RecordBatch.from_arrays([c.combine_chunks() for c in records.columns],
+                                                     names=records.column_names)
+            if isinstance(records, pa.RecordBatch):
+                return validate_record_batch(records, 1, kind, self.spec)
+        if not isinstance(records, list):
+            records = records.to_dict("records") if hasattr(records, "to_dict") else list(records)
+        return validate_records(records, kind, self.spec)
+
     def _serving(self, session) -> str | None:
         serving = store.serving_version(session, self.model_id)
         return serving.version if serving else None
 
-    def log_predictions(self, records: list[dict[str, Any]]) -> IngestResult:
+    def log_predictions(self, records: Any) -> IngestResult:
+        """``records``: a list of row dicts, a pyarrow Table or a pandas DataFrame (spec column names)."""
         return self._log("predictions", records)
 
-    def log_labels(self, records: list[dict[str, Any]]) -> IngestResult:
+    def log_labels(self, records: Any) -> IngestResult:
         return self._log("labels", records)
 
     def log_interactions(self, records: list[dict[str, Any]]) -> IngestResult:
@@ -70,9 +94,9 @@ class Client:
             record[config.value_column] = value
         return self._log("interactions", [record])
 
-    def _log(self, kind: str, records: list[dict[str, Any]]) -> IngestResult:
+    def _log(self, kind: str, records: Any) -> IngestResult:
         """Validate into columns, then write through the one write path (``logs.save_batch``)."""
-        batch = validate_records(records, kind, self.spec)
+        batch = self._validate(kind, records)
         with session_scope(self.url) as session:
             if kind == "interactions":
                 counts = insert_interactions(session, self.model_id, batch.rows)

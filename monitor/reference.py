@@ -9,14 +9,16 @@ category counts for categorical ones).
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from monitor.errors import IngestError
-from monitor.kpis import Evaluation, evaluate, label_key
 from monitor.spec import ModelSpec, Task
+
+if TYPE_CHECKING:  # monitor.kpis imports scikit-learn: not for a process that only validates a spec
+    from monitor.kpis import Evaluation
 
 SAMPLE_SIZE = 5000
 #: Reference values kept per numeric column for drift tests: exact below it, a seeded random
@@ -202,6 +204,8 @@ def build_profile(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) ->
     profile["sample"] = _json_records(joint)
     labelled = reference[reference[columns.label].notna()]
     if has_scores and spec.task is Task.binary_classification:
+        from monitor.kpis import label_key
+
         pairs = labelled[[columns.score, columns.label]].dropna()
         pairs = pairs.sample(min(SAMPLE_SIZE, len(pairs)), random_state=seed)
         positive = label_key(spec.positive_label)
@@ -220,6 +224,8 @@ def build_profile(reference: pd.DataFrame, spec: ModelSpec, *, seed: int = 0) ->
 
 
 def _evaluate(labelled: pd.DataFrame, spec: ModelSpec, has_scores: bool) -> Evaluation:
+    from monitor.kpis import evaluate
+
     columns = spec.columns
     return evaluate(labelled[columns.label].tolist(), labelled[columns.prediction].tolist(), spec.task,
                     scores=labelled[columns.score].tolist() if has_scores else None,

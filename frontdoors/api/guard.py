@@ -11,7 +11,9 @@
 * **422** for a JSON body of a form-like route (silences, acknowledgements, decisions, host
   samples...) with a NUL or a lone surrogate in any string, naming the field.
 
-Batch routes (predictions, labels, interactions) are spared only the last check: a bad string
+Batch routes (predictions, labels, interactions) are spared only the last check, and a batch sent
+as an Arrow IPC stream (``Content-Type: application/vnd.apache.arrow.stream``) is not JSON, so it
+meets only the size limit here: a bad string
 in one row is that row's problem, quarantined with its reason by ``monitor.ingest`` while the
 good rows are stored. The registry hook reads its own raw body (it must verify the signature
 over exactly those bytes first) and checks it in ``monitor.registry.hook``.
@@ -31,6 +33,7 @@ from monitor.storable import MAX_JSON_DEPTH, json_depth, unstorable
 ROW_ROUTES = re.compile(r"^/v1/models/[^/]+/(predictions|labels|interactions)/?$")
 RAW_BODY_ROUTES = ("/v1/hooks/",)
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
 #: Bodies above this are checked off the event loop (the check of 10 MiB takes about half a second).
 INLINE_CHECK_BYTES = 64 * 1024
 
@@ -59,6 +62,12 @@ def is_json(headers: dict[bytes, bytes]) -> bool:
     """FastAPI parses a body as JSON when it says so, or when it says nothing at all."""
     kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
     return not kind or kind == b"application/json" or kind.endswith(b"+json")
+
+
+def is_arrow(headers: dict[bytes, bytes]) -> bool:
+    """An Arrow IPC stream body (``POST .../predictions`` and ``.../labels`` take one)."""
+    kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return kind == ARROW_STREAM.encode()
 
 
 def body_problem(body: bytes, check_strings: bool) -> Refused | None:
@@ -106,7 +115,9 @@ class RequestGuard:
         if declared.isdigit() and int(declared) > self.limit:
             raise Refused(413, too_large_detail(declared.decode(), self.limit))
         path = scope.get("path", "")
-        batch = ROW_ROUTES.match(path) is not None  # parsed as JSON whatever its Content-Type says
+        batch = ROW_ROUTES.match(path) is not None  # parsed as JSON whatever its Content-Type says...
+        if batch and is_arrow(headers):  # ...except an Arrow IPC stream: binary, read by the route
+            return receive
         if scope.get("method") not in BODY_METHODS or path.startswith(RAW_BODY_ROUTES) or not (batch or is_json(headers)):
             return receive
         body = await self._read(receive)

@@ -14,7 +14,6 @@ from frontdoors.cli.common import database_url
 from frontdoors.cli.output import emit_json, table, when
 from frontdoors.schemas import AlertsOutput, SilenceCreatedOutput, SilencesOutput
 from monitor.db.engine import session_scope
-from monitor.detect.frames import segment_label
 
 
 def register(main: click.Group) -> None:
@@ -41,6 +40,7 @@ def alerts(ctx: click.Context, open_only: bool, model_name: str | None, as_json:
         return
     from monitor.alerts.ack import to_json
     from monitor.alerts.lifecycle import list_alerts
+    from monitor.detect.frames import segment_label  # the detectors' stack: not at CLI start-up
     from monitor.store import models as store
 
     with session_scope(database_url()) as session:

@@ -11,7 +11,6 @@ import click
 from sqlalchemy.engine import make_url
 
 from monitor.config import get_settings
-from monitor.db.migrate import upgrade
 from monitor.errors import NotFound
 
 #: the commands that may create a new database (everything else refuses: a typo'd or missing
@@ -31,6 +30,8 @@ def database_url(*, create: bool = False) -> str:
     if not create:
         refuse_missing(url)
     if settings.auto_migrate:
+        from monitor.db.migrate import upgrade  # alembic: only when it has work to check
+
         upgrade(url)
     return url
 

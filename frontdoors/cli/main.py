@@ -14,9 +14,7 @@ from frontdoors.cli.output import emit_json, table, when
 from frontdoors.schemas import CheckOutput, CheckQueuedOutput, IngestOutput, StatusOutput
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
-from monitor.db.migrate import upgrade
 from monitor.errors import ModelwatchError
-from monitor.kpis.change import kpi_change
 
 
 class Group(click.Group):
@@ -44,6 +42,8 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database schema to the newest version."""
+    from monitor.db.migrate import upgrade  # alembic: not imported by every command
+
     url = get_settings().effective_database_url
     ran = upgrade(url)
     click.echo(state_line())
@@ -107,8 +107,8 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
     from tqdm import tqdm
 
     from monitor.ingest import count_rows, read_batches
+    from monitor.ingest.prefetch import prefetched
     from monitor.store import logs, models as store
-    from monitor.store.interactions import insert_interactions
 
     url = database_url()
     with session_scope(url) as session:
@@ -118,11 +118,14 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
         model_id, default_version = model.id, serving.version if serving else None
     counts = {"accepted": 0, "duplicates": 0, "quarantined": 0}
     reasons: list[str] = []
-    total = count_rows(path)
-    with tqdm(total=total, unit="rows", disable=as_json or not sys.stderr.isatty(), file=sys.stderr) as bar:
-        for batch in read_batches(path, kind, spec, batch_size=batch_size):
+    quiet = as_json or not sys.stderr.isatty()
+    total = None if quiet else count_rows(path)  # a pass over the file, only for the progress bar
+    with tqdm(total=total, unit="rows", disable=quiet, file=sys.stderr) as bar:
+        for batch in prefetched(read_batches(path, kind, spec, batch_size=batch_size)):
             with session_scope(url) as session:
                 if kind == "interactions":
+                    from monitor.store.interactions import insert_interactions  # imports the KPI stack
+
                     inserted = insert_interactions(session, model_id, batch.rows)
                     inserted = type(inserted)(inserted.accepted, inserted.duplicates + batch.duplicates)
                     logs.quarantine(session, model_id, kind, str(path), batch.rejected)
@@ -233,6 +236,8 @@ def _print_summary(summary: dict) -> None:
 
 def _change(kpi: str, entry: dict) -> str:
     """``+17.6%, worse`` coloured by the verdict (the last column, so colour codes cannot misalign it)."""
+    from monitor.kpis.change import kpi_change  # scikit-learn: only for commands that show KPIs
+
     change = kpi_change(kpi, entry.get("value"), entry.get("baseline"))
     return "-" if change is None else click.style(change.text, fg=change.colour)
 

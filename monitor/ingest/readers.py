@@ -28,7 +28,7 @@ JSON_EXTENSIONS = (".json",)
 ALL_EXTENSIONS = CSV_EXTENSIONS + PARQUET_EXTENSIONS + JSONL_EXTENSIONS + JSON_EXTENSIONS
 
 __all__ = ["ALL_EXTENSIONS", "CSV_EXTENSIONS", "CSV_NA_VALUES", "JSONL_EXTENSIONS", "JSON_EXTENSIONS",
-           "PARQUET_EXTENSIONS", "count_rows", "read_batches"]
+           "PARQUET_EXTENSIONS", "count_rows", "read_batches", "validate_record_batch"]
 
 
 def _format_of(path: Path) -> str:
@@ -129,25 +129,30 @@ def _iter_parquet(path, parquet, wanted, kind, spec, batch_size, now) -> Iterato
                 raise IngestError(f"{path}: cannot read Parquet data after row {first - 1}: {exc}") from None
             if record_batch.num_rows == 0:
                 continue
-            names = record_batch.schema.names
-            originals = {name: record_batch.column(i) for i, name in enumerate(names)}
-            arrays = {name: _utf8_or_none(values) for name, values in originals.items()}
-            n = record_batch.num_rows
-
-            def raw(i: int, originals=originals) -> dict:
-                row = {}
-                for name, values in originals.items():
-                    try:
-                        row[name] = values[i].as_py()
-                    except Exception:  # noqa: BLE001 - e.g. invalid UTF-8: keep what can be shown
-                        row[name] = "<unreadable value>"
-                return jsonable(row)
-
-            yield validate_arrays(n, arrays, np.arange(first, first + n), raw, kind, spec, now,
-                                  source=lambda name, i, originals=originals: originals[name][i].as_py())
-            first += n
+            yield validate_record_batch(record_batch, first, kind, spec, now)
+            first += record_batch.num_rows
     finally:
         parquet.close()
+
+
+def validate_record_batch(record_batch, first: int, kind: str, spec: ModelSpec, now=None) -> Batch:
+    """Validate typed Arrow columns (a Parquet row group, an Arrow IPC request body) whose first
+    row is row number ``first``: the same per-row quarantine answers as a Parquet file."""
+    originals = {name: record_batch.column(i) for i, name in enumerate(record_batch.schema.names)}
+    arrays = {name: _utf8_or_none(values) for name, values in originals.items()}
+    n = record_batch.num_rows
+
+    def raw(i: int) -> dict:
+        row = {}
+        for name, values in originals.items():
+            try:
+                row[name] = values[i].as_py()
+            except Exception:  # noqa: BLE001 - e.g. invalid UTF-8: keep what can be shown
+                row[name] = "<unreadable value>"
+        return jsonable(row)
+
+    return validate_arrays(n, arrays, np.arange(first, first + n), raw, kind, spec, now,
+                           source=lambda name, i: originals[name][i].as_py())
 
 
 def _utf8_or_none(array):

@@ -59,14 +59,28 @@ def _join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
+COMPRESSION = "snappy"
+
+
+def dictionary_columns(table: pa.Table) -> list[str]:
+    """The columns worth dictionary-encoding: text other than the request id (categorical
+    features, status, version, class names). Floats, timestamps and ids are nearly all distinct,
+    so a dictionary there is work thrown away (Parquet falls back to plain after filling it)."""
+    return [f.name for f in table.schema
+            if f.name != "request_id" and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+
+
 def write_segment(root: str, model_id: int, kind: str, table: pa.Table) -> SegmentFile:
     """Write ``table`` as a new file under ``root`` and return where it is and its checksum.
 
-    The name is random (no two writers collide, nothing is overwritten); ZSTD keeps a 1M-row,
-    25-feature window around a tenth of its in-memory size.
+    The name is random (no two writers collide, nothing is overwritten). Snappy with dictionaries
+    on low-cardinality text only: 200k rows x 25 features wrote in 0.66 s and 35 MB, against
+    3.1 s and 32 MB with ZSTD and a dictionary on every column (ZSTD level 1 without the useless
+    dictionaries: 1.2 s, 26 MB); snappy also reads back faster (docs/architecture.md, "Log store").
     """
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", row_group_size=256 * 1024)
+    pq.write_table(table, sink, compression=COMPRESSION, use_dictionary=dictionary_columns(table),
+                   row_group_size=256 * 1024)
     data = sink.getvalue()
     location = _join(root, f"model={model_id}", kind, f"{uuid.uuid4().hex}.parquet")
     fs, path = fsspec.core.url_to_fs(location)

@@ -10,7 +10,9 @@ commits, so a crash leaves at worst an orphan file, never a row counted but miss
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from monitor.config import get_settings
 from monitor.db.schema import LogSegment, QuarantinedRow
-from monitor.logstore import ROWS_PER_ID, first_seen, root_for, table_from_rows, write_segment
+from monitor.logstore import (
+    ROWS_PER_ID, SegmentFile, delete_segment, first_seen, root_for, table_from_rows, write_segment,
+)
 from monitor.logstore.window import first_occurrences
 from monitor.store.log_windows import (  # noqa: F401 - the window half of this repository
     SMALL_COLUMNS, freeze_window, labelled_history, load_window, release_window, window_rows_since, window_view,
@@ -67,7 +71,13 @@ def save_batch(session: Session, model_id: int, kind: str, batch: Any, source: s
 
 def store_table(session: Session, model_id: int, kind: str, table: pa.Table,
                 default_version: str | None) -> InsertCounts:
-    """Keep the rows of ``table`` whose request id is new to the model, as one segment per version."""
+    """Keep the rows of ``table`` whose request id is new to the model, as one segment per version.
+
+    The files are written in a thread while the database sorts out which ids are new (pyarrow
+    and the database driver release the GIL): almost every batch is all new, so the files written
+    optimistically are the ones kept. When some ids were stored before, those files are deleted
+    and the new rows written again.
+    """
     received = len(table)
     if not received:
         return InsertCounts(0, 0)
@@ -78,12 +88,51 @@ def store_table(session: Session, model_id: int, kind: str, table: pa.Table,
     first = first_occurrences(table["request_id"].combine_chunks())
     if not pc.all(first).as_py():
         table = table.filter(first)
-    new = table.filter(first_seen(session, model_id, kind, table["request_id"].combine_chunks()))
     root = _root(session)
-    for part in _parts(new, kind):
-        for offset in range(0, len(part), ROWS_PER_ID):
-            _add_segment(session, root, model_id, kind, part.slice(offset, ROWS_PER_ID))
+    writing = in_background(_write_files, root, model_id, kind, table)
+    try:
+        new_mask = first_seen(session, model_id, kind, table["request_id"].combine_chunks())
+    except BaseException:
+        if writing.exception() is None:  # waits for the writer; its own failure matters less here
+            _discard(writing.result())
+        raise
+    written = writing.result()
+    new = table
+    if not pc.all(new_mask).as_py():
+        _discard(written)
+        new = table.filter(new_mask)
+        written = _write_files(root, model_id, kind, new)
+    for part, file in written:
+        _add_segment(session, model_id, kind, part, file)
+    session.flush()
     return InsertCounts(len(new), received - len(new))
+
+
+def in_background(function: Callable[..., Any], *args: Any) -> Future:
+    """Run ``function(*args)`` in a new thread (not a pool: a pool made before a worker forks is
+    dead in the child); its result or exception comes out of ``.result()``."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by .result()
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="segment-writer", daemon=True).start()
+    return future
+
+
+def _write_files(root: str, model_id: int, kind: str, table: pa.Table) -> list[tuple[pa.Table, SegmentFile]]:
+    """One file per version, at most ``ROWS_PER_ID`` rows each (a row id is segment * 1M + position)."""
+    return [(piece, write_segment(root, model_id, kind, piece))
+            for part in _parts(table, kind)
+            for piece in (part.slice(offset, ROWS_PER_ID) for offset in range(0, len(part), ROWS_PER_ID))]
+
+
+def _discard(written: list[tuple[pa.Table, SegmentFile]]) -> None:
+    for _, file in written:
+        delete_segment(file.location)
 
 
 def _parts(table: pa.Table, kind: str) -> list[pa.Table]:
@@ -99,14 +148,12 @@ def _parts(table: pa.Table, kind: str) -> list[pa.Table]:
                          pc.fill_null(pc.equal(table["version"], v), False)) for v in versions]
 
 
-def _add_segment(session: Session, root: str, model_id: int, kind: str, table: pa.Table) -> None:
-    written = write_segment(root, model_id, kind, table)
+def _add_segment(session: Session, model_id: int, kind: str, table: pa.Table, written: SegmentFile) -> None:
     bounds = pc.min_max(table["ts"]).as_py() if "ts" in table.column_names else {"min": None, "max": None}
     version = table["version"][0].as_py() if kind == "predictions" else None
     session.add(LogSegment(model_id=model_id, kind=kind, version=version, min_ts=bounds["min"],
                            max_ts=bounds["max"], rows=len(table), location=written.location,
                            checksum=written.checksum, bytes=written.bytes))
-    session.flush()
 
 
 def _root(session: Session) -> str:

@@ -7,6 +7,9 @@ validated by :func:`monitor.ingest.validate_records`, the validator that ``model
 object per row). A bad row never fails the batch: it is quarantined with its reason (a NUL, a lone
 surrogate, an oversized or nested value included) and reported back by position, and the good
 rows are written.
+The same batch may come as an Arrow IPC stream (``Content-Type:
+application/vnd.apache.arrow.stream``, one column per spec column): no JSON to decode, and the
+columns are validated as a Parquet file's are.
 Rows whose request id the model already has (or that repeat one earlier in the batch) count as
 duplicates. Limits: ``MODELWATCH_MAX_BODY_BYTES`` (413 before parsing) and
 ``MODELWATCH_MAX_BATCH_ROWS`` (413 before validating).
@@ -21,7 +24,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from frontdoors.api.deps import settings as app_settings
-from frontdoors.api.limits import read_json_body
+from frontdoors.api.guard import ARROW_STREAM, is_arrow
+from frontdoors.api.limits import read_json_body, read_limited_body
 from frontdoors.api.security import Principal, writer
 from monitor.config import Settings
 from monitor.db.engine import session_scope
@@ -50,11 +54,15 @@ def _body_schema(kind: str) -> dict[str, Any]:
                if kind == "predictions" else {"request_id": "r1", "label": 0})
     rows = {"type": "array", "items": {"type": "object"},
             "description": "Rows keyed by the column names of the model's spec."}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "oneOf": [{"type": "object", "required": ["rows"], "additionalProperties": False,
-                   "properties": {"rows": rows}}, rows],
-        "example": {"rows": [example]},
-    }}}}}
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {
+            "oneOf": [{"type": "object", "required": ["rows"], "additionalProperties": False,
+                       "properties": {"rows": rows}}, rows],
+            "example": {"rows": [example]},
+        }},
+        ARROW_STREAM: {"schema": {"type": "string", "format": "binary",
+                                  "description": "An Arrow IPC stream, one column per spec column."}},
+    }}}
 
 
 def batch_rows(payload: Any, limit: int) -> list[Any]:
@@ -77,24 +85,57 @@ def batch_rows(payload: Any, limit: int) -> list[Any]:
 
 
 async def _ingest(kind: str, name: str, request: Request, settings: Settings, principal: Principal) -> IngestResult:
-    rows = batch_rows(await read_json_body(request, settings), settings.max_batch_rows)
-    # Validation and the database are blocking work: keep them off the event loop.
+    # Decoding, validation and the database are blocking work: keep them off the event loop.
+    if is_arrow(dict(request.scope.get("headers") or ())):
+        body = await read_limited_body(request, settings.max_body_bytes)
+        rows = await run_in_threadpool(arrow_rows, body, settings.max_batch_rows)
+    else:
+        rows = batch_rows(await read_json_body(request, settings), settings.max_batch_rows)
     return await run_in_threadpool(store_batch, kind, name, rows, settings, principal.actor)
 
 
-def store_batch(kind: str, name: str, rows: list[Any], settings: Settings, actor: str) -> IngestResult:
-    """Validate ``rows`` for the model's spec and write them (bad ones to quarantine) in one transaction."""
+def arrow_rows(body: bytes, limit: int):
+    """The rows of an Arrow IPC stream body as one record batch, or a 400/413 saying what is wrong.
+
+    Typed columns skip JSON decoding and the per-row dicts: the columns go straight to the
+    validator that reads Parquet files, so the quarantine answers are a Parquet file's."""
+    import pyarrow as pa
+
+    if not body:
+        raise HTTPException(400, "empty request body; expected an Arrow IPC stream")
+    try:
+        table = pa.ipc.open_stream(pa.BufferReader(body)).read_all()
+    except (pa.ArrowException, OSError) as exc:
+        raise HTTPException(400, f"request body is not an Arrow IPC stream ({ARROW_STREAM}): {exc}") from None
+    if table.num_rows > limit:
+        raise HTTPException(413, f"batch has {table.num_rows} rows; the limit is {limit} "
+                                 "(MODELWATCH_MAX_BATCH_ROWS): split it into smaller batches")
+    names = table.column_names
+    if len(set(names)) != len(names):
+        raise HTTPException(422, f"the stream repeats column(s) {sorted({n for n in names if names.count(n) > 1})}")
+    table = table.combine_chunks()
+    return pa.RecordBatch.from_arrays([column.combine_chunks() for column in table.columns], names=names)
+
+
+def store_batch(kind: str, name: str, rows: Any, settings: Settings, actor: str) -> IngestResult:
+    """Validate ``rows`` (row dicts, or an Arrow record batch) for the model's spec and write them
+    (bad ones to quarantine) in one transaction."""
     from monitor.ingest import validate_records
+    from monitor.ingest.readers import validate_record_batch
     from monitor.store import logs, models as store
 
     with session_scope(settings.effective_database_url) as session:
         model = store.get_model(session, name)
-        batch = validate_records(rows, kind, store.spec_of(model))
+        if isinstance(rows, list):
+            batch = validate_records(rows, kind, store.spec_of(model))
+        else:
+            batch = validate_record_batch(rows, 1, kind, store.spec_of(model))
         serving = store.serving_version(session, model.id) if kind == "predictions" else None
         counts = logs.save_batch(session, model.id, kind, batch, f"api:{actor}",
                                  serving.version if serving else None)
     return IngestResult(
-        model=name, kind=kind, received=len(rows), accepted=counts.accepted,
+        model=name, kind=kind, received=len(rows) if isinstance(rows, list) else rows.num_rows,
+        accepted=counts.accepted,
         duplicates=counts.duplicates, quarantined=len(batch.rejected),  # save_batch adds batch.duplicates
         rejected=[RejectedRow(index=r.row_number - 1, row=r.row_number, reason=r.reason) for r in batch.rejected],
     )
