@@ -98,7 +98,7 @@ def _publish(mode: str, names: list[str], db_url: str) -> None:
 
     from monitor.check.runs import open_check
     from monitor.db.engine import session_scope
-    from tasks.publish import CHECK_CHAIN, launch
+    from tasks.publish import CHECK_CHAIN, launch_many
     from workers.app import app
 
     if mode == "dispatch":
@@ -106,14 +106,13 @@ def _publish(mode: str, names: list[str], db_url: str) -> None:
         return
     with session_scope(db_url) as session:
         runs = [open_check(session, name, trigger="schedule").run_id for name in names]
-    with app.producer_or_acquire() as producer:
-        for run_id, name in zip(runs, names):
-            if mode == "burst":
-                launch(run_id, name, producer=producer)
-            else:  # fifo: every stage at priority 0, overriding the routes' stage priorities
-                head = {"run_id": run_id, "model": name}
-                chain(app.signature(CHECK_CHAIN[0], args=[head], immutable=True, priority=0),
-                      *(app.signature(n, priority=0) for n in CHECK_CHAIN[1:])).apply_async(producer=producer)
+    if mode == "burst":
+        launch_many(list(zip(runs, names)))
+        return
+    for run_id, name in zip(runs, names):  # fifo: every stage at priority 0, overriding the routes' priorities
+        head = {"run_id": run_id, "model": name}
+        chain(app.signature(CHECK_CHAIN[0], args=[head], immutable=True, priority=0),
+              *(app.signature(n, priority=0) for n in CHECK_CHAIN[1:])).apply_async()
 
 
 def _measure(result: Fleet, names: list[str], db_url: str, worker, log: Path, args) -> None:

@@ -1,11 +1,13 @@
 """Beat's dispatcher: one check chain per model that is due, opened and published in batches.
 
 The fleet is read once, then each batch of ``monitor.check.runs.CHUNK`` due runs is opened in
-its own transaction and its chains are published over one broker connection before the next
+its own transaction and its chains are published (through the app's pool of broker connections) before the next
 batch is opened (``monitor.check.runs.open_due_in_batches``): with 10,000 models the first checks
 start while later batches are still being published, and memory holds one batch's chains at a
-time. If the process dies between a batch's commit and a publish, that run stays ``pending`` with
-no message and the sweeper launches it (``monitor.check.redrive``), as for any lost publish;
+time. Each batch's runs are noted as queued in the broker in one round trip
+(``workers.queued_runs``), so the sweeper leaves them alone however long the queue. If the
+process dies between a batch's commit and a publish, that run stays ``pending`` with no message
+and no note, and the sweeper launches it (``monitor.check.redrive``), as for any lost publish;
 models of batches not opened yet are still due at the next beat.
 
 A dispatch that outlasts beat's interval is not joined by the next one: the next finds the
@@ -18,7 +20,7 @@ from monitor.check.runs import open_due_in_batches
 from monitor.config import get_settings
 from monitor.db.locks import exclusive
 from tasks.base import RELIABLE
-from tasks.publish import launch
+from tasks.publish import launch_many
 from workers.app import app
 
 #: the ``started`` models named in the task's result (the worker logs it; the count is exact)
@@ -35,9 +37,6 @@ def dispatch_due() -> dict:
             return {"started": 0, "skipped": "another dispatch is running"}
         for opened in open_due_in_batches(url):
             batches += 1
-            with app.producer_or_acquire() as producer:
-                for run in opened:
-                    launch(run.run_id, run.model, producer=producer)
-                    started += 1
-                    named += [run.model][:NAMED - len(named)]
+            started += launch_many([(run.run_id, run.model) for run in opened])
+            named += [run.model for run in opened[:NAMED - len(named)]]
     return {"started": started, "batches": batches, "models": named}
