@@ -19,33 +19,50 @@ queue) counts only for ``Settings.redrive_queued_after``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
 from monitor.config import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 #: the sorted set on the broker's Redis (members: run ids; scores: publish time, epoch seconds)
 KEY = "modelwatch:queued-runs"
 FOLDER = "queued-runs"  # under the embedded broker's folder
 
 
-def record(run_ids: Iterable[str], connection: Any, at: float | None = None) -> None:
-    """Note that the ``collect`` of each run was just published (one round trip for all)."""
+def record(run_ids: Iterable[str], connection: Any, at: float | None = None) -> bool:
+    """Note that the ``collect`` of each run was just published (one round trip for all).
+
+    Best effort, and never raises: the messages are already queued, so a caller must not take a
+    failed note for a failed publish (the API would withdraw a run whose chain is on its way). A
+    run left without a note is at worst re-driven once while it waits: a harmless copy.
+    """
     ids = list(run_ids)
     if not ids:
-        return
+        return True
     at = time.time() if at is None else at
-    folder = _folder(connection)
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        for run_id in ids:
-            path = folder / run_id
-            path.touch()
-            _set_mtime(path, at)
-        return
-    _client(connection).zadd(KEY, dict.fromkeys(ids, at))
+    try:
+        folder = _folder(connection)
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            for run_id in ids:
+                path = folder / run_id
+                path.touch()
+                os.utime(path, (at, at))
+        else:
+            _client(connection).zadd(KEY, dict.fromkeys(ids, at))
+    except (OSError, RedisError, KombuOperationalError) as exc:
+        logger.warning("could not note %d queued run(s) in the broker (%s); a long wait may re-drive them", len(ids), exc)
+        return False
+    return True
 
 
 def discard(run_id: str, connection: Any) -> None:
@@ -93,9 +110,3 @@ def _folder(connection: Any, settings: Settings | None = None) -> Path | None:
 def _client(connection: Any):
     """The broker's own Redis client (kombu's: it already follows Sentinel and TLS settings)."""
     return connection.default_channel.client
-
-
-def _set_mtime(path: Path, at: float) -> None:
-    import os
-
-    os.utime(path, (at, at))
