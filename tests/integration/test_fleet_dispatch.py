@@ -73,3 +73,18 @@ def test_a_dispatch_lock_is_held_by_one_holder_at_a_time_and_freed_after(db_url)
             assert (first, second, other) == (True, False, True)
     with exclusive(db_url, "dispatch") as again:
         assert again
+
+
+def test_a_dispatch_that_finds_another_one_running_returns_without_opening_anything(db_url, monkeypatch):
+    from monitor.config import get_settings
+    from monitor.db.locks import exclusive
+    from tasks.dispatch import LOCK, dispatch_due
+
+    _register(db_url, 3)
+    monkeypatch.setenv("MODELWATCH_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    with exclusive(db_url, LOCK) as held:  # the previous beat's dispatch, still publishing
+        assert held
+        assert dispatch_due() == {"started": 0, "skipped": "another dispatch is running"}
+    with session(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(CheckRun)) == 0
