@@ -59,6 +59,8 @@ class Fleet:
     floor_cpu_per_chain: float | None = None
     ratio: float | None = None
     load: float = 0.0
+    cut_s: float | None = None     # --stop-at ended the wait this many seconds after the publish
+    floor_size: int | None = None  # chains of the floor (--floor-max caps it)
 
 
 def _env(redis_url: str, db_url: str, data: Path) -> dict[str, str]:
@@ -96,7 +98,7 @@ def _publish(mode: str, names: list[str], db_url: str) -> None:
 
     from monitor.check.runs import open_check
     from monitor.db.engine import session_scope
-    from tasks.publish import CHECK_CHAIN, launch
+    from tasks.publish import CHECK_CHAIN, launch_many
     from workers.app import app
 
     if mode == "dispatch":
@@ -104,14 +106,13 @@ def _publish(mode: str, names: list[str], db_url: str) -> None:
         return
     with session_scope(db_url) as session:
         runs = [open_check(session, name, trigger="schedule").run_id for name in names]
-    with app.producer_or_acquire() as producer:
-        for run_id, name in zip(runs, names):
-            if mode == "burst":
-                launch(run_id, name, producer=producer)
-            else:  # fifo: every stage at priority 0, overriding the routes' stage priorities
-                head = {"run_id": run_id, "model": name}
-                chain(app.signature(CHECK_CHAIN[0], args=[head], immutable=True, priority=0),
-                      *(app.signature(n, priority=0) for n in CHECK_CHAIN[1:])).apply_async(producer=producer)
+    if mode == "burst":
+        launch_many(list(zip(runs, names)))
+        return
+    for run_id, name in zip(runs, names):  # fifo: every stage at priority 0, overriding the routes' priorities
+        head = {"run_id": run_id, "model": name}
+        chain(app.signature(CHECK_CHAIN[0], args=[head], immutable=True, priority=0),
+              *(app.signature(n, priority=0) for n in CHECK_CHAIN[1:])).apply_async()
 
 
 def _measure(result: Fleet, names: list[str], db_url: str, worker, log: Path, args) -> None:
@@ -120,17 +121,27 @@ def _measure(result: Fleet, names: list[str], db_url: str, worker, log: Path, ar
     t0 = time.time()
     _publish(result.mode, names, db_url)
     marks = {10: None, 30: None, 60: None}
+    minutes = [0]
 
     def progress():
         done, failed, first, last = count_finished(db_url)
         elapsed = time.time() - t0
+        if elapsed >= 60 * (minutes[0] + 1):  # a line a minute: a long run cut short still shows its course
+            minutes[0] = int(elapsed // 60)
+            print(f"  [{time.strftime('%H:%M:%S')}] {elapsed:.0f} s: {done} of {size} finished "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
         for mark in marks:
             if marks[mark] is None and elapsed >= mark:
                 marks[mark] = done
         return (done >= size, done, failed, first, last)
 
-    state = wait_until(progress, timeout=args.timeout_base + size * args.timeout_per_check, interval=0.5)
+    timeout = args.timeout_base + size * args.timeout_per_check
+    if args.stop_at is not None:
+        timeout = min(timeout, max(0.0, args.stop_at - time.time()))
+    state = wait_until(progress, timeout=timeout, interval=0.5)
     _, done, failed, first, last = state
+    if done < size:  # cut by the timeout or --stop-at: the figures are those of the part measured
+        result.cut_s = round(time.time() - t0, 1)
     cpu, db = tree_cpu(worker.process.pid) - cpu0, cpu_since(backend_cpu(db_url), db0)
     for mark in marks:
         if marks[mark] is None and last is not None and last - t0 < mark:
@@ -197,6 +208,20 @@ def _print(results: list[Fleet], db: str) -> None:
         print(f"{text[0]:8} " + " ".join(f"{t:>{w}}" for t, w in zip(text[1:], (6, 8, 8, 7, 8, 8, 8, 7, 6, 6, 6, 8, 6, 5))))
         if r.failed:
             print(f"         ({r.failed} of {r.finished} runs failed: see the worker log)")
+        if r.cut_s is not None:
+            print(f"         (cut {r.cut_s} s after the publish: {r.finished} of {r.size} finished; checks/s over "
+                  f"the part measured)")
+        if r.floor_size != r.size:
+            print(f"         (floor measured with {r.floor_size} chains)")
+
+
+def _clock(value: str) -> float:
+    """``HH:MM`` (UTC, today) as epoch seconds."""
+    import datetime as dt
+
+    hour, minute = (int(part) for part in value.split(":"))
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(hour=hour, minute=minute, second=0, microsecond=0).timestamp()
 
 
 def main() -> None:
@@ -210,6 +235,10 @@ def main() -> None:
                              "start a cluster of the benchmark's own")
     parser.add_argument("--timeout-base", type=float, default=120)
     parser.add_argument("--timeout-per-check", type=float, default=1.0)
+    parser.add_argument("--stop-at", type=_clock, default=None,
+                        help="UTC time HH:MM to stop waiting for the checks of a size and report the part that "
+                             "finished (for a 10,000-model run that cannot finish in the time there is)")
+    parser.add_argument("--floor-max", type=int, default=None, help="cap the floor's chains (default: N)")
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (worker logs)")
     args = parser.parse_args()
@@ -228,7 +257,8 @@ def main() -> None:
         for mode, size in plan:
             print(f"[{time.strftime('%H:%M:%S')}] {mode} N={size} ...", flush=True)
             result = run_fleet(size, mode, args, redis, folder)
-            result.floor_chains_per_s, result.floor_cpu_per_chain = run_floor(size, redis, folder)
+            result.floor_size = min(size, args.floor_max or size)
+            result.floor_chains_per_s, result.floor_cpu_per_chain = run_floor(result.floor_size, redis, folder)
             if result.checks_per_s:
                 result.ratio = round(result.floor_chains_per_s / result.checks_per_s, 1)
             results.append(result)

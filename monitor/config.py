@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     redrive_after: float = Field(120.0, gt=0, description="Seconds a pending or running check run may make no "
                                  "progress (no stage started or finished) before the sweeper re-publishes its next "
                                  "stage; a stage left running gets task_time_limit more. See docs/operations.md.")
+    redrive_queued_after: float = Field(21600.0, gt=0, description="Seconds a run no stage has started may wait "
+                                        "while its first message is still in the broker (a long queue) before the "
+                                        "sweeper takes it for lost anyway (a purged queue). See monitor/check/redrive.py.")
     redrive_limit: int = Field(5, ge=1, description="Re-drives of one run before the sweeper fails it "
                                "('no progress after N re-drives').")
     recovery_grace: float | None = Field(None, gt=0, description="Seconds a recovery action or verification may be "

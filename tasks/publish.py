@@ -24,12 +24,13 @@ from monitor.db.engine import session_scope
 from monitor.recovery import schedule
 from monitor.registry import on_model_update
 from tasks.base import BROKER_ERRORS, revoke
+from workers import queued_runs
 from workers.app import app
 from workers.celeryconfig import PRIORITY_FORCED
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHECK_CHAIN", "deliver", "enqueue_check", "export_graphite", "launch", "register_version", "revoke", "send_approved",
+__all__ = ["CHECK_CHAIN", "deliver", "enqueue_check", "export_graphite", "launch", "launch_many", "register_version", "revoke", "send_approved",
            "send_recovery", "send_verification"]
 
 #: The stages of a check run, in order; each passes ``{"run_id": ...}`` to the next.
@@ -45,22 +46,42 @@ def enqueue_check(model: str, *, trigger: str = "manual", version: str | None = 
                                                                countdown=countdown or None).id
 
 
-def launch(run_id: str, model: str, from_stage: str = "collect", *, forced: bool = False,
-           producer: Any = None) -> str:
+def launch(run_id: str, model: str, from_stage: str = "collect", *, forced: bool = False) -> str:
     """Publish the chain of a run that is already open; returns the id of its last task.
 
     ``from_stage`` is where the sweeper re-drives a lost chain (``monitor.check.redrive``): the
     stages before it succeeded and are not sent again; a stage a late original already finished
     returns its stored output, so a re-drive racing the original changes nothing. A ``forced`` run
     (a person or a registry asked for it) starts ahead of the scheduled fleet's collects
-    (``workers.celeryconfig.STAGE_PRIORITIES``); ``producer`` lets a dispatcher publish many
-    chains over one broker connection.
+    (``workers.celeryconfig.STAGE_PRIORITIES``), re-driven or not; a later stage keeps its own
+    priority, which is already ahead of every collect. A published ``collect`` is noted in the
+    broker (``workers.queued_runs``) so that the sweeper leaves a run waiting in a long queue alone.
+    Chains go out through the app's pool of broker connections (Celery's ``chain.apply_async``
+    ignores a ``producer`` argument), and the note through the same broker.
     """
+    task_id = _publish_chain(run_id, model, from_stage, forced)
+    if from_stage == "collect":
+        with app.producer_or_acquire() as producer:
+            queued_runs.record([run_id], producer.connection)
+    return task_id
+
+
+def launch_many(runs: list[tuple[str, str]]) -> int:
+    """:func:`launch` for many new scheduled runs ``(run_id, model)`` (a dispatcher's batch), with
+    one round trip for all their notes. Returns how many were published."""
+    for run_id, model in runs:
+        _publish_chain(run_id, model, "collect", False)
+    with app.producer_or_acquire() as producer:
+        queued_runs.record([run_id for run_id, _ in runs], producer.connection)
+    return len(runs)
+
+
+def _publish_chain(run_id: str, model: str, from_stage: str, forced: bool) -> str:
     head = {"run_id": run_id, "model": model}
     first, *rest = CHECK_CHAIN[CHECK_CHAIN.index(f"tasks.check.{from_stage}"):]
-    options = {"priority": PRIORITY_FORCED} if forced else {}
+    options = {"priority": PRIORITY_FORCED} if forced and from_stage == "collect" else {}
     return chain(app.signature(first, args=[head], immutable=True, **options),
-                 *(app.signature(name) for name in rest)).apply_async(producer=producer).id
+                 *(app.signature(name) for name in rest)).apply_async().id
 
 
 def deliver(notification_id: int) -> str:

@@ -15,6 +15,7 @@ from monitor.recovery import execution, schedule, sweep as sweeper, verification
 from monitor.store import models as store_models
 from tasks import publish
 from tasks.base import RELIABLE
+from workers import queued_runs
 from workers.app import app
 
 
@@ -66,16 +67,17 @@ def sweep() -> dict:
 
     Actions and verifications overdue by more than a grace period get a new message (their
     claims let one run); notifications stuck pending or with an expired lease get a new delivery;
-    a run with no progress for ``redrive_after`` is re-driven from its first unfinished stage
-    (``monitor.check.redrive``); an action left ``running`` past the task time
+    a run with no progress for ``redrive_after`` is re-driven from its first unfinished stage, with
+    its priority, unless no stage started and its first message is still in the broker
+    (``monitor.check.redrive``, ``workers.queued_runs``); an action left ``running`` past the task time
     limit failed with its worker and is not re-run automatically; an action still waiting for
     approval past its deadline expires (``monitor.recovery.sweep``).
     """
     settings = get_settings()
-    with session_scope(settings.effective_database_url) as session:
-        found = sweeper.find(session, settings)
+    with app.pool.acquire(block=True) as broker, session_scope(settings.effective_database_url) as session:
+        found = sweeper.find(session, settings, queued=lambda run_ids: queued_runs.published(run_ids, broker))
     for lost in found.redrive_runs:
-        publish.launch(lost.run_id, lost.model, from_stage=lost.stage)
+        publish.launch(lost.run_id, lost.model, from_stage=lost.stage, forced=lost.forced)
     for action_id in found.resend_actions:
         execute.delay(action_id)
     for action_id in found.resend_verifications:

@@ -1,12 +1,13 @@
-"""Worker lifecycle hooks: schema on start, fresh database pools after every fork, and a thread
-that samples the worker's own host (``MODELWATCH_HOST_METRICS_INTERVAL``) so the service watches itself."""
+"""Worker lifecycle hooks: schema on start, fresh database pools after every fork, a thread
+that samples the worker's own host (``MODELWATCH_HOST_METRICS_INTERVAL``) so the service watches
+itself, and the end of a run's "queued" note once its ``collect`` has run (``workers.queued_runs``)."""
 
 from __future__ import annotations
 
 import logging
 import os
 
-from celery.signals import beat_init, worker_init, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import beat_init, task_postrun, worker_init, worker_process_init, worker_ready, worker_shutdown
 
 from monitor.config import get_settings
 from monitor.db import engine
@@ -61,3 +62,24 @@ def _start_host_metrics(sender=None, **_: object) -> None:
 def _stop_host_metrics(**_: object) -> None:
     while _samplers:
         _samplers.pop().stop()
+
+
+COLLECT = "tasks.check.collect"
+
+
+@task_postrun.connect
+def _forget_queued_run(sender=None, args=None, **_: object) -> None:
+    """After ``collect`` ran (done, retrying or failed), its run is no longer waiting in the queue:
+    from now on its stages' own times say whether it moves (``monitor.check.redrive``). After, not
+    before: until ``collect`` has marked itself started, the note is what keeps the sweeper away.
+    A note that cannot be dropped (the broker just went away) is harmless: a started run's note is
+    never read, and old notes are pruned."""
+    if getattr(sender, "name", None) != COLLECT or not args or not isinstance(args[0], dict):
+        return
+    run_id = args[0].get("run_id")
+    if not run_id:
+        return
+    from workers import queued_runs
+
+    with sender.app.pool.acquire(block=True) as connection:
+        queued_runs.discard(run_id, connection)

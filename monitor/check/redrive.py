@@ -9,20 +9,29 @@ next stage again once the run has made no progress for :attr:`Settings.redrive_a
 copy racing a late original runs once.
 
 "No progress" is measured from the newest of the run's ``created_at``, each stage's
-``started_at`` / ``finished_at`` and the last re-drive. A stage still marked ``running`` may be
+``started_at`` / ``finished_at`` and the last re-drive. A run that no stage has started is the
+exception: with 10,000 models due at once, the last collect waits half an hour in the queue
+without being lost, and re-driving it (a copy at the back of the same queue, then "failed" after
+five) was wrong. So for those runs the sweeper asks the broker whether their first message is
+still there (``queued``: the publisher notes each run beside its message and the worker drops the
+note once ``collect`` has run, ``workers.queued_runs``): a run still queued waits, for up to
+:attr:`Settings.redrive_queued_after`; a run whose note is gone with its message (a Redis restarted
+empty, a publish that never happened) is re-driven after ``redrive_after`` as before. A stage still marked ``running`` may be
 alive (a long evaluate): it is taken for lost only after ``task_time_limit`` more, since the hard
 time limit ends any live attempt before then (once re-driven, it gets the short bound again until
 the re-published copy starts). Each re-drive is counted on the stage's entry
 (``redrives``, ``redriven_at``) and in the audit trail (action ``redrive``, actor ``system``),
 which ``/metrics`` counts as ``modelwatch_runs_redriven_total``. A run re-driven
 :attr:`Settings.redrive_limit` times without finishing is failed with that reason, so every run
-reaches an end.
+reaches an end. A re-driven run keeps its priority: a forced run's collect still goes ahead of
+the scheduled fleet's (``Redrive.forced``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +55,16 @@ class Redrive:
     model: str
     stage: str
     idle_seconds: float
+    forced: bool = False  # a person, a registry or a verification asked for it (not the schedule)
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "model": self.model, "stage": self.stage,
-                "idle_seconds": round(self.idle_seconds, 1)}
+                "idle_seconds": round(self.idle_seconds, 1), "forced": self.forced}
+
+
+#: ``queued(run_ids)``: when each of those runs whose first message is still in the broker was
+#: published (runs without one are left out); ``workers.queued_runs.published`` on a connection
+QueuedLookup = Callable[[list[str]], dict[str, dt.datetime]]
 
 
 def next_stage(stages: dict[str, Any] | None) -> str:
@@ -92,6 +107,15 @@ def idle_limit(run: CheckRun, settings: Settings) -> dt.timedelta:
     return dt.timedelta(seconds=settings.redrive_after + (settings.task_time_limit if running else 0))
 
 
+def started(run: CheckRun) -> bool:
+    """Whether any stage of ``run`` has started (a re-drive alone is not a start).
+
+    >>> started(CheckRun(stages={"collect": {"redrives": 1, "redriven_at": "2026-01-01T00:00:00+00:00"}}))
+    False
+    """
+    return any((entry or {}).get("started_at") for entry in (run.stages or {}).values())
+
+
 def _lost(run: CheckRun, settings: Settings, now: dt.datetime) -> float | None:
     """Seconds without progress if ``run`` is open and past its limit, else None."""
     if run.status not in OPEN_STATUSES:
@@ -100,38 +124,63 @@ def _lost(run: CheckRun, settings: Settings, now: dt.datetime) -> float | None:
     return idle.total_seconds() if idle > idle_limit(run, settings) else None
 
 
-def find(session: Session, settings: Settings, names: dict[int, str], now: dt.datetime | None = None) -> list[Redrive]:
+def _still_queued(runs: list[CheckRun], settings: Settings, now: dt.datetime,
+                  queued: QueuedLookup | None) -> set[str]:
+    """The ids of ``runs`` that no stage started and whose first message is still in the broker,
+    published less than ``redrive_queued_after`` ago: they wait in a queue, they are not lost."""
+    never_started = [run.id for run in runs if not started(run)]
+    if queued is None or not never_started:
+        return set()
+    bound = dt.timedelta(seconds=settings.redrive_queued_after)
+    return {run_id for run_id, at in queued(never_started).items() if now - at < bound}
+
+
+def find(session: Session, settings: Settings, names: dict[int, str], now: dt.datetime | None = None,
+         queued: QueuedLookup | None = None) -> list[Redrive]:
     """Mark every lost run as re-driven (or fail it past the limit) and return what to publish.
 
-    Each candidate is locked and judged again before it is marked, so two sweeps at once (two
-    beats) re-drive a run once on PostgreSQL; on SQLite a second copy is harmless anyway. The
+    The open runs are judged from one query first, so a fleet of 10,000 runs waiting in the queue
+    costs the sweep one read (and one question to the broker), not 10,000 row locks. Each run
+    judged lost is then locked and judged again before it is marked, so two sweeps at once (two
+    beats) re-drive a run once on PostgreSQL; on SQLite a second copy is harmless anyway. Without
+    ``queued`` (the broker cannot be asked) a run no stage started is judged by time alone. The
     caller publishes after this session commits: a publish that fails leaves the mark, and the
     next sweep after ``redrive_after`` tries again.
     """
     now = now or utcnow()
-    candidates = session.scalars(select(CheckRun.id).where(
+    candidates = session.execute(select(CheckRun.id, CheckRun.status, CheckRun.created_at, CheckRun.stages).where(
         CheckRun.status.in_(OPEN_STATUSES),
         CheckRun.created_at < now - dt.timedelta(seconds=settings.redrive_after))).all()
+    idle = [run for run in candidates if _lost(run, settings, now) is not None]
+    waiting = _still_queued(idle, settings, now, queued)
     found = []
-    for run_id in candidates:
+    for run_id in (run.id for run in idle if run.id not in waiting):
         run = store_runs.lock_run(session, run_id)
-        idle = _lost(run, settings, now)
-        if idle is None:
+        idle_seconds = _lost(run, settings, now)
+        if idle_seconds is None:
             continue
-        stage = next_stage(run.stages)
-        count = int(((run.stages or {}).get(stage) or {}).get("redrives", 0))
-        if sum(int(e.get("redrives", 0)) for e in (run.stages or {}).values()) >= settings.redrive_limit:
-            store_runs.fail_run(session, run, stage, f"no progress after {settings.redrive_limit} re-drives "
-                                f"(last {idle:.0f}s idle)")
-            continue
-        stages = dict(run.stages or {})
-        stages[stage] = {**(stages.get(stage) or {}), "redrives": count + 1, "redriven_at": now.isoformat()}
-        run.stages = stages
-        audit.record(session, actor=audit.SYSTEM, action=ACTION, subject=f"run:{run.id}", model_id=run.model_id,
-                     reason=f"no progress for {idle:.0f}s; publishing {stage} again",
-                     details={"run_id": run.id, "stage": stage, "idle_seconds": round(idle, 1)})
-        found.append(Redrive(run.id, names.get(run.model_id, ""), stage, idle))
+        redriven = _redrive(session, run, settings, now, idle_seconds)
+        if redriven is not None:
+            found.append(Redrive(run.id, names.get(run.model_id, ""), redriven, idle_seconds,
+                                 forced=run.trigger != "schedule"))
     return found
+
+
+def _redrive(session: Session, run: CheckRun, settings: Settings, now: dt.datetime, idle: float) -> str | None:
+    """Mark ``run`` re-driven from its next stage (returned), or fail it past the limit (None)."""
+    stage = next_stage(run.stages)
+    count = int(((run.stages or {}).get(stage) or {}).get("redrives", 0))
+    if sum(int(e.get("redrives", 0)) for e in (run.stages or {}).values()) >= settings.redrive_limit:
+        store_runs.fail_run(session, run, stage, f"no progress after {settings.redrive_limit} re-drives "
+                            f"(last {idle:.0f}s idle)")
+        return None
+    stages = dict(run.stages or {})
+    stages[stage] = {**(stages.get(stage) or {}), "redrives": count + 1, "redriven_at": now.isoformat()}
+    run.stages = stages
+    audit.record(session, actor=audit.SYSTEM, action=ACTION, subject=f"run:{run.id}", model_id=run.model_id,
+                 reason=f"no progress for {idle:.0f}s; publishing {stage} again",
+                 details={"run_id": run.id, "stage": stage, "idle_seconds": round(idle, 1)})
+    return stage
 
 
 def counts(session: Session) -> Counter[tuple[int | None, str]]:

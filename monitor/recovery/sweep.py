@@ -54,14 +54,16 @@ class Sweep:
                 "lost_actions": self.lost_actions}
 
 
-def find(session: Session, settings: Settings) -> Sweep:
+def find(session: Session, settings: Settings, queued: redrive.QueuedLookup | None = None) -> Sweep:
     """One pass: expire unapproved actions, close failed verifications, mark lost actions, and
-    return what must be published again (the caller publishes after this session commits)."""
+    return what must be published again (the caller publishes after this session commits).
+    ``queued`` asks the broker which never-started runs still wait in it (``monitor.check.redrive``)."""
     late = grace(settings)
     expired = approval.expire_unapproved(session)
     unverified = verification.overdue(session, late)
     verification.close_failed(session)
-    lost_runs = redrive.find(session, settings, {m.id: m.name for m in store_models.list_models(session)})
+    lost_runs = redrive.find(session, settings, {m.id: m.name for m in store_models.list_models(session)},
+                             queued=queued)
     overdue = [a.id for a in schedule.overdue(session, late)]
     stale = delivery.stale(session, late)
     delivery.give_up(session)

@@ -1,0 +1,26 @@
+"""The embedded broker's notes of queued runs (``workers.queued_runs``): a file per run in the
+broker's folder, so the sweeper can ask the filesystem broker what it asks Redis (the Redis side
+runs against a real redis-server in tests/integration/test_redrive_queue.py)."""
+
+from __future__ import annotations
+
+import time
+
+from kombu import Connection
+
+from monitor.config import get_settings
+from workers import queued_runs
+
+
+def test_the_filesystem_broker_keeps_one_note_per_queued_run_until_collect_ran(tmp_path, monkeypatch):
+    monkeypatch.setenv("MODELWATCH_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    with Connection("filesystem://") as broker:
+        queued_runs.record(["a", "b"], broker, at=time.time() - 60)
+        noted = queued_runs.published(["a", "b", "never-published"], broker)
+        assert set(noted) == {"a", "b"}
+        assert 55 < time.time() - noted["a"].timestamp() < 65  # when it was published, not when asked
+        queued_runs.discard("a", broker)
+        queued_runs.discard("a", broker)  # twice is harmless (a retried collect)
+        assert set(queued_runs.published(["a", "b"], broker)) == {"b"}
+    assert (tmp_path / "broker" / queued_runs.FOLDER / "b").exists()
