@@ -13,7 +13,6 @@ from sqlalchemy import event, insert
 from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.engine import get_engine, session_scope
-from monitor.db.migrate import upgrade
 from monitor.db.schema import (Alert, AuditEvent, CheckRun, Finding, KpiValue, Model, ModelVersion, RecoveryAction,
                                Report)
 
@@ -23,9 +22,9 @@ SPEC = {"name": "m", "task": "binary_classification", "every": "1h", "window": "
 
 
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, migrate):
     settings = Settings(data_dir=tmp_path, api_token="w", read_token="r")
-    upgrade(settings.effective_database_url)
+    migrate(settings.effective_database_url)
     return settings
 
 
