@@ -52,34 +52,47 @@ def worksteal_shares(count: int, workers: int) -> list[int]:
     return shares
 
 
-def longest_first(ids: Sequence[str], durations: dict[str, float], workers: int) -> list[int]:
+def longest_first(ids: Sequence[str], durations: dict[str, float], workers: int,
+                  groups: Sequence[str] | None = None) -> list[int]:
     """A permutation of ``range(len(ids))``: ``workers`` contiguous shares, each starting with its
     long tests (longest first), dealt so that the shares' estimated times are as even as they can be.
 
+    ``groups`` names, per test, what it must stay next to: tests sharing a module-scoped fixture
+    (a server, a browser, a venv) are dealt as one unit, in collection order, so the fixture is
+    still built once.
+
     >>> longest_first(["a", "b", "c", "d", "e", "f"], {"e": 60, "f": 50, "a": 10}, 2)
     [4, 1, 2, 5, 0, 3]
+    >>> longest_first(["a", "b", "c", "d", "e", "f"], {"e": 60, "f": 50, "a": 10}, 2, "xxxyyy")
+    [3, 4, 5, 0, 1, 2]
     """
     if workers < 2 or len(ids) < workers:
         return list(range(len(ids)))
-    long = sorted((i for i, name in enumerate(ids) if durations.get(name, 0.0) >= LONG),
-                  key=lambda i: -durations[ids[i]])
+    units: dict[str, list[int]] = {}
+    for index, group in enumerate(groups if groups is not None else ids):
+        units.setdefault(group, []).append(index)
+
+    def cost(unit: list[int]) -> float:
+        return sum(durations.get(ids[i], 0.0) for i in unit)
+
+    long = sorted((u for u in units.values() if max(durations.get(ids[i], 0.0) for i in u) >= LONG),
+                  key=lambda u: -cost(u))
     shares = worksteal_shares(len(ids), workers)
     heads: list[list[int]] = [[] for _ in shares]
     load = [0.0] * workers
-    for index in long:
-        open_shares = [w for w in range(workers) if len(heads[w]) < shares[w]]
-        target = min(open_shares, key=lambda w: load[w])
-        heads[target].append(index)
-        load[target] += durations[ids[index]]
-    placed = set(long)
+    for unit in long:
+        fits = [w for w in range(workers) if len(heads[w]) + len(unit) <= shares[w]] or list(range(workers))
+        target = min(fits, key=lambda w: load[w])
+        heads[target] += unit
+        load[target] += cost(unit)
+    placed = {i for unit in long for i in unit}
     rest = [i for i in range(len(ids)) if i not in placed]
     order: list[int] = []
     for w in range(workers):
-        order += heads[w]
-        take = shares[w] - len(heads[w])
-        order += rest[:take]
+        take = max(0, shares[w] - len(heads[w]))
+        order += heads[w] + rest[:take]
         rest = rest[take:]
-    return order
+    return order + rest
 
 
 def reorder(items: list, durations: dict[str, float] | None = None) -> None:
@@ -88,8 +101,17 @@ def reorder(items: list, durations: dict[str, float] | None = None) -> None:
     if workers < 2:
         return
     order = longest_first([item.nodeid for item in items], load_durations() if durations is None else durations,
-                          workers)
+                          workers, [_group(item) for item in items])
     items[:] = [items[i] for i in order]
+
+
+def _group(item) -> str:
+    """The module's id for a test that uses a module- or class-scoped fixture, else its own id."""
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in (info.name2fixturedefs.values() if info is not None else ()):
+        if any(d.scope in ("module", "class", "package") for d in definitions):
+            return item.nodeid.split("::", 1)[0]
+    return item.nodeid
 
 
 _DURATION_LINE = re.compile(r"^\s*([0-9.]+)s (setup|call|teardown)\s+(\S.*?)\s*$")
