@@ -13,8 +13,8 @@ rest in collection order (tests of one file stay together, module fixtures are b
 The durations come from ``tests/support/durations.json`` (seconds per test id, from a measured
 run); a test that is not listed counts as short. Refresh it after a run with
 ``pytest ... --durations=0 | tee run.log`` and ``python -m tests.support.longest_first run.log``.
-Without xdist the order is left alone. Ordering never changes what a test checks, only when it
-starts.
+Without xdist, or with ``MODELWATCH_TEST_ORDER=collection``, the order is left alone. Ordering
+never changes what a test checks, only when it starts.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def longest_first(ids: Sequence[str], durations: dict[str, float], workers: int,
 def reorder(items: list, durations: dict[str, float] | None = None) -> None:
     """Reorder pytest's ``items`` in place for the xdist worker count of this run (if any)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
-    if workers < 2:
+    if workers < 2 or os.environ.get("MODELWATCH_TEST_ORDER", "").lower() == "collection":
         return
     order = longest_first([item.nodeid for item in items], load_durations() if durations is None else durations,
                           workers, [_group(item) for item in items])
