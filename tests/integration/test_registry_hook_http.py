@@ -32,7 +32,13 @@ def serve(stack) -> tuple[subprocess.Popen, str]:
     api = subprocess.Popen([str(ROOT / ".venv/bin/modelwatch"), "serve", "--port", str(port)], env=stack.env,
                            stdout=open(stack.logs / "api.log", "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _up(f"{base}/healthz"), 60, "the API to answer")
+    try:
+        wait_for(lambda: _up(f"{base}/healthz") or api.poll() is not None, 90, "the API to answer")
+        assert api.poll() is None, (stack.logs / "api.log").read_text()
+    except BaseException:  # never answered: stop it here, the caller's `finally` never gets it
+        api.kill()
+        api.wait(10)
+        raise
     return api, base
 
 

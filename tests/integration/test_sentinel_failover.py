@@ -36,9 +36,9 @@ def cluster(tmp_path):
 
 
 @pytest.fixture
-def sentinel_stack(tmp_path, request, cluster, postgres_url):
+def sentinel_stack(tmp_path, request, cluster, migrated_postgres_url):
     yield from _stack(tmp_path, request, {"MODELWATCH_BROKER_URL": cluster.url,
-                                          "MODELWATCH_DATABASE_URL": postgres_url,
+                                          "MODELWATCH_DATABASE_URL": migrated_postgres_url,
                                           "MODELWATCH_VISIBILITY_TIMEOUT": "5"})
 
 

@@ -52,16 +52,20 @@ def _serve(folder: Path, fill=populate) -> Iterator[dict]:
         api = subprocess.Popen([str(ROOT / ".venv/bin/modelwatch"), "serve", "--port", str(port)], env=env,
                                stdout=open(log, "ab"), stderr=subprocess.STDOUT)
         running.append(api)
-        wait_for(lambda: _answers(f"{base}/healthz") or api.poll() is not None, 30, "the API to answer")
+        wait_for(lambda: _answers(f"{base}/healthz") or api.poll() is not None, 90, "the API to answer")
         assert api.poll() is None, log.read_text()
 
     def stop() -> None:
         api = running.pop()
         api.terminate()
-        api.wait(15)
+        try:
+            api.wait(15)
+        except subprocess.TimeoutExpired:  # a live stream still open: the test is over, end it
+            api.kill()
+            api.wait(5)
 
-    start()
     try:
+        start()  # inside the try: an API that never answered is stopped too, not left running
         yield {"base": base, "ids": ids, "log": log, "url": url, "env": env, "folder": folder,
                "stop": stop, "start": start}
     finally:

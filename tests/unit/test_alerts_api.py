@@ -12,7 +12,6 @@ from sqlalchemy import select
 from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.engine import session_scope
-from monitor.db.migrate import upgrade
 from monitor.db.schema import Alert, AuditEvent, utcnow
 from monitor.spec import parse_spec
 from monitor.store import models as store_models
@@ -22,10 +21,10 @@ READ = {"Authorization": "Bearer r"}
 
 
 @pytest.fixture
-def api(tmp_path):
+def api(tmp_path, migrate):
     settings = Settings(data_dir=tmp_path, api_token="w", read_token="r", tokens="alice=a1")
     url = settings.effective_database_url
-    upgrade(url)
+    migrate(url)
     with session_scope(url) as session:
         model, _ = store_models.upsert_model(session, parse_spec({"name": "churn", "task": "regression"})[0])
         for rule, state in (("mae_increase", "firing"), ("rmse_increase", "resolved")):

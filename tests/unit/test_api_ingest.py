@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.engine import session_scope
-from monitor.db.migrate import upgrade
 from monitor.ingest import validate_records
 from monitor.spec import ModelSpec
 from monitor.store import logs, models as store
@@ -24,9 +23,9 @@ SPEC = {"name": "churn", "task": "binary_classification", "every": "5m", "window
 
 
 @pytest.fixture
-def api(tmp_path):
+def api(tmp_path, migrate):
     settings = Settings(data_dir=tmp_path, api_token="w", read_token="r", max_body_bytes=4096, max_batch_rows=5)
-    upgrade(settings.effective_database_url)
+    migrate(settings.effective_database_url)
     with session_scope(settings.effective_database_url) as session:
         store.upsert_model(session, ModelSpec.model_validate(SPEC))
     client = TestClient(create_app(settings))

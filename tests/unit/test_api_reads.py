@@ -9,7 +9,6 @@ from monitor import audit
 from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.engine import session_scope
-from monitor.db.migrate import upgrade
 from monitor.redact import redact, redact_url
 from monitor.registry import builtin
 from monitor.spec import ModelSpec
@@ -21,9 +20,9 @@ SPEC = {"name": "churn", "task": "binary_classification", "every": "5m", "window
 
 
 @pytest.fixture
-def api(tmp_path):
+def api(tmp_path, migrate):
     settings = Settings(data_dir=tmp_path, api_token="w", read_token="r")
-    upgrade(settings.effective_database_url)
+    migrate(settings.effective_database_url)
     with session_scope(settings.effective_database_url) as session:
         spec = ModelSpec.model_validate(SPEC)
         model, _ = store.upsert_model(session, spec)

@@ -13,7 +13,6 @@ from sqlalchemy import event, insert
 from frontdoors.api.app import create_app
 from monitor.config import Settings
 from monitor.db.engine import get_engine, session_scope
-from monitor.db.migrate import upgrade
 from monitor.db.schema import (Alert, AuditEvent, CheckRun, Finding, KpiValue, Model, ModelVersion, RecoveryAction,
                                Report)
 
@@ -22,10 +21,18 @@ NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 SPEC = {"name": "m", "task": "binary_classification", "every": "1h", "window": "1h"}
 
 
+@pytest.fixture(autouse=True)
+def _now():
+    """Times are relative to when the test runs, not to when the module was collected: in a full
+    run a test can start 30+ minutes after collection, which put "an hour ago" outside ``last=90m``."""
+    global NOW
+    NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, migrate):
     settings = Settings(data_dir=tmp_path, api_token="w", read_token="r")
-    upgrade(settings.effective_database_url)
+    migrate(settings.effective_database_url)
     return settings
 
 

@@ -14,16 +14,15 @@ from tests.support.sse import follow
 from monitor import events
 from monitor.config import Settings
 from monitor.db.engine import session_scope
-from monitor.db.migrate import upgrade
 from monitor.db.schema import Event
 
 READ = {"Authorization": "Bearer r"}
 
 
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, migrate):
     settings = Settings(data_dir=tmp_path, api_token="w", read_token="r")
-    upgrade(settings.effective_database_url)
+    migrate(settings.effective_database_url)
     return settings
 
 

@@ -116,9 +116,8 @@ SPEC = {"name": "churn", "task": "binary_classification", "every": "1h", "window
 
 
 @pytest.fixture
-def db(tmp_path):
-    url = Settings(data_dir=tmp_path).effective_database_url
-    upgrade(url)
+def db(tmp_path, migrate):
+    url = migrate(Settings(data_dir=tmp_path).effective_database_url)
     with session_scope(url) as session:
         model, _ = store_models.upsert_model(session, parse_spec(SPEC)[0])
     return url, model.id
