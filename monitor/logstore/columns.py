@@ -36,8 +36,8 @@ import pyarrow.compute as pc
 
 from monitor.logstore.files import read_verified_columns, verify_segment
 from monitor.logstore.tables import BASE_PREDICTION, FEATURE
-from monitor.logstore.window import (ROWS_PER_ID, Segment, first_occurrences, join_labels, read_labels, series_of,
-                                     unify_tables as _unify)
+from monitor.logstore.window import (ROWS_PER_ID, Segment, SegmentRef, first_occurrences, join_labels, read_labels,
+                                     series_of, unify_tables as _unify)
 
 #: the columns a window's rows are selected by
 _SELECTING = ["request_id", "ts", "version"]
@@ -157,7 +157,7 @@ def open_window(segments: Sequence[Segment], label_segments: Sequence[Segment], 
     """Verify the segments, select the window's rows (the same rows, in the same order, as
     :func:`monitor.logstore.window.read_predictions`) and join their labels; up to
     ``cache_bytes`` of decoded columns are kept for later reads."""
-    segments = sorted(segments, key=lambda s: s.id)
+    segments = sorted((SegmentRef.of(s) for s in segments), key=lambda s: s.id)
     if not segments:
         return WindowColumns([], [], None, np.empty(0, dtype=np.int64), _layout({}), pa.nulls(0))
     selections, ids, keys = [], [], []

@@ -15,6 +15,7 @@ record (``first_id``/``last_id`` of a chunk) and the streaming confirmation read
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -35,6 +36,22 @@ class Segment(Protocol):
     location: str
     checksum: str
     bytes: int
+
+
+@dataclass(frozen=True)
+class SegmentRef:
+    """A segment's address, detached from any database session: a window cached by a worker
+    process reads its columns later, from other sessions, and an ORM row of a session that rolled
+    back would be expired and unreadable by then."""
+
+    id: int
+    location: str
+    checksum: str
+    bytes: int
+
+    @classmethod
+    def of(cls, segment: Segment) -> "SegmentRef":
+        return cls(segment.id, segment.location, segment.checksum, segment.bytes)
 
 
 def read(segment: Segment, columns: list[str] | None = None) -> pa.Table:

@@ -74,6 +74,25 @@ def test_retries_see_the_frozen_rows_even_when_rows_and_labels_arrive_after_the_
     assert watermark["rows"] == 3 and watermark["labelled_rows"] == 1
 
 
+def test_a_window_cached_by_a_stage_that_rolled_back_still_reads_its_columns(db_url):
+    """A stage that opened the window and then rolled back (a deadlock at commit, say) leaves the
+    window in this process's cache; the retry on the same process must still read its features."""
+    model_id = _model(db_url)
+    end = utcnow()
+    start = end - dt.timedelta(hours=1)
+    with session(db_url) as s:
+        logs.insert_predictions(s, model_id, _rows(["a", "b"], end - dt.timedelta(minutes=5)), "1")
+        watermark = logs.freeze_window(s, model_id, start, end, None, key="rolled-back")
+    _fresh_read()
+    with pytest.raises(RuntimeError):
+        with session(db_url) as s:
+            log_windows.window_view(s, model_id, start, end, None, watermark)  # opened and cached...
+            raise RuntimeError("the stage's commit failed")  # ...then the session rolled back
+    with session(db_url) as s:
+        view = log_windows.window_view(s, model_id, start, end, None, watermark)
+    assert list(view["x"]) == [0.0, 1.0]
+
+
 def test_a_duplicate_request_id_is_counted_once_within_and_across_batches(db_url):
     model_id = _model(db_url)
     now = utcnow()
