@@ -59,21 +59,32 @@ def launch(run_id: str, model: str, from_stage: str = "collect", *, forced: bool
     Chains go out through the app's pool of broker connections (Celery's ``chain.apply_async``
     ignores a ``producer`` argument), and the note through the same broker.
     """
-    task_id = _publish_chain(run_id, model, from_stage, forced)
-    if from_stage == "collect":
-        with app.producer_or_acquire() as producer:
-            queued_runs.record([run_id], producer.connection)
-    return task_id
+    if from_stage != "collect":
+        return _publish_chain(run_id, model, from_stage, forced)
+    return _noted_and_published([(run_id, model)], forced)[0]
 
 
 def launch_many(runs: list[tuple[str, str]]) -> int:
     """:func:`launch` for many new scheduled runs ``(run_id, model)`` (a dispatcher's batch), with
     one round trip for all their notes. Returns how many were published."""
-    for run_id, model in runs:
-        _publish_chain(run_id, model, "collect", False)
-    with app.producer_or_acquire() as producer:
-        queued_runs.record([run_id for run_id, _ in runs], producer.connection)
-    return len(runs)
+    return len(_noted_and_published(runs, False))
+
+
+def _noted_and_published(runs: list[tuple[str, str]], forced: bool) -> list[str]:
+    """Publish the runs' chains, then note their collects in the broker, in one round trip. The
+    note goes after the message, so a replica promoted after a failover that has a note has its
+    message too. A worker may run a collect before its note is written: that note then outlives
+    its run (harmless, a started run's note is never read) until it is pruned after
+    ``redrive_queued_after``. A publish that fails still notes the chains it sent, then raises."""
+    task_ids: list[str] = []
+    try:
+        for run_id, model in runs:
+            task_ids.append(_publish_chain(run_id, model, "collect", forced))
+    finally:
+        if task_ids:
+            with app.producer_or_acquire() as producer:
+                queued_runs.record([run_id for run_id, _ in runs[:len(task_ids)]], producer.connection)
+    return task_ids
 
 
 def _publish_chain(run_id: str, model: str, from_stage: str, forced: bool) -> str:

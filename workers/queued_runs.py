@@ -6,7 +6,8 @@ hour) from a run whose message was lost (a Redis restarted empty, a publish that
 Both look the same in the database: no stage started. So every publish of a chain's ``collect``
 is noted *in the broker itself*, next to the message: a Redis sorted set (run id -> when it was
 published) on the broker's Redis, or one file per run in the embedded broker's folder. The note
-is written after the message and dropped once ``collect`` has run (``workers.signals``); a broker
+is written just after the message and dropped once ``collect`` has run (``workers.signals``; on
+the embedded broker once it is fetched, since a fetched file cannot come back); a broker
 that loses its data loses the notes with the messages, so a lost run has no note and is re-driven,
 while a queued one has its note and waits. A note that outlives its message anyway (a purged
 queue) counts only for ``Settings.redrive_queued_after``.
@@ -66,7 +67,7 @@ def record(run_ids: Iterable[str], connection: Any, at: float | None = None) -> 
 
 
 def discard(run_id: str, connection: Any) -> None:
-    """Forget ``run_id``'s note: its ``collect`` has run."""
+    """Forget ``run_id``'s note: its ``collect`` has run (on the embedded broker: was fetched)."""
     folder = _folder(connection)
     if folder is not None:
         (folder / run_id).unlink(missing_ok=True)
@@ -78,26 +79,47 @@ def published(run_ids: list[str], connection: Any) -> dict[str, dt.datetime]:
     """When each of ``run_ids`` that still has a note was published (runs without one are left out).
 
     Also drops notes older than ``redrive_queued_after``: they no longer keep any run waiting.
+    When the broker cannot be asked, every run counts as waiting (a warning says so).
     """
-    if not run_ids:
-        return {}
-    oldest = time.time() - get_settings().redrive_queued_after
+    now = time.time()
+    try:
+        stamps = _stamps(run_ids, connection, now - get_settings().redrive_queued_after)
+    except (OSError, RedisError, KombuOperationalError) as exc:
+        # The broker cannot be asked, so it cannot take a re-published chain either: this sweep
+        # counts every such run as waiting, and the next sweep asks again. (A broker that comes back
+        # empty has lost the notes with the messages, so the lost runs are re-driven then.)
+        logger.warning("could not ask the broker which of %d run(s) still wait in the queue (%s); "
+                       "they are left alone until it answers", len(run_ids), exc)
+        stamps = dict.fromkeys(run_ids, now)
+    return {run_id: dt.datetime.fromtimestamp(at, dt.timezone.utc) for run_id, at in stamps.items()}
+
+
+def _stamps(run_ids: list[str], connection: Any, oldest: float) -> dict[str, float]:
+    """The notes' publish times (epoch seconds) of ``run_ids``; notes older than ``oldest`` are
+    pruned first, whatever ``run_ids`` holds, so notes that a race left behind do not pile up."""
     folder = _folder(connection)
     if folder is not None:
+        for stale in folder.glob("*") if folder.is_dir() else ():
+            try:
+                if stale.stat().st_mtime < oldest:
+                    stale.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue
         stamps = {}
         for run_id in run_ids:
             try:
                 stamps[run_id] = (folder / run_id).stat().st_mtime
             except FileNotFoundError:
                 continue
-    else:
-        client = _client(connection)
-        client.zremrangebyscore(KEY, "-inf", oldest)
-        pipe = client.pipeline(transaction=False)
-        for run_id in run_ids:
-            pipe.zscore(KEY, run_id)
-        stamps = {run_id: score for run_id, score in zip(run_ids, pipe.execute()) if score is not None}
-    return {run_id: dt.datetime.fromtimestamp(at, dt.timezone.utc) for run_id, at in stamps.items()}
+        return stamps
+    client = _client(connection)
+    client.zremrangebyscore(KEY, "-inf", oldest)
+    if not run_ids:
+        return {}
+    pipe = client.pipeline(transaction=False)
+    for run_id in run_ids:
+        pipe.zscore(KEY, run_id)
+    return {run_id: score for run_id, score in zip(run_ids, pipe.execute()) if score is not None}
 
 
 def _folder(connection: Any, settings: Settings | None = None) -> Path | None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import os
 
-from celery.signals import beat_init, task_postrun, worker_init, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (beat_init, task_postrun, task_received, worker_init, worker_process_init, worker_ready,
+                            worker_shutdown)
 
 from monitor.config import get_settings
 from monitor.db import engine
@@ -83,3 +84,25 @@ def _forget_queued_run(sender=None, args=None, **_: object) -> None:
 
     with sender.app.pool.acquire(block=True) as connection:
         queued_runs.discard(run_id, connection)
+
+
+@task_received.connect
+def _forget_fetched_run(request=None, **_: object) -> None:
+    """On the embedded (filesystem) broker a fetched message is gone from the broker's folder for
+    good: kombu deletes the file when it hands it over and cannot restore it if this worker dies.
+    So there the note goes when ``collect`` is fetched, not when it has run; a run whose fetched
+    collect dies with its worker is then judged by time and re-driven, instead of being taken for
+    one still queued. (On Redis an unacknowledged message comes back, so its note stays.)"""
+    if request is None or getattr(request, "name", None) != COLLECT:
+        return
+    args = request.args or ()
+    if not args or not isinstance(args[0], dict) or not args[0].get("run_id"):
+        return
+    from workers import queued_runs
+
+    app = request.task.app if getattr(request, "task", None) is not None else None
+    if app is None:
+        return
+    with app.pool.acquire(block=True) as connection:
+        if connection.transport.driver_type == "filesystem":
+            queued_runs.discard(args[0]["run_id"], connection)

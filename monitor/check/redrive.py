@@ -129,8 +129,9 @@ def _still_queued(runs: list[CheckRun], settings: Settings, now: dt.datetime,
     """The ids of ``runs`` that no stage started and whose first message is still in the broker,
     published less than ``redrive_queued_after`` ago: they wait in a queue, they are not lost."""
     never_started = [run.id for run in runs if not started(run)]
-    if queued is None or not never_started:
+    if queued is None:
         return set()
+    # asked even with no candidate: the lookup also prunes notes that a race left behind
     bound = dt.timedelta(seconds=settings.redrive_queued_after)
     return {run_id for run_id, at in queued(never_started).items() if now - at < bound}
 

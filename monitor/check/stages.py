@@ -70,7 +70,7 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
     """
     url = settings.effective_database_url
     with session_scope(url) as session:  # the `running` mark, committed first: the sweeper's sign of life
-        claim = store_runs.claim_stage(session, run_id, name, utcnow().isoformat())
+        claim = store_runs.claim_stage(session, run_id, name)
     if claim.output is not None:
         return claim.output
     if claim.refused:

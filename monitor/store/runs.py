@@ -90,13 +90,15 @@ class StageClaim:
     refused: str | None = None
 
 
-def claim_stage(session: Session, run_id: str, stage: str, started_at: str) -> StageClaim:
+def claim_stage(session: Session, run_id: str, stage: str) -> StageClaim:
     """Mark ``stage`` of the run ``running`` (attempt n+1) under the run's row lock, unless it
     already succeeded or the run failed.
 
     What :func:`lock_run` plus :func:`mark_stage` did, in two Core statements that read and write
     only ``stages``, ``status`` and ``error``: the ORM object, and the decoding of the run's
     ``results`` and ``watermark`` JSON, were most of a stage's bookkeeping CPU on a small check.
+    The start time is taken once the row lock is held: a copy that waited behind a long original
+    must not record a start that makes it look lost to the re-drive sweep while it runs.
     """
     read, write = _claim_statements(session.get_bind().dialect.name)
     row = session.execute(read, {"run_id": run_id}).first()
@@ -109,7 +111,7 @@ def claim_stage(session: Session, run_id: str, stage: str, started_at: str) -> S
     if status == "failed":
         return StageClaim(refused=f"run {run_id} already failed ({error}); not running {stage}")
     attempts = int(done.get("attempts", 0)) + 1
-    entry = {**done, "state": "running", "attempts": attempts, "started_at": started_at}
+    entry = {**done, "state": "running", "attempts": attempts, "started_at": utcnow().isoformat()}
     session.execute(write, {"run_id": run_id, "new_stages": {**(stages or {}), stage: entry},
                             "new_status": "running" if status == "pending" else status})
     return StageClaim(attempts=attempts)
