@@ -71,6 +71,9 @@ def test_prefork_solo_and_threads_workers_survive_redis_restarted_empty(stack, r
         publish(countdown=None)
         return False
 
-    wait_for(each_took_new_work, 60, "every worker to take a task after the restart", interval=1.0)
+    # 180 s: a worker's reconnect backs off (kombu retries at growing intervals), and on a loaded
+    # 2-core machine (a whole-suite run) three workers reconnecting took more than 60 s once; what
+    # is tested is that each survives and takes new work, not how fast
+    wait_for(each_took_new_work, 180, "every worker to take a task after the restart", interval=1.0)
     for pool in POOLS:
         assert "attribute 'hostname'" not in log(pool), f"{pool}: {log(pool)[-3000:]}"
