@@ -101,8 +101,7 @@ def _forget_fetched_run(request=None, **_: object) -> None:
     from workers import queued_runs
 
     app = request.task.app if getattr(request, "task", None) is not None else None
-    if app is None:
-        return
+    if app is None or not str(app.conf.broker_url or "").startswith("filesystem"):
+        return  # on Redis nothing to do here: no pool connection taken in the consumer's loop
     with app.pool.acquire(block=True) as connection:
-        if connection.transport.driver_type == "filesystem":
-            queued_runs.discard(args[0]["run_id"], connection)
+        queued_runs.discard(args[0]["run_id"], connection)
