@@ -326,23 +326,51 @@ def assess_with_histograms(reference_stats: dict[str, dict], window: pd.DataFram
                            ignore: Iterable[str] = ()) -> tuple[list[QualityIssue], dict[str, dict]]:
     """:func:`assess_quality` and :func:`histograms` in one pass over the columns (a large window
     is read from its segments once per column, not once per check and once per chart)."""
-    context = _Window(reference_stats, window, list(numeric), list(categorical), frozenset(ignore), int(quarantined),
-                      max_missing_increase, max_out_of_range, max_new_categories)
-    # Column by column, each column read once for every check (a large window is read from its
-    # segments one column at a time), the issues then listed check by check as CHECKS orders them.
-    found: dict[str, list[QualityIssue]] = {name: [] for name in CHECKS}
-    found["schema"] = _schema(context)
-    found["type_errors"] = _type_errors(replace(context, numeric=[]))  # the quarantined rows
-    plots: dict[str, dict] = {}
-    for column in context.present(list(dict.fromkeys([*context.numeric, *context.categorical]))):
-        one = replace(context, window=pd.DataFrame({column: window[column]}, copy=False), quarantined=0,
-                      numeric=[c for c in context.numeric if c == column],
-                      categorical=[c for c in context.categorical if c == column])
-        for name, check in CHECKS.items():
-            if name != "schema":
-                found[name] += check(one)
-        plots.update(histograms({column: reference_stats[column]}, one.window))
-    charts = {column: plots[column] if column in plots else histograms({column: entry}, window).get(column)
-              for column, entry in reference_stats.items() if column in plots or column in window}
-    return ([issue for issues in found.values() for issue in issues],
-            {column: chart for column, chart in charts.items() if chart is not None})
+    assessment = QualityPass(reference_stats, window, numeric, categorical, quarantined=quarantined,
+                             max_missing_increase=max_missing_increase, max_out_of_range=max_out_of_range,
+                             max_new_categories=max_new_categories, ignore=ignore)
+    for column in assessment.columns:
+        assessment.take(column, window[column])
+    return assessment.result()
+
+
+class QualityPass:
+    """:func:`assess_with_histograms` one column at a time: hand each of :attr:`columns` to
+    :meth:`take` (in any order; the detect stage does it in its shared pass over the window's
+    columns), then :meth:`result` lists the issues check by check as :data:`CHECKS` orders them,
+    and the charts in the reference statistics' order. Only ``window``'s names and length are
+    read here; the values come through :meth:`take`."""
+
+    def __init__(self, reference_stats: dict[str, dict], window: pd.DataFrame, numeric: Sequence[str],
+                 categorical: Sequence[str], *, quarantined: int = 0, max_missing_increase: float = 0.05,
+                 max_out_of_range: float = 0.01, max_new_categories: float = 0.01, ignore: Iterable[str] = ()):
+        self._context = _Window(reference_stats, window, list(numeric), list(categorical), frozenset(ignore),
+                                int(quarantined), max_missing_increase, max_out_of_range, max_new_categories)
+        self._assessed = self._context.present(list(dict.fromkeys([*numeric, *categorical])))
+        #: columns with reference statistics that no check reads but the report charts
+        charted = [c for c, entry in reference_stats.items() if c in window and c not in self._assessed
+                   and (entry.get("type") == "categorical" or (entry.get("type") == "numeric" and "histogram" in entry))]
+        self.columns: list[str] = [*self._assessed, *charted]
+        self._issues: dict[str, dict[str, list[QualityIssue]]] = {}  # per column, per check
+        self._plots: dict[str, dict] = {}
+
+    def take(self, column: str, values: pd.Series) -> None:
+        """Every check and the chart of one column."""
+        context, one = self._context, pd.DataFrame({column: values}, copy=False)
+        if column in self._assessed:
+            alone = replace(context, window=one, quarantined=0, numeric=[c for c in context.numeric if c == column],
+                            categorical=[c for c in context.categorical if c == column])
+            self._issues[column] = {name: check(alone) for name, check in CHECKS.items() if name != "schema"}
+        self._plots.update(histograms({column: context.stats[column]}, one))
+
+    def result(self) -> tuple[list[QualityIssue], dict[str, dict]]:
+        """The issues (check by check, then column by column) and the window's charts."""
+        context = self._context
+        found: dict[str, list[QualityIssue]] = {name: [] for name in CHECKS}
+        found["schema"] = _schema(context)
+        found["type_errors"] = _type_errors(replace(context, numeric=[]))  # the quarantined rows
+        for column in self._assessed:
+            for name, issues in self._issues[column].items():
+                found[name] += issues
+        return ([issue for issues in found.values() for issue in issues],
+                {column: self._plots[column] for column in context.stats if column in self._plots})

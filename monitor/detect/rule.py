@@ -4,7 +4,10 @@ A rule family (performance drop, drift, data quality, ...) is one class in one m
 ``monitor/detect/rules/``, registered with ``@rule("name")`` from :mod:`monitor.plugins`. The
 detect stage loads one :class:`WindowContext` per check run (``monitor.check.context``) and hands
 it to every registered rule in ``order``; a rule reads only the context and the spec, never the
-store, so it runs on DataFrames in a unit test exactly as in a worker.
+store, so it runs on DataFrames in a unit test exactly as in a worker. The rules that read the
+window's columns (drift, variance, joint drift, data quality) are column rules
+(:class:`ColumnRule`): they share one pass over the columns, so a large window's column is read
+once per check, not once per rule.
 
 Adding a rule is one new module there; the spec learns its rule names and finding kinds from
 :data:`monitor.plugins.RULES` (what ``alerting.rules`` and ``recovery`` may name).
@@ -12,6 +15,7 @@ Adding a rule is one new module there; the spec learns its rule names and findin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -109,6 +113,93 @@ class Rule:
         return None
 
 
+# -- Rules that read the window's columns share one pass over them ---------------------------------
+#
+# Drift, variance change, the joint-drift sample and data quality each look at every feature. A
+# large window is read from its Parquet segments one column at a time (monitor.logstore.columns),
+# and a 1M-row column costs tens of milliseconds to decode, so letting each rule walk the features
+# on its own read every column four times. run_rules reads each column *once* and hands it to
+# every rule that asked for it before reading the next one; no column outlives its turn.
+#
+# The rules stay separate units. A rule that reads columns is a ColumnRule: its column_step looks
+# at the context and returns a ColumnStep (or None when it has nothing to say on this window),
+# which names the columns it wants, takes each one in its turn (ColumnStep.take) and turns what
+# it took into findings at the end (ColumnStep.finish, in rule order, with the findings of the
+# rules before it in ``context.earlier``). A step keeps its results per column name, so the order
+# in which the pass hands columns over never changes its findings. ``evaluate`` of a column rule
+# runs its own step alone (a notebook, a unit test). Columns are read by name from
+# ``context.frame`` (the drift layout: the features plus the model's outputs) or, for a name it
+# lacks, from ``context.window``; a feature is the same column in both.
+
+
+class ColumnStep:
+    """A rule's part of the pass: ``columns`` it wants (its own order), one call of :meth:`take`
+    per column, then :meth:`finish`. Subclasses set ``columns`` and implement both methods."""
+
+    columns: Sequence[str] = ()
+
+    def take(self, name: str, values: pd.Series) -> None:
+        """Work on one column; keep only results (the column itself is dropped after its turn)."""
+        raise NotImplementedError
+
+    def finish(self, context: WindowContext) -> list[Finding]:
+        """The rule's findings from what :meth:`take` kept."""
+        raise NotImplementedError
+
+
+class ColumnRule(Rule):
+    """A rule whose work is per column: it gives a :class:`ColumnStep` to the shared pass."""
+
+    def column_step(self, context: WindowContext) -> ColumnStep | None:
+        """This rule's step on this window, or None when it yields no finding here."""
+        raise NotImplementedError
+
+    def evaluate(self, context: WindowContext) -> list[Finding]:
+        """The rule alone: its own pass over the columns it wants."""
+        step = self.column_step(context)
+        if step is None:
+            return []
+        walk_columns(context, [step])
+        return step.finish(context)
+
+
+def walk_columns(context: WindowContext, steps: Sequence[ColumnStep]) -> None:
+    """Read every column the steps want once, in the order they first ask for it, and hand it to
+    each step that wants it before the next column is read."""
+    wanted = [set(step.columns) for step in steps]
+    for name in dict.fromkeys(name for step in steps for name in step.columns):
+        values = read_column(context, name)
+        for step, names in zip(steps, wanted):
+            if name in names:
+                step.take(name, values)
+        del values
+
+
+def read_column(context: WindowContext, name: str) -> pd.Series:
+    """``name`` from the drift layout, or from the window when the layout lacks it."""
+    return context.frame[name] if name in context.frame else context.window[name]
+
+
+def run_with_pass(context: WindowContext, rules: Sequence[Rule]) -> list[tuple[Rule, list[Finding]]]:
+    """Every rule's findings, in the order given: column rules' steps first share one pass over the
+    columns, then each rule finishes (or evaluates) with the findings before it as ``earlier``."""
+    steps: dict[int, ColumnStep | None] = {
+        i: rule.column_step(context) for i, rule in enumerate(rules) if isinstance(rule, ColumnRule)}
+    walk_columns(context, [step for step in steps.values() if step is not None])
+    results: list[tuple[Rule, list[Finding]]] = []
+    findings: list[Finding] = []
+    for i, rule in enumerate(rules):
+        seen = replace(context, earlier=tuple(findings)) if findings else context
+        if i in steps:
+            step = steps.pop(i)
+            found = step.finish(seen) if step is not None else []
+        else:
+            found = rule.evaluate(seen)
+        results.append((rule, found))
+        findings += found
+    return results
+
+
 @dataclass(frozen=True)
 class Detection:
     """Every rule's findings on one window, in rule order, and each rule's ``summary`` by its
@@ -119,7 +210,7 @@ class Detection:
 
 
 def run_rules(context: WindowContext) -> Detection:
-    """Run every registered rule on the context, in ``order``.
+    """Run every registered rule on the context, in ``order`` (each sees the findings before it).
 
     >>> from monitor.spec import ModelSpec
     >>> spec = ModelSpec(name="m", task="binary_classification")
@@ -129,11 +220,12 @@ def run_rules(context: WindowContext) -> Detection:
     """
     from monitor.plugins import RULES
 
+    # The rules that read the window's columns (drift, variance, joint drift, quality) share one
+    # pass over them: each column is read once (ColumnRule above).
+    rules = [family() for _, family in sorted(RULES, key=lambda item: (item[1].order, item[0]))]
     findings: list[Finding] = []
     summaries: dict[str, Any] = {}
-    for _, family in sorted(RULES, key=lambda item: (item[1].order, item[0])):
-        rule = family()
-        found = rule.evaluate(replace(context, earlier=tuple(findings)) if findings else context)
+    for rule, found in run_with_pass(context, rules):
         findings += found
         if rule.detection_key:
             summaries[rule.detection_key] = rule.summary(context, found)

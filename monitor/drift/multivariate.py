@@ -13,7 +13,8 @@ remedies, both here with one result type:
   reference's correlation structure reconstruct badly, so the window's mean error rises above the
   reference's.
 
-Standalone on purpose: it imports nothing from ``monitor.drift``'s package.
+Nearly standalone: of ``monitor.drift`` it imports only the row sampling it shares with the detect
+rule (:mod:`monitor.drift.sampling`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
-from threadpoolctl import threadpool_limits
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
+
+from monitor.drift.sampling import sample_rows
 
 #: Fewest rows per side for a 5-fold cross-validation to mean anything.
 MIN_ROWS = 20
@@ -73,7 +76,7 @@ class MultivariateDrift:
 
 def _sample(frame: pd.DataFrame, size: int, rng: np.random.Generator) -> pd.DataFrame:
     """Up to ``size`` rows; a window read column by column (``ColumnFrame``) gives them by ``take``."""
-    rows = None if len(frame) <= size else np.sort(rng.choice(len(frame), size, replace=False))
+    rows = sample_rows(len(frame), size, rng)
     if isinstance(frame, pd.DataFrame):
         return frame if rows is None else frame.iloc[rows]
     return frame.take(np.arange(len(frame)) if rows is None else rows)

@@ -12,14 +12,14 @@ import numpy as np
 
 from monitor.detect.findings import Finding
 from monitor.detect.frames import OUTPUTS, readable
-from monitor.detect.rule import Rule, WindowContext
+from monitor.detect.rule import ColumnRule, ColumnStep, WindowContext
 from monitor.plugins import rule
 from monitor.reference import WHOLE, drift_columns, segment_positions
 from monitor.spec import ModelSpec
 
 
 @rule("drift")
-class Drift(Rule):
+class Drift(ColumnRule):
     """Feature and output drift against the reference; a segment's findings leave out the segment
     column itself (it cannot drift within its own segment)."""
 
@@ -32,14 +32,14 @@ class Drift(Rule):
     def rule_names(cls) -> tuple[str, ...]:
         return cls.kinds
 
-    def evaluate(self, context: WindowContext) -> list[Finding]:
+    def column_step(self, context: WindowContext) -> "_DriftStep | None":
         spec, frame = context.spec, context.frame
         if context.drift_reference is None or not spec.rules.drift.enabled or frame.empty:
-            return []
-        # Column by column: a large window is read one column at a time (monitor.logstore.columns),
-        # and each column is compared for the whole window and every segment value before the
-        # next one is read. Each group (the whole window, one segment value) is then BH-corrected
-        # on its own, so the findings are those of one ``detect_drift`` call per group.
+            return None
+        # Each column is compared for the whole window and every segment value in its turn of the
+        # shared pass (monitor.detect.column_pass). Each group (the whole window, one segment
+        # value) is then BH-corrected on its own, so the findings are those of one
+        # ``detect_drift`` call per group.
         references = _References(context.drift_reference)
         groups = [_Group("", None, references(WHOLE), None)]
         for column in spec.columns.segments:
@@ -47,7 +47,7 @@ class Drift(Rule):
                 continue
             groups += [_Group(segment, column, references(segment), rows)
                        for segment, rows in segment_positions(frame[column], column) if references.has(segment)]
-        return _drift(groups, frame, spec)
+        return _DriftStep(groups, frame, spec)
 
     def summary(self, context: WindowContext, findings: list[Finding]) -> list[dict[str, Any]]:
         """The whole window's per-column results (the report's drift table)."""
@@ -101,31 +101,44 @@ class _Group:
     rows: np.ndarray | None  # the segment's row positions, None for the whole window
 
 
-def _drift(groups: list[_Group], frame, spec: ModelSpec) -> list[Finding]:
-    from monitor.drift.compare import compare_column, corrected, drift_options
+class _DriftStep(ColumnStep):
+    """Per column: the test and effect size for every group; at the end, BH per group."""
 
-    rules = spec.rules
-    numeric, categorical = drift_columns(spec, frame)
-    if not rules.prediction_drift:
-        numeric = [c for c in numeric if c not in OUTPUTS]
-        categorical = [c for c in categorical if c not in OUTPUTS]
-    both = sorted(set(numeric) & set(categorical))
-    if both:
-        raise ValueError(f"detect_drift(): column(s) {both} are listed as both numeric and categorical")
-    call, per_feature = drift_options(**rules.drift.options())
-    comparisons: list[list[Any]] = [[] for _ in groups]
-    for kind, names in (("numeric", numeric), ("categorical", categorical)):
-        for name in names:
-            values = frame[name]
-            for group, found in zip(groups, comparisons):
-                part = values if group.rows is None else values.iloc[group.rows]
-                found.append(compare_column(group.reference, name, kind, part, per_feature.get(name, call)))
-            del values, part
-    findings = []
-    for group, found in zip(groups, comparisons):
-        findings += [_finding(result, group.segment) for result in corrected(found)
-                     if group.column is None or result.column != group.column]
-    return findings
+    def __init__(self, groups: list[_Group], frame, spec: ModelSpec):
+        from monitor.drift.compare import drift_options
+
+        rules = spec.rules
+        numeric, categorical = drift_columns(spec, frame)
+        if not rules.prediction_drift:
+            numeric = [c for c in numeric if c not in OUTPUTS]
+            categorical = [c for c in categorical if c not in OUTPUTS]
+        both = sorted(set(numeric) & set(categorical))
+        if both:
+            raise ValueError(f"detect_drift(): column(s) {both} are listed as both numeric and categorical")
+        self.groups = groups
+        self.kinds = {**dict.fromkeys(numeric, "numeric"), **dict.fromkeys(categorical, "categorical")}
+        self.columns = [*numeric, *categorical]
+        self.options, self.per_feature = drift_options(**rules.drift.options())
+        self.compared: dict[str, list[Any]] = {}  # per column, one comparison per group
+
+    def take(self, name: str, values) -> None:
+        from monitor.drift.compare import compare_column
+
+        options = self.per_feature.get(name, self.options)
+        self.compared[name] = [
+            compare_column(group.reference, name, self.kinds[name],
+                           values if group.rows is None else values.iloc[group.rows], options)
+            for group in self.groups]
+
+    def finish(self, context: WindowContext) -> list[Finding]:
+        from monitor.drift.compare import corrected
+
+        findings = []
+        for i, group in enumerate(self.groups):
+            found = [self.compared[name][i] for name in self.columns]
+            findings += [_finding(result, group.segment) for result in corrected(found)
+                         if group.column is None or result.column != group.column]
+        return findings
 
 
 def _finding(result, segment: str) -> Finding:

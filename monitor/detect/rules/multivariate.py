@@ -12,13 +12,18 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+import pandas as pd
+
 from monitor.detect.findings import Finding
-from monitor.detect.rule import Rule, WindowContext
+from monitor.detect.rule import ColumnRule, ColumnStep, WindowContext
 from monitor.plugins import rule
+
+#: rows of the window (and of the reference sample) the domain classifier is trained on
+SAMPLE_ROWS = 1000
 
 
 @rule("multivariate_drift")
-class MultivariateDrift(Rule):
+class MultivariateDrift(ColumnRule):
     """Needs at least two features and 50 rows on both sides; fires at ``multivariate_auc``."""
 
     kinds = ("multivariate_drift",)
@@ -26,25 +31,49 @@ class MultivariateDrift(Rule):
     order = 70
     detection_key = "multivariate"
 
-    def evaluate(self, context: WindowContext) -> list[Finding]:
+    def column_step(self, context: WindowContext) -> "_SampleStep | None":
         spec, sample, frame = context.spec, context.reference_sample, context.frame
         threshold = spec.rules.multivariate_auc
         numeric = [c for c in spec.columns.numeric if c in sample and c in frame]
         categorical = [c for c in spec.columns.categorical if c in sample and c in frame]
         if threshold is None or len(numeric) + len(categorical) < 2 or min(len(sample), len(frame)) < 50:
-            return []
+            return None
+        return _SampleStep(sample, len(frame), numeric, categorical, threshold)
+
+    def summary(self, context: WindowContext, findings: list[Finding]) -> dict[str, Any] | None:
+        return findings[0].details if findings else None
+
+
+class _SampleStep(ColumnStep):
+    """Takes the classifier's sample of window rows from each feature in its turn of the shared
+    pass (a few thousand values, cheap even when the cadence then skips the classifier: whether it
+    runs can depend on the drift rule's findings, known only after the pass)."""
+
+    def __init__(self, reference: pd.DataFrame, window_rows: int, numeric: list[str], categorical: list[str],
+                 threshold: float):
+        from monitor.drift.sampling import window_sample_rows
+
+        self.reference, self.numeric, self.categorical, self.threshold = reference, numeric, categorical, threshold
+        self.columns = [*numeric, *categorical]
+        self.rows = window_sample_rows(len(reference), window_rows, SAMPLE_ROWS)
+        self.taken: dict[str, pd.Series] = {}
+
+    def take(self, name: str, values: pd.Series) -> None:
+        part = values if self.rows is None else values.iloc[self.rows]
+        self.taken[name] = part.reset_index(drop=True)
+
+    def finish(self, context: WindowContext) -> list[Finding]:
         if not joint_drift_due(context):
             return []
         from monitor.drift.multivariate import domain_classifier_drift
 
-        result = domain_classifier_drift(sample, frame, numeric, categorical, sample=1000, threshold_auc=threshold)
+        window = pd.DataFrame({name: self.taken[name] for name in self.columns}, copy=False)
+        result = domain_classifier_drift(self.reference, window, self.numeric, self.categorical, sample=SAMPLE_ROWS,
+                                         threshold_auc=self.threshold)
         return [Finding(rule="multivariate_drift", kind="multivariate_drift",
                         status="firing" if result.drifted else "ok", message=result.message,
-                        metric="domain_classifier_auc", value=result.auc, threshold=threshold,
+                        metric="domain_classifier_auc", value=result.auc, threshold=self.threshold,
                         details=result.to_json())]
-
-    def summary(self, context: WindowContext, findings: list[Finding]) -> dict[str, Any] | None:
-        return findings[0].details if findings else None
 
 
 def joint_drift_due(context: WindowContext) -> bool:
