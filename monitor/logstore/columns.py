@@ -107,8 +107,9 @@ class WindowColumns:
         """The window layout's column names (:func:`monitor.logstore.window.to_frame`'s order)."""
         return list(self._names)
 
-    def column(self, name: str, keep: bool = False) -> pd.Series:
-        """One column of the window's rows; ``keep`` holds it for later reads."""
+    def column(self, name: str, keep: bool = False, cache: bool = True) -> pd.Series:
+        """One column of the window's rows; ``keep`` holds it for later reads, ``cache=False``
+        leaves it out of the cache (a reader that reads each column once)."""
         if name in self._kept_columns:
             return self._kept_columns[name]
         if name in self._cached:
@@ -119,8 +120,8 @@ class WindowColumns:
         _release_arrow_pages()
         if keep:
             self._kept_columns[name] = series
-        elif sum(s.memory_usage(index=False) for s in self._cached.values()) + series.memory_usage(index=False) \
-                <= self._cache_bytes:
+        elif cache and sum(s.memory_usage(index=False) for s in self._cached.values()) \
+                + series.memory_usage(index=False) <= self._cache_bytes:
             self._cached[name] = series
         return series
 
@@ -148,8 +149,12 @@ class WindowColumns:
         return pd.DataFrame({name: self.column(name, keep) for name in names}, copy=False)
 
     def view(self) -> ColumnFrame:
-        """The window as a :class:`ColumnFrame` (columns read on demand)."""
-        return ColumnFrame(self.rows, {name: (lambda name=name: self.column(name)) for name in self._names})
+        """The window as a :class:`ColumnFrame` (columns read on demand). Its reads do not fill the
+        cache: the detect stage reads each feature once, in one pass shared by its rules
+        (``monitor.detect.rule.ColumnRule``), so a cached column would only hold memory; columns
+        already kept or cached are served from memory."""
+        return ColumnFrame(self.rows, {name: (lambda name=name: self.column(name, cache=False))
+                                       for name in self._names})
 
 
 def open_window(segments: Sequence[Segment], label_segments: Sequence[Segment], start: dt.datetime | None,
