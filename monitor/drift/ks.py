@@ -32,15 +32,25 @@ def ks_statistic(reference: np.ndarray, window: np.ndarray) -> tuple[float, floa
     first = np.empty(n2, dtype=bool)
     first[0] = True
     np.not_equal(window[1:], window[:-1], out=first[1:])
-    starts = np.flatnonzero(first)  # window values below each distinct value
-    ends = np.append(starts[1:], n2)  # window values at or below it
-    distinct = window[starts]
+    if first.all():  # every value distinct (the usual numeric column): no gathers
+        starts, ends, distinct = np.arange(n2), np.arange(1, n2 + 1), window
+    else:
+        starts = np.flatnonzero(first)  # window values below each distinct value
+        ends = np.append(starts[1:], n2)  # window values at or below it
+        distinct = window[starts]
+    del first
     upto = sorted_ranks(reference, distinct, "right")  # reference values at or below
-    below = upto.copy()  # reference values strictly below: fewer only where the value is in both
-    tied = np.flatnonzero(reference[np.maximum(upto - 1, 0)] == distinct)
+    below = np.maximum(upto - 1, 0)
+    tied = np.flatnonzero(reference[below] == distinct)
+    np.copyto(below, upto)  # reference values strictly below: fewer only where the value is in both
     below[tied] = np.searchsorted(reference, distinct[tied], side="left")
-    d_plus = max(0.0, float(np.max(below / n1 - starts / n2)))
-    d_minus = min(1.0, max(0.0, float(np.max(ends / n2 - upto / n1))))
+    # the ECDF differences, with the same float operations as ``below / n1 - starts / n2``, in place
+    gaps = below / n1
+    gaps -= starts / n2
+    d_plus = max(0.0, float(np.max(gaps)))
+    np.divide(ends, n2, out=gaps)
+    gaps -= upto / n1
+    d_minus = min(1.0, max(0.0, float(np.max(gaps))))
     return d_plus, d_minus
 
 

@@ -20,15 +20,23 @@ def wasserstein_distance(reference: np.ndarray, window: np.ndarray) -> float:
     at a pooled value is a running count of that side's values.
     """
     n1, n2 = reference.size, window.size
-    slots = sorted_ranks(reference, window, "right") + np.arange(n2)  # window's places when pooled
+    slots = sorted_ranks(reference, window, "right")
+    slots += np.arange(n2, dtype=slots.dtype)  # window's places when pooled
     is_window = np.zeros(n1 + n2, dtype=bool)
     is_window[slots] = True
     pooled = np.empty(n1 + n2, dtype=np.float64)
     pooled[slots] = window
+    del slots
     pooled[~is_window] = reference
     below_window = np.cumsum(is_window[:-1], dtype=np.int32 if n1 + n2 < 2**31 else np.int64)
-    below_reference = np.arange(1, n1 + n2, dtype=below_window.dtype) - below_window
-    gap = np.abs(below_reference / n1 - below_window / n2)
+    del is_window
+    below_reference = np.arange(1, n1 + n2, dtype=below_window.dtype)
+    below_reference -= below_window
+    # |below_reference / n1 - below_window / n2| * diff(pooled): the same float operations, in place
+    gap = below_reference / n1
+    del below_reference
+    gap -= below_window / n2
+    np.abs(gap, out=gap)
     gap *= np.diff(pooled)
     return float(gap.sum())  # not ``@``: a BLAS dot spawns threads, slower than this on a busy host
 

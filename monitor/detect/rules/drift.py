@@ -124,10 +124,14 @@ class _DriftStep(ColumnStep):
     def take(self, name: str, values) -> None:
         from monitor.drift.compare import compare_column
 
-        options = self.per_feature.get(name, self.options)
+        from monitor.drift.reference import as_float
+
+        options, kind = self.per_feature.get(name, self.options), self.kinds[name]
+        if kind == "numeric":  # converted once; each segment's values are a plain gather of it
+            values = as_float(values)
         self.compared[name] = [
-            compare_column(group.reference, name, self.kinds[name],
-                           values if group.rows is None else values.iloc[group.rows], options)
+            compare_column(group.reference, name, kind, values if group.rows is None else _rows(values, group.rows),
+                           options)
             for group in self.groups]
 
     def finish(self, context: WindowContext) -> list[Finding]:
@@ -139,6 +143,10 @@ class _DriftStep(ColumnStep):
             findings += [_finding(result, group.segment) for result in corrected(found)
                          if group.column is None or result.column != group.column]
         return findings
+
+
+def _rows(values, rows: np.ndarray):
+    return values[rows] if isinstance(values, np.ndarray) else values.iloc[rows]
 
 
 def _finding(result, segment: str) -> Finding:
