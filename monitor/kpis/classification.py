@@ -88,10 +88,12 @@ def _score_kpis(is_positive: np.ndarray, scores, notes: list[str]):
     has_score = np.isfinite(score_array)
     if not has_score.any():
         return None, None
-    if not has_score.all():
+    if has_score.all():  # the usual case: no row-sized copies (a 1M-row window's KPI pass)
+        y, s = is_positive, score_array
+    else:
         notes.append(f"{int((~has_score).sum())} labelled rows without a score left out of ROC-AUC")
-    y = is_positive[has_score].astype(int)
-    s = score_array[has_score]
+        y, s = is_positive[has_score], score_array[has_score]
+    del has_score
     if y.min() == y.max():
         notes.append("ROC-AUC needs both classes among the labelled rows")
         return None, None
