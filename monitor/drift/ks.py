@@ -32,26 +32,38 @@ def ks_statistic(reference: np.ndarray, window: np.ndarray) -> tuple[float, floa
     first = np.empty(n2, dtype=bool)
     first[0] = True
     np.not_equal(window[1:], window[:-1], out=first[1:])
-    if first.all():  # every value distinct (the usual numeric column): no gathers
-        starts, ends, distinct = np.arange(n2), np.arange(1, n2 + 1), window
+    if first.all():  # every value distinct (the usual numeric column): no gathers, no index arrays
+        distinct, starts = window, None
     else:
         starts = np.flatnonzero(first)  # window values below each distinct value
-        ends = np.append(starts[1:], n2)  # window values at or below it
         distinct = window[starts]
     del first
     upto = sorted_ranks(reference, distinct, "right")  # reference values at or below
-    below = np.maximum(upto - 1, 0)
+    below = np.subtract(upto, 1)
+    np.maximum(below, 0, out=below)
     tied = np.flatnonzero(reference[below] == distinct)
     np.copyto(below, upto)  # reference values strictly below: fewer only where the value is in both
     below[tied] = np.searchsorted(reference, distinct[tied], side="left")
-    # the ECDF differences, with the same float operations as ``below / n1 - starts / n2``, in place
+    # ``max(below / n1 - starts / n2)`` and ``max(ends / n2 - upto / n1)`` with the same float
+    # operations, in place (with every value distinct, ``starts`` is 0..n2-1 and ``ends`` 1..n2:
+    # counts below 2**53 convert to float exactly, so a float range divides to the same values)
     gaps = below / n1
-    gaps -= starts / n2
+    del below
+    gaps -= _counts(0, n2, starts, n2)
     d_plus = max(0.0, float(np.max(gaps)))
-    np.divide(ends, n2, out=gaps)
+    np.copyto(gaps, _counts(1, n2 + 1, None if starts is None else np.append(starts[1:], n2), n2))
     gaps -= upto / n1
     d_minus = min(1.0, max(0.0, float(np.max(gaps))))
     return d_plus, d_minus
+
+
+def _counts(first: int, stop: int, counts: np.ndarray | None, n: int) -> np.ndarray:
+    """``counts / n``, or ``[first, stop) / n`` when ``counts`` is None (a float range, divided in place)."""
+    if counts is not None:
+        return counts / n
+    shares = np.arange(first, stop, dtype=np.float64)
+    shares /= n
+    return shares
 
 
 def ks_p_value(d: float, n1: int, n2: int) -> float:
