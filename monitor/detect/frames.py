@@ -48,7 +48,10 @@ def window_frame(window: pd.DataFrame | ColumnFrame, spec: ModelSpec) -> pd.Data
         return drift_frame(window, spec, prediction="prediction", score=score)
 
     def output(name: str) -> pd.Series:
-        outputs = pd.DataFrame({c: window[c] for c in ("prediction", score) if c and c in window}, copy=False)
+        # only the one output's source column: drift_frame converts what it is given, so reading
+        # the score does not also convert every prediction to text (or the reverse)
+        source = "prediction" if name == PREDICTION else score
+        outputs = pd.DataFrame({source: window[source]}, copy=False)
         return drift_frame(outputs, spec, prediction="prediction", score=score)[name]
 
     features = window[[c for c in spec.columns.features if c in window]]

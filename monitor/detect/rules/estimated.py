@@ -8,6 +8,7 @@ and the estimated alerts resolve.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -28,11 +29,11 @@ def estimate_window(window: pd.DataFrame, spec: ModelSpec, calibration: dict | N
     if (spec.task is not Task.binary_classification or not calibration or not spec.rules.estimated_performance
             or window.empty or "score" not in window or window["score"].notna().sum() < 2):
         return None
-    from monitor.estimation import Calibrator, estimate
+    from monitor.estimation import estimate
 
     from monitor.kpis.labels import encode_labels
 
-    calibrator = Calibrator().fit(calibration["scores"], calibration["labels"], positive_label=1)
+    calibrator = _calibrator(tuple(calibration["scores"]), tuple(calibration["labels"]))
     scores = window["score"].to_numpy(dtype=float, na_value=np.nan)
     scored = ~np.isnan(scores)
     every = bool(scored.all())  # the usual case: no row-filtered copies of a large window
@@ -43,6 +44,16 @@ def estimate_window(window: pd.DataFrame, spec: ModelSpec, calibration: dict | N
     result = estimate(scores if every else scores[scored], calibrator=calibrator, predictions=predictions,
                       positive_label=True)
     return result.to_json()
+
+
+@lru_cache(maxsize=16)
+def _calibrator(scores: tuple[float, ...], labels: tuple[int, ...]):
+    """The reference's calibrator, fitted once per worker process and calibration (an isotonic fit
+    costs milliseconds, a small check's budget; the key, the calibration's values, costs about
+    0.1 ms). Deterministic, so a cached fit is the fit; nothing mutates a fitted calibrator."""
+    from monitor.estimation import Calibrator
+
+    return Calibrator().fit(list(scores), list(labels), positive_label=1)
 
 
 def estimated_evaluations(estimated: dict[str, Any] | None, baseline: dict, labelled_rows: int,
