@@ -37,7 +37,7 @@ class Drift(ColumnRule):
         if context.drift_reference is None or not spec.rules.drift.enabled or frame.empty:
             return None
         # Each column is compared for the whole window and every segment value in its turn of the
-        # shared pass (monitor.detect.column_pass). Each group (the whole window, one segment
+        # shared pass (``ColumnRule`` in monitor.detect.rule). Each group (the whole window, one segment
         # value) is then BH-corrected on its own, so the findings are those of one
         # ``detect_drift`` call per group.
         references = _References(context.drift_reference)
@@ -123,7 +123,6 @@ class _DriftStep(ColumnStep):
 
     def take(self, name: str, values) -> None:
         from monitor.drift.compare import compare_column
-
         from monitor.drift.reference import as_float
 
         options, kind = self.per_feature.get(name, self.options), self.kinds[name]
