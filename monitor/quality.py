@@ -349,7 +349,8 @@ class QualityPass:
         self._assessed = self._context.present(list(dict.fromkeys([*numeric, *categorical])))
         #: columns with reference statistics that no check reads but the report charts
         charted = [c for c, entry in reference_stats.items() if c in window and c not in self._assessed
-                   and (entry.get("type") == "categorical" or (entry.get("type") == "numeric" and "histogram" in entry))]
+                   and (entry.get("type") == "categorical"
+                        or (entry.get("type") == "numeric" and "histogram" in entry))]
         self.columns: list[str] = [*self._assessed, *charted]
         self._issues: dict[str, dict[str, list[QualityIssue]]] = {}  # per column, per check
         self._plots: dict[str, dict] = {}

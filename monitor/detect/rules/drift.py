@@ -37,8 +37,8 @@ class Drift(ColumnRule):
         if context.drift_reference is None or not spec.rules.drift.enabled or frame.empty:
             return None
         # Each column is compared for the whole window and every segment value in its turn of the
-        # shared pass (``ColumnRule`` in monitor.detect.rule). Each group (the whole window, one segment
-        # value) is then BH-corrected on its own, so the findings are those of one
+        # shared pass (``ColumnRule`` in monitor.detect.rule). Each group (the whole window, one
+        # segment value) is then BH-corrected on its own, so the findings are those of one
         # ``detect_drift`` call per group.
         references = _References(context.drift_reference)
         groups = [_Group("", None, references(WHOLE), None)]
