@@ -70,9 +70,9 @@ class Settings(BaseSettings):
                                          "own host (CPU, memory, disk, RSS); 0 turns them off.")
     stream_interval: float = Field(1.0, ge=0, description="Seconds between streaming ticks (real-time alerts: new "
                                    "prediction rows fed to online detectors); 0 turns streaming off.")
-    window_cache_mb: int = Field(64, ge=0, description="Feature columns of a check's window a worker keeps decoded "
-                                 "(MB, first read first kept): a column past it is read from its segments again "
-                                 "for each rule that walks it; memory traded for CPU on large windows.")
+    window_cache_mb: int = Field(64, ge=0, description="Columns of a window a worker keeps decoded for reads of the "
+                                 "whole window (load_window: reports, exports, notebooks; MB, first read first "
+                                 "kept). A check's detect stage reads each feature once and keeps none.")
     stream_chunk_rows: int = Field(20, ge=2, description="Rows of one model per streamed chunk: each chunk's error "
                                    "rate, mean latency and mean score is one value for the detectors.")
     stream_batch_rows: int = Field(5000, ge=1, description="Most prediction rows one streaming tick reads (a backlog "
