@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from monitor.db.schema import CheckRun, Finding, KpiValue, Report, utcnow
 from monitor.detect.findings import RuleEvaluation
 from monitor.errors import NotFound
-from monitor.store.common import insert_ignoring_conflicts
+from monitor.store.common import begin_write, insert_ignoring_conflicts
 
 STAGES = ("collect", "evaluate", "detect", "alert", "schedule_recovery", "report")
 
@@ -71,10 +71,16 @@ def get_run(session: Session, run_id: str) -> CheckRun:
 
 
 def lock_run(session: Session, run_id: str) -> CheckRun:
-    """The run, locked for this transaction where the database has row locks (PostgreSQL)."""
-    from monitor.store.common import for_update
+    """The run, locked for this transaction where the database has row locks (PostgreSQL).
 
-    run = session.scalar(for_update(select(CheckRun).where(CheckRun.id == run_id), session))
+    Not :func:`~monitor.store.common.for_update`: on SQLite that takes the database's one write
+    lock, and a stage body holds this transaction for all its work, so every stage of every model
+    would queue behind it. There, copies of a stage are kept apart by :func:`claim_stage`.
+    """
+    statement = select(CheckRun).where(CheckRun.id == run_id)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    run = session.scalar(statement)
     if run is None:
         raise NotFound(f"no check run {run_id!r}")
     return run
@@ -101,6 +107,7 @@ def claim_stage(session: Session, run_id: str, stage: str) -> StageClaim:
     must not record a start that makes it look lost to the re-drive sweep while it runs.
     """
     read, write = _claim_statements(session.get_bind().dialect.name)
+    begin_write(session)  # SQLite: the read and the write one transaction, as FOR UPDATE makes them on PostgreSQL
     row = session.execute(read, {"run_id": run_id}).first()
     if row is None:
         raise NotFound(f"no check run {run_id!r}")
