@@ -95,6 +95,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30, help="functions to list; 0 = no profiler (plain CPU-s)")
     parser.add_argument("--no-multivariate", action="store_true",
                         help="switch off the joint-drift classifier (checkcpu's cadence) to see the rest")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave the imported heap to the cyclic collector (a worker freezes it after "
+                             "a task that imported modules: tasks/heap.py)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mw-fleet-profile-"))
     os.environ.setdefault("MODELWATCH_DATA_DIR", str(folder))
@@ -102,6 +105,10 @@ def main() -> None:
     try:
         names = register_small_models(url, args.checks + 1, multivariate=not args.no_multivariate)
         run_checks(url, names[:1])  # warm-up: imports, engine, caches
+        if not args.no_freeze:
+            from tasks.heap import freeze_imports
+
+            freeze_imports()  # what a worker does after that first task (task_postrun)
         trips = RoundTrips(url)
         profiler = cProfile.Profile()
         cpu, db_cpu, wall = time.process_time(), backend_cpu(url), time.perf_counter()
