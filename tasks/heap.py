@@ -5,8 +5,9 @@ rows, pandas frames), so CPython's cyclic collector runs many young-generation p
 so often, a full one. A full pass walks every tracked object of the process, and after a check's
 first stage a worker holds about a million of them that never die: pandas, scipy, pyarrow,
 SQLAlchemy and their caches, imported lazily by the first task (``workers.app`` imports none of
-them). Walking those took about 10 ms of CPU per small check (0.08-0.09 CPU-s with the collector,
-0.078 without it, ``benchmarks/fleet_profile.py``).
+them). Walking those cost 6.5-7.8 ms of CPU per small check on average (a pass of ~160 ms every
+~30 checks, charged to whatever allocated then); frozen, the collector's CPU is 0.8-1.4 ms per
+check (``benchmarks/fleet_profile.py`` prints it; ``--no-freeze`` shows the other figure).
 
 :func:`freeze_imports` collects garbage once and then moves every surviving object into the
 collector's permanent generation (:func:`gc.freeze`), which later passes skip. It runs after a
