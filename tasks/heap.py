@@ -3,7 +3,7 @@
 A check allocates tens of thousands of short-lived objects (a decoded reference profile, ORM
 rows, pandas frames), so CPython's cyclic collector runs many young-generation passes and, every
 so often, a full one. A full pass walks every tracked object of the process, and after a check's
-first stage a worker holds about a million of them that never die: pandas, scipy, pyarrow,
+first stage a worker holds ~230,000 of them that never die (this benchmark): pandas, scipy, pyarrow,
 SQLAlchemy and their caches, imported lazily by the first task (``workers.app`` imports none of
 them). Walking those cost 6.5-7.8 ms of CPU per small check on average (a pass of ~160 ms every
 ~30 checks, charged to whatever allocated then); frozen, the collector's CPU is 0.8-1.4 ms per
