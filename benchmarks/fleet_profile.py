@@ -3,7 +3,10 @@
 Runs the six stages of ``--checks`` small models one after another in this process, as a worker
 would (``tests/support/stages.run_chain`` minus the broker), after one warm-up check, and prints
 the process CPU seconds per check, the database's CPU per check (PostgreSQL: the CPU of the
-backends serving its database, from /proc) and the top functions by cumulative time.
+backends serving its database, from /proc), statements and commits, the cyclic GC's CPU, and the
+top functions by cumulative time. After the warm-up it freezes the imported heap as a worker does
+after its first task (``tasks/heap.py``; ``--no-freeze`` to compare); ``--warm`` measures each
+model's second check (spec and reference profile cached) instead of its first.
 
     .venv/bin/python benchmarks/fleet_profile.py --db sqlite --checks 50
     .venv/bin/python benchmarks/fleet_profile.py --db postgresql --pg-admin postgresql://postgres@127.0.0.1:5432/postgres
@@ -73,6 +76,23 @@ class RoundTrips:
         self.commits += 1
 
 
+class GcPasses:
+    """CPU spent in the cyclic garbage collector's passes, per generation (``gc.callbacks``)."""
+
+    def __init__(self):
+        import gc
+
+        self.seconds, self.passes, self._started = [0.0, 0.0, 0.0], [0, 0, 0], 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds[info["generation"]] += time.process_time() - self._started
+            self.passes[info["generation"]] += 1
+
+
 def run_checks(url: str, names: list[str]) -> None:
     from monitor.check import stages
     from monitor.check.runs import open_check
@@ -95,14 +115,24 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30, help="functions to list; 0 = no profiler (plain CPU-s)")
     parser.add_argument("--no-multivariate", action="store_true",
                         help="switch off the joint-drift classifier (checkcpu's cadence) to see the rest")
+    parser.add_argument("--warm", action="store_true",
+                        help="measure each model's second check (its spec and reference profile already cached "
+                             "in this process, its alerts open), not its first")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave the imported heap to the cyclic collector (a worker freezes it after "
+                             "a task that imported modules: tasks/heap.py)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mw-fleet-profile-"))
     os.environ.setdefault("MODELWATCH_DATA_DIR", str(folder))
     url, drop = make_database(args.db, args.pg_admin, folder)
     try:
         names = register_small_models(url, args.checks + 1, multivariate=not args.no_multivariate)
-        run_checks(url, names[:1])  # warm-up: imports, engine, caches
-        trips = RoundTrips(url)
+        run_checks(url, names[:1] if not args.warm else names)  # warm-up: imports, engine, caches
+        if not args.no_freeze:
+            from tasks.heap import freeze_imports
+
+            freeze_imports()  # what a worker does after that first task (task_postrun)
+        trips, collector = RoundTrips(url), GcPasses()
         profiler = cProfile.Profile()
         cpu, db_cpu, wall = time.process_time(), backend_cpu(url), time.perf_counter()
         if args.top:
@@ -116,6 +146,8 @@ def main() -> None:
         print(f"  process CPU-s per check {cpu / n:.4f}, database CPU-s per check "
               f"{db_cpu / n:.4f} (PostgreSQL backends; 0 on SQLite), wall per check {wall / n:.4f} s")
         print(f"  statements per check {trips.statements / n:.1f}, commits per check {trips.commits / n:.1f}")
+        print(f"  cyclic GC per check {sum(collector.seconds) / n * 1000:.2f} ms CPU (passes of generation 0/1/2: "
+              + "/".join(str(p) for p in collector.passes) + f" in {n} checks)")
         if args.top:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)

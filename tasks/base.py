@@ -8,6 +8,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy.exc import OperationalError
 
 from monitor.errors import TransientError
+from tasks import heap  # noqa: F401  (freezes the imported heap after a task: tasks/heap.py)
 from workers.app import app
 
 logger = logging.getLogger(__name__)

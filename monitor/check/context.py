@@ -40,7 +40,7 @@ def load_context(session: Session, run: CheckRun, spec: ModelSpec, evaluated: Ev
         interactions=evaluated.interactions,
         interaction_reference=_interaction_reference(session, run, spec, evaluated.interactions),
         drift_reference=reference.drift_reference if reference else None,
-        reference_sample=pd.DataFrame.from_records(profile.get("sample") or []),
+        reference_sample=reference.sample.copy(deep=False) if reference else pd.DataFrame.from_records([]),
         quality_stats=profile.get("quality"),
         quarantined=logs.quarantined_between(session, run.model_id, run.window_start, run.window_end),
         kpi_history=store_runs.kpi_history(session, run.model_id, history_names, limit=HISTORY_LIMIT),

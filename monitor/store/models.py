@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, object_session
@@ -12,6 +13,9 @@ from monitor.db.schema import Model, ModelVersion, ReferenceProfile, utcnow
 from monitor.errors import NotFound
 from monitor.spec import ModelSpec
 from monitor.store.cache import LruCache
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: parsed specs by (database, model id, its row's updated_at); a ModelSpec is frozen, so sharing is safe
 SPECS: LruCache[ModelSpec] = LruCache(2048)
@@ -151,6 +155,15 @@ class Reference:
     baseline_kpis: dict[str, Any]
     drift_reference: bytes | None
 
+    @cached_property
+    def sample(self) -> "pd.DataFrame":
+        """The profile's joint sample (``profile["sample"]``, records) as a DataFrame, built once
+        per cached profile instead of once per detect stage. Shared: callers take a shallow copy
+        (``copy(deep=False)``; pandas' copy-on-write keeps the shared one unchanged)."""
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.profile.get("sample") or [])
+
 
 def save_reference(session: Session, version: ModelVersion, profile: dict, baseline: dict, rows: int,
                    drift_reference: bytes | None = None) -> ReferenceProfile:
@@ -185,6 +198,11 @@ def reference_for(session: Session, model_id: int, version: str | None) -> Refer
 
 
 def _load_reference(session: Session, profile_id: int) -> Reference:
-    row = session.get(ReferenceProfile, profile_id)
+    """The profile's row in one Core statement, the drift reference's bytes included (the ORM
+    loaded that deferred column with a second SELECT, and built an identity-mapped object that
+    nothing here needs)."""
+    row = session.execute(select(
+        ReferenceProfile.id, ReferenceProfile.model_version_id, ReferenceProfile.rows, ReferenceProfile.profile,
+        ReferenceProfile.baseline_kpis, ReferenceProfile.drift_reference).where(ReferenceProfile.id == profile_id)).one()
     return Reference(id=row.id, model_version_id=row.model_version_id, rows=row.rows, profile=row.profile,
                      baseline_kpis=row.baseline_kpis, drift_reference=row.drift_reference)

@@ -1,0 +1,71 @@
+"""A version's reference profile as the check stages read it (``store.models.reference_for``):
+one statement, the same values the ORM's JSON type gave, and the joint sample's DataFrame built
+once per cached profile, never served from an older profile."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import event
+
+from monitor.db.engine import get_engine
+from monitor.spec import parse_spec
+from monitor.store import models as store
+from tests.conftest import session
+
+SAMPLE = [{"x": 1.5, "c": "a", "__score__": 0.25}, {"x": None, "c": "b", "__score__": 0.75}]
+
+
+def _model(s, profile: dict):
+    spec = parse_spec({"models": [{"name": "ref", "task": "binary_classification",
+                                   "columns": {"numeric": ["x"], "categorical": ["c"]}}]})[0]
+    model, _ = store.upsert_model(s, spec)
+    version, _ = store.add_version(s, model.id, "1")
+    store.save_reference(s, version, profile, {"recall": 0.9, "auc": None}, rows=2, drift_reference=b"\x00bytes\xff")
+    return model.id
+
+
+def test_the_profile_is_read_in_one_statement_with_the_values_the_orm_gave(db_url):
+    profile = {"sample": SAMPLE, "quality": {"x": {"type": "numeric", "histogram": [1, 2]}},
+               "nested": {"big": 2**70, "neg": -3, "tiny": 1e-300, "unicode": "é€😀", "flag": True}}
+    with session(db_url) as s:
+        model_id = _model(s, profile)
+    store.REFERENCES.clear()
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(get_engine(db_url), "before_cursor_execute", listener)
+    try:
+        with session(db_url) as s:
+            reference = store.reference_for(s, model_id, "1")
+    finally:
+        event.remove(get_engine(db_url), "before_cursor_execute", listener)
+    assert len(statements) == 2  # which row (id, created_at), then the row itself
+    assert reference.profile == profile and reference.baseline_kpis == {"recall": 0.9, "auc": None}
+    assert reference.drift_reference == b"\x00bytes\xff" and reference.rows == 2
+    with session(db_url) as s:  # what the ORM's JSON type decodes from the same row
+        row = s.get(store.ReferenceProfile, reference.id)
+        assert (row.profile, row.baseline_kpis, row.drift_reference) == (
+            reference.profile, reference.baseline_kpis, reference.drift_reference)
+
+
+def test_the_sample_frame_is_built_once_per_profile_and_a_new_profile_has_its_own(db_url):
+    with session(db_url) as s:
+        model_id = _model(s, {"sample": SAMPLE})
+    with session(db_url) as s:
+        first = store.reference_for(s, model_id, "1")
+        assert first.sample is first.sample  # built once, then shared by every detect of the version
+        pd.testing.assert_frame_equal(first.sample, pd.DataFrame.from_records(SAMPLE))
+        mine = first.sample.copy(deep=False)  # what load_context hands the rules
+        mine.loc[0, "x"], mine["extra"] = -1.0, 1
+        assert first.sample.loc[0, "x"] == 1.5 and "extra" not in first.sample  # the shared one is unchanged
+    with session(db_url) as s:
+        store.save_reference(s, store.get_version(s, model_id, "1"), {"sample": [{"x": 9.0, "c": "z"}]}, {}, rows=1)
+    with session(db_url) as s:
+        new = store.reference_for(s, model_id, "1")
+    assert new is not first and new.sample["x"].tolist() == [9.0] and new.sample["c"].tolist() == ["z"]
+
+
+def test_a_profile_without_a_sample_gives_an_empty_frame(db_url):
+    with session(db_url) as s:
+        model_id = _model(s, {"quality": {}})
+    with session(db_url) as s:
+        assert store.reference_for(s, model_id, "1").sample.empty
