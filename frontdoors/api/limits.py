@@ -43,11 +43,17 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 
 async def read_json_body(request: Request, settings: Settings) -> Any:
     """The parsed JSON body within the size limit; 400 naming the position if it is not JSON."""
+    return (await read_json_document(request, settings))[1]
+
+
+async def read_json_document(request: Request, settings: Settings) -> tuple[bytes, Any]:
+    """The raw body and its parsed JSON, within the size limit; 400 naming the position if it is
+    not JSON. (The ingest routes look at the raw text again: see ``routes/ingest.py``.)"""
     body = await read_limited_body(request, settings.max_body_bytes)
     if not body.strip():
         raise HTTPException(400, "empty request body; expected a JSON object")
     try:
-        return await run_in_threadpool(loads, body)  # a 10 MiB parse must not stall other requests
+        return body, await run_in_threadpool(loads, body)  # a 10 MiB parse must not stall other requests
     except UnicodeDecodeError as exc:
         raise HTTPException(400, f"request body is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:
