@@ -122,3 +122,12 @@ def test_json_depth_of_a_batch_cuts_only_the_strings_holding_brackets(monkeypatc
     body = json.dumps({"rows": rows}).encode()
     assert json_depth(body) == 4 == reference_depth(body)
     assert seen == [2]  # one regex match: the string "a [b]", not 16,000 strings
+
+
+def test_may_hold_booleans_finds_the_words_at_every_offset():
+    for padding in range(9):
+        for word, found in ((b"true", True), (b"false", True), (b"tru", False), (b"alse", False), (b"frue", False)):
+            body = b"[" + b" " * padding + word + b"]"
+            assert jsonbody.may_hold_booleans(body) is found, body
+    assert not jsonbody.may_hold_booleans(b"")
+    assert jsonbody.may_hold_booleans(b'{"note": "it is true"}')  # inside a string counts: a slower path, same answer

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from frontdoors.api.deps import settings as app_settings
 from frontdoors.api.guard import ARROW_STREAM, is_arrow
+from frontdoors.api.jsonbody import may_hold_booleans
 from frontdoors.api.limits import read_json_document, read_limited_body
 from frontdoors.api.security import Principal, writer
 from monitor.config import Settings
@@ -103,7 +104,7 @@ def without_booleans(body: bytes) -> bool:
     (``monitor.ingest.validate._struct_columns`` says why booleans are the exception). A NUL
     byte means UTF-16/32 text (``json.loads`` reads it; UTF-8 JSON never holds one), where the
     words would not be found as bytes."""
-    return b"true" not in body and b"false" not in body and b"\x00" not in body
+    return b"\x00" not in body and not may_hold_booleans(body)
 
 
 def arrow_rows(body: bytes, limit: int):
