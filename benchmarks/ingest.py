@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ingest.py                 # 1M rows, SQLite and PostgreSQL (~10 min on 2 cores)
     .venv/bin/python benchmarks/ingest.py --rows 100000   # a quick run
+    .venv/bin/python benchmarks/ingest.py --rows 200000 --engines sqlite --paths http-json,http-arrow
 
 Builds one file of ``--rows`` predictions with 25 features (20 numeric + 5 categorical) as CSV and
 Parquet, then measures rows/s of each path, each in its own process (its peak RSS read from the
@@ -119,7 +120,8 @@ def child_http(path: str, url: str, body: str = "json", model: str = "bench_http
                     writer.write_batch(batch)
                 content, kind = sink.getvalue().to_pybytes(), "application/vnd.apache.arrow.stream"
             else:
-                batch = batch.set_column(1, "ts", pc.strftime(batch.column(1), "%Y-%m-%dT%H:%M:%S.%f+00:00"))
+                # "%S" of a microsecond timestamp is "05.123456": ISO 8601 as a client sends it
+                batch = batch.set_column(1, "ts", pc.strftime(batch.column(1), "%Y-%m-%dT%H:%M:%S+00:00"))
                 content, kind = json.dumps({"rows": batch.to_pylist()}).encode(), "application/json"
             started = time.perf_counter()
             answer = client.post(f"/v1/models/{model}/predictions", content=content, headers={"Content-Type": kind})
@@ -220,9 +222,11 @@ def _cpu_seconds(pid: int) -> float:
 
 
 MODELS = ("bench_csv", "bench_parquet", "bench_http", "bench_arrow", "bench_client", "bench_table")
+PATHS = ("csv", "parquet", "http-json", "http-arrow", "client-dicts", "client-table")
 
 
-def measure_engine(engine: str, url: str, csv: Path, parquet: Path, folder: Path, results: list) -> None:
+def measure_engine(engine: str, url: str, csv: Path, parquet: Path, folder: Path, results: list,
+                   paths: tuple[str, ...] = PATHS) -> None:
     """Each path of one engine: (engine, path, rows, seconds, peak RSS KiB, rows stored, CPU s)."""
     from monitor.db.engine import dispose_all, session_scope
     from monitor.db.migrate import upgrade
@@ -243,10 +247,31 @@ def measure_engine(engine: str, url: str, csv: Path, parquet: Path, folder: Path
         print(f"  {engine:10} {label:24} {rows / seconds:>10,.0f} rows/s  {cpu:6.1f} CPU-s", flush=True)
 
     for label, path, model in (("CLI CSV", csv, "bench_csv"), ("CLI Parquet", parquet, "bench_parquet")):
+        if model.removeprefix("bench_") not in paths:
+            continue
         done, wall, rss, cpu = _popen_rss(_python("-m", "frontdoors.cli", "ingest", "predictions", str(path),
                                                   "--model", model, "--json"), env)
         counts = json.loads(done.stdout)
         note(label, counts["accepted"] + counts["duplicates"] + counts["quarantined"], wall, rss, counts["accepted"], cpu)
+    served = [(label, body, model) for label, body, model in (("HTTP JSON 10k batches", "json", "bench_http"),
+                                                              ("HTTP Arrow 10k batches", "arrow", "bench_arrow"))
+              if f"http-{body}" in paths]
+    if served:
+        http, rss = _measure_http(served, parquet, env)
+        for label, measured, cpu in http:
+            note(label, measured["rows"], measured["seconds"], rss, measured["accepted"], cpu)
+    for label, shape, model in (("Client.log_predictions", "dicts", "bench_client"),
+                                ("Client, pyarrow Table", "table", "bench_table")):
+        if f"client-{shape}" not in paths:
+            continue
+        done, _, rss, _ = _popen_rss(_python(__file__, "--child", "client", str(parquet), shape, model), env)
+        client = json.loads(done.stdout.decode().splitlines()[-1])
+        note(label, client["rows"], client["seconds"], rss, client["accepted"], client["cpu"])
+
+
+def _measure_http(served: list[tuple[str, str, str]], parquet: Path, env: dict) -> tuple[list, int]:
+    """Each (label, body, model) of ``served`` against one uvicorn server: the measurements with the
+    server's CPU seconds during each, and the server's peak RSS (KiB)."""
     port = _free_port()
     server = subprocess.Popen(_python("-m", "uvicorn", "--factory", "frontdoors.api.app:app_from_env",
                                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
@@ -254,8 +279,7 @@ def measure_engine(engine: str, url: str, csv: Path, parquet: Path, folder: Path
     http = []
     try:
         _wait_http(f"http://127.0.0.1:{port}")
-        for label, body, model in (("HTTP JSON 10k batches", "json", "bench_http"),
-                                   ("HTTP Arrow 10k batches", "arrow", "bench_arrow")):
+        for label, body, model in served:
             before = _cpu_seconds(server.pid)
             done, _, _, _ = _popen_rss(_python(__file__, "--child", "http", str(parquet), f"http://127.0.0.1:{port}",
                                                body, model), env)
@@ -263,13 +287,7 @@ def measure_engine(engine: str, url: str, csv: Path, parquet: Path, folder: Path
     finally:
         server.terminate()
         _, _, usage = os.wait4(server.pid, 0)
-    for label, measured, cpu in http:
-        note(label, measured["rows"], measured["seconds"], usage.ru_maxrss, measured["accepted"], cpu)
-    for label, shape, model in (("Client.log_predictions", "dicts", "bench_client"),
-                                ("Client, pyarrow Table", "table", "bench_table")):
-        done, _, rss, _ = _popen_rss(_python(__file__, "--child", "client", str(parquet), shape, model), env)
-        client = json.loads(done.stdout.decode().splitlines()[-1])
-        note(label, client["rows"], client["seconds"], rss, client["accepted"], client["cpu"])
+    return http, usage.ru_maxrss
 
 
 def measure_floors(csv: Path, parquet: Path, pg: str, env: dict) -> dict[str, tuple[float, int, tuple]]:
@@ -288,6 +306,8 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="an admin URL of a PostgreSQL server this run may create a database on")
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help=f"which paths to measure, comma-separated (default: all of {','.join(PATHS)})")
     parser.add_argument("--keep", action="store_true", help="keep the generated files and segments")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -324,8 +344,12 @@ def main() -> None:
         base = args.pg.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
         urls = {"sqlite": f"sqlite:///{folder / 'state.db'}", "postgresql": f"{base}/{database}"}
         results: list = []
+        paths = tuple(args.paths.split(","))
+        unknown = sorted(set(paths) - set(PATHS))
+        if unknown:
+            parser.error(f"unknown path(s) {unknown}; known: {', '.join(PATHS)}")
         for engine in args.engines.split(","):
-            measure_engine(engine, urls[engine], csv, parquet, folder, results)
+            measure_engine(engine, urls[engine], csv, parquet, folder, results, paths)
         after = measure_floors(csv, parquet, args.pg, env)  # the load may change during a long run
         floors = {label: ((rate + after[label][0]) / 2, max(rss, after[label][1]), (rate, after[label][0]))
                   for label, (rate, rss, _) in floors.items()}

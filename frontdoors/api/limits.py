@@ -2,17 +2,18 @@
 
 Every request passes ``frontdoors.api.guard.RequestGuard`` first (413 from ``Content-Length``,
 400 for a body nested too deep or not UTF-8); :func:`read_json_body` is the route-side reader
-that counts again as it reads and parses off the event loop.
+that counts again as it reads and parses off the event loop (with orjson, giving exactly what
+``json.loads`` gives: :mod:`frontdoors.api.jsonbody`).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from frontdoors.api.jsonbody import loads
 from monitor.config import Settings
 
 
@@ -42,11 +43,17 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 
 async def read_json_body(request: Request, settings: Settings) -> Any:
     """The parsed JSON body within the size limit; 400 naming the position if it is not JSON."""
+    return (await read_json_document(request, settings))[1]
+
+
+async def read_json_document(request: Request, settings: Settings) -> tuple[bytes, Any]:
+    """The raw body and its parsed JSON, within the size limit; 400 naming the position if it is
+    not JSON. (The ingest routes look at the raw text again: see ``routes/ingest.py``.)"""
     body = await read_limited_body(request, settings.max_body_bytes)
     if not body.strip():
         raise HTTPException(400, "empty request body; expected a JSON object")
     try:
-        return await run_in_threadpool(json.loads, body)  # a 10 MiB parse must not stall other requests
+        return body, await run_in_threadpool(loads, body)  # a 10 MiB parse must not stall other requests
     except UnicodeDecodeError as exc:
         raise HTTPException(400, f"request body is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:

@@ -199,9 +199,13 @@ def _arrow_or_none(values: list) -> pa.Array | None:
 
 def validate_dicts(
     records: list[Any], numbers: Any, kind: str, spec, now: dt.datetime | None,
-    extra_rejected: list[Rejected] | None = None,
+    extra_rejected: list[Rejected] | None = None, *, json_without_booleans: bool = False,
 ) -> Batch:
-    """Validate row dicts (JSON Lines, HTTP bodies, client records); non-dicts are rejected."""
+    """Validate row dicts (JSON Lines, HTTP bodies, client records); non-dicts are rejected.
+
+    ``json_without_booleans``: the rows were parsed from JSON text holding no ``true``/``false``,
+    so every key is text and no cell is a bool, and all columns can be built in one pass
+    (:func:`_struct_columns`)."""
     extra = list(extra_rejected or ())
     if all(type(r) is dict for r in records):
         dicts, dict_numbers = records, list(numbers)
@@ -214,10 +218,60 @@ def validate_dicts(
             else:
                 extra.append(Rejected(number, "expected an object (a mapping of column to value), "
                                       f"got {show(record)}", {"value": jsonable(record)}))
-    cells, absent = _columns_of(dicts, relevant_columns(kind, spec))
-    arrays = {column: _arrow_or_none(values) for column, values in cells.items()}
+    names = relevant_columns(kind, spec)
+    together = _struct_columns(dicts, names) if json_without_booleans else None
+    if together is not None:
+        arrays, absent = together
+        source = _cell_of_row(dicts)
+    else:
+        cells, absent = _columns_of(dicts, names)
+        arrays = {column: _arrow_or_none(values) for column, values in cells.items()}
+        source = _cell_of_column(cells)
     return validate_arrays(len(dicts), arrays, dict_numbers, lambda i: jsonable(dicts[i]), kind, spec, now,
-                           source=lambda column, i: cells[column][i], absent=absent, extra_rejected=extra)
+                           source=source, absent=absent, extra_rejected=extra)
+
+
+def _cell_of_row(dicts: list[dict]) -> Callable[[str, int], Any]:
+    return lambda column, i: dicts[i].get(column)
+
+
+def _cell_of_column(cells: dict[str, list]) -> Callable[[str, int], Any]:
+    return lambda column, i: cells[column][i]
+
+
+def _struct_columns(dicts: list[dict], names: list[str]) -> tuple[dict[str, pa.Array], dict[str, np.ndarray]] | None:
+    """Every column of ``dicts`` in one pass of Arrow's converter (about 12 ms less per 10k rows of
+    25 features than a Python list per column), with the same arrays: Arrow infers each struct
+    field as it infers a column, *except* for bools: a field holding bools and numbers becomes
+    double (True as 1.0) where a column of them is refused (each cell then meets its parser, which
+    may reject a bool), and a bytes key would name a field too. Hence the caller's promise: JSON
+    text without ``true``/``false``. None when the rows are not one struct column (a field of
+    mixed types, a huge int, a lone surrogate...): :func:`_columns_of` then converts column by
+    column, so that only the odd column goes to the per-cell parsers."""
+    if not dicts:
+        return None
+    try:
+        struct = pa.array(dicts, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError, UnicodeError, RecursionError):
+        return None
+    if not pa.types.is_struct(struct.type) or struct.null_count:
+        return None
+    fields = {struct.type.field(i).name: i for i in range(struct.type.num_fields)}
+    arrays: dict[str, pa.Array] = {}
+    absent: dict[str, np.ndarray] = {}
+    for column in names:
+        if column not in fields:  # no row has it
+            continue
+        array = struct.field(fields[column])
+        if array.null_count:  # null or absent: only those rows are looked at
+            nulls = np.flatnonzero(~array.is_valid().to_numpy(zero_copy_only=False))
+            lacking = [int(i) for i in nulls if column not in dicts[i]]
+            if lacking:
+                gaps = np.zeros(len(dicts), dtype=bool)
+                gaps[lacking] = True
+                absent[column] = gaps
+        arrays[column] = array
+    return arrays, absent
 
 
 _ABSENT = object()
@@ -259,15 +313,18 @@ def validate_records(
     *,
     first_row_number: int = 1,
     now: dt.datetime | None = None,
+    json_without_booleans: bool = False,
 ) -> Batch:
     """Validate and normalise rows of ``kind`` ("predictions", "labels" or "interactions") for ``spec``.
 
     Row ``i`` of ``records`` is reported as row ``first_row_number + i``. Bad rows are rejected
     with a reason naming the column; rows repeating a request_id of this batch are counted in
     ``duplicates`` and dropped (the first one is kept). ``now`` (default: the current time) bounds
-    timestamps: more than 1 day after it is rejected.
+    timestamps: more than 1 day after it is rejected. ``json_without_booleans``: the rows were
+    parsed from JSON text holding no ``true``/``false`` literal, which lets all columns be built in
+    one pass (same batch, less CPU).
     """
     check_kind(kind)
     numbers = range(first_row_number, first_row_number + len(records))
-    return validate_dicts(list(records), numbers, kind, spec, now)
+    return validate_dicts(list(records), numbers, kind, spec, now, json_without_booleans=json_without_booleans)
 

@@ -26,6 +26,7 @@ from monitor.db.schema import LogSegment, QuarantinedRow
 from monitor.logstore import (
     ROWS_PER_ID, SegmentFile, delete_segment, first_seen, root_for, table_from_rows, write_segment,
 )
+from monitor.logstore.sweep import stale_segment_files
 from monitor.logstore.window import first_occurrences
 from monitor.store.log_windows import (  # noqa: F401 - the window half of this repository
     SMALL_COLUMNS, freeze_window, labelled_history, load_window, release_window, window_rows_since, window_view,
@@ -154,6 +155,33 @@ def _add_segment(session: Session, model_id: int, kind: str, table: pa.Table, wr
     session.add(LogSegment(model_id=model_id, kind=kind, version=version, min_ts=bounds["min"],
                            max_ts=bounds["max"], rows=len(table), location=written.location,
                            checksum=written.checksum, bytes=written.bytes))
+
+
+#: A segment file younger than this may belong to a transaction about to commit: never swept.
+ORPHAN_AGE = dt.timedelta(hours=1)
+
+
+def sweep_orphan_segments(session: Session, older_than: dt.timedelta = ORPHAN_AGE) -> list[str]:
+    """Delete the segment files under this database's log store root that no ``log_segments``
+    row references and that were written more than ``older_than`` ago (a write whose transaction
+    never committed: see ``monitor.logstore.sweep``); return their locations.
+
+    A file counts as referenced when a segment row of its model ends with its name (a random
+    32-hex name, unique), not by the whole location: a root spelled differently since
+    (``/data/logstore`` then ``file:///data/logstore``) must not make a stored segment look orphaned."""
+    by_model: dict[int, list[str]] = {}
+    for location in stale_segment_files(_root(session), older_than):
+        model_id = int(location.rsplit("/model=", 1)[1].split("/", 1)[0])
+        by_model.setdefault(model_id, []).append(location)
+    swept: list[str] = []
+    for model_id, locations in sorted(by_model.items()):
+        stored = {name.rsplit("/", 1)[-1] for name in
+                  session.scalars(select(LogSegment.location).where(LogSegment.model_id == model_id))}
+        for location in locations:
+            if location.rsplit("/", 1)[-1] not in stored:
+                delete_segment(location)
+                swept.append(location)
+    return swept
 
 
 def _root(session: Session) -> str:

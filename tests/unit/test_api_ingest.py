@@ -148,3 +148,22 @@ def test_a_bare_array_is_a_batch_too(api):
     body = api.post("/v1/models/churn/labels", headers=WRITE, json=[{"request_id": "q", "label": 1}, 7]).json()
     assert (body["received"], body["accepted"], body["quarantined"]) == (2, 1, 1)
 
+
+
+def test_a_boolean_among_numbers_gets_the_column_by_column_answer(api):
+    """A body with true/false does not take the one-pass column building (Arrow's struct
+    inference would read False among floats as 0.0): a regression's prediction False is
+    quarantined as the client and the CLI quarantine it; without booleans, one pass, same answers."""
+    spec = ModelSpec.model_validate(dict(SPEC, name="price", task="regression"))
+    with session_scope(api.url) as session:
+        store.upsert_model(session, spec)
+    rows = [dict(GOOD, request_id="b1", ts=_now(), prediction=False, score=None),  # a bool first: Arrow
+            dict(GOOD, request_id="b2", ts=_now(), prediction=2.5, score=None)]    # refuses the column
+    answer = api.post("/v1/models/price/predictions", headers=WRITE, json={"rows": rows}).json()
+    assert [(r["row"], r["reason"]) for r in answer["rejected"]] == [(1, "column 'prediction': expected a number, got False")]
+    expected = validate_records(rows, "predictions", spec)
+    assert [(r.row_number, r.reason) for r in expected.rejected] == [(r["row"], r["reason"]) for r in answer["rejected"]]
+    rows = [dict(GOOD, request_id="n1", ts=_now(), prediction=2.5, score=None),
+            dict(GOOD, request_id="n2", ts=_now(), prediction="high", score=None)]
+    answer = api.post("/v1/models/price/predictions", headers=WRITE, json={"rows": rows}).json()
+    assert [(r["row"], r["reason"]) for r in answer["rejected"]] == [(2, "column 'prediction': cannot parse 'high' as a number")]

@@ -25,7 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from frontdoors.api.deps import settings as app_settings
 from frontdoors.api.guard import ARROW_STREAM, is_arrow
-from frontdoors.api.limits import read_json_body, read_limited_body
+from frontdoors.api.jsonbody import may_hold_booleans
+from frontdoors.api.limits import read_json_document, read_limited_body
 from frontdoors.api.security import Principal, writer
 from monitor.config import Settings
 from monitor.db.engine import session_scope
@@ -89,9 +90,21 @@ async def _ingest(kind: str, name: str, request: Request, settings: Settings, pr
     if is_arrow(dict(request.scope.get("headers") or ())):
         body = await read_limited_body(request, settings.max_body_bytes)
         rows = await run_in_threadpool(arrow_rows, body, settings.max_batch_rows)
+        one_pass = False
     else:
-        rows = batch_rows(await read_json_body(request, settings), settings.max_batch_rows)
-    return await run_in_threadpool(store_batch, kind, name, rows, settings, principal.actor)
+        body, payload = await read_json_document(request, settings)
+        rows = batch_rows(payload, settings.max_batch_rows)
+        one_pass = without_booleans(body)
+    return await run_in_threadpool(store_batch, kind, name, rows, settings, principal.actor, one_pass)
+
+
+def without_booleans(body: bytes) -> bool:
+    """True when the JSON text has no ``true``/``false`` (a string holding the word counts too):
+    then its rows can become columns in one Arrow pass with the same answers
+    (``monitor.ingest.validate._struct_columns`` says why booleans are the exception). A NUL
+    byte means UTF-16/32 text (``json.loads`` reads it; UTF-8 JSON never holds one), where the
+    words would not be found as bytes."""
+    return b"\x00" not in body and not may_hold_booleans(body)
 
 
 def arrow_rows(body: bytes, limit: int):
@@ -117,9 +130,11 @@ def arrow_rows(body: bytes, limit: int):
     return pa.RecordBatch.from_arrays([column.combine_chunks() for column in table.columns], names=names)
 
 
-def store_batch(kind: str, name: str, rows: Any, settings: Settings, actor: str) -> IngestResult:
+def store_batch(kind: str, name: str, rows: Any, settings: Settings, actor: str,
+                one_pass: bool = False) -> IngestResult:
     """Validate ``rows`` (row dicts, or an Arrow record batch) for the model's spec and write them
-    (bad ones to quarantine) in one transaction."""
+    (bad ones to quarantine) in one transaction. ``one_pass``: the dicts were parsed from JSON
+    text without booleans (:func:`without_booleans`)."""
     from monitor.ingest import validate_records
     from monitor.ingest.readers import validate_record_batch
     from monitor.store import logs, models as store
@@ -127,7 +142,7 @@ def store_batch(kind: str, name: str, rows: Any, settings: Settings, actor: str)
     with session_scope(settings.effective_database_url) as session:
         model = store.get_model(session, name)
         if isinstance(rows, list):
-            batch = validate_records(rows, kind, store.spec_of(model))
+            batch = validate_records(rows, kind, store.spec_of(model), json_without_booleans=one_pass)
         else:
             batch = validate_record_batch(rows, 1, kind, store.spec_of(model))
         serving = store.serving_version(session, model.id) if kind == "predictions" else None
