@@ -11,7 +11,7 @@ from typing import Any
 
 
 def beat_schedule(settings) -> dict[str, dict[str, Any]]:
-    return {**_streaming(settings),
+    return {**_streaming(settings), **_segment_sweep(settings),
         "dispatch-due-checks": {
             "task": "tasks.dispatch.dispatch_due",
             "schedule": settings.dispatch_interval,
@@ -38,3 +38,13 @@ def _streaming(settings) -> dict[str, dict[str, Any]]:
         return {}
     return {"stream-new-predictions": {"task": "tasks.ingest.stream", "schedule": settings.stream_interval,
                                        "options": {"expires": max(settings.stream_interval, 1.0) * 2}}}
+
+
+def _segment_sweep(settings) -> dict[str, dict[str, Any]]:
+    """Orphan segment files (``monitor.logstore.sweep``): the sweep lists the whole log store, and
+    an orphan only costs disk, so it runs rarely (daily by default)."""
+    if not settings.segment_sweep_interval:
+        return {}
+    return {"sweep-orphan-segments": {"task": "tasks.ingest.sweep_segments",
+                                      "schedule": settings.segment_sweep_interval,
+                                      "options": {"expires": settings.segment_sweep_interval}}}

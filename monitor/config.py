@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
     probe_interval: float = Field(5.0, gt=0, description="Seconds between beat's look for due health probes.")
+    segment_sweep_interval: float = Field(86400.0, ge=0, description="Seconds between sweeps of the log store for "
+                                          "segment files no stored batch references (a write whose transaction "
+                                          "never committed) and older than an hour; 0 turns the sweep off.")
     host_metrics_interval: float = Field(15.0, ge=0, description="Seconds between a worker's samples of its "
                                          "own host (CPU, memory, disk, RSS); 0 turns them off.")
     stream_interval: float = Field(1.0, ge=0, description="Seconds between streaming ticks (real-time alerts: new "

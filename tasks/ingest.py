@@ -30,3 +30,16 @@ def stream() -> dict:
         deliver.delay(notification_id)
     return {"claimed": result.claimed, "rows": result.rows, "cursor": result.cursor, "fired": result.fired,
             "notifications": result.notifications}
+
+
+@app.task(name="tasks.ingest.sweep_segments", acks_late=False, max_retries=0)
+def sweep_segments() -> dict:
+    """Delete segment files that no ``log_segments`` row references, written over an hour ago:
+    what a crash between a batch's file write and its commit left behind. No retries: the next
+    sweep finds whatever this one missed. ``celery -A workers.app call tasks.ingest.sweep_segments``
+    runs one now."""
+    from monitor.store.logs import sweep_orphan_segments
+
+    with session_scope(get_settings().effective_database_url) as session:
+        swept = sweep_orphan_segments(session)
+    return {"swept": len(swept), "locations": swept[:100]}

@@ -84,3 +84,20 @@ def test_a_store_without_any_file_yet_sweeps_nothing(db_url, tmp_path, monkeypat
     get_settings.cache_clear()
     with session(db_url) as s:
         assert logs.sweep_orphan_segments(s) == []
+
+
+def test_beat_runs_the_sweep_daily_as_a_task_unless_turned_off(sqlite_url, monkeypatch):
+    from beat_schedule import beat_schedule
+    from monitor.config import Settings
+    from tasks.ingest import sweep_segments
+
+    monkeypatch.setenv("MODELWATCH_DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    _, _, stored, old_orphan, _, temporary, _ = _setup(sqlite_url)
+    result = sweep_segments()
+    assert result["swept"] == 2 and sorted(result["locations"]) == sorted([old_orphan, temporary])
+    assert Path(stored[0]).exists()
+    schedule = beat_schedule(get_settings())["sweep-orphan-segments"]
+    assert (schedule["task"], schedule["schedule"]) == ("tasks.ingest.sweep_segments", 86400.0)
+    assert "sweep-orphan-segments" not in beat_schedule(Settings(segment_sweep_interval=0))
+    get_settings.cache_clear()
