@@ -14,8 +14,8 @@ Usage (as root, since ``acct(2)`` needs CAP_SYS_PACCT)::
     python -m tests.support.cpu_profile run OUT_DIR -- -n 4 --dist worksteal tests
     python -m tests.support.cpu_profile report OUT_DIR [--top 40]
 
-PostgreSQL's server processes belong to the server, not to pytest; ``report`` lists them
-apart (every session's ``postgres`` backends on the machine, so other users' load shows up too).
+PostgreSQL's server processes belong to the server, not to pytest, and are not counted (the
+tests' databases live on a shared server whose backends serve other users too).
 """
 
 from __future__ import annotations
@@ -134,103 +134,93 @@ def run(out: Path, pytest_args: list[str]) -> int:
 
 
 KINDS = [
+    ("xdist worker", re.compile(r"exec\(eval\(sys\.stdin")),
     ("modelwatch serve", re.compile(r"modelwatch(\.\w+)? serve|uvicorn")),
-    ("celery worker", re.compile(r"celery.* worker|modelwatch worker")),
     ("celery beat", re.compile(r"celery.* beat|modelwatch beat")),
+    ("celery worker", re.compile(r"celery.* worker|modelwatch worker")),
     ("celery other", re.compile(r"-m celery|bin/celery")),
     ("modelwatch cli", re.compile(r"bin/modelwatch|-m frontdoors|-m modelwatch")),
+    ("mlflow server", re.compile(r"mlflow server")),
     ("redis", re.compile(r"redis-(server|sentinel)")),
     ("browser", re.compile(r"chrom|playwright|headless_shell")),
     ("node", re.compile(r"\bnode\b|n8n|npm")),
-    ("pytest worker", re.compile(r"pytest|xdist|execnet")),
-    ("postgres", re.compile(r"postgres|pg_ctl|initdb")),
+    ("pip", re.compile(r"-m pip|pip/")),
+    ("pytest", re.compile(r"pytest")),
     ("python other", re.compile(r"python")),
 ]
 
 
-def kind_of(cmd: str, comm: str) -> str:
+def kind_of(cmd: str) -> str:
     for name, pattern in KINDS:
-        if pattern.search(cmd or comm):
+        if pattern.search(cmd):
             return name
-    return f"other ({comm})"
+    return "other"
+
+
+def attribute(records: list[dict], sampled: list[dict]) -> list[tuple[dict, dict, bool]]:
+    """Each exited process of the run as (acct record, sampled entry, sampled itself?): a process the
+    sampler saw is its own entry; one too short-lived to be seen takes its nearest seen ancestor's."""
+    by_pid: dict[int, list[dict]] = defaultdict(list)
+    for entry in sampled:
+        if entry["ours"]:
+            by_pid[entry["pid"]].append(entry)
+
+    def seen(record: dict) -> dict | None:
+        return next((e for e in by_pid.get(record["pid"], []) if abs(e["ctime"] - record["btime"]) <= 1.5), None)
+
+    known: dict[int, dict] = {}
+    rows = []
+    for record in sorted(records, key=lambda r: r["btime"]):
+        entry = seen(record)
+        if entry is not None:
+            known[record["pid"]] = entry
+            rows.append((record, entry, True))
+        elif record["ppid"] in known:  # a child exits before its parent, so the parent is known
+            known[record["pid"]] = known[record["ppid"]]
+            rows.append((record, known[record["ppid"]], False))
+    return rows
 
 
 def report(out: Path, top: int) -> None:
     meta = json.loads((out / "run.json").read_text())
     sampled = json.loads((out / "processes.json").read_text())
-    records = read_acct(out / "acct")
-    by_pid: dict[int, list[dict]] = defaultdict(list)
-    for entry in sampled:
-        by_pid[entry["pid"]].append(entry)
-
-    def sampled_entry(pid: int, btime: float) -> dict | None:
-        for entry in by_pid.get(pid, []):
-            if abs(entry["ctime"] - btime) <= 1.5:
-                return entry
-        return None
-
-    acct_by_pid = {}
-    for record in records:
-        acct_by_pid[record["pid"]] = record  # the latest is enough for ancestry of short processes
-
-    def attribution(record: dict, depth: int = 0) -> dict | None:
-        entry = sampled_entry(record["pid"], record["btime"])
-        if entry is not None:
-            return entry
-        if depth > 20:
-            return None
-        parent = acct_by_pid.get(record["ppid"])
-        if parent is None:
-            for entry in by_pid.get(record["ppid"], []):
-                return entry if entry["ctime"] <= record["btime"] + 1.5 else None
-            return None
-        return attribution(parent, depth + 1)
-
-    per_kind: dict[str, float] = defaultdict(float)
+    rows = attribute(read_acct(out / "acct"), sampled)
+    parents = {e["pid"]: e for e in sampled if e["ours"]}
+    per_kind: dict[str, list] = defaultdict(lambda: [0, 0.0])
     per_test: dict[str, float] = defaultdict(float)
     per_test_kind: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    count_kind: dict[str, int] = defaultdict(int)
-    postgres = 0.0
-    matched = set()
-    for record in records:
-        entry = attribution(record)
-        own = sampled_entry(record["pid"], record["btime"])
-        if own is not None:
-            matched.add((own["pid"], own["ctime"]))
-        if entry is None or not entry["ours"]:
-            if record["comm"] == "postgres":
-                postgres += record["cpu"]
-            continue
-        cmd = own["cmd"] if own is not None else ""
-        kind = kind_of(cmd, record["comm"]) if own is not None else kind_of(entry["cmd"], record["comm"])
-        if kind == "pytest worker":
-            continue  # measured per test by the hook
-        test = (entry["test"] or "(session)").rsplit(" (", 1)[0]
-        per_kind[kind] += record["cpu"]
-        count_kind[kind] += 1
-        per_test[test] += record["cpu"]
-        per_test_kind[test][kind] += record["cpu"]
-    # processes still alive at the end (not in acct): their last sampled CPU
-    for entry in sampled:
-        if entry["ours"] and (entry["pid"], entry["ctime"]) not in matched and entry["pid"] != meta.get("root"):
-            kind = kind_of(entry["cmd"], "")
-            if kind in ("pytest worker",):
-                continue
-            per_kind[kind + " (sampled)"] += entry["cpu"]
-
+    per_command: dict[str, list] = defaultdict(lambda: [0, 0.0])
+    for record, entry, itself in rows:
+        kind = kind_of(entry["cmd"])
+        if kind in ("celery worker", "celery beat") and "celery" in parents.get(entry["ppid"], {}).get("cmd", ""):
+            kind += " (pool child)"
+        if not itself:
+            kind = f"child of {kind}"
+        per_kind[kind][0] += 1
+        per_kind[kind][1] += record["cpu"]
+        if itself and kind in ("modelwatch cli", "modelwatch serve"):
+            command = re.search(r"modelwatch(?:\.\w+)? (\w+)", entry["cmd"])
+            per_command[command.group(1) if command else "?"][0] += 1
+            per_command[command.group(1) if command else "?"][1] += record["cpu"]
+        if kind != "xdist worker":  # its CPU per test comes from the hook
+            test = (entry["test"] or "(session)").rsplit(" (", 1)[0]
+            per_test[test] += record["cpu"]
+            per_test_kind[test][kind] += record["cpu"]
     hook: dict[str, dict] = {}
     for path in out.glob("tests-*.jsonl"):
         for line in path.read_text().splitlines():
             row = json.loads(line)
             hook[row["nodeid"]] = row
-    worker_cpu = sum(r["self_cpu"] for r in hook.values())
-    print(f"pytest wall {meta['wall']:.0f} s, exit {meta['exit']}, CPU of pytest and its waited "
-          f"children {meta['children_cpu']:.0f} s, load at end {meta['loadavg_end']}")
-    print(f"pytest workers in tests (hook): {worker_cpu:.0f} CPU-s over {len(hook)} tests")
-    print("\nCPU-s by kind of process (acct):")
-    for kind, cpu in sorted(per_kind.items(), key=lambda kv: -kv[1]):
-        print(f"  {cpu:8.1f}  {count_kind.get(kind, 0):5d}  {kind}")
-    print(f"  (postgres server processes on the machine, not pytest's: {postgres:.0f} CPU-s)")
+    total = sum(cpu for _, cpu in per_kind.values())
+    print(f"pytest wall {meta['wall']:.0f} s, exit {meta['exit']}; CPU of every exited process of the run "
+          f"{total:.0f} s (acct); load average at the end {', '.join(f'{x:.1f}' for x in meta['loadavg_end'])}")
+    print(f"pytest workers inside tests (hook): {sum(r['self_cpu'] for r in hook.values()):.0f} CPU-s over {len(hook)} tests")
+    print("\nCPU-s  processes  kind")
+    for kind, (count, cpu) in sorted(per_kind.items(), key=lambda kv: -kv[1][1]):
+        if cpu >= 0.5:
+            print(f"  {cpu:7.1f}  {count:5d}  {kind}")
+    print("\nmodelwatch commands: " + ", ".join(f"{name} {count}x {cpu:.1f}"
+                                            for name, (count, cpu) in sorted(per_command.items(), key=lambda kv: -kv[1][1])))
     totals = {t: per_test.get(t, 0.0) + hook.get(t, {}).get("self_cpu", 0.0) for t in set(per_test) | set(hook)}
     print(f"\nTop {top} tests by CPU-s (pytest worker + processes it started):")
     for test, cpu in sorted(totals.items(), key=lambda kv: -kv[1])[:top]:
