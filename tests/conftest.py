@@ -457,6 +457,6 @@ if os.environ.get("MODELWATCH_CPU_PROFILE"):
                "self_cpu": (after.user - before.user) + (after.system - before.system),
                "children_cpu": (after.children_user - before.children_user)
                + (after.children_system - before.children_system)}
-        out = Path(os.environ["MODELWATCH_CPU_PROFILE"]) / f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.jsonl"
-        with out.open("a") as handle:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with (Path(os.environ["MODELWATCH_CPU_PROFILE"]) / f"tests-{worker}.jsonl").open("a") as handle:
             handle.write(json.dumps(row) + "\n")

@@ -128,7 +128,8 @@ def run(out: Path, pytest_args: list[str]) -> int:
     (out / "processes.json").write_text(json.dumps(sampler.history))
     (out / "run.json").write_text(json.dumps({
         "start": start, "wall": time.monotonic() - t0, "args": pytest_args, "exit": code,
-        "children_cpu": (times1.children_user - times0.children_user) + (times1.children_system - times0.children_system),
+        "children_cpu": (times1.children_user - times0.children_user)
+        + (times1.children_system - times0.children_system),
         "loadavg_end": os.getloadavg()}))
     return code
 
@@ -214,13 +215,14 @@ def report(out: Path, top: int) -> None:
     total = sum(cpu for _, cpu in per_kind.values())
     print(f"pytest wall {meta['wall']:.0f} s, exit {meta['exit']}; CPU of every exited process of the run "
           f"{total:.0f} s (acct); load average at the end {', '.join(f'{x:.1f}' for x in meta['loadavg_end'])}")
-    print(f"pytest workers inside tests (hook): {sum(r['self_cpu'] for r in hook.values()):.0f} CPU-s over {len(hook)} tests")
+    inside = sum(row["self_cpu"] for row in hook.values())
+    print(f"pytest workers inside tests (hook): {inside:.0f} CPU-s over {len(hook)} tests")
     print("\nCPU-s  processes  kind")
     for kind, (count, cpu) in sorted(per_kind.items(), key=lambda kv: -kv[1][1]):
         if cpu >= 0.5:
             print(f"  {cpu:7.1f}  {count:5d}  {kind}")
-    print("\nmodelwatch commands: " + ", ".join(f"{name} {count}x {cpu:.1f}"
-                                            for name, (count, cpu) in sorted(per_command.items(), key=lambda kv: -kv[1][1])))
+    commands = sorted(per_command.items(), key=lambda kv: -kv[1][1])
+    print("\nmodelwatch commands: " + ", ".join(f"{name} {count}x {cpu:.1f}" for name, (count, cpu) in commands))
     totals = {t: per_test.get(t, 0.0) + hook.get(t, {}).get("self_cpu", 0.0) for t in set(per_test) | set(hook)}
     print(f"\nTop {top} tests by CPU-s (pytest worker + processes it started):")
     for test, cpu in sorted(totals.items(), key=lambda kv: -kv[1])[:top]:
