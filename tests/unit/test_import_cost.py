@@ -1,8 +1,8 @@
 """What a process imports decides what it costs to start: scipy.stats and scikit-learn are about
 1.5 CPU-s of imports, and the suite starts about 160 CLI, worker, beat and API processes that only
 validate specs or send tasks. These tests pin down that those do not import them: only the code
-that computes with them does (an AUC, a drift test, a calibration fit), in the process that runs
-the check."""
+that computes with them does (an AUC, a drift test, a calibration fit), and a worker's main process
+imports scipy.stats once before it forks, for its pool children (workers/preload.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 from tests.conftest import ROOT
+from tests.support.scenario import MODEL, seed_fraud
 
 HEAVY = ("scipy", "sklearn")
 
@@ -56,10 +57,10 @@ mark("validated")
     assert phases["validated"] == []
 
 
-def test_a_worker_or_beat_main_process_imports_neither_scipy_nor_sklearn(tmp_path):
-    """A worker's main process and beat import the app and its task modules (Celery's ``include``)
-    and never run a check themselves: the pool children import the statistics when a check needs
-    them. The suite starts about 80 of these processes."""
+def test_the_app_and_its_task_modules_import_neither_scipy_nor_sklearn(tmp_path):
+    """Beat and a worker's main process import the app and its task modules (Celery's ``include``)
+    and never run a check themselves. Beat never needs the statistics; a worker imports scipy.stats
+    on ``worker_init`` for its pool children (the next test). The suite starts about 80 of these."""
     env = {**os.environ, "MODELWATCH_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
     phases = imported_after("""
 from workers.app import app
@@ -68,3 +69,28 @@ assert "tasks.check" in sys.modules and "monitor.check.stages" in sys.modules
 mark("tasks")
 """, env=env)
     assert phases["tasks"] == []
+
+
+def test_a_worker_imports_scipy_stats_before_forking_because_its_checks_need_it(tmp_path, sqlite_url):
+    """``worker_init`` (sent before the prefork pool starts) imports scipy.stats, so the pool
+    children inherit it instead of each importing it on its first check: a real check's six
+    stages, run in a fresh interpreter, import it when nothing did before."""
+    seed_fraud(sqlite_url, [], recall=0.4, rows=300, reference_rows=400, seed=7)
+    env = {**os.environ, "MODELWATCH_DATA_DIR": str(tmp_path / "data"), "MODELWATCH_DATABASE_URL": sqlite_url,
+           "PYTHONPATH": str(ROOT)}
+    code = f"""
+from workers.app import app
+app.loader.import_default_modules()
+INIT
+mark("forked")
+from monitor.config import get_settings
+from tests.support.stages import run_chain
+run_chain(get_settings(), {MODEL!r})
+mark("checked")
+"""
+    lazy = imported_after(code.replace("INIT", ""), env=env)
+    assert lazy["forked"] == [] and "scipy" in lazy["checked"]
+
+    initialised = imported_after(code.replace("INIT", "from celery.signals import worker_init; "
+                                                      "worker_init.send(sender=None)"), env=env)
+    assert initialised["forked"] == ["scipy"]
