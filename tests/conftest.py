@@ -441,3 +441,22 @@ def pytest_collection_modifyitems(config, items) -> None:
     from tests.support import longest_first
 
     longest_first.reorder(items)
+
+
+if os.environ.get("MODELWATCH_CPU_PROFILE"):
+    # tests/support/cpu_profile.py: the pytest worker's own CPU per test (setup + call + teardown),
+    # and what it waited for in its children; the processes a test starts are measured apart.
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        import json
+
+        before, start = os.times(), time.monotonic()
+        yield
+        after = os.times()
+        row = {"nodeid": item.nodeid, "wall": time.monotonic() - start,
+               "self_cpu": (after.user - before.user) + (after.system - before.system),
+               "children_cpu": (after.children_user - before.children_user)
+               + (after.children_system - before.children_system)}
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with (Path(os.environ["MODELWATCH_CPU_PROFILE"]) / f"tests-{worker}.jsonl").open("a") as handle:
+            handle.write(json.dumps(row) + "\n")

@@ -27,6 +27,9 @@ def _migrate() -> None:
 def _on_worker_init(**_: object) -> None:
     _migrate()
     engine.dispose_all()
+    from workers.preload import preload
+
+    preload()  # before the pool forks, so that the children inherit it (workers/preload.py)
 
 
 @beat_init.connect

@@ -34,7 +34,9 @@ def test_flower_lists_the_worker_and_a_finished_check(redis_sqlite_stack, tmp_pa
                                   stdout=open(stack.logs / "flower.log", "wb"), stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_for(lambda: _answers(f"{base}/healthcheck"), 30, "Flower to answer")
+            # 90 s like the API's readiness deadline (tests/support/api_server.py): at load 10-14 Flower
+            # took longer than 30 s to answer in two whole-suite runs of 2026-12-03
+            wait_for(lambda: _answers(f"{base}/healthcheck"), 90, "Flower to answer")
             assert httpx.get(f"{base}/api/workers").status_code == 401  # basic auth is on
             stack.worker("w1")
             workers = wait_for(lambda: _workers(base), 30, "Flower to list the worker")

@@ -19,8 +19,6 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, f1_score, precision_score, recall_score
 
 from monitor.db.schema import utcnow
 from monitor.kpis import label_key
@@ -38,6 +36,8 @@ def _logit(scores: np.ndarray) -> np.ndarray:
 
 
 def _at(truth: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
     predicted = (scores >= threshold).astype(int)
     return {"threshold": float(threshold), "f1": float(f1_score(truth, predicted, zero_division=0)),
             "precision": float(precision_score(truth, predicted, zero_division=0)),
@@ -50,6 +50,11 @@ def fit(truth: np.ndarray, scores: np.ndarray, current_threshold: float = 0.5) -
     >>> fit(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4]))["threshold"]
     0.3
     """
+    # scikit-learn (~1 CPU-s to import) only when a calibration is fitted: validating a spec loads
+    # every recovery action, and the CLI, beat and API server validate specs.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import brier_score_loss, f1_score
+
     platt = LogisticRegression(C=1e6).fit(_logit(scores).reshape(-1, 1), truth)
     a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
     candidates = np.unique(np.quantile(scores, np.linspace(0.01, 0.99, 99)))

@@ -1,0 +1,96 @@
+"""What a process imports decides what it costs to start: scipy.stats and scikit-learn are about
+1.5 CPU-s of imports, and the suite starts about 160 CLI, worker, beat and API processes that only
+validate specs or send tasks. These tests pin down that those do not import them: only the code
+that computes with them does (an AUC, a drift test, a calibration fit), and a worker's main process
+imports scipy.stats once before it forks, for its pool children (workers/preload.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+from tests.support.scenario import MODEL, seed_fraud
+
+HEAVY = ("scipy", "sklearn")
+
+#: A spec with every plugin family in it: rules, an interaction rule, a channel, a recovery action.
+SPEC = {"models": [{
+    "name": "fraud", "task": "binary_classification", "window": "1h",
+    "columns": {"numeric": ["amount"], "categorical": ["channel"]},
+    "rules": {"recall_drop_pct": 10, "min_labelled_rows": 100},
+    "interactions": {"ctr_drop_pct": 20},
+    "alerts": [{"webhook": {"url": "http://127.0.0.1:9/hook", "secret": "s"}}],
+    "recovery": {"recall_drop": [{"action": "recalibrate"}]},
+}]}
+
+
+def imported_after(code: str, env: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Run ``code`` in a fresh interpreter; the heavy top-level packages imported, by phase."""
+    script = f"""
+import json, sys
+phases = {{}}
+def mark(name):
+    phases[name] = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+{code}
+print(json.dumps(phases))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                            env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_validating_a_spec_with_every_plugin_family_imports_neither_scipy_nor_sklearn():
+    phases = imported_after(f"""
+import frontdoors.cli.main
+from monitor.spec import parse_spec
+from monitor.plugins import ACTIONS, ADAPTERS, CHANNELS, RULES
+spec = parse_spec({SPEC!r})[0]
+for family in (RULES, CHANNELS, ACTIONS, ADAPTERS):
+    family.load()
+assert spec.recovery["recall_drop"][0].action == "recalibrate", spec.recovery
+mark("validated")
+""")
+    assert phases["validated"] == []
+
+
+def test_the_app_and_its_task_modules_import_neither_scipy_nor_sklearn(tmp_path):
+    """Beat and a worker's main process import the app and its task modules (Celery's ``include``)
+    and never run a check themselves. Beat never needs the statistics; a worker imports scipy.stats
+    on ``worker_init`` for its pool children (the next test). The suite starts about 80 of these."""
+    env = {**os.environ, "MODELWATCH_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+    phases = imported_after("""
+from workers.app import app
+app.loader.import_default_modules()
+assert "tasks.check" in sys.modules and "monitor.check.stages" in sys.modules
+mark("tasks")
+""", env=env)
+    assert phases["tasks"] == []
+
+
+def test_a_worker_imports_scipy_stats_before_forking_because_its_checks_need_it(tmp_path, sqlite_url):
+    """``worker_init`` (sent before the prefork pool starts) imports scipy.stats, so the pool
+    children inherit it instead of each importing it on its first check: a real check's six
+    stages, run in a fresh interpreter, import it when nothing did before."""
+    seed_fraud(sqlite_url, [], recall=0.4, rows=300, reference_rows=400, seed=7)
+    env = {**os.environ, "MODELWATCH_DATA_DIR": str(tmp_path / "data"), "MODELWATCH_DATABASE_URL": sqlite_url,
+           "PYTHONPATH": str(ROOT)}
+    code = f"""
+from workers.app import app
+app.loader.import_default_modules()
+INIT
+mark("forked")
+from monitor.config import get_settings
+from tests.support.stages import run_chain
+run_chain(get_settings(), {MODEL!r})
+mark("checked")
+"""
+    lazy = imported_after(code.replace("INIT", ""), env=env)
+    assert lazy["forked"] == [] and "scipy" in lazy["checked"]
+
+    initialised = imported_after(code.replace("INIT", "from celery.signals import worker_init; "
+                                                      "worker_init.send(sender=None)"), env=env)
+    assert initialised["forked"] == ["scipy"]
