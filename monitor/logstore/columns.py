@@ -26,7 +26,6 @@ after the checksum was verified fails the read as :class:`~monitor.logstore.Lost
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -198,29 +197,9 @@ def open_window(segments: Sequence[Segment], label_segments: Sequence[Segment], 
 
 
 def _release_arrow_pages() -> None:
-    """Hand freed pages back to the system after a read: the Arrow pool's (``release_unused``)
-    and the C library's (glibc's ``malloc_trim``), where numpy's arrays live, and in a worker
-    Arrow's buffers too (``workers.ARROW_POOL``). Pages a heap keeps after one column's
-    transients (its decode, sorts, gathers) only raise the worker's RSS under the next column's:
-    on the 1M-row check detect rose 17-21 MB above evaluate's high-water with the trim, 33
-    without, at the same CPU seconds (docs/performance.md, "A 1M-row check")."""
+    """Hand the Arrow allocator's freed pages back to the system: numpy and pandas allocate
+    elsewhere, so pages Arrow keeps cached after a read only raise the worker's RSS."""
     pa.default_memory_pool().release_unused()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl)."""
-    import ctypes
-
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
 
 
 def _stored_names(segment: Segment) -> list[str]:
