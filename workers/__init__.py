@@ -12,10 +12,10 @@ import os
 #: Arrow's allocator in a worker: ``malloc``, the heap numpy uses. With Arrow's default pool
 #: (mimalloc in the pyarrow wheels) a check's Arrow buffers (Parquet pages, takes, casts) and
 #: its numpy arrays sit in two heaps, each keeping the pages it freed, and RSS rises by both
-#: high-waters: the 1M-row check's peak was 543-554 MB with mimalloc and 487-495 MB with
-#: ``malloc``, at the same CPU seconds (benchmarks/check_1m.py; docs/performance.md, "A 1M-row
-#: check"). Arrow reads the variable once, when pyarrow is first imported, so it is set here,
-#: before anything imports pyarrow; ``pa.set_memory_pool`` later would not do, since Arrow's
-#: C++ readers keep allocating from the pool chosen at import.
+#: high-waters: on a quiet machine the 1M-row check's peak was 543-553 MB with mimalloc and
+#: 480-493 MB with ``malloc``, for about 4% more CPU seconds (benchmarks/check_1m.py;
+#: docs/performance.md, "A 1M-row check"). Arrow reads the variable once, when pyarrow is
+#: first imported, so it is set here, before anything imports pyarrow; ``pa.set_memory_pool``
+#: later would not do, since Arrow's C++ readers keep allocating from the pool chosen at import.
 ARROW_POOL = ("ARROW_DEFAULT_MEMORY_POOL", "system")
 os.environ.setdefault(*ARROW_POOL)

@@ -1,6 +1,6 @@
 """A worker process allocates Arrow buffers from the C library's malloc, the heap numpy uses,
 unless the operator chose Arrow's allocator (``workers.ARROW_POOL``): with two heaps a 1M-row
-check's peak RSS was about 55 MB higher (docs/performance.md, "A 1M-row check").
+check's peak RSS was about 60 MB higher (docs/performance.md, "A 1M-row check").
 
 Each case runs in a fresh interpreter: Arrow reads ``ARROW_DEFAULT_MEMORY_POOL`` once, when
 pyarrow is first imported, so what matters is what a new worker process sees."""
