@@ -114,6 +114,7 @@ def rerun(url: str, run_id: str) -> dict:
 
 
 def _imports() -> None:
+    import workers  # noqa: F401  (first, as in a worker: it picks Arrow's allocator)
     import monitor.check.stages  # noqa: F401  (what a worker has loaded before its first task)
     import monitor.detect.rules  # noqa: F401
     import monitor.plugins  # noqa: F401

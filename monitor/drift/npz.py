@@ -30,7 +30,7 @@ def npz_views(data: bytes | memoryview | np.ndarray) -> dict[str, np.ndarray]:
     ``.npy``). Raises :class:`ValueError` for a compressed member (use ``np.load`` for those)."""
     view = memoryview(data).cast("B")
     arrays: dict[str, np.ndarray] = {}
-    with zipfile.ZipFile(io.BytesIO(view)) as archive:  # reads the central directory only
+    with zipfile.ZipFile(_ViewFile(view)) as archive:  # reads the central directory only
         for info in archive.infolist():
             if info.compress_type != zipfile.ZIP_STORED:
                 raise ValueError(f"npz member {info.filename} is compressed; it cannot be viewed in place")
@@ -39,6 +39,39 @@ def npz_views(data: bytes | memoryview | np.ndarray) -> dict[str, np.ndarray]:
             name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             arrays[name] = _npy_view(view[start:start + info.file_size])
     return arrays
+
+
+class _ViewFile(io.RawIOBase):
+    """A read-only, seekable file over a memoryview, for :class:`zipfile.ZipFile`: ``io.BytesIO``
+    shares a ``bytes`` object but copies anything else, and the bundle (or a segment's blob
+    inside it) arrives as a view: detect's peak held a transient copy of the whole 64 MB bundle
+    while the zip's directory was read."""
+
+    def __init__(self, view: memoryview):
+        super().__init__()
+        self._view, self._position = view, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        chunk = self._view[self._position:self._position + len(buffer)]
+        memoryview(buffer).cast("B")[:len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
 
 
 def _npy_view(member: memoryview) -> np.ndarray:
