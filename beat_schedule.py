@@ -42,7 +42,10 @@ def _streaming(settings) -> dict[str, dict[str, Any]]:
 
 def _segment_sweep(settings) -> dict[str, dict[str, Any]]:
     """Orphan segment files (``monitor.logstore.sweep``): the sweep lists the whole log store, and
-    an orphan only costs disk, so it runs rarely (daily by default)."""
+    an orphan only costs disk, so it runs rarely (86400 is a good interval). Off unless the
+    operator sets ``segment_sweep_interval``: only they know that no other database (a staging
+    SQLite file beside prod's, a second deployment on the same bucket) writes under the same root,
+    whose segments this database's rows would not name."""
     if not settings.segment_sweep_interval:
         return {}
     return {"sweep-orphan-segments": {"task": "tasks.ingest.sweep_segments",

@@ -66,9 +66,13 @@ class Settings(BaseSettings):
     dispatch_interval: float = Field(10.0, gt=0, description="Seconds between beat's due-check dispatch.")
     sweep_interval: float = Field(30.0, gt=0, description="Seconds between recovery/notification sweeps.")
     probe_interval: float = Field(5.0, gt=0, description="Seconds between beat's look for due health probes.")
-    segment_sweep_interval: float = Field(86400.0, ge=0, description="Seconds between sweeps of the log store for "
-                                          "segment files no stored batch references (a write whose transaction "
-                                          "never committed) and older than an hour; 0 turns the sweep off.")
+    segment_sweep_interval: float = Field(0.0, ge=0, description="Seconds between sweeps of the log store for "
+                                          "segment files no stored batch of this database references (a write "
+                                          "whose transaction never committed) and older than an hour; 0 (the "
+                                          "default) turns the sweep off. Set it only where the log store root "
+                                          "belongs to this one database: model ids start at 1 in every "
+                                          "database, so a sweep would delete another database's segments in a "
+                                          "shared root.")
     host_metrics_interval: float = Field(15.0, ge=0, description="Seconds between a worker's samples of its "
                                          "own host (CPU, memory, disk, RSS); 0 turns them off.")
     stream_interval: float = Field(1.0, ge=0, description="Seconds between streaming ticks (real-time alerts: new "

@@ -168,7 +168,12 @@ def sweep_orphan_segments(session: Session, older_than: dt.timedelta = ORPHAN_AG
 
     A file counts as referenced when a segment row of its model ends with its name (a random
     32-hex name, unique), not by the whole location: a root spelled differently since
-    (``/data/logstore`` then ``file:///data/logstore``) must not make a stored segment look orphaned."""
+    (``/data/logstore`` then ``file:///data/logstore``) must not make a stored segment look orphaned.
+
+    It assumes the root belongs to this database alone. Model ids start at 1 in every database, so
+    in a root shared with another one (two SQLite files in one folder, two deployments on one
+    bucket) that database's segments look unreferenced here and would be deleted; hence beat
+    runs it only when the operator sets ``segment_sweep_interval``."""
     by_model: dict[int, list[str]] = {}
     for location in stale_segment_files(_root(session), older_than):
         model_id = int(location.rsplit("/model=", 1)[1].split("/", 1)[0])

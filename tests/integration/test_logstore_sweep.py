@@ -86,7 +86,7 @@ def test_a_store_without_any_file_yet_sweeps_nothing(db_url, tmp_path, monkeypat
         assert logs.sweep_orphan_segments(s) == []
 
 
-def test_beat_runs_the_sweep_daily_as_a_task_unless_turned_off(sqlite_url, monkeypatch):
+def test_beat_runs_the_sweep_as_a_task_only_when_the_operator_turns_it_on(sqlite_url, monkeypatch):
     from beat_schedule import beat_schedule
     from monitor.config import Settings
     from tasks.ingest import sweep_segments
@@ -97,7 +97,7 @@ def test_beat_runs_the_sweep_daily_as_a_task_unless_turned_off(sqlite_url, monke
     result = sweep_segments()
     assert result["swept"] == 2 and sorted(result["locations"]) == sorted([old_orphan, temporary])
     assert Path(stored[0]).exists()
-    schedule = beat_schedule(get_settings())["sweep-orphan-segments"]
+    schedule = beat_schedule(Settings(segment_sweep_interval=86400))["sweep-orphan-segments"]
     assert (schedule["task"], schedule["schedule"]) == ("tasks.ingest.sweep_segments", 86400.0)
-    assert "sweep-orphan-segments" not in beat_schedule(Settings(segment_sweep_interval=0))
+    assert "sweep-orphan-segments" not in beat_schedule(get_settings())  # off by default: a shared root
     get_settings.cache_clear()
