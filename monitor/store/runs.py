@@ -75,7 +75,9 @@ def lock_run(session: Session, run_id: str) -> CheckRun:
 
     Not :func:`~monitor.store.common.for_update`: on SQLite that takes the database's one write
     lock, and a stage body holds this transaction for all its work, so every stage of every model
-    would queue behind it. There, copies of a stage are kept apart by :func:`claim_stage`.
+    would queue behind it. There, two copies of one stage (a redelivery while the original still
+    runs) may both run the body, as before: the stages replace their rows rather than append, and
+    a copy that finishes second finds nothing new to write (docs/architecture.md, "Exactly once").
     """
     statement = select(CheckRun).where(CheckRun.id == run_id)
     if session.get_bind().dialect.name == "postgresql":
