@@ -66,7 +66,7 @@ def _spec(data_dir: Path, reference: Path, webhook: str, health: str) -> Path:
                     "label": "label", "numeric": data.NUMERIC, "categorical": data.CATEGORICAL},
         "reference": str(reference),
         "rules": {"recall_drop_pct": 15, "precision_drop_pct": None, "accuracy_drop_pct": None,
-                  "f1_drop_pct": None, "roc_auc_drop_pct": 10, "min_labelled_rows": 200,
+                  "f1_drop_pct": None, "roc_auc_drop_pct": 10, "min_labelled_rows": 300,
                   "latency_p95_ms": 250, "error_rate_pct": 2, "min_availability_pct": 50},
         "service": {"health_url": health, "probe_every": "2s", "probe_timeout": "1s"},
         "alerts": [{"log": {}}, {"webhook": webhook}],

@@ -151,3 +151,32 @@ def test_empty_window_reports_only_schema(stats):
 def test_docstring_examples():
     outcome = doctest.testmod(quality)
     assert outcome.attempted and not outcome.failed
+
+
+def test_a_small_references_range_allows_what_chance_puts_outside_it():
+    # The same data, a 240-value reference: its range [min, max] misses ~2/241 of the distribution
+    # on average and up to 6.64/240 = 2.8% (99th percentile), so 2% outside is not a finding there.
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"tenure": rng.gamma(2.0, 4.8, 240), "plan": "basic"})
+    stats = reference_stats(reference, ["tenure"], ["plan"])
+    lo, hi = stats["tenure"]["min"], stats["tenure"]["max"]
+    window = pd.DataFrame({"tenure": np.r_[np.full(20, lo - 0.5), np.linspace(lo, hi, 980)], "plan": "basic"})
+    assert not [i for i in assess_quality(stats, window, ["tenure"], ["plan"]) if i.check == "out_of_range"]
+    # 5% outside is more than chance allows: reported, with the allowance spelled out.
+    window.loc[window.index[:50], "tenure"] = hi + 1
+    [issue] = [i for i in assess_quality(stats, window, ["tenure"], ["plan"]) if i.check == "out_of_range"]
+    assert issue.value == pytest.approx(0.05) and issue.threshold == pytest.approx(0.01 + 6.64 / 240)
+    assert "allowed 1.0% + 2.8% that a range seen in 240 values leaves to chance" in issue.message
+    # A large reference leaves almost nothing to chance: the 1% the rule allows is what counts.
+    big = reference_stats(pd.DataFrame({"tenure": rng.gamma(2.0, 4.8, 50_000), "plan": "basic"}), ["tenure"], ["plan"])
+    window = pd.DataFrame({"tenure": np.r_[np.full(20, big["tenure"]["max"] + 1), np.full(980, 5.0)], "plan": "basic"})
+    [issue] = [i for i in assess_quality(big, window, ["tenure"], ["plan"]) if i.check == "out_of_range"]
+    assert issue.threshold == pytest.approx(0.01 + 6.64 / 50_000) and "chance" not in issue.message
+
+
+def test_the_range_slack_matches_the_beta_distribution_of_a_samples_coverage():
+    from scipy import stats as scipy_stats
+
+    for n in (100, 240, 1000, 5000):
+        exact = scipy_stats.beta.ppf(0.99, 2, n - 1)
+        assert quality.range_slack({"count": n, "missing": 0}) == pytest.approx(exact, rel=0.03)
