@@ -30,10 +30,7 @@ CRITICAL_FACTOR = 5.0
 CRITICAL_TYPE_ERROR_SHARE = 0.05
 #: A window needs this many non-missing values before "it is constant" means anything.
 CONSTANT_MIN_VALUES = 10
-#: The 99th percentile of Gamma(2, 1). The share of a continuous distribution that lies outside
-#: the range of ``n`` values drawn from it is Beta(2, n - 1) distributed, about Gamma(2, 1) / n:
-#: a range seen in ``n`` reference values is exceeded by up to ``RANGE_SLACK / n`` of new data from
-#: the very same distribution, 99 times in 100. See :func:`range_slack`.
+#: The 99th percentile of Gamma(2, 1), ``n`` times that of Beta(2, n - 1) (:func:`range_slack`).
 RANGE_SLACK = 6.64
 
 Severity = Literal["warning", "critical"]
@@ -229,22 +226,17 @@ def _type_errors(w: _Window) -> list[QualityIssue]:
 def range_slack(entry: dict) -> float:
     """The share of unchanged data that may fall outside a reference range by chance alone.
 
-    A range is the smallest and largest of the reference's values, so new data from the same
-    distribution falls outside it by about ``2 / (n + 1)`` on average and up to ``RANGE_SLACK / n``
-    (99th percentile) for a reference of ``n`` values. That is 0.1% for 5,000 values, but 2.8% for
-    the 240-row holdout a retrain may leave as the new version's reference: without the slack, a
-    small reference whose sample minimum happened to land high pages someone about a tail the
-    model has always seen. Statistics without a ``count`` (hand-written ones) get no slack.
+    The share of a continuous distribution outside the range of ``n`` values drawn from it is
+    Beta(2, n - 1) distributed: about ``2 / (n + 1)`` on average, up to ``RANGE_SLACK / n`` 99 times
+    in 100. That is 0.1% for 5,000 reference values but 2.8% for the 240-row holdout a retrain may
+    leave as a version's reference, whose sample minimum may land high enough to page someone
+    about a tail the model has always seen. Statistics without a ``count`` get no slack.
 
     >>> round(range_slack({"count": 5100, "missing": 100}), 5), range_slack({"min": 0, "max": 1})
     (0.00133, 0.0)
     """
-    values = _reference_values(entry)
+    values = int(entry.get("count") or 0) - int(entry.get("missing") or 0)
     return RANGE_SLACK / values if values > 0 else 0.0
-
-
-def _reference_values(entry: dict) -> int:
-    return int(entry.get("count") or 0) - int(entry.get("missing") or 0)
 
 
 def _out_of_range(w: _Window) -> list[QualityIssue]:
@@ -263,7 +255,7 @@ def _out_of_range(w: _Window) -> list[QualityIssue]:
         if share > allowed:
             reason = f"allowed {w.max_out_of_range:.1%}"
             if slack >= 0.0005:
-                reason += f" + {slack:.1%} that a range seen in {_reference_values(entry):,} values leaves to chance"
+                reason += f" + {slack:.1%} that a range seen in {round(RANGE_SLACK / slack):,} values leaves to chance"
             issues.append(QualityIssue("out_of_range", column, _severity(share, allowed), share, allowed, 0.0,
                                        f"{share:.1%} of {column!r} lies outside the reference range "
                                        f"[{entry['min']:.4g}, {entry['max']:.4g}] ({reason})"))
