@@ -138,6 +138,20 @@ def count_finished(db_url: str) -> tuple[int, int, float | None, float | None]:
     return done, failed, _epoch(first), _epoch(last)
 
 
+def window_rows(db_url: str) -> tuple[int, int] | None:
+    """(fewest, most) rows in the frozen windows of the finished runs, None before any finished:
+    a check of an empty window costs about half a full one, so a figure per check means little
+    without it."""
+    from sqlalchemy import select
+
+    from monitor.db.engine import session_scope
+    from monitor.db.schema import CheckRun
+
+    with session_scope(db_url) as session:
+        rows = [(w or {}).get("rows") or 0 for w in session.scalars(
+            select(CheckRun.watermark).where(CheckRun.status.in_(("succeeded", "failed"))))]
+    return (min(rows), max(rows)) if rows else None
+
 
 @dataclass
 class Postgres:
