@@ -13,8 +13,8 @@ small model's window is two ``every`` long: a dispatch in the same period as the
 (window ending at that boundary) and one in the next period (registering 10,000 models takes
 minutes, and may cross the boundary) both see all ``rows``. With the rows in the current period
 and a window of one ``every``, as before, a dispatch within the same period checked empty windows
-(half the cost of a full one) and one in the next checked full ones, so the fleet benchmark's
-CPU per check depended on the hour it ran in (docs/performance.md, "Fleet at N = 10,000").
+(no rule has data, so far cheaper) and one in the next checked full ones, so the fleet
+benchmark's CPU per check depended on the hour it ran in (docs/performance.md, "Fleet at N = 10,000").
 
     from benchmarks.fleet_models import register_small_models
     names = register_small_models(url, 1000)      # fleet-00000 ... fleet-00999
