@@ -35,10 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.fleet_models import register_small_models  # noqa: E402
+from benchmarks.fleet_models import ROWS, register_small_models  # noqa: E402
 from benchmarks.fleet_profile import make_database  # noqa: E402
 from benchmarks.fleet_support import (Postgres, Redis, backend_cpu, count_finished, cpu_since,  # noqa: E402
-                                      free_port, tree_cpu, wait_until)
+                                      free_port, tree_cpu, wait_until, window_rows)
 
 
 @dataclass
@@ -60,6 +60,7 @@ class Fleet:
     ratio: float | None = None
     load: float = 0.0
     cut_s: float | None = None     # --stop-at ended the wait this many seconds after the publish
+    window_rows: tuple[int, int] | None = None  # fewest and most rows in a finished check's window
     floor_size: int | None = None  # chains of the floor (--floor-max caps it)
 
 
@@ -156,6 +157,7 @@ def _measure(result: Fleet, names: list[str], db_url: str, worker, log: Path, ar
     found = re.findall(r"dispatch_due\[[^\]]+\] succeeded in ([\d.]+)s", log.read_text(errors="replace"))
     result.dispatch_s = round(float(found[0]), 2) if found else None
     result.load = round(os.getloadavg()[0], 2)
+    result.window_rows = window_rows(db_url)
 
 
 def run_floor(size: int, redis: Redis, folder: Path) -> tuple[float, float]:
@@ -206,6 +208,9 @@ def _print(results: list[Fleet], db: str) -> None:
         text = [("-" if c is None else (f"{c:.4f}" if isinstance(c, float) and i in (7, 8) else str(c)))
                 for i, c in enumerate(cells)]
         print(f"{text[0]:8} " + " ".join(f"{t:>{w}}" for t, w in zip(text[1:], (6, 8, 8, 7, 8, 8, 8, 7, 6, 6, 6, 8, 6, 5))))
+        if r.window_rows and r.window_rows != (ROWS, ROWS):
+            print(f"         (the checks' windows held {r.window_rows[0]}-{r.window_rows[1]} rows, not {ROWS}: "
+                  "not the small check this benchmark measures)")
         if r.failed:
             print(f"         ({r.failed} of {r.finished} runs failed: see the worker log)")
         if r.cut_s is not None:
