@@ -35,12 +35,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from monitor import audit
 from monitor.config import Settings
 from monitor.db.schema import AuditEvent, CheckRun, utcnow
+from monitor.db.schema.runs import OPEN_RUN
 from monitor.store import runs as store_runs
 
 ACTION = "redrive"
@@ -149,9 +150,7 @@ def find(session: Session, settings: Settings, names: dict[int, str], now: dt.da
     next sweep after ``redrive_after`` tries again.
     """
     now = now or utcnow()
-    candidates = session.execute(select(CheckRun.id, CheckRun.status, CheckRun.created_at, CheckRun.stages).where(
-        CheckRun.status.in_(OPEN_STATUSES),
-        CheckRun.created_at < now - dt.timedelta(seconds=settings.redrive_after))).all()
+    candidates = session.execute(open_runs_before(now - dt.timedelta(seconds=settings.redrive_after))).all()
     idle = [run for run in candidates if _lost(run, settings, now) is not None]
     waiting = _still_queued(idle, settings, now, queued)
     found = []
@@ -165,6 +164,15 @@ def find(session: Session, settings: Settings, names: dict[int, str], now: dt.da
             found.append(Redrive(run.id, names.get(run.model_id, ""), redriven, idle_seconds,
                                  forced=run.trigger != "schedule"))
     return found
+
+
+def open_runs_before(created: dt.datetime) -> Select:
+    """The runs still in flight that were made before ``created``: an index scan of
+    ``ix_check_runs_open`` (the open runs only), not a scan of every run the table has kept. The
+    status filter is the index's own predicate, in literal SQL: neither SQLite nor a generic
+    PostgreSQL plan can prove that ``status IN (?, ?)`` with bound values implies it."""
+    return select(CheckRun.id, CheckRun.status, CheckRun.created_at, CheckRun.stages).where(
+        text(OPEN_RUN), CheckRun.created_at < created)
 
 
 def _redrive(session: Session, run: CheckRun, settings: Settings, now: dt.datetime, idle: float) -> str | None:

@@ -46,6 +46,29 @@ def _open(url: str, created: dt.datetime, done: tuple[str, ...] = (), running: s
         return run.id
 
 
+def test_the_sweep_finds_open_runs_through_their_partial_index_and_only_them(db_url):
+    from monitor.db.engine import get_engine
+
+    now = utcnow().replace(microsecond=0)
+    lost = _open(db_url, now - dt.timedelta(hours=2))
+    finished = _open(db_url, now - dt.timedelta(hours=2))
+    _open(db_url, now)  # open, but too young to judge
+    with session(db_url) as s:
+        s.get(CheckRun, finished).status = "succeeded"
+    query = redrive.open_runs_before(now - dt.timedelta(minutes=5))
+    with session(db_url) as s:
+        assert [row.id for row in s.execute(query)] == [lost]
+    engine = get_engine(db_url)
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        else:  # a handful of rows: make the planner say whether the index can serve the query at all
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+    assert "ix_check_runs_open" in plan, plan
+
+
 def test_the_sweep_redrives_each_lost_run_once_per_bound_and_fails_it_past_the_limit(db_url):
     settings = Settings(database_url=db_url, redrive_after=60, redrive_limit=2, task_time_limit=360)
     now = utcnow()

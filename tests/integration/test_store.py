@@ -655,7 +655,7 @@ def test_migrated_schema_matches_the_models(db_url):
         # the comparison is not vacuous: against no models, every table is reported
         nothing = compare_metadata(MigrationContext.configure(connection, opts=options), MetaData())
         # alembic does not compare an index's WHERE clause; the partial unique indexes need theirs
-        indexes = {(table, index["name"]): index for table in ("alerts", "recovery_actions")
+        indexes = {(table, index["name"]): index for table in ("alerts", "recovery_actions", "check_runs")
                    for index in inspect(connection).get_indexes(table)}
     assert differences == []
     assert {d[1].name for d in nothing if d[0] == "remove_table"} == set(Base.metadata.tables)
@@ -665,3 +665,5 @@ def test_migrated_schema_matches_the_models(db_url):
     assert indexes[("alerts", "uq_alerts_open")]["unique"] and "firing" in open_alerts
     assert indexes[("recovery_actions", "uq_recovery_actions_pending")]["unique"]
     assert "scheduled" in pending and "running" in pending
+    open_runs = str(indexes[("check_runs", "ix_check_runs_open")]["dialect_options"][f"{dialect}_where"])
+    assert "pending" in open_runs and "running" in open_runs
