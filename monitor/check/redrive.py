@@ -41,11 +41,10 @@ from sqlalchemy.orm import Session
 from monitor import audit
 from monitor.config import Settings
 from monitor.db.schema import AuditEvent, CheckRun, utcnow
-from monitor.db.schema.runs import OPEN_RUN
+from monitor.db.schema.runs import OPEN_RUN, OPEN_STATUSES
 from monitor.store import runs as store_runs
 
 ACTION = "redrive"
-OPEN_STATUSES = ("pending", "running")
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from monitor.db.schema.base import Base, BigId, utcnow
 
 
-#: A run still in flight, as SQL: the re-drive sweep's filter and ``ix_check_runs_open``'s predicate,
-#: spelled identically so that both engines' planners see the index applies.
-OPEN_RUN = "status IN ('pending', 'running')"
+#: The statuses of a run still in flight.
+OPEN_STATUSES = ("pending", "running")
+#: The same as SQL: the re-drive sweep's filter and ``ix_check_runs_open``'s predicate, spelled
+#: identically so that both engines' planners see the index applies.
+OPEN_RUN = f"status IN ({', '.join(repr(status) for status in OPEN_STATUSES)})"
 
 
 class CheckRun(Base):
