@@ -131,7 +131,8 @@ def test_a_redis_restart_that_loses_the_eta_message_still_runs_the_action_once(r
 def test_an_alert_that_resolves_before_the_eta_cancels_the_action_and_revokes_its_task(redis_stack, tmp_path):
     stack, url = redis_stack, redis_stack.database_url
     with WebhookReceiver() as hook:
-        seed(stack, tmp_path, hook.url, {"recall_drop": {"action": "rollback", "after": "12s"}}, [("2", 0.4, 800)])
+        # 30 s: under the suite's load the resolving check has come after a 12 s ETA (the rollback ran)
+        seed(stack, tmp_path, hook.url, {"recall_drop": {"action": "rollback", "after": "30s"}}, [("2", 0.4, 800)])
         stack.worker()
         check(stack)
         action = wait_for(lambda: (a := one_action(url, "scheduled")) and a.dispatched_at and a, 60,
