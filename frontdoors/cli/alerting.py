@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import click
 
-from monitor import audit
-from frontdoors.cli.common import database_url
+from frontdoors.cli.common import database_url, session_scope
 from frontdoors.cli.output import emit_json, table, when
-from frontdoors.schemas import AlertsOutput, SilenceCreatedOutput, SilencesOutput
-from monitor.db.engine import session_scope
 
 
 def register(main: click.Group) -> None:
@@ -38,6 +35,7 @@ def alerts(ctx: click.Context, open_only: bool, model_name: str | None, as_json:
     """Alerts with their state and how each channel was told; `alerts ack ID` acknowledges one."""
     if ctx.invoked_subcommand is not None:
         return
+    from frontdoors.schemas import AlertsOutput
     from monitor.alerts.ack import to_json
     from monitor.alerts.lifecycle import list_alerts
     from monitor.detect.frames import segment_label  # the detectors' stack: not at CLI start-up
@@ -67,6 +65,7 @@ def _parse(value: str | None):
 @click.option("--reason", default="", help="Why (kept in the audit trail).")
 def alerts_ack(alert_id: int, reason: str) -> None:
     """Acknowledge an open alert: it stays open, repeat notifications stop."""
+    from monitor import audit
     from monitor.alerts.ack import acknowledge
 
     with session_scope(database_url()) as session:
@@ -90,6 +89,8 @@ def silence() -> None:
 def silence_add(model: str | None, rule: str | None, severity: str | None, duration: str | None, until: str | None,
                 comment: str, as_json: bool) -> None:
     """Add a silence (at least one of --model/--rule/--severity; one of --for/--until)."""
+    from frontdoors.schemas import SilenceCreatedOutput
+    from monitor import audit
     from monitor.alerts import silences
 
     if until is not None and until.endswith("Z"):
@@ -112,6 +113,7 @@ def _matchers(row: dict) -> str:
 @click.option("--json", "as_json", is_flag=True)
 def silence_list(include_expired: bool, as_json: bool) -> None:
     """Active silences (with --all, expired ones too)."""
+    from frontdoors.schemas import SilencesOutput
     from monitor.alerts import silences
 
     with session_scope(database_url()) as session:
@@ -129,6 +131,7 @@ def silence_list(include_expired: bool, as_json: bool) -> None:
 @click.option("--reason", default="", help="Why (kept in the audit trail).")
 def silence_expire(silence_id: int, reason: str) -> None:
     """End a silence now; the next check notifies the alerts it held."""
+    from monitor import audit
     from monitor.alerts import silences
 
     with session_scope(database_url()) as session:

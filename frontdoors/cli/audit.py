@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from frontdoors.cli.common import database_url
+from frontdoors.cli.common import database_url, session_scope
 from frontdoors.cli.output import emit_json, table, when
-from frontdoors.schemas import AuditOutput
-from monitor.db.engine import session_scope
 
 
 def register(main: click.Group) -> None:
@@ -20,6 +18,7 @@ def register(main: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def audit(model_name: str | None, limit: int, as_json: bool) -> None:
     """Every acknowledgement, silence, approval, cancellation, promotion and rollback, newest first."""
+    from frontdoors.schemas import AuditOutput
     from monitor import audit as trail
     from monitor.store import models as store
 

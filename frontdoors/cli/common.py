@@ -8,14 +8,20 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 
-from monitor.config import get_settings
 from monitor.errors import NotFound
 
 #: the commands that may create a new database (everything else refuses: a typo'd or missing
 #: --data-dir must not silently start an empty store)
 CREATES_STATE = ("apply", "demo", "migrate", "run", "serve")
+
+
+def get_settings():
+    """:func:`monitor.config.get_settings`, imported at first use: pydantic building the
+    ``Settings`` model is about 40-60 ms that ``--help`` need not pay."""
+    from monitor.config import get_settings as settings
+
+    return settings()
 
 
 def database_url(*, create: bool = False) -> str:
@@ -36,7 +42,16 @@ def database_url(*, create: bool = False) -> str:
     return url
 
 
+def session_scope(url: str):
+    """:func:`monitor.db.engine.session_scope`, imported at first use (SQLAlchemy's ORM)."""
+    from monitor.db.engine import session_scope as scope
+
+    return scope(url)
+
+
 def refuse_missing(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
@@ -57,7 +72,8 @@ def _use_data_dir(_ctx: click.Context, _param: click.Parameter, value: Path | No
         return
     # Through the environment, not a global: worker and beat processes that `run` starts inherit it.
     os.environ["MODELWATCH_DATA_DIR"] = str(value.expanduser().resolve())
-    get_settings.cache_clear()
+    if "monitor.config" in sys.modules:  # else nothing has read the settings yet
+        sys.modules["monitor.config"].get_settings.cache_clear()
 
 
 def data_dir_option() -> click.Option:

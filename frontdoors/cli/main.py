@@ -1,4 +1,10 @@
-"""``modelwatch``: register models, ingest logs, force checks, and read what the service found."""
+"""``modelwatch``: register models, ingest logs, force checks, and read what the service found.
+
+Start-up is paid by every command, ``--help`` included: this module and the command modules import
+only click and small modules at the top; settings (pydantic), the database (SQLAlchemy), the JSON
+schemas, tables (rich) and each command's own stack are imported inside the commands that use them
+(``tests/unit/test_import_cost.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,10 @@ from pathlib import Path
 
 import click
 
-from frontdoors.cli.common import add_data_dir_option, data_dir_option, database_url, state_line
+from frontdoors.cli.common import (add_data_dir_option, data_dir_option, database_url, get_settings, session_scope,
+                                   state_line)
 from frontdoors.cli.exitcodes import FAIL_ON, RUN_FAILED, check_exit_code, ingest_exit_code
 from frontdoors.cli.output import emit_json, table, when
-from frontdoors.schemas import CheckOutput, CheckQueuedOutput, IngestOutput, StatusOutput
-from monitor.config import get_settings
-from monitor.db.engine import session_scope
 from monitor.errors import ModelwatchError
 
 
@@ -106,6 +110,7 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
     """
     from tqdm import tqdm
 
+    from frontdoors.schemas import IngestOutput
     from monitor.ingest import count_rows, read_batches
     from monitor.ingest.prefetch import prefetched
     from monitor.store import logs, models as store
@@ -166,6 +171,7 @@ def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float, fai
     Exit codes (docs/cli.md#exit-codes): 0 healthy (below --fail-on), 1 findings at or above
     --fail-on, 2 usage or input error, 3 the run failed or did not finish within --timeout.
     """
+    from frontdoors.schemas import CheckOutput, CheckQueuedOutput
     from monitor.check.runs import open_check
     from tasks.publish import launch
 
@@ -250,6 +256,7 @@ def _fmt(value, digits: int = 4) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/schemas/status.schema.json).")
 def status(as_json: bool) -> None:
     """Each model with its serving version, last check, health, open alerts and pending actions."""
+    from frontdoors.schemas import StatusOutput
     from monitor.alerts.lifecycle import health_of, list_alerts
     from monitor.check import redrive
     from monitor.recovery.schedule import PENDING, list_actions

@@ -7,14 +7,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import click
-import humanize
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
-from frontdoors.schemas import Output, render
+import click
+
+if TYPE_CHECKING:  # rich, humanize and the pydantic schemas are imported where a command prints
+    from rich.console import Console
+
+    from frontdoors.schemas import Output
 
 #: cells longer than this are cut with an ellipsis (a message must not push the table off screen)
 MAX_CELL = 60
@@ -29,6 +29,8 @@ def when(value: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
     """
     if value is None:
         return "-"
+    import humanize
+
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -36,6 +38,8 @@ def when(value: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     # Not a terminal (a pipe, a CI log, CliRunner): wide enough that rows are never wrapped.
     terminal = sys.stdout.isatty()
     return Console(file=sys.stdout, width=None if terminal else 240, highlight=False, soft_wrap=False)
@@ -45,6 +49,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(
     if not rows:
         click.echo(empty)
         return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for header in headers:
         grid.add_column(Text(str(header)), overflow="ellipsis", max_width=MAX_CELL, no_wrap=True)
@@ -55,4 +63,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(
 
 def emit_json(schema: type[Output], **fields: Any) -> None:
     """Print one ``--json`` output, checked against its versioned schema (docs/schemas/)."""
+    from frontdoors.schemas import render
+
     click.echo(render(schema, **fields))

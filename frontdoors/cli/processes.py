@@ -8,9 +8,7 @@ import time
 
 import click
 
-from frontdoors.cli.common import state_line
-from monitor.config import get_settings
-from monitor.db.migrate import upgrade
+from frontdoors.cli.common import get_settings, state_line
 
 
 def register(main: click.Group) -> None:
@@ -25,6 +23,7 @@ def register(main: click.Group) -> None:
 def run(concurrency: int, no_beat: bool) -> None:
     """Worker and beat on this machine (the embedded default needs nothing else)."""
     from frontdoors import runner
+    from monitor.db.migrate import upgrade
 
     settings = get_settings()
     if settings.auto_migrate:
@@ -71,6 +70,8 @@ SHUTDOWN_GRACE = 2  # seconds open requests (event streams) get to finish when t
 def serve(host: str, port: int, workers: int) -> None:
     """The HTTP API (OpenAPI at /docs), report pages and Prometheus /metrics."""
     import uvicorn
+
+    from monitor.db.migrate import upgrade
 
     if get_settings().auto_migrate:
         upgrade(get_settings().effective_database_url)

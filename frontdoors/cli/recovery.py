@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import click
 
-from frontdoors.cli.common import database_url
+from frontdoors.cli.common import database_url, session_scope
 from frontdoors.cli.output import emit_json, table, when
-from frontdoors.schemas import RecoveryOutput
-from monitor.db.engine import session_scope
 from monitor.errors import ModelwatchError
-from monitor import audit
 
 
 def register(main: click.Group) -> None:
@@ -39,6 +36,7 @@ def _outcome(row: dict) -> str:
 @click.option("--json", "as_json", is_flag=True)
 def recovery_list(model_name: str | None, as_json: bool) -> None:
     """Recovery actions with their state, ETA, outcome and verification."""
+    from frontdoors.schemas import RecoveryOutput
     from monitor.recovery.schedule import list_actions, to_json
     from monitor.store import models as store
 
@@ -60,6 +58,7 @@ def recovery_list(model_name: str | None, as_json: bool) -> None:
 @click.option("--reason", default="cancelled from the command line")
 def recovery_cancel(action_id: int, reason: str) -> None:
     """Cancel a recovery action that waits (for approval or its ETA) before it runs."""
+    from monitor import audit
     from monitor.db.schema import RecoveryAction
     from monitor.errors import NotFound
     from monitor.recovery.schedule import cancel
@@ -86,6 +85,7 @@ def recovery_cancel(action_id: int, reason: str) -> None:
 @click.option("--reason", default="", help="Why (recorded in the audit trail).")
 def recovery_approve(action_id: int, reason: str) -> None:
     """Approve a recovery action that waits for approval; it then runs at its ETA (or now)."""
+    from monitor import audit
     from monitor.recovery.approval import approve
 
     with session_scope(database_url()) as session:
