@@ -94,3 +94,46 @@ mark("checked")
     initialised = imported_after(code.replace("INIT", "from celery.signals import worker_init; "
                                                       "worker_init.send(sender=None)"), env=env)
     assert initialised["forked"] == ["scipy"]
+
+
+#: what a command that only parses its arguments must not import (each 0.05-0.8 CPU-s)
+STACKS = ("pandas", "numpy", "pyarrow", "scipy", "sklearn", "alembic", "celery", "kombu", "httpx", "fastapi",
+          "sqlalchemy", "pydantic", "pydantic_settings", "rich", "humanize")
+
+
+def cli_imports(args: list[str], env: dict[str, str] | None = None) -> list[str]:
+    """The top-level packages of STACKS that ``modelwatch ARGS`` imported, run in a fresh interpreter."""
+    script = f"""
+import json, sys
+from frontdoors.cli import main
+try:
+    main({args!r})
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & set({STACKS!r}))))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                            env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_help_imports_only_click():
+    """``modelwatch --help`` (and a subcommand's) cost 1.4 CPU-s when every command module imported
+    settings, SQLAlchemy, alembic, rich and the schemas at the top; now they import them when they run."""
+    assert cli_imports(["--help"]) == []
+    assert cli_imports(["ingest", "--help"]) == []
+    assert cli_imports(["recovery", "list", "--help"]) == []
+
+
+def test_a_command_on_a_current_schema_does_not_import_alembic(tmp_path, sqlite_url):
+    """Every command brings the schema up to date first; at the head revision that needs one SELECT,
+    not alembic (monitor.db.migrate.at_head). A new data dir still gets migrated (alembic)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    os.replace(sqlite_url.removeprefix("sqlite:///"), data / "modelwatch.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
+    env.update({"MODELWATCH_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)})
+    imported = cli_imports(["audit"], env=env)
+    assert "sqlalchemy" in imported and "alembic" not in imported, imported
+    assert "alembic" in cli_imports(["migrate", "--data-dir", str(tmp_path / "new")], env=env)
