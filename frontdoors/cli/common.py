@@ -6,17 +6,25 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.errors import NotFound
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.orm import Session
+
+    from monitor.config import Settings
 
 #: the commands that may create a new database (everything else refuses: a typo'd or missing
 #: --data-dir must not silently start an empty store)
 CREATES_STATE = ("apply", "demo", "migrate", "run", "serve")
 
 
-def get_settings():
+def get_settings() -> Settings:
     """:func:`monitor.config.get_settings`, imported at first use: pydantic building the
     ``Settings`` model is about 40-60 ms that ``--help`` need not pay."""
     from monitor.config import get_settings as settings
@@ -42,7 +50,7 @@ def database_url(*, create: bool = False) -> str:
     return url
 
 
-def session_scope(url: str):
+def session_scope(url: str) -> AbstractContextManager[Session]:
     """:func:`monitor.db.engine.session_scope`, imported at first use (SQLAlchemy's ORM)."""
     from monitor.db.engine import session_scope as scope
 
