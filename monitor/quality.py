@@ -15,7 +15,7 @@ this module writes ``categories``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -86,17 +86,43 @@ def histogram(values: Iterable[float] | pd.Series, bins: int | Sequence[float] =
     {'edges': [0.0, 1.0, 2.0], 'counts': [1, 2], 'below': 0, 'above': 1, 'missing': 1}
     """
     numbers, _ = _parse_numbers(pd.Series(values) if not isinstance(values, pd.Series) else values)
+    return _histogram(numbers, bins)
+
+
+def _histogram(numbers: np.ndarray, bins: int | Sequence[float]) -> dict[str, Any]:
+    """:func:`histogram` of values already parsed to floats (NaN where missing)."""
     present = numbers[~np.isnan(numbers)]
     if isinstance(bins, (int, np.integer)):
         finite = present[np.isfinite(present)]
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         edges = np.histogram_bin_edges(finite, bins=int(bins), range=(lo - 0.5, hi + 0.5) if lo == hi else (lo, hi))
+        counts, _ = np.histogram(present[(present >= edges[0]) & (present <= edges[-1])], bins=edges)
     else:
         edges = np.asarray(bins, dtype=float)
-    counts, _ = np.histogram(present[(present >= edges[0]) & (present <= edges[-1])], bins=edges)
+        counts = bin_counts(present[(present >= edges[0]) & (present <= edges[-1])], edges)
     return {"edges": edges.tolist(), "counts": counts.astype(int).tolist(),
             "below": int((present < edges[0]).sum()), "above": int((present > edges[-1]).sum()),
             "missing": int(len(numbers) - len(present))}
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.histogram(values, edges)[0]`` for values within ``[edges[0], edges[-1]]``.
+
+    Given edges rather than a number of bins, numpy sorts the values (in blocks) to count them,
+    about 60 ms for a million; finding each value's bin among the ~20 edges gives the same counts
+    (bin ``i`` is ``[edges[i], edges[i + 1])``, the last one also holds ``edges[-1]``) several
+    times faster. Edges that do not increase go to numpy, for its error.
+
+    >>> values, edges = np.array([0.0, 0.5, 1.0, 1.0, 2.0]), np.array([0.0, 1.0, 1.0, 2.0])
+    >>> bin_counts(values, edges).tolist(), np.histogram(values, edges)[0].tolist()
+    ([2, 0, 3], [2, 0, 3])
+    """
+    if edges.size < 2 or (edges[1:] < edges[:-1]).any():
+        return np.histogram(values, bins=edges)[0]
+    bins = np.searchsorted(edges, values, side="right")
+    bins -= 1
+    bins[bins == edges.size - 1] = edges.size - 2  # a value on the last edge: the last bin
+    return np.bincount(bins, minlength=edges.size - 1)
 
 
 def category_counts(values: Iterable[Any] | pd.Series, categories: Sequence[str] | None = None) -> dict[str, Any]:
@@ -151,9 +177,23 @@ def histograms(stats: dict[str, dict], window: pd.DataFrame) -> dict[str, dict]:
     return plots
 
 
+def _chart(w: "_Window", column: str, entry: dict) -> dict | None:
+    """:func:`histograms`' entry of one column, from what the checks already parsed or counted."""
+    if entry.get("type") == "numeric" and "histogram" in entry:
+        return _histogram(w.numbers(column)[0], entry["histogram"]["edges"])
+    if entry.get("type") == "categorical":
+        names = _categories(entry)
+        frequencies = w.text_counts(column)
+        counts = [int(frequencies.get(name, 0)) for name in names]
+        return {"categories": names, "counts": counts, "other": int(frequencies.sum() - sum(counts)),
+                "missing": int(w.window[column].isna().sum())}
+    return None
+
+
 @dataclass(frozen=True)
 class _Window:
-    """What every check looks at."""
+    """What every check looks at. A column's floats and text counts are worked out once and
+    shared by the checks and the chart that need them (:meth:`numbers`, :meth:`text_counts`)."""
 
     stats: dict[str, dict]
     window: pd.DataFrame
@@ -165,8 +205,32 @@ class _Window:
     max_out_of_range: float
     max_new_categories: float
 
+    parsed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
     def present(self, columns: list[str]) -> list[str]:
         return [c for c in columns if c in self.window and c in self.stats] if len(self.window) else []
+
+    def numbers(self, column: str) -> tuple[np.ndarray, int]:
+        """:func:`_parse_numbers` of the column (computed once)."""
+        key = ("numbers", column)
+        if key not in self.parsed:
+            self.parsed[key] = _parse_numbers(self.window[column])
+        return self.parsed[key]
+
+    def present_numbers(self, column: str) -> np.ndarray:
+        """The column's non-missing floats (computed once)."""
+        key = ("present", column)
+        if key not in self.parsed:
+            numbers, _ = self.numbers(column)
+            self.parsed[key] = numbers[~np.isnan(numbers)]
+        return self.parsed[key]
+
+    def text_counts(self, column: str) -> pd.Series:
+        """:func:`text_counts` of the column (computed once)."""
+        key = ("text", column)
+        if key not in self.parsed:
+            self.parsed[key] = text_counts(self.window[column])
+        return self.parsed[key]
 
 
 def _categories(entry: dict) -> list[str]:
@@ -212,7 +276,7 @@ def _type_errors(w: _Window) -> list[QualityIssue]:
                                    f"{w.quarantined} row(s) ({share:.1%}) were quarantined at ingestion "
                                    f"and are not in the window"))
     for column in w.present(w.numeric):
-        _, invalid = _parse_numbers(w.window[column])
+        _, invalid = w.numbers(column)
         if invalid:
             share = invalid / max(int(w.window[column].notna().sum()), 1)
             issues.append(QualityIssue("type_errors", column,
@@ -245,8 +309,7 @@ def _out_of_range(w: _Window) -> list[QualityIssue]:
         entry = w.stats[column]
         if "min" not in entry or "max" not in entry:
             continue
-        numbers, _ = _parse_numbers(w.window[column])
-        present = numbers[~np.isnan(numbers)]
+        present = w.present_numbers(column)
         if not len(present):
             continue
         share = float(((present < entry["min"]) | (present > entry["max"])).mean())
@@ -266,7 +329,7 @@ def _new_categories(w: _Window) -> list[QualityIssue]:
     issues = []
     for column in w.present(w.categorical):
         known = set(_categories(w.stats[column]))
-        counts = text_counts(w.window[column])
+        counts = w.text_counts(column)
         present = int(counts.sum())
         if not present or not known:
             continue
@@ -295,12 +358,11 @@ def _constant(w: _Window) -> list[QualityIssue]:
         if _reference_constant(w.stats[column]) is not False:
             continue
         if column in w.numeric:
-            numbers, _ = _parse_numbers(w.window[column])
-            values = numbers[~np.isnan(numbers)]
+            values = w.present_numbers(column)
             count, single = len(values), len(values) > 0 and values.min() == values.max()
             first = values[0] if count else None
         else:
-            counts = text_counts(w.window[column])
+            counts = w.text_counts(column)
             count, single = int(counts.sum()), len(counts) == 1
             first = counts.index[0] if single else None
         if count >= CONSTANT_MIN_VALUES and single:
@@ -378,13 +440,15 @@ class QualityPass:
         self._plots: dict[str, dict] = {}
 
     def take(self, column: str, values: pd.Series) -> None:
-        """Every check and the chart of one column."""
+        """Every check and the chart of one column (each parse or count of it done once)."""
         context, one = self._context, pd.DataFrame({column: values}, copy=False)
+        alone = replace(context, window=one, quarantined=0, numeric=[c for c in context.numeric if c == column],
+                        categorical=[c for c in context.categorical if c == column])
         if column in self._assessed:
-            alone = replace(context, window=one, quarantined=0, numeric=[c for c in context.numeric if c == column],
-                            categorical=[c for c in context.categorical if c == column])
             self._issues[column] = {name: check(alone) for name, check in CHECKS.items() if name != "schema"}
-        self._plots.update(histograms({column: context.stats[column]}, one))
+        chart = _chart(alone, column, context.stats[column])
+        if chart is not None:
+            self._plots[column] = chart
 
     def result(self) -> tuple[list[QualityIssue], dict[str, dict]]:
         """The issues (check by check, then column by column) and the window's charts."""
