@@ -151,7 +151,31 @@ def describe(sorted_values: np.ndarray) -> dict[str, float]:
     if sorted_values.size == 0:
         return numeric_summary(np.nan, np.nan, (np.nan,) * 3)
     std = float(sorted_values.std(ddof=1)) if sorted_values.size > 1 else 0.0
-    return numeric_summary(float(sorted_values.mean()), std, np.quantile(sorted_values, SUMMARY_QUANTILES))
+    return numeric_summary(float(sorted_values.mean()), std, sorted_quantiles(sorted_values, SUMMARY_QUANTILES))
+
+
+def sorted_quantiles(sorted_values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """``np.quantile(sorted_values, quantiles)`` (numpy's default, linear interpolation) of sorted
+    finite values, without the copy and partition numpy makes to find the order statistics: the
+    values are in place already, and the interpolation is numpy's own arithmetic, step by step.
+
+    >>> values = np.sort(np.random.default_rng(0).normal(size=1001))
+    >>> (sorted_quantiles(values, SUMMARY_QUANTILES) == np.quantile(values, SUMMARY_QUANTILES)).all()
+    np.True_
+    """
+    count = sorted_values.shape[0]
+    virtual = (count - 1) * np.asanyarray(quantiles, dtype=np.float64)
+    previous = np.floor(virtual)
+    following = previous + 1
+    last = virtual >= count - 1  # at or past the last value: the last value
+    previous[last] = following[last] = -1
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    low, high = sorted_values[previous], sorted_values[following]
+    weight = np.asanyarray(virtual - previous, dtype=virtual.dtype)
+    step = high - low
+    result = np.add(low, step * weight)
+    np.subtract(high, step * (1 - weight), out=result, where=weight >= 0.5, casting="unsafe")
+    return result
 
 
 def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:

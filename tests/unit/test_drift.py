@@ -160,6 +160,20 @@ def test_wasserstein_equals_scipy_divided_by_the_reference_std(n1, n2, ties):
     assert result.statistic == pytest.approx(stats.wasserstein_distance(a, b) / np.std(a, ddof=1), rel=1e-9)
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_summary_quantiles_of_sorted_values_equal_numpys(seed):
+    # describe() reads the quantiles off the sorted window instead of np.quantile's copy and
+    # partition: the same numbers, bit for bit, at every size (1 value, 2, ..., a million), with ties
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([1, 2, 3, 4, 19, 20, 21, 101, 9999, 200_000, 1_000_000]))
+    values = rng.lognormal(0, 2, n) * float(rng.choice([1e-300, 1.0, 1e300]))
+    if seed % 3 == 1:
+        values = np.round(values - values.mean())
+    values.sort()
+    qs = [*reference.SUMMARY_QUANTILES, 0.0, 1.0, *reference.PSI_QUANTILES]
+    assert reference.sorted_quantiles(values, qs).tolist() == np.quantile(values, qs).tolist()
+
+
 def test_wasserstein_of_a_constant_reference_is_zero_or_infinite():
     constant = NumericReference.from_values("x", np.full(200, 3.0))
     assert METHODS["wasserstein"]().compare(constant, np.full(50, 3.0)).statistic == 0.0
