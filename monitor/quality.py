@@ -21,7 +21,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-HISTOGRAM_BINS = 20
+from monitor.quality_charts import (HISTOGRAM_BINS, _histogram, bin_counts, categories_of, category_counts,  # noqa: F401
+                                    histogram, histograms, parse_numbers, text_counts)
+
 #: Categories kept in the reference statistics (most frequent first).
 MAX_CATEGORIES = 1000
 #: An issue is critical when its value exceeds the threshold this many times over.
@@ -52,93 +54,6 @@ class QualityIssue:
         return asdict(self)
 
 
-def _parse_numbers(values: pd.Series) -> tuple[np.ndarray, int]:
-    """Values as floats (NaN where missing or unparseable) and how many did not parse."""
-    if pd.api.types.is_numeric_dtype(values):
-        return values.to_numpy(dtype=float, na_value=np.nan), 0
-    numbers = pd.to_numeric(values, errors="coerce")
-    invalid = int((numbers.isna() & values.notna()).sum())
-    return numbers.to_numpy(dtype=float, na_value=np.nan), invalid
-
-
-def text_counts(values: pd.Series) -> pd.Series:
-    """``values.dropna().astype(str).value_counts()``, without converting every row to text.
-
-    A column of strings is counted as it is (hashing the existing objects); only a column holding
-    other types takes the row-by-row path, because ``1``, ``1.0`` and ``True`` hash alike but are
-    different text.
-    """
-    counts = values.value_counts()
-    if counts.index.dtype == object and all(type(v) is str for v in counts.index):
-        return counts
-    if pd.api.types.is_string_dtype(counts.index.dtype) and counts.index.dtype != object:
-        return counts
-    return values.dropna().astype(str).value_counts()
-
-
-def histogram(values: Iterable[float] | pd.Series, bins: int | Sequence[float] = HISTOGRAM_BINS) -> dict[str, Any]:
-    """Counts of ``values`` in ``bins`` (a number of bins, or the reference's edges) for plots.
-
-    With the reference's edges, a window's histogram is directly comparable to the reference's;
-    values outside the edges are counted in ``below``/``above`` rather than silently dropped.
-
-    >>> histogram([0.5, 1.5, 1.7, 9.0, None], [0, 1, 2])
-    {'edges': [0.0, 1.0, 2.0], 'counts': [1, 2], 'below': 0, 'above': 1, 'missing': 1}
-    """
-    numbers, _ = _parse_numbers(pd.Series(values) if not isinstance(values, pd.Series) else values)
-    return _histogram(numbers, bins)
-
-
-def _histogram(numbers: np.ndarray, bins: int | Sequence[float]) -> dict[str, Any]:
-    """:func:`histogram` of values already parsed to floats (NaN where missing)."""
-    present = numbers[~np.isnan(numbers)]
-    if isinstance(bins, (int, np.integer)):
-        finite = present[np.isfinite(present)]
-        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        edges = np.histogram_bin_edges(finite, bins=int(bins), range=(lo - 0.5, hi + 0.5) if lo == hi else (lo, hi))
-        counts, _ = np.histogram(present[(present >= edges[0]) & (present <= edges[-1])], bins=edges)
-    else:
-        edges = np.asarray(bins, dtype=float)
-        counts = bin_counts(present[(present >= edges[0]) & (present <= edges[-1])], edges)
-    return {"edges": edges.tolist(), "counts": counts.astype(int).tolist(),
-            "below": int((present < edges[0]).sum()), "above": int((present > edges[-1]).sum()),
-            "missing": int(len(numbers) - len(present))}
-
-
-def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``np.histogram(values, edges)[0]`` for values within ``[edges[0], edges[-1]]``.
-
-    Given edges rather than a number of bins, numpy sorts the values (in blocks) to count them,
-    about 60 ms for a million; finding each value's bin among the ~20 edges gives the same counts
-    (bin ``i`` is ``[edges[i], edges[i + 1])``, the last one also holds ``edges[-1]``) several
-    times faster. Edges that do not increase go to numpy, for its error.
-
-    >>> values, edges = np.array([0.0, 0.5, 1.0, 1.0, 2.0]), np.array([0.0, 1.0, 1.0, 2.0])
-    >>> bin_counts(values, edges).tolist(), np.histogram(values, edges)[0].tolist()
-    ([2, 0, 3], [2, 0, 3])
-    """
-    if edges.size < 2 or (edges[1:] < edges[:-1]).any():
-        return np.histogram(values, bins=edges)[0]
-    bins = np.searchsorted(edges, values, side="right")
-    bins -= 1
-    bins[bins == edges.size - 1] = edges.size - 2  # a value on the last edge: the last bin
-    return np.bincount(bins, minlength=edges.size - 1)
-
-
-def category_counts(values: Iterable[Any] | pd.Series, categories: Sequence[str] | None = None) -> dict[str, Any]:
-    """Counts per category (the reference's, in their order, when given) plus ``other`` and ``missing``.
-
-    >>> category_counts(["a", "b", "a", "z", None], ["a", "b"])
-    {'categories': ['a', 'b'], 'counts': [2, 1], 'other': 1, 'missing': 1}
-    """
-    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    frequencies = text_counts(series)
-    names = list(categories) if categories is not None else [str(c) for c in frequencies.index]
-    counts = [int(frequencies.get(name, 0)) for name in names]
-    return {"categories": names, "counts": counts, "other": int(frequencies.sum() - sum(counts)),
-            "missing": int(series.isna().sum())}
-
-
 def reference_stats(df: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> dict[str, dict]:
     """Per-column statistics :func:`assess_quality` compares windows against (JSON-able).
 
@@ -148,7 +63,7 @@ def reference_stats(df: pd.DataFrame, numeric: Sequence[str], categorical: Seque
     """
     stats: dict[str, dict] = {}
     for column in numeric:
-        numbers, _ = _parse_numbers(df[column])
+        numbers, _ = parse_numbers(df[column])
         finite = numbers[np.isfinite(numbers)]
         entry: dict[str, Any] = {"type": "numeric", "count": int(len(numbers)), "missing": int(df[column].isna().sum()),
                                  "distinct": int(len(np.unique(finite)))}
@@ -162,19 +77,6 @@ def reference_stats(df: pd.DataFrame, numeric: Sequence[str], categorical: Seque
                          "distinct": int(len(present)), "categories": [str(c) for c in top.index],
                          "counts": {str(c): int(n) for c, n in top.items()}}
     return stats
-
-
-def histograms(stats: dict[str, dict], window: pd.DataFrame) -> dict[str, dict]:
-    """The window's histogram (numeric, on the reference's edges) or category counts, per column."""
-    plots: dict[str, dict] = {}
-    for column, entry in stats.items():
-        if column not in window:
-            continue
-        if entry.get("type") == "numeric" and "histogram" in entry:
-            plots[column] = histogram(window[column], entry["histogram"]["edges"])
-        elif entry.get("type") == "categorical":
-            plots[column] = category_counts(window[column], _categories(entry))
-    return plots
 
 
 def _chart(w: "_Window", column: str, entry: dict) -> dict | None:
@@ -214,7 +116,7 @@ class _Window:
         """:func:`_parse_numbers` of the column (computed once)."""
         key = ("numbers", column)
         if key not in self.parsed:
-            self.parsed[key] = _parse_numbers(self.window[column])
+            self.parsed[key] = parse_numbers(self.window[column])
         return self.parsed[key]
 
     def present_numbers(self, column: str) -> np.ndarray:
@@ -233,8 +135,7 @@ class _Window:
         return self.parsed[key]
 
 
-def _categories(entry: dict) -> list[str]:
-    return list(entry.get("categories") or entry.get("counts") or [])
+_categories = categories_of
 
 
 def _severity(value: float, threshold: float) -> Severity:

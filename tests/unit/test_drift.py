@@ -17,7 +17,7 @@ from scipy.spatial.distance import jensenshannon
 
 import monitor.drift
 from monitor.drift import METHODS, ColumnDrift, DriftReference, benjamini_hochberg, detect_drift
-from monitor.drift import base, chi2, correction, jensen_shannon, ks, psi, reference, wasserstein
+from monitor.drift import arrays, base, chi2, correction, jensen_shannon, ks, psi, reference, wasserstein
 from monitor.drift.reference import CategoricalReference, CategoryCounts, NumericReference
 
 NUMERIC = [f"x{i}" for i in range(5)]
@@ -129,8 +129,8 @@ def test_ks_and_wasserstein_share_one_search_of_the_window_in_the_reference(monk
     # both are functions of the two ECDFs: the window's ranks in the reference are found once per
     # column (compare.py hands both methods one SortedWindow), not once per method
     calls = []
-    real = reference.sorted_ranks
-    monkeypatch.setattr(reference, "sorted_ranks", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = arrays.sorted_ranks
+    monkeypatch.setattr(arrays, "sorted_ranks", lambda *a, **k: calls.append(1) or real(*a, **k))
     rng = np.random.default_rng(5)
     ref, cur = pd.DataFrame({"x": rng.normal(0, 1, 30000)}), pd.DataFrame({"x": rng.normal(0.1, 1, 20000)})
     [finding] = detect_drift(ref, cur, numeric=["x"])
@@ -469,7 +469,7 @@ def test_reference_given_as_dataframe_or_cached_reference_only():
         detect_drift({"x0": [1.0]}, pd.DataFrame({"x0": [1.0]}), numeric=["x0"])
 
 
-@pytest.mark.parametrize("module", [monitor.drift, base, reference, ks, wasserstein, psi, chi2, jensen_shannon,
+@pytest.mark.parametrize("module", [monitor.drift, base, reference, arrays, ks, wasserstein, psi, chi2, jensen_shannon,
                                     correction])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module)

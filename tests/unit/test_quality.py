@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import monitor.quality as quality
+import monitor.quality_charts as quality_charts
 from monitor.quality import (CHECKS, QualityIssue, assess_quality, category_counts, histogram, histograms,
                              reference_stats)
 
@@ -148,8 +149,9 @@ def test_empty_window_reports_only_schema(stats):
     assert assess_quality(stats, table(0, seed=13), NUMERIC, CATEGORICAL) == []
 
 
-def test_docstring_examples():
-    outcome = doctest.testmod(quality)
+@pytest.mark.parametrize("module", [quality, quality_charts])
+def test_docstring_examples(module):
+    outcome = doctest.testmod(module)
     assert outcome.attempted and not outcome.failed
 
 
