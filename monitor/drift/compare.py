@@ -93,9 +93,10 @@ class _Window:
             return cls(SortedWindow(values), int(values.size), int(raw.size - values.size), describe(values), [],
                        0.0)
         counts = CategoryCounts.of(series)
+        rows = counts.count + counts.missing  # the window's rows (``series`` may be counted already)
         new = reference.index.get_indexer(counts.index) < 0
         unseen = [c for c, is_new in zip(counts.categories, new) if is_new]
-        share = float(counts.counts[new].sum() / len(series)) if len(series) else 0.0
+        share = float(counts.counts[new].sum() / rows) if rows else 0.0
         return cls(counts, counts.count, counts.missing, counts.summary(), unseen, share)
 
 

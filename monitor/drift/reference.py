@@ -145,6 +145,39 @@ class CategoryCounts:
             labels, counts = [str(k) for k in merged.index], merged.to_numpy(dtype=np.int64)
         return cls(tuple(labels), counts, int(len(series) - counts.sum()))
 
+    @classmethod
+    def of_groups(cls, values: pd.Series, groups: Sequence[np.ndarray | None]) -> list["CategoryCounts"]:
+        """``CategoryCounts.of`` of the column (a group None) and of each group of its rows
+        (positions, ascending), from one factorisation of the column: a segment's counts are a
+        ``bincount`` of its rows' codes, not another hash of its values.
+
+        The same counts in the same order: ``value_counts`` sorts by count, stably, from the order
+        in which the values first appear, and so does this (within each group). A column whose
+        values are not all strings is counted group by group with :meth:`of`, since there the
+        text of a category can depend on which of several equal values came first (``1``, ``1.0``).
+
+        >>> values = pd.Series(["b", "a", None, "a", "c", "b"])
+        >>> [g.categories for g in CategoryCounts.of_groups(values, [None, np.array([0, 4, 5])])]
+        [('b', 'a', 'c'), ('b', 'c')]
+        """
+        codes, uniques = pd.factorize(values)
+        if not all(type(value) is str for value in uniques):
+            return [cls.of(values if rows is None else values.iloc[rows]) for rows in groups]
+        return [cls._of_codes(codes if rows is None else codes[rows], uniques) for rows in groups]
+
+    @classmethod
+    def _of_codes(cls, codes: np.ndarray, uniques: Any) -> "CategoryCounts":
+        present = codes[codes >= 0]
+        counts = np.bincount(present, minlength=len(uniques))
+        seen = np.flatnonzero(counts)
+        if np.unique(counts[seen]).size < seen.size:  # ties: the first to appear comes first
+            first = np.full(len(uniques), present.size, dtype=np.intp)
+            np.minimum.at(first, present, np.arange(present.size, dtype=np.intp))
+            seen = seen[np.argsort(first[seen], kind="stable")]
+        seen = seen[np.argsort(-counts[seen], kind="stable")]
+        return cls(tuple(str(uniques[i]) for i in seen), counts[seen].astype(np.int64, copy=False),
+                   int(codes.size - present.size))
+
     @property
     def count(self) -> int:
         """Non-missing values."""

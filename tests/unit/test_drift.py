@@ -206,6 +206,28 @@ def test_chi2_and_jensen_shannon_equal_scipy_on_the_same_table(categories, windo
     assert js.statistic == pytest.approx(jensenshannon(table[0], table[1], base=2), rel=1e-9)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_segment_category_counts_from_one_factorisation_equal_counting_each_segment(seed):
+    # same categories, same order (count, then first appearance: value_counts' order), same counts
+    # and missing values, for object and Arrow strings, ties, None/NaN, and mixed types (counted
+    # segment by segment, since "1" and 1 are one category whose text depends on which came first)
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.choice([1, 5, 60, 3000])), int(rng.choice([1, 2, 3, 8, 40]))
+    names = np.array([f"v{i}" for i in rng.permutation(k)], dtype=object)
+    values = names[rng.integers(0, k, n)]
+    values[rng.random(n) < 0.15] = None if seed % 2 else np.nan
+    if seed % 5 == 4:
+        values[: n // 3] = rng.choice([1, 1.0, "1", True, 2.5], n // 3)
+    series = pd.Series(values, dtype="str" if seed % 3 == 1 and seed % 5 != 4 else object)
+    segment = rng.integers(0, 4, n)
+    groups = [None, *(np.flatnonzero(segment == s) for s in range(4))]
+    for counted, rows in zip(CategoryCounts.of_groups(series, groups), groups):
+        expected = CategoryCounts.of(series if rows is None else series.iloc[rows])
+        assert counted.categories == expected.categories
+        assert counted.counts.tolist() == expected.counts.tolist()
+        assert counted.missing == expected.missing
+
+
 def test_whole_float_categories_match_their_integer_reference():
     # A missing value turns an integer column into floats; 2.0 must still be the reference's 2.
     column = CategoricalReference.from_values("grade", np.array([1, 2, 3] * 100))
