@@ -47,7 +47,8 @@ def _finite(values: Iterable[float] | np.ndarray | pd.Series) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         series = pd.to_numeric(series, errors="coerce")
     array = series.to_numpy(dtype=float, na_value=np.nan)
-    return array[np.isfinite(array)]
+    finite = np.isfinite(array)
+    return array if finite.all() else array[finite]  # read only: no copy when nothing is left out
 
 
 def _ratio(reference: np.ndarray, current: np.ndarray) -> float:
@@ -74,12 +75,19 @@ def brown_forsythe(reference: np.ndarray, current: np.ndarray) -> tuple[float, f
     samples = (reference, current)
     sizes = [sample.shape[-1] for sample in samples]
     total = sum(sizes)
-    distances = [np.abs(sample - np.median(sample, axis=-1, keepdims=True)) for sample in samples]
-    means = [np.mean(z, axis=-1, keepdims=True) for z in distances]
+    means, squares = [], []
+    for sample in samples:  # the same operations as scipy's, in place (one temporary per sample)
+        distance = sample - np.median(sample, axis=-1, keepdims=True)
+        np.abs(distance, out=distance)
+        means.append(np.mean(distance, axis=-1, keepdims=True))
+        distance -= means[-1]
+        np.square(distance, out=distance)
+        squares.append(np.sum(distance, axis=-1, keepdims=True))
+        del distance
     grand = sum(n * zbar for n, zbar in zip(sizes, means)) / total
     dfd, dfn = total - 2, 1.0
     numer = dfd * sum(n * (zbar - grand) ** 2 for n, zbar in zip(sizes, means))
-    denom = dfn * sum(np.sum((z - zbar) ** 2, axis=-1, keepdims=True) for z, zbar in zip(distances, means))
+    denom = dfn * sum(squares)
     statistic = (numer / denom)[0]
     return float(statistic), float(special.fdtrc(dfn, float(dfd), statistic))
 
