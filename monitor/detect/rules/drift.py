@@ -123,9 +123,7 @@ class _DriftStep(ColumnStep):
 
     def take(self, name: str, values) -> None:
         from monitor.drift.compare import compare_column
-        from monitor.drift.reference import as_float
-
-        from monitor.drift.reference import CategoryCounts
+        from monitor.drift.reference import CategoryCounts, as_float
 
         options, kind = self.per_feature.get(name, self.options), self.kinds[name]
         if kind == "numeric":  # converted once; each segment's values are a plain gather of it
