@@ -21,8 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from monitor.quality_charts import (HISTOGRAM_BINS, _histogram, bin_counts, categories_of, category_counts,  # noqa: F401
-                                    histogram, histograms, parse_numbers, text_counts)
+from monitor.quality_charts import (HISTOGRAM_BINS, bin_counts, categories_of, category_counts,  # noqa: F401
+                                    column_chart, histogram, histograms, parse_numbers, text_counts)
 
 #: Categories kept in the reference statistics (most frequent first).
 MAX_CATEGORIES = 1000
@@ -79,17 +79,33 @@ def reference_stats(df: pd.DataFrame, numeric: Sequence[str], categorical: Seque
     return stats
 
 
-def _chart(w: "_Window", column: str, entry: dict) -> dict | None:
-    """:func:`histograms`' entry of one column, from what the checks already parsed or counted."""
-    if entry.get("type") == "numeric" and "histogram" in entry:
-        return _histogram(w.numbers(column)[0], entry["histogram"]["edges"])
-    if entry.get("type") == "categorical":
-        names = _categories(entry)
-        frequencies = w.text_counts(column)
-        counts = [int(frequencies.get(name, 0)) for name in names]
-        return {"categories": names, "counts": counts, "other": int(frequencies.sum() - sum(counts)),
-                "missing": int(w.window[column].isna().sum())}
-    return None
+class WindowLayout:
+    """A window as the checks read it: names, row count, the columns handed over (no DataFrame
+    built around one column, or copied from the window's features, to read names and a length).
+
+    >>> layout = WindowLayout(["age", "plan"], 3, {"age": pd.Series([1.0, None, 3.0])})
+    >>> "plan" in layout, len(layout), layout["age"].isna().sum()
+    (True, 3, np.int64(1))
+    """
+
+    __slots__ = ("columns", "_names", "_rows", "_data")
+
+    def __init__(self, columns: Iterable[Any], rows: int, data: dict[str, pd.Series] | None = None):
+        self.columns = list(columns)
+        self._names, self._rows, self._data = set(self.columns), int(rows), data or {}
+
+    @classmethod
+    def of(cls, window: Any) -> "WindowLayout":
+        return window if isinstance(window, cls) else cls(window.columns, len(window))
+
+    def __contains__(self, name: Any) -> bool:
+        return name in self._names
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def __getitem__(self, name: str) -> pd.Series:
+        return self._data[name]
 
 
 @dataclass(frozen=True)
@@ -98,7 +114,7 @@ class _Window:
     shared by the checks and the chart that need them (:meth:`numbers`, :meth:`text_counts`)."""
 
     stats: dict[str, dict]
-    window: pd.DataFrame
+    window: pd.DataFrame | WindowLayout
     numeric: list[str]
     categorical: list[str]
     ignore: frozenset[str]
@@ -113,29 +129,37 @@ class _Window:
         return [c for c in columns if c in self.window and c in self.stats] if len(self.window) else []
 
     def numbers(self, column: str) -> tuple[np.ndarray, int]:
-        """:func:`_parse_numbers` of the column (computed once)."""
+        """:func:`parse_numbers` of the column, once."""
         key = ("numbers", column)
         if key not in self.parsed:
             self.parsed[key] = parse_numbers(self.window[column])
         return self.parsed[key]
 
     def present_numbers(self, column: str) -> np.ndarray:
-        """The column's non-missing floats (computed once)."""
+        """The column's non-missing floats, once."""
         key = ("present", column)
         if key not in self.parsed:
             numbers, _ = self.numbers(column)
             self.parsed[key] = numbers[~np.isnan(numbers)]
         return self.parsed[key]
 
+    def missing(self, column: str) -> int:
+        """``isna().sum()`` of the column, once (a numeric column's parsed floats are NaN there)."""
+        key = ("missing", column)
+        if key not in self.parsed:
+            series = self.window[column]
+            if pd.api.types.is_numeric_dtype(series.dtype):
+                self.parsed[key] = int(np.count_nonzero(np.isnan(self.numbers(column)[0])))
+            else:
+                self.parsed[key] = int(series.isna().sum())
+        return self.parsed[key]
+
     def text_counts(self, column: str) -> pd.Series:
-        """:func:`text_counts` of the column (computed once)."""
+        """:func:`text_counts` of the column, once."""
         key = ("text", column)
         if key not in self.parsed:
             self.parsed[key] = text_counts(self.window[column])
         return self.parsed[key]
-
-
-_categories = categories_of
 
 
 def _severity(value: float, threshold: float) -> Severity:
@@ -158,7 +182,7 @@ def _completeness(w: _Window) -> list[QualityIssue]:
     for column in w.present([*w.numeric, *w.categorical]):
         entry = w.stats[column]
         reference = entry["missing"] / entry["count"] if entry.get("count") else 0.0
-        current = float(w.window[column].isna().mean())
+        current = w.missing(column) / len(w.window)  # isna().mean(): the same division
         increase = current - reference
         if increase > w.max_missing_increase:
             severity = "critical" if current == 1.0 else _severity(increase, w.max_missing_increase)
@@ -229,7 +253,7 @@ def _out_of_range(w: _Window) -> list[QualityIssue]:
 def _new_categories(w: _Window) -> list[QualityIssue]:
     issues = []
     for column in w.present(w.categorical):
-        known = set(_categories(w.stats[column]))
+        known = set(categories_of(w.stats[column]))
         counts = w.text_counts(column)
         present = int(counts.sum())
         if not present or not known:
@@ -250,7 +274,7 @@ def _reference_constant(entry: dict) -> bool | None:
         return entry["distinct"] <= 1
     if entry.get("type") == "numeric":
         return entry["min"] == entry["max"] if "min" in entry else None
-    return len(_categories(entry)) <= 1
+    return len(categories_of(entry)) <= 1
 
 
 def _constant(w: _Window) -> list[QualityIssue]:
@@ -324,11 +348,12 @@ class QualityPass:
     :meth:`take` (in any order; the detect stage does it in its shared pass over the window's
     columns), then :meth:`result` lists the issues check by check as :data:`CHECKS` orders them,
     and the charts in the reference statistics' order. Only ``window``'s names and length are
-    read here; the values come through :meth:`take`."""
+    read here (a :class:`WindowLayout` is enough); the values come through :meth:`take`."""
 
-    def __init__(self, reference_stats: dict[str, dict], window: pd.DataFrame, numeric: Sequence[str],
+    def __init__(self, reference_stats: dict[str, dict], window: pd.DataFrame | WindowLayout, numeric: Sequence[str],
                  categorical: Sequence[str], *, quarantined: int = 0, max_missing_increase: float = 0.05,
                  max_out_of_range: float = 0.01, max_new_categories: float = 0.01, ignore: Iterable[str] = ()):
+        window = WindowLayout.of(window)
         self._context = _Window(reference_stats, window, list(numeric), list(categorical), frozenset(ignore),
                                 int(quarantined), max_missing_increase, max_out_of_range, max_new_categories)
         self._assessed = self._context.present(list(dict.fromkeys([*numeric, *categorical])))
@@ -342,12 +367,12 @@ class QualityPass:
 
     def take(self, column: str, values: pd.Series) -> None:
         """Every check and the chart of one column (each parse or count of it done once)."""
-        context, one = self._context, pd.DataFrame({column: values}, copy=False)
+        context, one = self._context, WindowLayout([column], len(values), {column: values})
         alone = replace(context, window=one, quarantined=0, numeric=[c for c in context.numeric if c == column],
                         categorical=[c for c in context.categorical if c == column])
         if column in self._assessed:
             self._issues[column] = {name: check(alone) for name, check in CHECKS.items() if name != "schema"}
-        chart = _chart(alone, column, context.stats[column])
+        chart = column_chart(alone, column, context.stats[column])
         if chart is not None:
             self._plots[column] = chart
 

@@ -117,3 +117,17 @@ def histograms(stats: dict[str, dict], window: pd.DataFrame) -> dict[str, dict]:
 def categories_of(entry: dict) -> list[str]:
     """The categories of a column's reference statistics (``categories``, or a profile's ``counts``)."""
     return list(entry.get("categories") or entry.get("counts") or [])
+
+
+def column_chart(w: Any, column: str, entry: dict) -> dict | None:
+    """:func:`histograms`' entry of one column, from what :mod:`monitor.quality`'s checks already
+    parsed or counted (``w``: its per-column memo with ``numbers``, ``text_counts``, ``missing``)."""
+    if entry.get("type") == "numeric" and "histogram" in entry:
+        return _histogram(w.numbers(column)[0], entry["histogram"]["edges"])
+    if entry.get("type") == "categorical":
+        names = categories_of(entry)
+        frequencies = w.text_counts(column)
+        counts = [int(frequencies.get(name, 0)) for name in names]
+        return {"categories": names, "counts": counts, "other": int(frequencies.sum() - sum(counts)),
+                "missing": w.missing(column)}
+    return None
