@@ -70,21 +70,22 @@ def _histogram(numbers: np.ndarray, bins: int | Sequence[float]) -> dict[str, An
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``np.histogram(values, edges)[0]`` for values within ``[edges[0], edges[-1]]``.
 
-    Given edges rather than a number of bins, numpy sorts the values (in blocks) to count them,
-    about 60 ms for a million; finding each value's bin among the ~20 edges gives the same counts
-    (bin ``i`` is ``[edges[i], edges[i + 1])``, the last one also holds ``edges[-1]``) several
-    times faster. Edges that do not increase go to numpy, for its error.
+    Given an array of edges, numpy sorts the values (in blocks) to count them, about 50 ms for a
+    million. The reference's edges are equal-width ones (``np.histogram_bin_edges`` of its values):
+    when they are exactly what numpy computes for that range and number of bins, numpy's
+    equal-width path counts the same values into the same bins (it places each value by its edges)
+    several times faster. Other edges take numpy's general path.
 
-    >>> values, edges = np.array([0.0, 0.5, 1.0, 1.0, 2.0]), np.array([0.0, 1.0, 1.0, 2.0])
+    >>> values, edges = np.array([0.0, 0.5, 1.0, 1.5, 2.0]), np.linspace(0.0, 2.0, 5)
     >>> bin_counts(values, edges).tolist(), np.histogram(values, edges)[0].tolist()
-    ([2, 0, 3], [2, 0, 3])
+    ([1, 1, 1, 2], [1, 1, 1, 2])
     """
-    if edges.size < 2 or (edges[1:] < edges[:-1]).any():
-        return np.histogram(values, bins=edges)[0]
-    bins = np.searchsorted(edges, values, side="right")
-    bins -= 1
-    bins[bins == edges.size - 1] = edges.size - 2  # a value on the last edge: the last bin
-    return np.bincount(bins, minlength=edges.size - 1)
+    bins = edges.size - 1
+    if bins >= 1 and edges[0] < edges[-1]:
+        span = (float(edges[0]), float(edges[-1]))
+        if np.array_equal(np.histogram_bin_edges(values[:0], bins=bins, range=span), edges):
+            return np.histogram(values, bins=bins, range=span)[0]
+    return np.histogram(values, bins=edges)[0]
 
 
 def category_counts(values: Iterable[Any] | pd.Series, categories: Sequence[str] | None = None) -> dict[str, Any]:
