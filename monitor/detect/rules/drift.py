@@ -128,7 +128,8 @@ class _DriftStep(ColumnStep):
         options, kind = self.per_feature.get(name, self.options), self.kinds[name]
         if kind == "numeric":  # converted once; each segment's values are a plain gather of it
             values = as_float(values)
-            parts = [values if group.rows is None else _rows(values, group.rows) for group in self.groups]
+            # one segment's gather at a time (a generator): no segment's values outlive its comparison
+            parts = (values if group.rows is None else _rows(values, group.rows) for group in self.groups)
         else:  # factorised once; each segment's counts are a bincount of its rows' codes
             parts = CategoryCounts.of_groups(values, [group.rows for group in self.groups])
         self.compared[name] = [compare_column(group.reference, name, kind, part, options)
