@@ -51,9 +51,10 @@ def histogram(values: Iterable[float] | pd.Series, bins: int | Sequence[float] =
     return _histogram(numbers, bins)
 
 
-def _histogram(numbers: np.ndarray, bins: int | Sequence[float]) -> dict[str, Any]:
-    """:func:`histogram` of values already parsed to floats (NaN where missing)."""
-    present = numbers[~np.isnan(numbers)]
+def _histogram(numbers: np.ndarray, bins: int | Sequence[float], present: np.ndarray | None = None) -> dict[str, Any]:
+    """:func:`histogram` of values already parsed to floats (NaN where missing); ``present``: the
+    non-missing ones, when the caller holds them already (no second copy of a large column)."""
+    present = numbers[~np.isnan(numbers)] if present is None else present
     if isinstance(bins, (int, np.integer)):
         finite = present[np.isfinite(present)]
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
@@ -124,7 +125,7 @@ def column_chart(w: Any, column: str, entry: dict) -> dict | None:
     """:func:`histograms`' entry of one column, from what :mod:`monitor.quality`'s checks already
     parsed or counted (``w``: its per-column memo with ``numbers``, ``text_counts``, ``missing``)."""
     if entry.get("type") == "numeric" and "histogram" in entry:
-        return _histogram(w.numbers(column)[0], entry["histogram"]["edges"])
+        return _histogram(w.numbers(column)[0], entry["histogram"]["edges"], w.present_numbers(column))
     if entry.get("type") == "categorical":
         names = categories_of(entry)
         frequencies = w.text_counts(column)
