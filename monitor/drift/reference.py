@@ -163,20 +163,21 @@ class CategoryCounts:
         codes, uniques = pd.factorize(values)
         if not all(type(value) is str for value in uniques):
             return [cls.of(values if rows is None else values.iloc[rows]) for rows in groups]
+        codes = codes + 1  # 0 for a missing value, i + 1 for category i: one bincount, no masked copy
         return [cls._of_codes(codes if rows is None else codes[rows], uniques) for rows in groups]
 
     @classmethod
     def _of_codes(cls, codes: np.ndarray, uniques: Any) -> "CategoryCounts":
-        present = codes[codes >= 0]
-        counts = np.bincount(present, minlength=len(uniques))
+        """Counts of the (shifted) codes: 0 is a missing value, ``i + 1`` category ``uniques[i]``."""
+        counts = np.bincount(codes, minlength=len(uniques) + 1)
+        missing, counts = int(counts[0]), counts[1:]
         seen = np.flatnonzero(counts)
         if np.unique(counts[seen]).size < seen.size:  # ties: the first to appear comes first
-            first = np.full(len(uniques), present.size, dtype=np.intp)
-            np.minimum.at(first, present, np.arange(present.size, dtype=np.intp))
-            seen = seen[np.argsort(first[seen], kind="stable")]
+            first = np.full(len(uniques) + 1, codes.size, dtype=np.intp)
+            np.minimum.at(first, codes, np.arange(codes.size, dtype=np.intp))
+            seen = seen[np.argsort(first[1:][seen], kind="stable")]
         seen = seen[np.argsort(-counts[seen], kind="stable")]
-        return cls(tuple(str(uniques[i]) for i in seen), counts[seen].astype(np.int64, copy=False),
-                   int(codes.size - present.size))
+        return cls(tuple(str(uniques[i]) for i in seen), counts[seen].astype(np.int64, copy=False), missing)
 
     @property
     def count(self) -> int:
