@@ -15,13 +15,15 @@ this module writes ``categories``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-HISTOGRAM_BINS = 20
+from monitor.quality_charts import (HISTOGRAM_BINS, bin_counts, categories_of, category_counts,  # noqa: F401
+                                    column_chart, histogram, histograms, parse_numbers, text_counts)
+
 #: Categories kept in the reference statistics (most frequent first).
 MAX_CATEGORIES = 1000
 #: An issue is critical when its value exceeds the threshold this many times over.
@@ -52,67 +54,6 @@ class QualityIssue:
         return asdict(self)
 
 
-def _parse_numbers(values: pd.Series) -> tuple[np.ndarray, int]:
-    """Values as floats (NaN where missing or unparseable) and how many did not parse."""
-    if pd.api.types.is_numeric_dtype(values):
-        return values.to_numpy(dtype=float, na_value=np.nan), 0
-    numbers = pd.to_numeric(values, errors="coerce")
-    invalid = int((numbers.isna() & values.notna()).sum())
-    return numbers.to_numpy(dtype=float, na_value=np.nan), invalid
-
-
-def text_counts(values: pd.Series) -> pd.Series:
-    """``values.dropna().astype(str).value_counts()``, without converting every row to text.
-
-    A column of strings is counted as it is (hashing the existing objects); only a column holding
-    other types takes the row-by-row path, because ``1``, ``1.0`` and ``True`` hash alike but are
-    different text.
-    """
-    counts = values.value_counts()
-    if counts.index.dtype == object and all(type(v) is str for v in counts.index):
-        return counts
-    if pd.api.types.is_string_dtype(counts.index.dtype) and counts.index.dtype != object:
-        return counts
-    return values.dropna().astype(str).value_counts()
-
-
-def histogram(values: Iterable[float] | pd.Series, bins: int | Sequence[float] = HISTOGRAM_BINS) -> dict[str, Any]:
-    """Counts of ``values`` in ``bins`` (a number of bins, or the reference's edges) for plots.
-
-    With the reference's edges, a window's histogram is directly comparable to the reference's;
-    values outside the edges are counted in ``below``/``above`` rather than silently dropped.
-
-    >>> histogram([0.5, 1.5, 1.7, 9.0, None], [0, 1, 2])
-    {'edges': [0.0, 1.0, 2.0], 'counts': [1, 2], 'below': 0, 'above': 1, 'missing': 1}
-    """
-    numbers, _ = _parse_numbers(pd.Series(values) if not isinstance(values, pd.Series) else values)
-    present = numbers[~np.isnan(numbers)]
-    if isinstance(bins, (int, np.integer)):
-        finite = present[np.isfinite(present)]
-        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        edges = np.histogram_bin_edges(finite, bins=int(bins), range=(lo - 0.5, hi + 0.5) if lo == hi else (lo, hi))
-    else:
-        edges = np.asarray(bins, dtype=float)
-    counts, _ = np.histogram(present[(present >= edges[0]) & (present <= edges[-1])], bins=edges)
-    return {"edges": edges.tolist(), "counts": counts.astype(int).tolist(),
-            "below": int((present < edges[0]).sum()), "above": int((present > edges[-1]).sum()),
-            "missing": int(len(numbers) - len(present))}
-
-
-def category_counts(values: Iterable[Any] | pd.Series, categories: Sequence[str] | None = None) -> dict[str, Any]:
-    """Counts per category (the reference's, in their order, when given) plus ``other`` and ``missing``.
-
-    >>> category_counts(["a", "b", "a", "z", None], ["a", "b"])
-    {'categories': ['a', 'b'], 'counts': [2, 1], 'other': 1, 'missing': 1}
-    """
-    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    frequencies = text_counts(series)
-    names = list(categories) if categories is not None else [str(c) for c in frequencies.index]
-    counts = [int(frequencies.get(name, 0)) for name in names]
-    return {"categories": names, "counts": counts, "other": int(frequencies.sum() - sum(counts)),
-            "missing": int(series.isna().sum())}
-
-
 def reference_stats(df: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> dict[str, dict]:
     """Per-column statistics :func:`assess_quality` compares windows against (JSON-able).
 
@@ -122,7 +63,7 @@ def reference_stats(df: pd.DataFrame, numeric: Sequence[str], categorical: Seque
     """
     stats: dict[str, dict] = {}
     for column in numeric:
-        numbers, _ = _parse_numbers(df[column])
+        numbers, _ = parse_numbers(df[column])
         finite = numbers[np.isfinite(numbers)]
         entry: dict[str, Any] = {"type": "numeric", "count": int(len(numbers)), "missing": int(df[column].isna().sum()),
                                  "distinct": int(len(np.unique(finite)))}
@@ -138,25 +79,42 @@ def reference_stats(df: pd.DataFrame, numeric: Sequence[str], categorical: Seque
     return stats
 
 
-def histograms(stats: dict[str, dict], window: pd.DataFrame) -> dict[str, dict]:
-    """The window's histogram (numeric, on the reference's edges) or category counts, per column."""
-    plots: dict[str, dict] = {}
-    for column, entry in stats.items():
-        if column not in window:
-            continue
-        if entry.get("type") == "numeric" and "histogram" in entry:
-            plots[column] = histogram(window[column], entry["histogram"]["edges"])
-        elif entry.get("type") == "categorical":
-            plots[column] = category_counts(window[column], _categories(entry))
-    return plots
+class WindowLayout:
+    """A window as the checks read it: names, row count, the columns handed over (no DataFrame
+    built around one column, or copied from the window's features, to read names and a length).
+
+    >>> layout = WindowLayout(["age", "plan"], 3, {"age": pd.Series([1.0, None, 3.0])})
+    >>> "plan" in layout, len(layout), layout["age"].isna().sum()
+    (True, 3, np.int64(1))
+    """
+
+    __slots__ = ("columns", "_names", "_rows", "_data")
+
+    def __init__(self, columns: Iterable[Any], rows: int, data: dict[str, pd.Series] | None = None):
+        self.columns = list(columns)
+        self._names, self._rows, self._data = set(self.columns), int(rows), data or {}
+
+    @classmethod
+    def of(cls, window: Any) -> "WindowLayout":
+        return window if isinstance(window, cls) else cls(window.columns, len(window))
+
+    def __contains__(self, name: Any) -> bool:
+        return name in self._names
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def __getitem__(self, name: str) -> pd.Series:
+        return self._data[name]
 
 
 @dataclass(frozen=True)
 class _Window:
-    """What every check looks at."""
+    """What every check looks at. A column's floats and text counts are worked out once and
+    shared by the checks and the chart that need them (:meth:`numbers`, :meth:`text_counts`)."""
 
     stats: dict[str, dict]
-    window: pd.DataFrame
+    window: pd.DataFrame | WindowLayout
     numeric: list[str]
     categorical: list[str]
     ignore: frozenset[str]
@@ -165,12 +123,43 @@ class _Window:
     max_out_of_range: float
     max_new_categories: float
 
+    parsed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
     def present(self, columns: list[str]) -> list[str]:
         return [c for c in columns if c in self.window and c in self.stats] if len(self.window) else []
 
+    def numbers(self, column: str) -> tuple[np.ndarray, int]:
+        """:func:`parse_numbers` of the column, once."""
+        key = ("numbers", column)
+        if key not in self.parsed:
+            self.parsed[key] = parse_numbers(self.window[column])
+        return self.parsed[key]
 
-def _categories(entry: dict) -> list[str]:
-    return list(entry.get("categories") or entry.get("counts") or [])
+    def present_numbers(self, column: str) -> np.ndarray:
+        """The column's non-missing floats, once."""
+        key = ("present", column)
+        if key not in self.parsed:
+            numbers, _ = self.numbers(column)
+            self.parsed[key] = numbers[~np.isnan(numbers)]
+        return self.parsed[key]
+
+    def missing(self, column: str) -> int:
+        """``isna().sum()`` of the column, once (a numeric column's parsed floats are NaN there)."""
+        key = ("missing", column)
+        if key not in self.parsed:
+            series = self.window[column]
+            if pd.api.types.is_numeric_dtype(series.dtype):
+                self.parsed[key] = int(np.count_nonzero(np.isnan(self.numbers(column)[0])))
+            else:
+                self.parsed[key] = int(series.isna().sum())
+        return self.parsed[key]
+
+    def text_counts(self, column: str) -> pd.Series:
+        """:func:`text_counts` of the column, once."""
+        key = ("text", column)
+        if key not in self.parsed:
+            self.parsed[key] = text_counts(self.window[column])
+        return self.parsed[key]
 
 
 def _severity(value: float, threshold: float) -> Severity:
@@ -193,7 +182,7 @@ def _completeness(w: _Window) -> list[QualityIssue]:
     for column in w.present([*w.numeric, *w.categorical]):
         entry = w.stats[column]
         reference = entry["missing"] / entry["count"] if entry.get("count") else 0.0
-        current = float(w.window[column].isna().mean())
+        current = w.missing(column) / len(w.window)  # isna().mean(): the same division
         increase = current - reference
         if increase > w.max_missing_increase:
             severity = "critical" if current == 1.0 else _severity(increase, w.max_missing_increase)
@@ -212,7 +201,7 @@ def _type_errors(w: _Window) -> list[QualityIssue]:
                                    f"{w.quarantined} row(s) ({share:.1%}) were quarantined at ingestion "
                                    f"and are not in the window"))
     for column in w.present(w.numeric):
-        _, invalid = _parse_numbers(w.window[column])
+        _, invalid = w.numbers(column)
         if invalid:
             share = invalid / max(int(w.window[column].notna().sum()), 1)
             issues.append(QualityIssue("type_errors", column,
@@ -245,8 +234,7 @@ def _out_of_range(w: _Window) -> list[QualityIssue]:
         entry = w.stats[column]
         if "min" not in entry or "max" not in entry:
             continue
-        numbers, _ = _parse_numbers(w.window[column])
-        present = numbers[~np.isnan(numbers)]
+        present = w.present_numbers(column)
         if not len(present):
             continue
         share = float(((present < entry["min"]) | (present > entry["max"])).mean())
@@ -265,8 +253,8 @@ def _out_of_range(w: _Window) -> list[QualityIssue]:
 def _new_categories(w: _Window) -> list[QualityIssue]:
     issues = []
     for column in w.present(w.categorical):
-        known = set(_categories(w.stats[column]))
-        counts = text_counts(w.window[column])
+        known = set(categories_of(w.stats[column]))
+        counts = w.text_counts(column)
         present = int(counts.sum())
         if not present or not known:
             continue
@@ -286,7 +274,7 @@ def _reference_constant(entry: dict) -> bool | None:
         return entry["distinct"] <= 1
     if entry.get("type") == "numeric":
         return entry["min"] == entry["max"] if "min" in entry else None
-    return len(_categories(entry)) <= 1
+    return len(categories_of(entry)) <= 1
 
 
 def _constant(w: _Window) -> list[QualityIssue]:
@@ -295,12 +283,11 @@ def _constant(w: _Window) -> list[QualityIssue]:
         if _reference_constant(w.stats[column]) is not False:
             continue
         if column in w.numeric:
-            numbers, _ = _parse_numbers(w.window[column])
-            values = numbers[~np.isnan(numbers)]
+            values = w.present_numbers(column)
             count, single = len(values), len(values) > 0 and values.min() == values.max()
             first = values[0] if count else None
         else:
-            counts = text_counts(w.window[column])
+            counts = w.text_counts(column)
             count, single = int(counts.sum()), len(counts) == 1
             first = counts.index[0] if single else None
         if count >= CONSTANT_MIN_VALUES and single:
@@ -361,11 +348,12 @@ class QualityPass:
     :meth:`take` (in any order; the detect stage does it in its shared pass over the window's
     columns), then :meth:`result` lists the issues check by check as :data:`CHECKS` orders them,
     and the charts in the reference statistics' order. Only ``window``'s names and length are
-    read here; the values come through :meth:`take`."""
+    read here (a :class:`WindowLayout` is enough); the values come through :meth:`take`."""
 
-    def __init__(self, reference_stats: dict[str, dict], window: pd.DataFrame, numeric: Sequence[str],
+    def __init__(self, reference_stats: dict[str, dict], window: pd.DataFrame | WindowLayout, numeric: Sequence[str],
                  categorical: Sequence[str], *, quarantined: int = 0, max_missing_increase: float = 0.05,
                  max_out_of_range: float = 0.01, max_new_categories: float = 0.01, ignore: Iterable[str] = ()):
+        window = WindowLayout.of(window)
         self._context = _Window(reference_stats, window, list(numeric), list(categorical), frozenset(ignore),
                                 int(quarantined), max_missing_increase, max_out_of_range, max_new_categories)
         self._assessed = self._context.present(list(dict.fromkeys([*numeric, *categorical])))
@@ -378,13 +366,15 @@ class QualityPass:
         self._plots: dict[str, dict] = {}
 
     def take(self, column: str, values: pd.Series) -> None:
-        """Every check and the chart of one column."""
-        context, one = self._context, pd.DataFrame({column: values}, copy=False)
+        """Every check and the chart of one column (each parse or count of it done once)."""
+        context, one = self._context, WindowLayout([column], len(values), {column: values})
+        alone = replace(context, window=one, quarantined=0, numeric=[c for c in context.numeric if c == column],
+                        categorical=[c for c in context.categorical if c == column])
         if column in self._assessed:
-            alone = replace(context, window=one, quarantined=0, numeric=[c for c in context.numeric if c == column],
-                            categorical=[c for c in context.categorical if c == column])
             self._issues[column] = {name: check(alone) for name, check in CHECKS.items() if name != "schema"}
-        self._plots.update(histograms({column: context.stats[column]}, one))
+        chart = column_chart(alone, column, context.stats[column])
+        if chart is not None:
+            self._plots[column] = chart
 
     def result(self) -> tuple[list[QualityIssue], dict[str, dict]]:
         """The issues (check by check, then column by column) and the window's charts."""

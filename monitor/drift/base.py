@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 KINDS = ("numeric", "categorical")
@@ -132,8 +132,12 @@ class ColumnDrift:
     skipped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON (for the broker, the API and reports): non-finite numbers become ``None``."""
-        return _json_safe(asdict(self))
+        """Plain JSON (for the broker, the API and reports): non-finite numbers become ``None``.
+
+        ``_json_safe`` builds new lists and dicts all the way down, so the fields are read as
+        they are (``asdict``'s deep copy first cost more than the rest of a small column's finding).
+        """
+        return _json_safe({f.name: getattr(self, f.name) for f in fields(self)})
 
 
 def _json_safe(value: Any) -> Any:

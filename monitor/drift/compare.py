@@ -16,7 +16,7 @@ from monitor.drift import chi2, jensen_shannon, ks, psi, wasserstein  # noqa: F4
 from monitor.drift.base import ColumnDrift, DriftMethod, MethodResult, describe_finding, human, method
 from monitor.drift.correction import benjamini_hochberg
 from monitor.drift.reference import (CategoricalReference, CategoryCounts, Contingency, DriftReference,
-                                     NumericReference, as_float, describe, finite_sorted)
+                                     NumericReference, SortedWindow, as_float, describe, finite_sorted)
 
 EFFECT_THRESHOLDS = ("wasserstein", "jensen_shannon", "psi")
 
@@ -78,7 +78,7 @@ class DriftOptions:
 class _Window:
     """One column of the window, prepared once and shared by the test and the effect size."""
 
-    values: Any  # sorted finite float64 array, or CategoryCounts
+    values: Any  # SortedWindow (sorted finite float64 values), or CategoryCounts
     count: int
     missing: int
     summary: dict[str, Any]
@@ -90,11 +90,13 @@ class _Window:
         if isinstance(reference, NumericReference):
             raw = as_float(series)
             values = finite_sorted(raw)
-            return cls(values, int(values.size), int(raw.size - values.size), describe(values), [], 0.0)
+            return cls(SortedWindow(values), int(values.size), int(raw.size - values.size), describe(values), [],
+                       0.0)
         counts = CategoryCounts.of(series)
+        rows = counts.count + counts.missing  # the window's rows (``series`` may be counted already)
         new = reference.index.get_indexer(counts.index) < 0
         unseen = [c for c, is_new in zip(counts.categories, new) if is_new]
-        share = float(counts.counts[new].sum() / len(series)) if len(series) else 0.0
+        share = float(counts.counts[new].sum() / rows) if rows else 0.0
         return cls(counts, counts.count, counts.missing, counts.summary(), unseen, share)
 
 

@@ -1,25 +1,37 @@
 """Two-sample Kolmogorov-Smirnov test of a numeric column, from the pre-sorted reference.
 
-Only public scipy is used: ``scipy.stats.ks_2samp`` for the exact small-sample p-value and
-``scipy.stats.kstwo`` for the asymptotic one, so a scipy upgrade cannot break the import
-(tests/unit/test_drift.py checks both against ``ks_2samp``).
+The statistic is computed here from the sorted samples; the p-value is scipy's own: for samples
+of at most 10,000 values ``ks_2samp``'s exact distribution (scipy's ``_attempt_exact_2kssamp``,
+the function ``ks_2samp(method="auto")`` calls, without the per-call overhead of ``ks_2samp``'s
+input handling, which on a 200-row window cost more than the test), above that the Kolmogorov
+distribution ``scipy.stats.kstwo``. Should a scipy upgrade move or change that private helper,
+the test falls back to the public ``ks_2samp`` on the same values (same numbers, slower);
+tests/unit/test_drift.py checks both paths against ``ks_2samp``.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from monitor.drift.base import DriftMethod, MethodResult, register
-from monitor.drift.reference import NumericReference, finite_sorted, sorted_ranks
+from monitor.drift.reference import NumericReference, SortedWindow, sorted_ranks, sorted_window
+
+try:  # the exact p-value ks_2samp(method="auto") computes; see the module docstring
+    from scipy.stats._stats_py import _attempt_exact_2kssamp
+except ImportError:  # pragma: no cover - depends on the installed scipy
+    _attempt_exact_2kssamp = None
 
 #: ``ks_2samp(method="auto")`` is exact when both samples have at most this many values.
 MAX_AUTO_N = 10000
 
 
-def ks_statistic(reference: np.ndarray, window: np.ndarray) -> tuple[float, float]:
+def ks_statistic(reference: np.ndarray, window: np.ndarray,
+                 ranks: np.ndarray | None = None) -> tuple[float, float]:
     """``(D+, D-)``: the largest excess of the reference's ECDF over the window's, and the reverse.
 
     Both inputs are sorted and finite. scipy evaluates the ECDF difference at all ``n1 + n2``
@@ -27,6 +39,8 @@ def ks_statistic(reference: np.ndarray, window: np.ndarray) -> tuple[float, floa
     values (the window's ECDF is constant between them, the reference's is monotone), so two
     binary searches of those values in the already sorted reference give the same two numbers,
     computed with the same ``count / n`` arithmetic, without touching the reference's order.
+    ``ranks``, if given, are ``sorted_ranks(reference, window, "right")`` computed beforehand
+    (:meth:`SortedWindow.ranks`, shared with Wasserstein).
     """
     n1, n2 = reference.size, window.size
     first = np.empty(n2, dtype=bool)
@@ -38,7 +52,10 @@ def ks_statistic(reference: np.ndarray, window: np.ndarray) -> tuple[float, floa
         starts = np.flatnonzero(first)  # window values below each distinct value
         distinct = window[starts]
     del first
-    upto = sorted_ranks(reference, distinct, "right")  # reference values at or below
+    if ranks is None:
+        upto = sorted_ranks(reference, distinct, "right")  # reference values at or below
+    else:
+        upto = ranks if starts is None else ranks[starts]
     below = np.subtract(upto, 1)
     np.maximum(below, 0, out=below)
     tied = np.flatnonzero(reference[below] == distinct)
@@ -110,13 +127,39 @@ class KolmogorovSmirnov(DriftMethod):
     label = "KS"
 
     def compare(self, reference_column: NumericReference, current_values: Any) -> MethodResult:
-        reference, window = reference_column.values, finite_sorted(current_values)
+        reference, window = reference_column.values, sorted_window(current_values)
         if reference.size == 0 or window.size == 0:
             raise ValueError(f"ks: column {reference_column.name!r} needs at least one value on each side")
-        if max(reference.size, window.size) <= MAX_AUTO_N:
-            # small samples: scipy's exact distribution (public API; sorting <= 20000 values is cheap)
-            result = stats.ks_2samp(reference, window)
+        return ks_test(reference, window)
+
+
+def ks_test(reference: np.ndarray, window: SortedWindow) -> MethodResult:
+    """``ks_2samp(reference, window.values)``'s statistic and p-value (default arguments) for a
+    sorted finite reference and window, without sorting either again."""
+    n1, n2 = reference.size, window.size
+    d_plus, d_minus = ks_statistic(reference, window.values, window.ranks(reference))
+    d = d_minus if d_minus > d_plus else d_plus
+    if max(n1, n2) <= MAX_AUTO_N:
+        exact = _exact(n1, n2, d)
+        if exact is None:  # scipy's helper is gone or changed: ks_2samp itself, same numbers
+            result = stats.ks_2samp(reference, window.values)
             return MethodResult(float(result.statistic), float(result.pvalue))
-        d_plus, d_minus = ks_statistic(reference, window)
-        d = d_minus if d_minus > d_plus else d_plus
-        return MethodResult(d, ks_p_value(d, reference.size, window.size))
+        return exact
+    return MethodResult(d, ks_p_value(d, n1, n2))
+
+
+def _exact(n1: int, n2: int, d: float) -> MethodResult | None:
+    """ks_2samp's exact branch: its statistic is ``d`` rounded to a multiple of ``1 / lcm(n1, n2)``
+    (when scipy's exact computation fails, ks_2samp warns and goes asymptotic with that ``d``).
+    None when scipy's helper is not there to call."""
+    if _attempt_exact_2kssamp is None:
+        return None
+    try:
+        success, d_exact, p = _attempt_exact_2kssamp(n1, n2, math.gcd(n1, n2), d, "two-sided")
+    except TypeError:  # a scipy whose helper changed its signature
+        return None
+    if not success:
+        warnings.warn("ks_2samp: Exact calculation unsuccessful. Switching to method=asymp.", RuntimeWarning,
+                      stacklevel=3)
+        return MethodResult(float(d_exact), ks_p_value(float(d_exact), n1, n2))
+    return MethodResult(float(d_exact), float(np.clip(p, 0, 1)))

@@ -33,62 +33,15 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from monitor.drift.arrays import (SortedWindow, as_float, finite_sorted, sorted_quantiles,  # noqa: F401 - re-exported
+                                  sorted_ranks, sorted_window)
+
 FORMAT = 1
 #: Quantiles kept for summaries: 5th, 50th and 95th percentiles.
 SUMMARY_QUANTILES = (0.05, 0.5, 0.95)
 #: Interior PSI bin edges: the reference deciles.
 PSI_QUANTILES = tuple(q / 10 for q in range(1, 10))
 TOP_CATEGORIES = 10
-
-
-def as_float(values: Any) -> np.ndarray:
-    """The values as a 1-D float64 array; missing and non-numeric values become NaN.
-
-    A float64 array is returned as is (no copy), numeric arrays are cast, anything else goes
-    through ``pandas.to_numeric(errors="coerce")``.
-    """
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
-        return values.astype(np.float64, copy=False).ravel()
-    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object).ravel())
-    if not pd.api.types.is_numeric_dtype(series.dtype):
-        series = pd.to_numeric(series, errors="coerce")
-    return series.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def sorted_ranks(reference: np.ndarray, keys: np.ndarray, side: str) -> np.ndarray:
-    """``np.searchsorted(reference, keys, side)`` for *sorted* ``keys``, searching whichever of
-    the two arrays is shorter in the longer one.
-
-    A 1M-row window searched value by value in a 200k-value reference costs a million binary
-    searches; the same counts come from the reference's 200k positions among the window's values
-    (``r <= k_i`` exactly when ``r``'s left position among the keys is at most ``i``), a
-    ``bincount`` and a running sum. Integer counts either way, so every statistic is unchanged.
-
-    >>> reference, keys = np.array([1.0, 2.0, 2.0, 5.0]), np.array([0.0, 2.0, 2.0, 3.0, 9.0, 9.0])
-    >>> sorted_ranks(reference, keys, "right").tolist(), np.searchsorted(reference, keys, "right").tolist()
-    ([0, 3, 3, 3, 4, 4], [0, 3, 3, 3, 4, 4])
-    """
-    if len(reference) >= len(keys):
-        return np.searchsorted(reference, keys, side=side)
-    positions = np.searchsorted(keys, reference, side="left" if side == "right" else "right")
-    return np.cumsum(np.bincount(positions, minlength=len(keys) + 1)[: len(keys)])
-
-
-def finite_sorted(values: Any) -> np.ndarray:
-    """The finite values, sorted, as float64; a sorted finite float64 array is returned untouched.
-
-    That check costs two vectorised passes, far less than a sort, so a caller that prepared a
-    window's column once can hand the result to every numeric method.
-    """
-    array = as_float(values)
-    finite = np.isfinite(array)
-    if finite.all():
-        if array.size < 2 or not (array[1:] < array[:-1]).any():
-            return array
-        return np.sort(array)
-    kept = array[finite]
-    kept.sort()
-    return kept
 
 
 def numeric_summary(mean: float, std: float, quantiles: Sequence[float]) -> dict[str, float]:
@@ -102,7 +55,7 @@ def describe(sorted_values: np.ndarray) -> dict[str, float]:
     if sorted_values.size == 0:
         return numeric_summary(np.nan, np.nan, (np.nan,) * 3)
     std = float(sorted_values.std(ddof=1)) if sorted_values.size > 1 else 0.0
-    return numeric_summary(float(sorted_values.mean()), std, np.quantile(sorted_values, SUMMARY_QUANTILES))
+    return numeric_summary(float(sorted_values.mean()), std, sorted_quantiles(sorted_values, SUMMARY_QUANTILES))
 
 
 def bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -191,6 +144,40 @@ class CategoryCounts:
             merged = merged.sort_values(ascending=False, kind="stable")
             labels, counts = [str(k) for k in merged.index], merged.to_numpy(dtype=np.int64)
         return cls(tuple(labels), counts, int(len(series) - counts.sum()))
+
+    @classmethod
+    def of_groups(cls, values: pd.Series, groups: Sequence[np.ndarray | None]) -> list["CategoryCounts"]:
+        """``CategoryCounts.of`` of the column (a group None) and of each group of its rows
+        (positions, ascending), from one factorisation of the column: a segment's counts are a
+        ``bincount`` of its rows' codes, not another hash of its values.
+
+        The same counts in the same order: ``value_counts`` sorts by count, stably, from the order
+        in which the values first appear, and so does this (within each group). A column whose
+        values are not all strings is counted group by group with :meth:`of`, since there the
+        text of a category can depend on which of several equal values came first (``1``, ``1.0``).
+
+        >>> values = pd.Series(["b", "a", None, "a", "c", "b"])
+        >>> [g.categories for g in CategoryCounts.of_groups(values, [None, np.array([0, 4, 5])])]
+        [('b', 'a', 'c'), ('b', 'c')]
+        """
+        codes, uniques = pd.factorize(values)
+        if not all(type(value) is str for value in uniques):
+            return [cls.of(values if rows is None else values.iloc[rows]) for rows in groups]
+        codes = codes + 1  # 0 for a missing value, i + 1 for category i: one bincount, no masked copy
+        return [cls._of_codes(codes if rows is None else codes[rows], uniques) for rows in groups]
+
+    @classmethod
+    def _of_codes(cls, codes: np.ndarray, uniques: Any) -> "CategoryCounts":
+        """Counts of the (shifted) codes: 0 is a missing value, ``i + 1`` category ``uniques[i]``."""
+        counts = np.bincount(codes, minlength=len(uniques) + 1)
+        missing, counts = int(counts[0]), counts[1:]
+        seen = np.flatnonzero(counts)
+        if np.unique(counts[seen]).size < seen.size:  # ties: the first to appear comes first
+            first = np.full(len(uniques) + 1, codes.size, dtype=np.intp)
+            np.minimum.at(first, codes, np.arange(codes.size, dtype=np.intp))
+            seen = seen[np.argsort(first[1:][seen], kind="stable")]
+        seen = seen[np.argsort(-counts[seen], kind="stable")]
+        return cls(tuple(str(uniques[i]) for i in seen), counts[seen].astype(np.int64, copy=False), missing)
 
     @property
     def count(self) -> int:

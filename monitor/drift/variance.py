@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats  # noqa: F401 - stats: the doctest's reference
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ def _finite(values: Iterable[float] | np.ndarray | pd.Series) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         series = pd.to_numeric(series, errors="coerce")
     array = series.to_numpy(dtype=float, na_value=np.nan)
-    return array[np.isfinite(array)]
+    finite = np.isfinite(array)
+    return array if finite.all() else array[finite]  # read only: no copy when nothing is left out
 
 
 def _ratio(reference: np.ndarray, current: np.ndarray) -> float:
@@ -56,6 +57,39 @@ def _ratio(reference: np.ndarray, current: np.ndarray) -> float:
     if ref_var == 0.0:
         return 1.0 if cur_var == 0.0 else math.inf
     return cur_var / ref_var
+
+
+def brown_forsythe(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
+    """``scipy.stats.levene(reference, current, center="median")``'s statistic and p-value for two
+    finite float64 samples, in scipy's own float operations, without its per-call overhead
+    (array-API dispatch and NaN policy, which on a 200-row window cost more than the test).
+
+    Each value's distance to its sample's median; the statistic is the one-way ANOVA F of those
+    distances, its p-value ``scipy.special.fdtrc(1, n - 2, F)`` (scipy's F survival function).
+
+    >>> rng = np.random.default_rng(1)
+    >>> a, b = rng.normal(0, 1, 300), rng.normal(0, 1.5, 200)
+    >>> brown_forsythe(a, b) == tuple(float(v) for v in stats.levene(a, b, center="median"))
+    True
+    """
+    samples = (reference, current)
+    sizes = [sample.shape[-1] for sample in samples]
+    total = sum(sizes)
+    means, squares = [], []
+    for sample in samples:  # the same operations as scipy's, in place (one temporary per sample)
+        distance = sample - np.median(sample, axis=-1, keepdims=True)
+        np.abs(distance, out=distance)
+        means.append(np.mean(distance, axis=-1, keepdims=True))
+        distance -= means[-1]
+        np.square(distance, out=distance)
+        squares.append(np.sum(distance, axis=-1, keepdims=True))
+        del distance
+    grand = sum(n * zbar for n, zbar in zip(sizes, means)) / total
+    dfd, dfn = total - 2, 1.0
+    numer = dfd * sum(n * (zbar - grand) ** 2 for n, zbar in zip(sizes, means))
+    denom = dfn * sum(squares)
+    statistic = (numer / denom)[0]
+    return float(statistic), float(special.fdtrc(dfn, float(dfd), statistic))
 
 
 def variance_change(reference_values, current_values, *, p_value: float = 0.01,
@@ -84,8 +118,7 @@ def variance_change(reference_values, current_values, *, p_value: float = 0.01,
         # Levene's statistic is 0/0 here; two constant samples have the same (zero) spread.
         return VarianceChange("brown_forsythe", 0.0, 1.0, ratio, False,
                               "both reference and window are constant", **sizes)
-    statistic, p = stats.levene(reference, current, center="median")
-    statistic, p = float(statistic), float(p)
+    statistic, p = brown_forsythe(reference, current)
     large = ratio >= min_ratio or ratio <= 1 / min_ratio
     drifted = bool(p < p_value and large)
     direction = "more" if ratio > 1 else "less"

@@ -8,20 +8,25 @@ from typing import Any
 import numpy as np
 
 from monitor.drift.base import DriftMethod, MethodResult, register
-from monitor.drift.reference import NumericReference, finite_sorted, sorted_ranks
+from monitor.drift.reference import NumericReference, SortedWindow, sorted_window
 
 
-def wasserstein_distance(reference: np.ndarray, window: np.ndarray) -> float:
+def wasserstein_distance(reference: np.ndarray, window: np.ndarray | SortedWindow) -> float:
     """``scipy.stats.wasserstein_distance`` of two *sorted* samples, without re-sorting the reference.
 
     The distance is the area between the two empirical CDFs. scipy sorts the pooled values; here
     the window is merged into the sorted reference at its ``searchsorted`` positions (linear: a
     window value goes after the reference values equal to it, as in a stable sort), and each CDF
-    at a pooled value is a running count of that side's values.
+    at a pooled value is a running count of that side's values. A :class:`SortedWindow` brings
+    the ranks KS already computed (and lets them go here: no method needs them after this one).
     """
+    prepared = sorted_window(window)
+    window = prepared.values
     n1, n2 = reference.size, window.size
-    slots = sorted_ranks(reference, window, "right")
-    slots += np.arange(n2, dtype=slots.dtype)  # window's places when pooled
+    ranks = prepared.ranks(reference, keep=False)
+    slots = np.arange(n2, dtype=ranks.dtype)
+    slots += ranks  # window's places when pooled
+    del ranks, prepared
     is_window = np.zeros(n1 + n2, dtype=bool)
     is_window[slots] = True
     pooled = np.empty(n1 + n2, dtype=np.float64)
@@ -72,7 +77,7 @@ class Wasserstein(DriftMethod):
     label = "normalised Wasserstein"
 
     def compare(self, reference_column: NumericReference, current_values: Any) -> MethodResult:
-        reference, window = reference_column.values, finite_sorted(current_values)
+        reference, window = reference_column.values, sorted_window(current_values)
         if reference.size == 0 or window.size == 0:
             raise ValueError(f"wasserstein: column {reference_column.name!r} needs at least one value on "
                              "each side")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import monitor.quality as quality
+import monitor.quality_charts as quality_charts
 from monitor.quality import (CHECKS, QualityIssue, assess_quality, category_counts, histogram, histograms,
                              reference_stats)
 
@@ -148,8 +149,9 @@ def test_empty_window_reports_only_schema(stats):
     assert assess_quality(stats, table(0, seed=13), NUMERIC, CATEGORICAL) == []
 
 
-def test_docstring_examples():
-    outcome = doctest.testmod(quality)
+@pytest.mark.parametrize("module", [quality, quality_charts])
+def test_docstring_examples(module):
+    outcome = doctest.testmod(module)
     assert outcome.attempted and not outcome.failed
 
 
@@ -180,3 +182,45 @@ def test_the_range_slack_matches_the_beta_distribution_of_a_samples_coverage():
     for n in (100, 240, 1000, 5000):
         exact = scipy_stats.beta.ppf(0.99, 2, n - 1)
         assert quality.range_slack({"count": n, "missing": 0}) == pytest.approx(exact, rel=0.03)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_bin_counts_equal_numpys_histogram_on_the_reference_edges(seed):
+    # values on the edges (the last one inclusive), repeated edges, ties, a handful or a million
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([0, 1, 7, 1000, 1_000_000]))
+    edges = np.histogram_bin_edges(rng.normal(0, 1, 500), bins=20)  # as the reference statistics hold them
+    edges = np.asarray(json.loads(json.dumps(edges.tolist())))
+    if seed % 3 == 1:  # edges numpy would not have drawn: its general path
+        edges = np.sort(np.concatenate([edges, edges[[3, 3, 10]]]))
+    elif seed % 3 == 2:
+        edges = np.histogram_bin_edges(np.array([4.0, 4.0]), bins=20, range=(3.5, 4.5))
+    values = rng.normal(0, 1.2, n)
+    if seed % 2:
+        values = np.concatenate([np.round(values, 1), rng.choice(edges, 50)])
+    values = values[(values >= edges[0]) & (values <= edges[-1])]
+    assert quality.bin_counts(values, edges).tolist() == np.histogram(values, bins=edges)[0].tolist()
+
+
+def test_the_shared_pass_charts_and_judges_as_each_function_alone(stats):
+    # QualityPass parses and counts each column once for its checks and its chart; the issues and
+    # charts are those of assess_quality and histograms called on their own
+    window = table(3000, seed=9)
+    window.loc[window.index[:400], "income"] = np.nan
+    window.loc[window.index[:90], "age"] = 150.0
+    window.loc[window.index[:60], "plan"] = "enterprise"
+    issues, charts = quality.assess_with_histograms(stats, window, NUMERIC, CATEGORICAL)
+    assert [(issue.check, issue.column) for issue in issues] == [
+        ("completeness", "income"), ("out_of_range", "age"), ("new_categories", "plan")]
+    for column in NUMERIC:  # numpy's own histogram of the window on the reference's edges
+        edges = np.asarray(stats[column]["histogram"]["edges"])
+        present = window[column].dropna().to_numpy()
+        inside = present[(present >= edges[0]) & (present <= edges[-1])]
+        assert charts[column] == {"edges": edges.tolist(), "counts": np.histogram(inside, edges)[0].tolist(),
+                                  "below": int((present < edges[0]).sum()),
+                                  "above": int((present > edges[-1]).sum()),
+                                  "missing": int(window[column].isna().sum())}
+    counts = window["plan"].value_counts()
+    names = stats["plan"]["categories"]
+    assert charts["plan"] == {"categories": names, "counts": [int(counts.get(n, 0)) for n in names],
+                              "other": 60, "missing": 0}

@@ -27,6 +27,27 @@ def test_statistic_and_p_value_equal_scipy_and_the_textbook_definition():
     assert result.test == "brown_forsythe"
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_brown_forsythe_equals_levene_to_1e12_on_random_samples(seed):
+    # tiny and large samples, ties, one side constant, missing values in the window
+    rng = np.random.default_rng(seed)
+    n1, n2 = (int(rng.choice([2, 3, 10, 200, 2000, 50_000])) for _ in range(2))
+    reference, current = rng.lognormal(0, 1, n1), rng.normal(0, float(rng.choice([0.5, 1.0, 3.0])), n2)
+    if seed % 4 == 1:
+        reference, current = np.round(reference), np.round(current * 2)
+    elif seed % 4 == 2:
+        reference = np.full(n1, 2.0)
+    elif seed % 4 == 3:
+        current[rng.random(n2) < 0.2] = np.nan
+    result = variance_change(reference, current)
+    finite = current[np.isfinite(current)]
+    if finite.size < 2 or (np.ptp(reference) == 0 and np.ptp(finite) == 0):
+        return
+    scipy_stat, scipy_p = stats.levene(reference, finite, center="median")
+    assert result.statistic == pytest.approx(float(scipy_stat), rel=1e-12, abs=0)
+    assert result.p_value == pytest.approx(float(scipy_p), rel=1e-12, abs=0)
+
+
 @pytest.mark.parametrize("scale, direction", [(2.0, "more"), (0.5, "less")])
 def test_doubled_or_halved_spread_is_flagged(scale, direction):
     rng = np.random.default_rng(1)

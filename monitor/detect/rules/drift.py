@@ -123,15 +123,17 @@ class _DriftStep(ColumnStep):
 
     def take(self, name: str, values) -> None:
         from monitor.drift.compare import compare_column
-        from monitor.drift.reference import as_float
+        from monitor.drift.reference import CategoryCounts, as_float
 
         options, kind = self.per_feature.get(name, self.options), self.kinds[name]
         if kind == "numeric":  # converted once; each segment's values are a plain gather of it
             values = as_float(values)
-        self.compared[name] = [
-            compare_column(group.reference, name, kind, values if group.rows is None else _rows(values, group.rows),
-                           options)
-            for group in self.groups]
+            # one segment's gather at a time (a generator): no segment's values outlive its comparison
+            parts = (values if group.rows is None else _rows(values, group.rows) for group in self.groups)
+        else:  # factorised once; each segment's counts are a bincount of its rows' codes
+            parts = CategoryCounts.of_groups(values, [group.rows for group in self.groups])
+        self.compared[name] = [compare_column(group.reference, name, kind, part, options)
+                               for group, part in zip(self.groups, parts)]
 
     def finish(self, context: WindowContext) -> list[Finding]:
         from monitor.drift.compare import corrected

@@ -28,11 +28,11 @@ class DataQuality(ColumnRule):
         stats, window, rules = context.quality_stats, context.window, context.spec.rules
         if not stats or window.empty:
             return None
-        from monitor.quality import QualityPass
+        from monitor.quality import QualityPass, WindowLayout
 
         columns = context.spec.columns
         assessment = QualityPass(
-            stats, _features(stats, window), columns.numeric, columns.categorical, quarantined=context.quarantined,
+            stats, WindowLayout(_feature_names(stats, window), len(window)), columns.numeric, columns.categorical, quarantined=context.quarantined,
             max_missing_increase=rules.missing_increase if rules.missing_increase is not None else 1.0,
             max_out_of_range=rules.out_of_range_share if rules.out_of_range_share is not None else 1.0)
         return _QualityStep(self, assessment)
@@ -69,5 +69,9 @@ class _QualityStep(ColumnStep):
         return findings
 
 
+def _feature_names(stats: dict[str, dict], window: pd.DataFrame) -> list[str]:
+    return [c for c in window.columns if c in stats or c not in _LOG_COLUMNS]
+
+
 def _features(stats: dict[str, dict], window: pd.DataFrame) -> pd.DataFrame:
-    return window[[c for c in window.columns if c in stats or c not in _LOG_COLUMNS]]
+    return window[_feature_names(stats, window)]
