@@ -14,8 +14,9 @@ database until every run has finished. Printed per size: checks/s, CPU-s per che
 processes + the PostgreSQL backends of that database, from /proc), time to the first and the last
 finished check, checks finished after 10/30/60 s, and the no-op floor's chains/s with the ratio.
 ``burst`` is the issue's other figure: 200 small checks enqueued at once (``tasks.publish.launch``
-from this process, no dispatcher). ``--fifo`` repeats the largest size with every stage at one
-priority (what Redis did before the stage priorities), to show the ordering's effect.
+from this process, no dispatcher). ``--fifo`` repeats the largest size with every run at one
+priority (what Redis did before the stage priorities), to show the ordering's effect (since a
+run's stages run back to back in one task, only forced runs and re-drives are ordered).
 """
 
 from __future__ import annotations
