@@ -14,8 +14,9 @@ database until every run has finished. Printed per size: checks/s, CPU-s per che
 processes + the PostgreSQL backends of that database, from /proc), time to the first and the last
 finished check, checks finished after 10/30/60 s, and the no-op floor's chains/s with the ratio.
 ``burst`` is the issue's other figure: 200 small checks enqueued at once (``tasks.publish.launch``
-from this process, no dispatcher). ``--fifo`` repeats the largest size with every stage at one
-priority (what Redis did before the stage priorities), to show the ordering's effect.
+from this process, no dispatcher). ``--fifo`` repeats the largest size with every run at one
+priority (what Redis did before the stage priorities), to show the ordering's effect (since a
+run's stages run back to back in one task, only forced runs and re-drives are ordered).
 """
 
 from __future__ import annotations
@@ -94,12 +95,10 @@ def run_fleet(size: int, mode: str, args, redis: Redis, folder: Path) -> Fleet:
 
 
 def _publish(mode: str, names: list[str], db_url: str) -> None:
-    """What starts the fleet: one dispatch task, or chains published from here."""
-    from celery import chain
-
+    """What starts the fleet: one dispatch task, or runs published from here."""
     from monitor.check.runs import open_check
     from monitor.db.engine import session_scope
-    from tasks.publish import CHECK_CHAIN, launch_many
+    from tasks.publish import RUN_STAGES, launch_many
     from workers.app import app
 
     if mode == "dispatch":
@@ -110,10 +109,9 @@ def _publish(mode: str, names: list[str], db_url: str) -> None:
     if mode == "burst":
         launch_many(list(zip(runs, names)))
         return
-    for run_id, name in zip(runs, names):  # fifo: every stage at priority 0, overriding the routes' priorities
-        head = {"run_id": run_id, "model": name}
-        chain(app.signature(CHECK_CHAIN[0], args=[head], immutable=True, priority=0),
-              *(app.signature(n, priority=0) for n in CHECK_CHAIN[1:])).apply_async()
+    for run_id, name in zip(runs, names):  # fifo: every run at priority 0, overriding the route's priority
+        app.signature(RUN_STAGES, args=[{"run_id": run_id, "model": name, "from": "collect"}],
+                      priority=0).apply_async()
 
 
 def _measure(result: Fleet, names: list[str], db_url: str, worker, log: Path, args) -> None:

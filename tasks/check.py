@@ -1,15 +1,24 @@
-"""The check chain: ``run_check`` opens a run, then collect -> evaluate -> detect -> alert ->
-schedule_recovery -> report, each a task that passes ``{"run_id": ...}`` along.
+"""The check run: ``run_check`` opens a run, then ``run_stages`` runs its six stages, collect ->
+evaluate -> detect -> alert -> schedule_recovery -> report, back to back in one worker process:
+one message per run, not one per stage.
 
-Each stage task is thin: ``monitor.check.stages`` claims the stage and does the work; the task
-publishes what the stage asked for (notifications, recovery actions) to the other task modules
-*by name* (``app.signature("tasks.recovery.execute", ...)``), so this module imports neither
-``tasks.alerts`` nor ``tasks.recovery``."""
+Each stage keeps its own claim and transaction (``monitor.check.stages.run_stage``): a stage that
+already succeeded returns its stored output, so a redelivered, retried or re-driven message
+resumes where its run stopped and runs no stage twice. What a stage asked for (notifications,
+recovery actions, the Graphite export) is published right after that stage committed, before the
+next one starts, to the other task modules *by name* (``app.signature("tasks.recovery.execute",
+...)``), so this module imports neither ``tasks.alerts`` nor ``tasks.recovery``.
+
+The per-stage tasks (``tasks.check.collect`` ... ``tasks.check.report``) stay for the messages an
+earlier version queued (one per stage, chained): each runs its one stage the same way and its
+chain publishes the next, so an upgrade with runs in flight loses none.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task
@@ -23,27 +32,53 @@ from monitor.db.engine import session_scope
 from monitor.recovery.schedule import mark_dispatched
 from tasks.base import BROKER_ERRORS, RELIABLE, TRANSIENT, revoke
 from tasks import publish
-from tasks.publish import launch
+from tasks.publish import RUN_STAGES, launch
 from workers.app import app
+from workers.celeryconfig import run_priority
 
 logger = logging.getLogger(__name__)
 
+#: The stages in the order a run goes through them.
+ORDER = tuple(stages.STAGES)
+
 
 class StageTask(Task):
-    """What a stage task that failed for good does to its run.
+    """What a stage task does when it fails or retries.
 
-    A permanent error (bad data, a bug) fails the run with its reason (``stages.abandon``). A
-    transient one (database or broker unreachable through every retry) does not: the run's
-    stored stages are intact, so it stays open and the sweeper re-drives it from its first
-    unfinished stage once it has made no progress for ``redrive_after`` (``monitor.check.redrive``).
-    Retries themselves do not come here, nor a retry Celery could not publish (it rejects those).
+    Which stage: the one ``run_stages`` was at (``request.stage``, set before each stage), else the
+    stage a per-stage task is named after. A permanent error (bad data, a bug) fails the run with
+    its reason (``stages.abandon``). A transient one (database or broker unreachable through every
+    retry) does not: the run's stored stages are intact, so it stays open and the sweeper re-drives
+    it from its first unfinished stage once it has made no progress for ``redrive_after``
+    (``monitor.check.redrive``). Retries themselves do not come here, nor a retry Celery could not
+    publish (it rejects those).
     """
+
+    def stage_of(self, run: dict[str, Any]) -> str:
+        current = getattr(self.request, "stage", None)
+        if current:
+            return current
+        named = self.name.rsplit(".", 1)[-1]
+        return named if named in stages.STAGES else run.get("from") or ORDER[0]
+
+    def retry(self, args=None, kwargs=None, exc=None, throw=True, eta=None, countdown=None, max_retries=None,
+              **options):
+        """A retry of ``run_stages`` (autoretry on a transient error) resumes at the stage that
+        failed, with that stage's priority: the stages before it are done and their hand-offs sent."""
+        current = getattr(self.request, "stage", None)
+        if current and args is None and kwargs is None:
+            if self.request.args:
+                args = [{**self.request.args[0], "from": current}, *self.request.args[1:]]
+            elif isinstance((self.request.kwargs or {}).get("run"), dict):
+                kwargs = {**self.request.kwargs, "run": {**self.request.kwargs["run"], "from": current}}
+            options.setdefault("priority", run_priority(current))
+        return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         run = args[0] if args else kwargs.get("run")
         if not isinstance(run, dict) or not run.get("run_id"):
             return
-        stage = self.name.rsplit(".", 1)[-1]
+        stage = self.stage_of(run)
         if stages.is_transient(exc) or isinstance(exc, TRANSIENT + BROKER_ERRORS):
             logger.warning("run %s: %s gave up on a transient error (%s: %s); the sweeper will re-drive it",
                            run["run_id"], stage, type(exc).__name__, exc)
@@ -59,7 +94,7 @@ STAGE = {**RELIABLE, "base": StageTask}
 
 @app.task(name="tasks.check.run_check", **RELIABLE)
 def run_check(model: str, trigger: str = "manual", version: str | None = None, rerun: bool = False) -> dict:
-    """Open the run for ``model``'s current window and start its chain (once per window).
+    """Open the run for ``model``'s current window and start its stages (once per window).
 
     ``celery -A workers.app call tasks.check.run_check --args='["churn"]'`` forces a check.
     """
@@ -71,53 +106,87 @@ def run_check(model: str, trigger: str = "manual", version: str | None = None, r
     return {"run_id": opened.run_id, "model": model, "created": opened.created}
 
 
-def _run(name: str, run: dict[str, Any]) -> dict[str, Any]:
-    output = stages.run_stage(get_settings(), run["run_id"], name, stages.STAGES[name])
-    return {"run_id": run["run_id"], "model": run.get("model"), name: output}
+@app.task(name=RUN_STAGES, bind=True, **STAGE)
+def run_stages(self, run: dict) -> dict:
+    """Run the stages of ``run`` from ``run["from"]`` (default ``collect``) to ``report``.
 
-
-def _done(name: str, result: dict[str, Any]) -> dict[str, Any]:
-    """The ``<stage>.after`` failpoint: the stage's work and hand-offs are done, the message unacked."""
-    failpoints.hit(get_settings().failpoints, f"{name}.after")
+    A message Redis hands out again (its worker died) starts where the database says the run
+    stopped (:func:`resume_at`), not at its ``from``. Returns every stage's output, as the
+    per-stage tasks did one at a time.
+    """
+    start = run.get("from") or ORDER[0]
+    if (self.request.delivery_info or {}).get("redelivered"):
+        start = resume_at(stages.progress(get_settings(), run["run_id"]))
+        logger.info("run %s: message redelivered, resuming at %s", run["run_id"], start)
+    result = {"run_id": run["run_id"], "model": run.get("model")}
+    for name in ORDER[ORDER.index(start):]:
+        self.request.stage = name  # for retry and on_failure
+        result[name] = _stage(name, run)
     return result
 
 
-@app.task(name="tasks.check.collect", **STAGE)
-def collect(run: dict) -> dict:
-    return _done("collect", _run("collect", run))
+def resume_at(entries: dict[str, Any] | None) -> str:
+    """Where a redelivered run goes on: its first stage that has not succeeded, or the stage
+    before it when that one hands work on and the next was never claimed (the worker may have
+    died between its commit and its publishes: they are sent again, and claimed once downstream).
+
+    >>> resume_at({})
+    'collect'
+    >>> done = {"state": "succeeded"}
+    >>> resume_at({"collect": done, "evaluate": done, "detect": done})
+    'alert'
+    >>> resume_at({"collect": done, "evaluate": done, "detect": done, "alert": done})
+    'alert'
+    >>> resume_at({"collect": done, "evaluate": done, "detect": done, "alert": done,
+    ...            "schedule_recovery": {"state": "running", "started_at": "2026-12-03T21:00:00+00:00"}})
+    'schedule_recovery'
+    """
+    entries = entries or {}
+    for index, name in enumerate(ORDER):
+        entry = entries.get(name) or {}
+        if entry.get("state") != "succeeded":
+            before = ORDER[index - 1] if index else None
+            return before if before in HAND_OFFS and not entry.get("started_at") else name
+    return ORDER[-1]
 
 
-@app.task(name="tasks.check.evaluate", **STAGE)
-def evaluate(run: dict) -> dict:
-    return _done("evaluate", _run("evaluate", run))
+def _stage(name: str, run: dict[str, Any]) -> dict[str, Any]:
+    """One stage: run it (or take its stored output), publish what it asked for, then the
+    ``<stage>.after`` failpoint (the stage's work and hand-offs done, the message unacked)."""
+    settings = get_settings()
+    output = stages.run_stage(settings, run["run_id"], name, stages.STAGES[name])
+    hand_off = HAND_OFFS.get(name)
+    if hand_off is not None:
+        hand_off(run, output)
+    failpoints.hit(settings.failpoints, f"{name}.after")
+    return output
 
 
-@app.task(name="tasks.check.detect", **STAGE)
-def detect(run: dict) -> dict:
-    return _done("detect", _run("detect", run))
-
-
-@app.task(name="tasks.check.alert", **STAGE)
-def alert(run: dict) -> dict:
-    result = _run("alert", run)
-    output = AlertResult.from_json(result["alert"])
-    _deliver(output.notifications)
-    for cancelled in output.cancelled_actions:
+def _after_alert(run: dict[str, Any], output: dict[str, Any]) -> None:
+    result = AlertResult.from_json(output)
+    _deliver(result.notifications)
+    for cancelled in result.cancelled_actions:
         revoke(cancelled["task_id"])  # best effort: the cancelled action's claim refuses it anyway
-    return _done("alert", result)
 
 
-@app.task(name="tasks.check.schedule_recovery", **STAGE)
-def schedule_recovery(run: dict) -> dict:
-    result = _run("schedule_recovery", run)
-    plan = RecoveryPlan.from_json(result["schedule_recovery"])
+def _after_schedule_recovery(run: dict[str, Any], output: dict[str, Any]) -> None:
+    plan = RecoveryPlan.from_json(output)
     _deliver(plan.notifications)  # a failed recovery escalates
     for action in plan.actions:
         sent = app.signature("tasks.recovery.execute", args=[action["id"]]).apply_async(
             eta=dt.datetime.fromisoformat(action["eta"]))
         with session_scope(get_settings().effective_database_url) as session:
             mark_dispatched(session, action["id"], sent.id)
-    return _done("schedule_recovery", result)
+
+
+def _after_report(run: dict[str, Any], output: dict[str, Any]) -> None:
+    if get_settings().graphite_host:  # on the alerts queue: a dead carbon never holds up the check
+        publish.export_graphite(run["run_id"])
+
+
+#: What a stage's task publishes once the stage committed (and again if its message comes back).
+HAND_OFFS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    "alert": _after_alert, "schedule_recovery": _after_schedule_recovery, "report": _after_report}
 
 
 def _deliver(notification_ids: list[int]) -> None:
@@ -126,9 +195,36 @@ def _deliver(notification_ids: list[int]) -> None:
         app.signature("tasks.alerts.deliver", args=[notification_id]).apply_async()
 
 
+def _one(name: str, run: dict[str, Any]) -> dict[str, Any]:
+    """A per-stage message of an earlier version: its one stage; its chain publishes the next."""
+    return {"run_id": run["run_id"], "model": run.get("model"), name: _stage(name, run)}
+
+
+@app.task(name="tasks.check.collect", **STAGE)
+def collect(run: dict) -> dict:
+    return _one("collect", run)
+
+
+@app.task(name="tasks.check.evaluate", **STAGE)
+def evaluate(run: dict) -> dict:
+    return _one("evaluate", run)
+
+
+@app.task(name="tasks.check.detect", **STAGE)
+def detect(run: dict) -> dict:
+    return _one("detect", run)
+
+
+@app.task(name="tasks.check.alert", **STAGE)
+def alert(run: dict) -> dict:
+    return _one("alert", run)
+
+
+@app.task(name="tasks.check.schedule_recovery", **STAGE)
+def schedule_recovery(run: dict) -> dict:
+    return _one("schedule_recovery", run)
+
+
 @app.task(name="tasks.check.report", **STAGE)
 def report(run: dict) -> dict:
-    result = _run("report", run)
-    if get_settings().graphite_host:  # on the alerts queue: a dead carbon never holds up the check
-        publish.export_graphite(run["run_id"])
-    return _done("report", result)
+    return _one("report", run)

@@ -6,9 +6,9 @@ so this module and its callers import no task module: ``tasks/check.py`` and
 ``tasks/recovery.py`` do not import each other, and a process that only publishes (the API, the
 CLI) need not import every task. Routing to queues follows the names (``workers/celeryconfig.py``).
 
->>> from tasks.publish import CHECK_CHAIN
->>> CHECK_CHAIN[0], CHECK_CHAIN[-1]
-('tasks.check.collect', 'tasks.check.report')
+>>> from tasks.publish import RUN_STAGES
+>>> RUN_STAGES
+'tasks.check.run_stages'
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-from celery import chain
-
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
 from monitor.recovery import schedule
@@ -26,16 +24,13 @@ from monitor.registry import on_model_update
 from tasks.base import BROKER_ERRORS, revoke
 from workers import queued_runs
 from workers.app import app
-from workers.celeryconfig import PRIORITY_FORCED
+from workers.celeryconfig import RUN_STAGES, run_priority
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHECK_CHAIN", "deliver", "enqueue_check", "export_graphite", "launch", "launch_many", "register_version", "revoke", "send_approved",
+__all__ = ["RUN_STAGES", "deliver", "enqueue_check", "export_graphite", "launch", "launch_many", "register_version", "revoke", "send_approved",
            "send_recovery", "send_verification"]
 
-#: The stages of a check run, in order; each passes ``{"run_id": ...}`` to the next.
-CHECK_CHAIN = tuple(f"tasks.check.{stage}" for stage in
-                    ("collect", "evaluate", "detect", "alert", "schedule_recovery", "report"))
 
 
 def enqueue_check(model: str, *, trigger: str = "manual", version: str | None = None,
@@ -47,20 +42,21 @@ def enqueue_check(model: str, *, trigger: str = "manual", version: str | None = 
 
 
 def launch(run_id: str, model: str, from_stage: str = "collect", *, forced: bool = False) -> str:
-    """Publish the chain of a run that is already open; returns the id of its last task.
+    """Publish the stages of a run that is already open: one ``RUN_STAGES`` message, whose one
+    argument is ``{"run_id", "model", "from": stage}``; returns its task id.
 
-    ``from_stage`` is where the sweeper re-drives a lost chain (``monitor.check.redrive``): the
-    stages before it succeeded and are not sent again; a stage a late original already finished
-    returns its stored output, so a re-drive racing the original changes nothing. A ``forced`` run
-    (a person or a registry asked for it) starts ahead of the scheduled fleet's collects
-    (``workers.celeryconfig.STAGE_PRIORITIES``), re-driven or not; a later stage keeps its own
-    priority, which is already ahead of every collect. A published ``collect`` is noted in the
-    broker (``workers.queued_runs``) so that the sweeper leaves a run waiting in a long queue alone.
-    Chains go out through the app's pool of broker connections (Celery's ``chain.apply_async``
-    ignores a ``producer`` argument), and the note through the same broker.
+    ``from_stage`` is where the sweeper re-drives a lost run (``monitor.check.redrive``): the
+    stages before it succeeded and are not run again; a stage a late original already finished
+    returns its stored output, so a re-drive racing the original changes nothing. The message
+    carries the priority of the stage it starts at (``workers.celeryconfig.run_priority``): a
+    re-driven run goes ahead of new collects, and a ``forced`` run (a person or a registry asked
+    for it) starts ahead of the scheduled fleet's collects, re-driven or not. A run published from
+    ``collect`` is noted in the broker (``workers.queued_runs``) so that the sweeper leaves a run
+    waiting in a long queue alone. Messages go out through the app's pool of broker connections,
+    and the note through the same broker.
     """
     if from_stage != "collect":
-        return _publish_chain(run_id, model, from_stage, forced)
+        return _publish_run(run_id, model, from_stage, forced)
     return _noted_and_published([(run_id, model)], forced)[0]
 
 
@@ -71,15 +67,15 @@ def launch_many(runs: list[tuple[str, str]]) -> int:
 
 
 def _noted_and_published(runs: list[tuple[str, str]], forced: bool) -> list[str]:
-    """Publish the runs' chains, then note their collects in the broker, in one round trip. The
-    note goes after the message, so a replica promoted after a failover that has a note has its
-    message too. A worker may run a collect before its note is written: that note then outlives
-    its run (harmless, a started run's note is never read) until it is pruned after
-    ``redrive_queued_after``. A publish that fails still notes the chains it sent, then raises."""
+    """Publish the runs' messages, then note them in the broker, in one round trip. The note goes
+    after the message, so a replica promoted after a failover that has a note has its message too.
+    A worker may start a run before its note is written: that note then outlives its run
+    (harmless, a started run's note is never read) until it is pruned after
+    ``redrive_queued_after``. A publish that fails still notes the runs it sent, then raises."""
     task_ids: list[str] = []
     try:
         for run_id, model in runs:
-            task_ids.append(_publish_chain(run_id, model, "collect", forced))
+            task_ids.append(_publish_run(run_id, model, "collect", forced))
     finally:
         if task_ids:
             with app.producer_or_acquire() as producer:
@@ -87,12 +83,9 @@ def _noted_and_published(runs: list[tuple[str, str]], forced: bool) -> list[str]
     return task_ids
 
 
-def _publish_chain(run_id: str, model: str, from_stage: str, forced: bool) -> str:
-    head = {"run_id": run_id, "model": model}
-    first, *rest = CHECK_CHAIN[CHECK_CHAIN.index(f"tasks.check.{from_stage}"):]
-    options = {"priority": PRIORITY_FORCED} if forced and from_stage == "collect" else {}
-    return chain(app.signature(first, args=[head], immutable=True, **options),
-                 *(app.signature(name) for name in rest)).apply_async().id
+def _publish_run(run_id: str, model: str, from_stage: str, forced: bool) -> str:
+    head = {"run_id": run_id, "model": model, "from": from_stage}
+    return app.signature(RUN_STAGES, args=[head], priority=run_priority(from_stage, forced)).apply_async().id
 
 
 def deliver(notification_id: int) -> str:

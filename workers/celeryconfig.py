@@ -28,26 +28,42 @@ ROUTES = {
 }
 
 
-#: Redis priority of each check stage (0 = taken first). A started run's next stage goes before
-#: any new run's collect, so with a fleet due at once checks finish from the first seconds instead
-#: of every collect running before any evaluate; among started runs, the later stage goes first,
-#: so the runs nearest their end finish first. A forced or registry check's collect
-#: (``PRIORITY_FORCED``, ``tasks.publish.launch``) goes ahead of the scheduled fleet's collects
-#: and behind every started run.
+#: Redis priority of a check run's message by the stage it starts at (0 = taken first). A run's
+#: stages run back to back in one task (``tasks.check.run_stages``, from ``collect``), so a started
+#: run never waits behind new collects; a run that goes on from a later stage (a transient error's
+#: retry, a sweeper's re-drive) goes before any new run's collect, and the later its stage, the
+#: sooner. A forced or registry check's collect (``PRIORITY_FORCED``, ``tasks.publish.launch``)
+#: goes ahead of the scheduled fleet's collects and behind every started run. Keyed by the
+#: per-stage task names, which keep these priorities for messages an earlier version queued.
 STAGE_PRIORITIES = {"tasks.check.collect": 9, "tasks.check.evaluate": 6, "tasks.check.detect": 4,
                     "tasks.check.alert": 2, "tasks.check.schedule_recovery": 2, "tasks.check.report": 0}
 PRIORITY_FORCED = 8
 PRIORITY_STEPS = [0, 2, 4, 6, 8, 9]
+#: The task that runs a check run's stages back to back in one worker process (``tasks/check.py``).
+RUN_STAGES = "tasks.check.run_stages"
+
+
+def run_priority(stage: str, forced: bool = False) -> int:
+    """The priority of a run's message that starts at ``stage``.
+
+    >>> run_priority("collect"), run_priority("collect", forced=True), run_priority("detect", forced=True)
+    (9, 8, 4)
+    """
+    if forced and stage == "collect":
+        return PRIORITY_FORCED
+    return STAGE_PRIORITIES[f"tasks.check.{stage}"]
 
 
 def _stage_priority_routes() -> dict[str, dict[str, Any]]:
-    """Exact routes for the check stages (they win over the ``tasks.check.*`` pattern) carrying
-    each stage's priority; every other message has none, which Redis files under 0 (first).
+    """Exact routes for the check run and the per-stage tasks (they win over the ``tasks.check.*``
+    pattern) carrying their priority; every other message has none, which Redis files under 0
+    (first). A publisher that names a priority (``tasks.publish.launch``, a retry) overrides it.
 
     Only Redis honours it: kombu keeps one list per ``priority_steps`` value and BRPOPs them in
     order. The embedded filesystem broker ignores priorities and gives FIFO order.
     """
-    return {name: {"queue": "checks", "priority": priority} for name, priority in STAGE_PRIORITIES.items()}
+    routes = {name: {"queue": "checks", "priority": priority} for name, priority in STAGE_PRIORITIES.items()}
+    return {**routes, RUN_STAGES: {"queue": "checks", "priority": run_priority("collect")}}
 
 
 def _embedded_broker_options(settings: Settings) -> dict[str, Any]:

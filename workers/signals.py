@@ -13,6 +13,7 @@ from celery.signals import (beat_init, task_postrun, task_received, worker_init,
 from monitor.config import get_settings
 from monitor.db import engine
 from monitor.db.migrate import upgrade
+from workers.celeryconfig import RUN_STAGES
 
 logger = logging.getLogger("modelwatch.workers")
 
@@ -68,19 +69,26 @@ def _stop_host_metrics(**_: object) -> None:
         _samplers.pop().stop()
 
 
-COLLECT = "tasks.check.collect"
+COLLECT = "tasks.check.collect"  # a per-stage message an earlier version queued
+
+
+def _started_run(name: str | None, args) -> str | None:
+    """The run id of a message that starts a run at ``collect`` (the one its note stands for)."""
+    if name not in (COLLECT, RUN_STAGES) or not args or not isinstance(args[0], dict):
+        return None
+    if name == RUN_STAGES and (args[0].get("from") or "collect") != "collect":
+        return None
+    return args[0].get("run_id") or None
 
 
 @task_postrun.connect
 def _forget_queued_run(sender=None, args=None, **_: object) -> None:
-    """After ``collect`` ran (done, retrying or failed), its run is no longer waiting in the queue:
-    from now on its stages' own times say whether it moves (``monitor.check.redrive``). After, not
-    before: until ``collect`` has marked itself started, the note is what keeps the sweeper away.
-    A note that cannot be dropped (the broker just went away) is harmless: a started run's note is
-    never read, and old notes are pruned."""
-    if getattr(sender, "name", None) != COLLECT or not args or not isinstance(args[0], dict):
-        return
-    run_id = args[0].get("run_id")
+    """After a run's ``collect`` ran (its stages done, retrying or failed), the run is no longer
+    waiting in the queue: from now on its stages' own times say whether it moves
+    (``monitor.check.redrive``). After, not before: until ``collect`` has marked itself started,
+    the note is what keeps the sweeper away. A note that cannot be dropped (the broker just went
+    away) is harmless: a started run's note is never read, and old notes are pruned."""
+    run_id = _started_run(getattr(sender, "name", None), args)
     if not run_id:
         return
     from workers import queued_runs
@@ -93,13 +101,11 @@ def _forget_queued_run(sender=None, args=None, **_: object) -> None:
 def _forget_fetched_run(request=None, **_: object) -> None:
     """On the embedded (filesystem) broker a fetched message is gone from the broker's folder for
     good: kombu deletes the file when it hands it over and cannot restore it if this worker dies.
-    So there the note goes when ``collect`` is fetched, not when it has run; a run whose fetched
+    So there the note goes when a run's ``collect`` is fetched, not when it has run; a run whose fetched
     collect dies with its worker is then judged by time and re-driven, instead of being taken for
     one still queued. (On Redis an unacknowledged message comes back, so its note stays.)"""
-    if request is None or getattr(request, "name", None) != COLLECT:
-        return
-    args = request.args or ()
-    if not args or not isinstance(args[0], dict) or not args[0].get("run_id"):
+    run_id = _started_run(getattr(request, "name", None), request.args if request is not None else None)
+    if not run_id:
         return
     from workers import queued_runs
 
@@ -107,4 +113,4 @@ def _forget_fetched_run(request=None, **_: object) -> None:
     if app is None or not str(app.conf.broker_url or "").startswith("filesystem"):
         return  # on Redis nothing to do here: no pool connection taken in the consumer's loop
     with app.pool.acquire(block=True) as connection:
-        queued_runs.discard(args[0]["run_id"], connection)
+        queued_runs.discard(run_id, connection)

@@ -58,6 +58,13 @@ def abandon(settings: Settings, run_id: str, name: str, reason: str) -> bool:
         return True
 
 
+def progress(settings: Settings, run_id: str) -> dict[str, Any]:
+    """The run's per-stage entries (``check_runs.stages``), read alone and without a lock: where a
+    redelivered run resumes (``tasks.check.resume_at``); each stage's claim then decides for itself."""
+    with session_scope(settings.effective_database_url) as session:
+        return session.scalar(select(CheckRun.stages).where(CheckRun.id == run_id)) or {}
+
+
 def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict[str, Any]:
     """Run one stage with its bookkeeping: state, attempts, duration, and the failure reason.
 
