@@ -113,7 +113,7 @@ def build_summary(session: Session, run: CheckRun,
     detection = DetectResult.from_json(run.results)
     baseline = evaluated.baseline if evaluated else {}
     kpis = {}
-    for value in store_runs.kpis_of(session, run.id):
+    for value in store_runs.kpis_of(session, run.id, segment=""):  # each segment's are under "segments"
         kpis[value.name] = kpi_entry(value.name, value.value, value.baseline)
     if report is store_runs.UNREAD:
         report = store_runs.report_of(session, run.id)

@@ -210,8 +210,12 @@ def save_kpis(session: Session, run: CheckRun,
         session.execute(KpiValue.__table__.insert(), rows)
 
 
-def kpis_of(session: Session, run_id: str) -> list[KpiValue]:
-    return list(session.scalars(select(KpiValue).where(KpiValue.run_id == run_id).order_by(KpiValue.id)))
+def kpis_of(session: Session, run_id: str, segment: str | None = None) -> list[KpiValue]:
+    """The run's KPI rows; only the whole window's (``segment=""``) or one segment's when given."""
+    statement = select(KpiValue).where(KpiValue.run_id == run_id)
+    if segment is not None:
+        statement = statement.where(KpiValue.segment == segment)
+    return list(session.scalars(statement.order_by(KpiValue.id)))
 
 
 def save_findings(session: Session, run: CheckRun, evaluations: list[RuleEvaluation]) -> None:
