@@ -33,12 +33,13 @@ from monitor.store.common import for_update
 @dataclass
 class AlertChanges:
     """What applying a run changed. ``applied`` is False when the run had been applied before (no
-    change now); when True, ``notifications`` are all the run's pending notifications."""
+    change now); when True, ``notifications`` are all the run's pending notifications. Two values
+    compare by their changes only."""
 
     fired: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     notifications: list[int] = field(default_factory=list)
-    applied: bool = False
+    applied: bool = field(default=False, compare=False)
 
 
 def _open_alerts(session: Session, model_id: int) -> dict[tuple[str, str], Alert]:
