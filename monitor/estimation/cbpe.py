@@ -273,8 +273,14 @@ def estimate(scores, *, calibrator: Calibrator | None = None, threshold: float =
     sampled = _bootstrap(p, predicted, ranks, draws, np.random.default_rng(seed))
     tail = (1 - confidence) / 2 * 100
     lower, upper = {}, {}
+    every = np.stack([sampled[name] for name in KPIS])
+    if np.isfinite(every).all():  # the usual case: all five bands in one call (each row's as alone)
+        bands = dict(zip(KPIS, np.percentile(every, [tail, 100 - tail], axis=1).T))
+    else:
+        bands = {name: np.percentile(values, [tail, 100 - tail]) if len(values) else (math.nan, math.nan)
+                 for name, values in ((name, sampled[name][np.isfinite(sampled[name])]) for name in KPIS)}
+    del every
     for name in KPIS:
-        values = sampled[name][np.isfinite(sampled[name])]
-        low, high = np.percentile(values, [tail, 100 - tail]) if len(values) else (math.nan, math.nan)
+        low, high = bands[name]
         lower[name], upper[name] = _clean(low), _clean(high)
     return Estimate({name: _clean(float(value)) for name, value in expected.items()}, lower, upper, n, confidence)

@@ -211,7 +211,8 @@ def test_midranks_are_scipys_rankdata_exactly(seed):
 @pytest.mark.parametrize("n", [3, 200, 1999, 2500, 20_000])
 def test_bigger_bootstrap_chunks_draw_the_same_labels_and_bands_as_chunks_of_fifty(monkeypatch, calibrator, n):
     """A small window's draws in one chunk (``CELLS``) give exactly what chunks of ``CHUNK`` gave:
-    the Generator fills arrays in C order; the bands are the draws' percentiles."""
+    the Generator fills arrays in C order. The bands (one percentile call for all five KPIs when
+    every draw is finite) are each KPI's percentiles alone; n = 3 has NaN AUCs, the other path."""
     rng = np.random.default_rng(n)
     scores = rng.beta(2, 2, n)
     predictions = (scores > 0.5) if n > 3 else np.array([True, True, True])  # n = 3: one class, AUC NaN
