@@ -25,7 +25,7 @@ from monitor.alerts import notify
 from monitor.alerts.policy import OPEN_STATES
 from monitor.db.schema import Alert, CheckRun, Finding, Model, Notification, utcnow
 from monitor.spec import ModelSpec
-from monitor.store.common import for_update
+from monitor.store.common import begin_write, for_update
 
 #: States of an open alert: at most one per (model, rule, segment) (``uq_alerts_open``).
 
@@ -69,10 +69,16 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
         return changes
     # Two runs of one model (consecutive windows on two workers) may apply at once: the FOR UPDATE
     # in _open_alert locks no row while the alert does not exist yet, so both would insert it and
-    # one would fail on uq_alerts_open. Locking the model row makes them take turns. (SQLite has no
-    # row locks: for_update takes the database's write lock, so the read itself would add nothing.)
+    # one would fail on uq_alerts_open. Locking the model row makes them take turns (SQLite has no
+    # row locks: there the database's write lock does).
     if session.get_bind().dialect.name == "postgresql":
         session.execute(for_update(select(Model.id).where(Model.id == run.model_id), session))
+    else:
+        # SQLite: the run was read before this transaction took the write lock, so another copy of
+        # the stage may have applied it meanwhile (PostgreSQL's lock_run holds the run's row instead)
+        begin_write(session)
+        if session.scalar(select(CheckRun.alerts_applied).where(CheckRun.id == run.id)):
+            return changes
     now = utcnow()
     open_alerts = _open_alerts(session, run.model_id)
     findings = [*findings, *_expand_wildcards(run, findings, open_alerts)]

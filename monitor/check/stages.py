@@ -145,7 +145,7 @@ def alert(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]
     notifications = changes.notifications if changes.applied else lifecycle.pending_notifications(session, run.id)
     return AlertResult(fired=changes.fired, resolved=changes.resolved,
                        cancelled_actions=[{"id": a.id, "task_id": a.celery_task_id} for a in cancelled],
-                       notifications=notifications).to_json()
+                       notifications=notifications, applied=changes.applied).to_json()
 
 
 def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
@@ -166,16 +166,18 @@ def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> di
 
 
 def _fired_alerts(session: Session, run: CheckRun) -> list[Alert]:
-    """The alerts this run raised that are still open. The alert stage's stored output names the
-    ones it raised (it alone makes alerts whose ``first_run_id`` is this run, before this stage):
-    none, the usual case, needs no query; without that output, they are found by ``first_run_id``."""
-    output = ((run.stages or {}).get("alert") or {}).get("output")
-    if output is None:
+    """The alerts this run raised that are still open. When the alert stage's stored output is of
+    the copy that applied the run, it names them all (that stage alone makes alerts whose
+    ``first_run_id`` is this run, before this stage): none, the usual case, needs no query.
+    Otherwise (an output of a copy that found the run applied already, or none) they are found by
+    ``first_run_id``."""
+    output = AlertResult.from_json(((run.stages or {}).get("alert") or {}).get("output") or {})
+    if not output.applied:
         raised = Alert.first_run_id == run.id
-    elif not AlertResult.from_json(output).fired:
+    elif not output.fired:
         return []
     else:
-        raised = Alert.id.in_(AlertResult.from_json(output).fired)
+        raised = Alert.id.in_(output.fired)
     return list(session.scalars(select(Alert).where(raised, Alert.state.in_(OPEN_STATES))))
 
 

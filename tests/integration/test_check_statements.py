@@ -21,9 +21,9 @@ pytestmark = pytest.mark.integration
 
 #: statements of a small model's first check (an alert fires) and of its next one (it stays open),
 #: run in one process: run_stage's claims and marks included, BEGIN IMMEDIATE counted on SQLite.
-#: Measured 70 / 62 and 64 / 56 (main before branch sqlcut: 89 / 83 and 82 / 76); one more allowed
+#: Measured 71 / 63 and 64 / 56 (main before branch sqlcut: 89 / 83 and 82 / 76); one more allowed
 #: for reading the reference profile's row when this process has not cached it.
-BUDGET = {"sqlite": (71, 63), "postgresql": (65, 57)}
+BUDGET = {"sqlite": (72, 64), "postgresql": (65, 57)}
 
 
 def _check(url: str, name: str) -> tuple[str, list[tuple[str, str]]]:
