@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import delete, event as sa_event, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from monitor.db.schema import Alert, CheckRun, Event, Model, RecoveryAction, utcnow
 
@@ -101,9 +102,15 @@ def action_event(session: Session, type: str, action_id: int, **extra: Any) -> E
 
 
 def model_name(session: Session, model_id: int | None) -> str | None:
-    """The name the stream filters on (events outlive ids in a reader's mind, names are what it knows)."""
+    """The name the stream filters on (events outlive ids in a reader's mind, names are what it knows).
+
+    From the session when it holds the model's row already (a check stage's ``lock_run`` reads it
+    with the run), else one small SELECT."""
     if model_id is None:
         return None
+    loaded = session.identity_map.get(identity_key(Model, model_id))
+    if loaded is not None:
+        return loaded.name
     return session.scalar(select(Model.name).where(Model.id == model_id))
 
 

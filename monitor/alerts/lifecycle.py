@@ -14,6 +14,7 @@ newer run raised. A run is applied once (``alerts_applied``).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -24,16 +25,21 @@ from monitor.alerts import notify
 from monitor.alerts.policy import OPEN_STATES
 from monitor.db.schema import Alert, CheckRun, Finding, Model, Notification, utcnow
 from monitor.spec import ModelSpec
-from monitor.store.common import for_update
+from monitor.store.common import begin_write, for_update
 
 #: States of an open alert: at most one per (model, rule, segment) (``uq_alerts_open``).
 
 
 @dataclass
 class AlertChanges:
+    """What applying a run changed. ``applied`` is False when the run had been applied before (no
+    change now); when True, ``notifications`` are all the run's pending notifications. Two values
+    compare by their changes only."""
+
     fired: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     notifications: list[int] = field(default_factory=list)
+    applied: bool = field(default=False, compare=False)
 
 
 def _open_alerts(session: Session, model_id: int) -> dict[tuple[str, str], Alert]:
@@ -42,11 +48,16 @@ def _open_alerts(session: Session, model_id: int) -> dict[tuple[str, str], Alert
     return {(alert.rule, alert.segment): alert for alert in session.scalars(for_update(statement, session))}
 
 
-def _newer_episode(session: Session, run: CheckRun, finding: Finding) -> bool:
-    """Did a newer run already decide this rule (e.g. resolve it)? Then a late old run must not re-fire it."""
-    newest = session.scalar(select(func.max(Alert.last_window_end)).where(
-        Alert.model_id == run.model_id, Alert.rule == finding.rule, Alert.segment == finding.segment))
-    return newest is not None and newest > run.window_end
+def _newest_windows(session: Session, run: CheckRun, findings: list[Finding]) -> dict[tuple[str, str], dt.datetime]:
+    """The newest ``last_window_end`` of any alert (open or not) per (rule, segment) of the firing
+    ``findings``, in one query: did a newer run already decide a rule (e.g. resolve it)? Then a late
+    old run must not re-fire it. The alerts this run inserts end at its own window, so they never
+    change the answer for the rest of the run."""
+    rules = sorted({f.rule for f in findings if f.status == "firing"})
+    rows = session.execute(select(Alert.rule, Alert.segment, func.max(Alert.last_window_end))
+                           .where(Alert.model_id == run.model_id, Alert.rule.in_(rules))
+                           .group_by(Alert.rule, Alert.segment))
+    return {(rule, segment): newest for rule, segment, newest in rows}
 
 
 def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: list[Finding],
@@ -58,11 +69,20 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
         return changes
     # Two runs of one model (consecutive windows on two workers) may apply at once: the FOR UPDATE
     # in _open_alert locks no row while the alert does not exist yet, so both would insert it and
-    # one would fail on uq_alerts_open. Locking the model row makes them take turns.
-    session.execute(for_update(select(Model.id).where(Model.id == run.model_id), session))
+    # one would fail on uq_alerts_open. Locking the model row makes them take turns (SQLite has no
+    # row locks: there the database's write lock does).
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(for_update(select(Model.id).where(Model.id == run.model_id), session))
+    else:
+        # SQLite: the run was read before this transaction took the write lock, so another copy of
+        # the stage may have applied it meanwhile (PostgreSQL's lock_run holds the run's row instead)
+        begin_write(session)
+        if session.scalar(select(CheckRun.alerts_applied).where(CheckRun.id == run.id)):
+            return changes
     now = utcnow()
-    findings = [*findings, *_expand_wildcards(session, run, findings)]
     open_alerts = _open_alerts(session, run.model_id)
+    findings = [*findings, *_expand_wildcards(run, findings, open_alerts)]
+    newest = None  # read at the first firing finding without an open alert
     for finding in findings:
         if finding.status not in ("firing", "ok") or finding.segment == "*":
             continue
@@ -71,9 +91,11 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
             continue
         severity = spec.alerting.severity_for(finding.rule, finding.kind, finding.severity)
         if finding.status == "firing":
-            if alert is None and _newer_episode(session, run, finding):
-                continue
             if alert is None:
+                newest = _newest_windows(session, run, findings) if newest is None else newest
+                decided = newest.get((finding.rule, finding.segment))
+                if decided is not None and decided > run.window_end:
+                    continue
                 alert = Alert(model_id=run.model_id, rule=finding.rule, kind=finding.kind,
                               segment=finding.segment, state="firing", severity=severity,
                               message=finding.message, value=finding.value, baseline=finding.baseline,
@@ -100,25 +122,26 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
                 events.alert_event(session, "alert.resolved", alert)
     session.flush()
     changes.notifications = notify.plan(session, run, spec, changes.resolved, report_url)
-    run.alerts_applied = True
-    session.flush()
+    run.alerts_applied = True  # written with the stage's own update of the run, in this transaction
+    changes.applied = True
     return changes
 
 
-def _expand_wildcards(session: Session, run: CheckRun, findings: list[Finding]) -> list[Finding]:
+def _expand_wildcards(run: CheckRun, findings: list[Finding], open_alerts: dict[tuple[str, str], Alert]
+                      ) -> list[Finding]:
     """An ``ok`` finding with segment ``*`` clears every open alert of its rule that this run did
-    not find again: a data-quality check that found nothing wrong resolves its old issues."""
+    not find again: a data-quality check that found nothing wrong resolves its old issues.
+    ``open_alerts`` are the model's open alerts, as read (and locked) for this run."""
     wildcard = {f.rule: f for f in findings if f.segment == "*" and f.status == "ok"}
     if not wildcard:
         return []
     seen = {(f.rule, f.segment) for f in findings}
-    open_alerts = session.scalars(select(Alert).where(Alert.model_id == run.model_id, Alert.state.in_(OPEN_STATES),
-                                                      Alert.rule.in_(list(wildcard))))
     return [Finding(run_id=run.id, model_id=run.model_id, rule=a.rule, kind=a.kind, segment=a.segment,
                     status="ok", severity=a.severity, metric=wildcard[a.rule].metric, value=None,
                     baseline=None, threshold=None, message=f"{a.segment}: {wildcard[a.rule].message}",
                     details={})
-            for a in open_alerts if (a.rule, a.segment) not in seen]
+            for a in sorted(open_alerts.values(), key=lambda a: a.id)
+            if a.rule in wildcard and (a.rule, a.segment) not in seen]
 
 
 def pending_notifications(session: Session, run_id: str) -> list[int]:

@@ -28,11 +28,12 @@ HISTORY_LIMIT = 60
 
 def load_context(session: Session, run: CheckRun, spec: ModelSpec, evaluated: EvaluateResult) -> WindowContext:
     """The window, its reference, the KPI history and the interaction reference, read once."""
-    reference = store_models.reference_for(session, run.model_id, run.version)
+    reference = store_models.run_reference(session, run)
     profile = reference.profile if reference else {}
     # read column by column (a feature when a rule asks for it), never the whole window at once
     window = logs.window_view(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark)
     history_names = [*evaluated.kpis, *SERVICE_KPIS, *RATE_KPIS]
+    check_number, quarantined = store_runs.check_number_and_quarantined(session, run)
     return WindowContext(
         spec=spec, window=window, frame=window_frame(window, spec),
         kpis=evaluated.kpis, labelled_rows=evaluated.labelled_rows, baseline=evaluated.baseline,
@@ -42,9 +43,9 @@ def load_context(session: Session, run: CheckRun, spec: ModelSpec, evaluated: Ev
         drift_reference=reference.drift_reference if reference else None,
         reference_sample=reference.sample.copy(deep=False) if reference else pd.DataFrame.from_records([]),
         quality_stats=profile.get("quality"),
-        quarantined=logs.quarantined_between(session, run.model_id, run.window_start, run.window_end),
+        quarantined=quarantined,
         kpi_history=store_runs.kpi_history(session, run.model_id, history_names, limit=HISTORY_LIMIT),
-        streaming=open_alarms(session, run), check_number=store_runs.check_number(session, run))
+        streaming=open_alarms(session, run), check_number=check_number)
 
 
 def _interaction_reference(session: Session, run: CheckRun, spec: ModelSpec, counts: dict | None):

@@ -34,7 +34,7 @@ def evaluate_window(session: Session, run: CheckRun, spec: ModelSpec) -> Evaluat
     """Every KPI of the run's frozen window, against the version's reference baseline."""
     window = logs.load_window(session, run.model_id, run.window_start, run.window_end, run.version, run.watermark,
                               columns=[*logs.SMALL_COLUMNS, *spec.columns.segments])  # no feature needed here
-    reference = store_models.reference_for(session, run.model_id, run.version)
+    reference = store_models.run_reference(session, run)
     result = compute_window(window, spec, reference.profile if reference else {},
                             dict(reference.baseline_kpis) if reference else {},
                             (run.window_end - run.window_start).total_seconds())

@@ -98,22 +98,25 @@ class DetectResult:
 @dataclass(frozen=True)
 class AlertResult:
     """The alert stage's output, which its task acts on: notifications to deliver and the Celery
-    tasks of recovery actions cancelled because their alert resolved (to revoke)."""
+    tasks of recovery actions cancelled because their alert resolved (to revoke). ``applied``:
+    this stage applied the run's findings (so ``fired`` is every alert the run raised); False when
+    they had been applied before, None in an output stored before the field existed."""
 
     fired: list[int]
     resolved: list[int]
     cancelled_actions: list[dict[str, Any]]  # {"id", "task_id"}
     notifications: list[int]
+    applied: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"fired": self.fired, "resolved": self.resolved, "cancelled_actions": self.cancelled_actions,
-                "notifications": self.notifications}
+                "notifications": self.notifications, "applied": self.applied}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "AlertResult":
         return cls(fired=list(data.get("fired") or []), resolved=list(data.get("resolved") or []),
                    cancelled_actions=list(data.get("cancelled_actions") or []),
-                   notifications=list(data.get("notifications") or []))
+                   notifications=list(data.get("notifications") or []), applied=data.get("applied"))
 
 
 @dataclass(frozen=True)

@@ -32,17 +32,17 @@ def open_check(session: Session, model_name: str, *, trigger: str, version: str 
     if trigger not in TRIGGERS:
         raise ValueError(f"trigger must be one of {TRIGGERS}, got {trigger!r}")
     now = now or utcnow()
-    model = store_models.get_model(session, model_name)
     if version is None:
-        serving = store_models.serving_version(session, model.id)
-        version = serving.version if serving else None
+        model, version = store_models.get_model_and_serving(session, model_name)
+    else:
+        model = store_models.get_model(session, model_name)
     if trigger == "schedule":
         start, end = scheduled_window(now, model.every_seconds, model.window_seconds)
     else:
         start, end = window_ending_now(now, model.window_seconds)
-    run, created = store_runs.open_run(session, model_id=model.id, model_name=model.name, version=version,
-                                       trigger=trigger, start=start, end=end, rerun=rerun)
-    return OpenedRun(run.id, model.name, created)
+    run_id, created = store_runs.open_run_id(session, model_id=model.id, model_name=model.name, version=version,
+                                             trigger=trigger, start=start, end=end, rerun=rerun)
+    return OpenedRun(run_id, model.name, created)
 
 
 def withdraw(session: Session, run_id: str) -> bool:

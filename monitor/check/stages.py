@@ -126,9 +126,8 @@ def evaluate(session: Session, run: CheckRun, settings: Settings) -> dict[str, A
     """The window's KPIs (``monitor.check.evaluate``), stored as KPI rows and as the run's result."""
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
     result = evaluate_window(session, run, spec)
-    store_runs.save_kpis(session, run, all_kpis(result), result.baseline)
-    for segment, part in result.segments.items():
-        store_runs.save_kpis(session, run, part.kpis, part.baseline, segment=segment)
+    parts = {segment: (part.kpis, part.baseline) for segment, part in result.segments.items()}
+    store_runs.save_kpis(session, run, {"": (all_kpis(result), result.baseline), **parts})
     store_runs.save_results(run, result.to_json())
     return {"kpis": sum(v is not None for v in result.kpis.values()), "labelled_rows": result.labelled_rows}
 
@@ -148,32 +147,54 @@ def alert(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]
     report_url = f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report"
     changes = lifecycle.apply_findings(session, run, spec, store_runs.findings_of(session, run.id), report_url)
     cancelled = schedule.cancel_for_alerts(session, changes.resolved, run.id)
+    # applied now: its notifications are the run's pending ones (an earlier application would have
+    # committed with alerts_applied); applied before: re-enqueue what is still pending
+    notifications = changes.notifications if changes.applied else lifecycle.pending_notifications(session, run.id)
     return AlertResult(fired=changes.fired, resolved=changes.resolved,
                        cancelled_actions=[{"id": a.id, "task_id": a.celery_task_id} for a in cancelled],
-                       notifications=lifecycle.pending_notifications(session, run.id)).to_json()
+                       notifications=notifications, applied=changes.applied).to_json()
 
 
 def schedule_recovery(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
     spec = store_models.spec_of(store_models.get_model_by_id(session, run.model_id))
-    fired = list(session.scalars(select(Alert).where(Alert.first_run_id == run.id,
-                                                    Alert.state.in_(OPEN_STATES))))
+    fired = _fired_alerts(session, run)
     verified = None
     if run.trigger == "verification":  # the follow-up check of a recovery action: record its outcome
         from monitor.recovery import verification
 
         verified = verification.record(session, run, spec, f"{settings.public_url.rstrip('/')}/v1/runs/{run.id}/report")
-    schedule.plan(session, run, spec, fired)
+    # plan() is the only writer of a run's actions: with no alert of this run to act on (the usual
+    # case), the run has none to plan or publish
+    if fired:
+        schedule.plan(session, run, spec, fired)
     return RecoveryPlan(actions=[{"id": a.id, "kind": a.kind, "eta": a.eta.isoformat()}
-                                 for a in schedule.undispatched(session, run.id)],
+                                 for a in (schedule.undispatched(session, run.id) if fired else [])],
                         verification=verified, notifications=(verified or {}).get("notifications", [])).to_json()
+
+
+def _fired_alerts(session: Session, run: CheckRun) -> list[Alert]:
+    """The alerts this run raised that are still open. When the alert stage's stored output is of
+    the copy that applied the run, it names them all (that stage alone makes alerts whose
+    ``first_run_id`` is this run, before this stage): none, the usual case, needs no query.
+    Otherwise (an output of a copy that found the run applied already, or none) they are found by
+    ``first_run_id``."""
+    output = AlertResult.from_json(((run.stages or {}).get("alert") or {}).get("output") or {})
+    if not output.applied:
+        raised = Alert.first_run_id == run.id
+    elif not output.fired:
+        return []
+    else:
+        raised = Alert.id.in_(output.fired)
+    return list(session.scalars(select(Alert).where(raised, Alert.state.in_(OPEN_STATES))))
 
 
 def report(session: Session, run: CheckRun, settings: Settings) -> dict[str, Any]:
     store_runs.finish_run(run)
     if run.watermark:
         logs.release_window(session, run.watermark["key"])
-    summary = build_summary(session, run)
-    saved = store_runs.save_report(session, run, summary, html="")  # rendered when read: report_page
+    existing = store_runs.report_of(session, run.id)  # read once for the summary and the save
+    summary = build_summary(session, run, report=existing)
+    saved = store_runs.save_report(session, run, summary, html="", existing=existing)  # rendered when read: report_page
     events.run_finished(session, run)  # last: an event id should be taken just before its commit
     return {"report_id": saved.id, "status": run.status}
 

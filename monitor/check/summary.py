@@ -12,10 +12,10 @@ from monitor.alerts.lifecycle import alerts_of_run
 from monitor.check.results import DetectResult, EvaluateResult
 from monitor.check.outcome import outcome_of
 from monitor.check.redrive import run_redrives
-from monitor.db.schema import CheckRun, ModelVersion, utcnow
+from monitor.db.schema import CheckRun, ModelVersion, RecoveryAction, Report, utcnow
 from monitor.detect.rules.performance import PERFORMANCE_RULES
 from monitor.kpis.change import kpi_change
-from monitor.recovery.schedule import actions_of_run, list_actions, to_json as action_json
+from monitor.recovery.schedule import to_json as action_json
 from monitor.store import models as store_models, runs as store_runs
 
 
@@ -36,7 +36,9 @@ def _thresholds(spec, baseline: dict) -> dict[str, float]:
 
 
 def _distributions(session: Session, run: CheckRun, detection: DetectResult) -> dict[str, Any]:
-    reference = store_models.reference_for(session, run.model_id, run.version)
+    if not detection.get("quality", {}).get("histograms"):
+        return {}  # nothing to compare with the reference (no need to look it up)
+    reference = store_models.run_reference(session, run)
     return distributions(detection, (reference.profile.get("quality") or {}) if reference else {})
 
 
@@ -67,6 +69,18 @@ def _events(session: Session, model_id: int, schedule: list[dict]) -> list[dict[
     return sorted(events, key=lambda e: e["at"])
 
 
+def _actions(session: Session, model_id: int, run_id: str, recent: int = 10
+             ) -> tuple[list[RecoveryAction], list[RecoveryAction]]:
+    """The model's ``recent`` newest recovery actions (newest first, as ``list_actions`` gives them)
+    and the run's own (oldest first, as ``actions_of_run``), in one query: the run's actions are
+    the model's too, so the newest ``recent`` of everything read are the model's newest."""
+    newest = (select(RecoveryAction.id).where(RecoveryAction.model_id == model_id)
+              .order_by(RecoveryAction.id.desc()).limit(recent))
+    rows = list(session.scalars(select(RecoveryAction).where(
+        (RecoveryAction.run_id == run_id) | RecoveryAction.id.in_(newest)).order_by(RecoveryAction.id.desc())))
+    return rows[:recent], [a for a in reversed(rows) if a.run_id == run_id]
+
+
 def finding_json(f) -> dict[str, Any]:
     """A finding (stored row or :class:`~monitor.detect.findings.Finding`) as the summary lists it."""
     return {"rule": f.rule, "kind": f.kind, "status": f.status, "severity": f.severity, "metric": f.metric,
@@ -90,17 +104,21 @@ def kpi_entry(name: str, value: float | None, baseline: float | None) -> dict[st
             "change": change.delta if change else None, "verdict": change.verdict if change else None}
 
 
-def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
+def build_summary(session: Session, run: CheckRun,
+                  report: Report | None | object = store_runs.UNREAD) -> dict[str, Any]:
+    """The run's summary; ``report`` is its stored report (or None) when the caller read it already."""
     model = store_models.get_model_by_id(session, run.model_id)
     spec = store_models.spec_of(model)
     evaluated = EvaluateResult.from_json(run.results)
     detection = DetectResult.from_json(run.results)
     baseline = evaluated.baseline if evaluated else {}
     kpis = {}
-    for value in store_runs.kpis_of(session, run.id):
+    for value in store_runs.kpis_of(session, run.id, segment=""):  # each segment's are under "segments"
         kpis[value.name] = kpi_entry(value.name, value.value, value.baseline)
-    report = store_runs.report_of(session, run.id)
-    schedule = [action_json(a, model.name) for a in list_actions(session, model.id, limit=10)]
+    if report is store_runs.UNREAD:
+        report = store_runs.report_of(session, run.id)
+    recent, of_run = _actions(session, model.id, run.id)
+    schedule = [action_json(a, model.name) for a in recent]
     summary = {
         "run_id": run.id, "model": model.name, "version": run.version, "task": model.task,
         "trigger": run.trigger, "status": run.status, "error": run.error,
@@ -124,7 +142,7 @@ def build_summary(session: Session, run: CheckRun) -> dict[str, Any]:
         "recovery_actions": [
             {"id": a.id, "kind": a.kind, "state": a.state, "eta": _iso(a.eta), "reason": a.reason,
              "result": a.result, "error": a.error}
-            for a in actions_of_run(session, run)
+            for a in of_run
         ],
         "recovery_schedule": schedule,
         "events": _events(session, model.id, schedule),

@@ -7,7 +7,7 @@ compare every value with scikit-learn's on random and edge-case inputs). ROC-AUC
 numpy too (Mann-Whitney with average ranks, which is scikit-learn's trapezoid AUC; the mean
 binary cross-entropy): scikit-learn's input validation cost a 1M-row check about a second, and
 importing it costs every worker about 20 MB (the unit tests hold the values to scikit-learn's
-within 1e-12).
+within 1e-12). The ranks are :func:`midranks`: scipy's ``rankdata`` without its dispatch.
 """
 
 from __future__ import annotations
@@ -106,14 +106,32 @@ def roc_auc(is_positive: np.ndarray, scores: np.ndarray) -> float:
     >>> float(roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])))
     0.75
     """
-    from scipy.stats import rankdata  # scipy.stats costs ~0.5 CPU-s to import: only where an AUC is computed
-
     positive = is_positive.astype(bool)
     n_positive = int(positive.sum())
     n_negative = len(positive) - n_positive
-    ranks = rankdata(scores)  # average ranks of ties
+    ranks = midranks(np.asarray(scores, dtype=float))  # average ranks of ties
     u = float(ranks[positive].sum()) - n_positive * (n_positive + 1) / 2.0
     return u / (n_positive * n_negative)
+
+
+def midranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks of finite ``values`` (1-based; tied values share the mean of their ranks), as
+    ``scipy.stats.rankdata(values)`` computes them (stable sort, then the first rank of each run of
+    ties plus half its length), without scipy's per-call dispatch: about 0.1 ms of a small window's
+    KPIs and again of its CBPE estimate. Every rank is a multiple of 1/2, so the values are exact.
+
+    >>> midranks(np.array([0.3, 0.1, 0.3, 0.2])).tolist()
+    [3.5, 1.0, 3.5, 2.0]
+    """
+    n = len(values)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each run of ties starts
+    del ordered
+    counts = np.diff(np.r_[starts, n])
+    ranks = np.empty(n, dtype=float)
+    ranks[order] = np.repeat(starts + 1 + (counts - 1) / 2, counts)
+    return ranks
 
 
 def log_loss(is_positive: np.ndarray, probabilities: np.ndarray) -> float:

@@ -26,13 +26,20 @@ def service_kpis(window: pd.DataFrame, window_seconds: float) -> dict[str, float
     kpis: dict[str, float | None] = dict.fromkeys(SERVICE_KPIS)
     kpis["throughput_rpm"] = len(window) / (window_seconds / 60) if window_seconds > 0 else None
     if len(window) and "latency_ms" in window:
-        latency = pd.to_numeric(window["latency_ms"], errors="coerce").to_numpy(dtype=float)
+        column = window["latency_ms"]
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":  # the log store's float64: as is
+            latency = column.to_numpy()
+        else:
+            latency = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
         latency = latency[np.isfinite(latency)]
         if latency.size:
             p50, p95, p99 = np.percentile(latency, [50, 95, 99])
             kpis.update(latency_p50_ms=float(p50), latency_p95_ms=float(p95), latency_p99_ms=float(p99))
     if len(window) and "status" in window:
-        status = window["status"].dropna().astype(str).str.strip().str.lower()
-        if len(status):
-            kpis["error_rate"] = float((~status.isin(OK_STATUSES)).mean())
+        # each distinct status normalised once, not each row (and nothing to do when none was logged)
+        codes, distinct = pd.factorize(window["status"])  # a missing status is -1, as dropna() drops it
+        logged = codes[codes >= 0]
+        if len(logged):
+            ok = pd.Series(distinct).astype(str).str.strip().str.lower().isin(OK_STATUSES).to_numpy(dtype=bool)
+            kpis["error_rate"] = float((~ok[logged]).mean())
     return kpis

@@ -1,8 +1,9 @@
 """A check's window over the log store: frozen as a list of segments, loaded once per process.
 
 Freezing copies the ids of the segments that cover the window into ``window_segments`` with one
-``INSERT ... SELECT`` per kind, inside the run's transaction. Segments are immutable, so the list
-is the window: rows and labels committed later are in new segments, which a retry never reads.
+``INSERT ... SELECT`` (a ``UNION ALL`` of the two kinds' selections), inside the run's transaction.
+Segments are immutable, so the list is the window: rows and labels committed later are in new
+segments, which a retry never reads.
 
 Which label segments a window takes: every label segment of the model committed before the
 freeze and created no earlier than ``LABEL_LEAD`` before the window starts. A label is logged
@@ -29,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, literal, select
+from sqlalchemy import delete, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from monitor.config import get_settings
@@ -66,9 +67,9 @@ def freeze_window(session: Session, model_id: int, start: dt.datetime, end: dt.d
     """Fix what a check sees: the segments covering the window now (no rows travel)."""
     key = key or uuid.uuid4().hex
     _cache.pop((_database(session), key), None)  # a retried freeze whose first attempt rolled back
-    for conditions in (_prediction_segments(model_id, start, end, version), _label_segments(model_id, start)):
-        chosen = select(literal(key), LogSegment.id).where(*conditions)
-        session.execute(insert(WindowSegment).from_select(["key", "segment_id"], chosen))
+    chosen = union_all(*(select(literal(key), LogSegment.id).where(*conditions) for conditions in
+                         (_prediction_segments(model_id, start, end, version), _label_segments(model_id, start))))
+    session.execute(insert(WindowSegment).from_select(["key", "segment_id"], chosen))  # both kinds, one statement
     window = _loaded(session, model_id, start, end, version, key)
     newest = window.column("ts", keep=True).max() if window.rows else None
     return {"key": key, "rows": window.rows, "labelled_rows": int(window.column("label", keep=True).notna().sum()),

@@ -214,6 +214,10 @@ def quarantined(session: Session, model_id: int, limit: int = 100) -> list[Quara
 
 def quarantined_between(session: Session, model_id: int, start: dt.datetime, end: dt.datetime) -> int:
     """Rows of the model set aside during a window's time span (they never reached the window)."""
-    return session.scalar(select(func.count()).select_from(QuarantinedRow).where(
-        QuarantinedRow.model_id == model_id, QuarantinedRow.created_at >= start,
-        QuarantinedRow.created_at < end)) or 0
+    return session.scalar(quarantined_count(model_id, start, end)) or 0
+
+
+def quarantined_count(model_id: int, start: dt.datetime, end: dt.datetime):
+    """:func:`quarantined_between`'s ``SELECT count(*)``, to run alone or as a scalar subquery."""
+    return select(func.count()).select_from(QuarantinedRow).where(
+        QuarantinedRow.model_id == model_id, QuarantinedRow.created_at >= start, QuarantinedRow.created_at < end)

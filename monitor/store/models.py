@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 SPECS: LruCache[ModelSpec] = LruCache(2048)
 #: reference profiles by (database, row id, created_at): a new profile is a new row (:func:`save_reference`)
 REFERENCES: "LruCache[Reference]" = LruCache(256)
+#: the reference profile a run's stages read, by (database, run id) (:func:`run_reference`)
+RUN_REFERENCES: "LruCache[Reference | None]" = LruCache(64)
 
 
 def upsert_model(session: Session, spec: ModelSpec) -> tuple[Model, bool]:
@@ -46,6 +48,17 @@ def get_model(session: Session, name: str) -> Model:
         hint = f"; registered models: {', '.join(known)}" if known else "; no model is registered yet"
         raise NotFound(f"no model named {name!r}{hint} (register it with `modelwatch apply -f SPEC`)")
     return model
+
+
+def get_model_and_serving(session: Session, name: str) -> tuple[Model, str | None]:
+    """:func:`get_model` and its :func:`serving_version`'s version (None: no version serves), in one
+    query."""
+    row = session.execute(
+        select(Model, ModelVersion.version).where(Model.name == name)
+        .outerjoin(ModelVersion, (ModelVersion.model_id == Model.id) & ModelVersion.serving.is_(True))).first()
+    if row is None:
+        get_model(session, name)  # raises NotFound naming the registered models
+    return row[0], row[1]
 
 
 def get_model_by_id(session: Session, model_id: int) -> Model:
@@ -195,6 +208,15 @@ def reference_for(session: Session, model_id: int, version: str | None) -> Refer
     profile_id, created_at = found
     return REFERENCES.get_or_make((_database(session), profile_id, created_at),
                                   lambda: _load_reference(session, profile_id))
+
+
+def run_reference(session: Session, run: Any) -> Reference | None:
+    """:func:`reference_for` the run's model and version, looked up once per run and process: the
+    evaluate, detect and report stages of a run in one worker read the same profile without
+    asking the database again (a profile replaced while a run is under way may then apply only
+    from the next run; a stage in another process looks it up afresh)."""
+    return RUN_REFERENCES.get_or_make((_database(session), run.id),
+                                      lambda: reference_for(session, run.model_id, run.version))
 
 
 def _load_reference(session: Session, profile_id: int) -> Reference:

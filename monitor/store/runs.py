@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, union_all
 from sqlalchemy.orm import Session
 
-from monitor.db.schema import CheckRun, Finding, KpiValue, Report, utcnow
+from monitor.db.schema import CheckRun, Finding, KpiValue, Model, Report, utcnow
 from monitor.detect.findings import RuleEvaluation
 from monitor.errors import NotFound
 from monitor.store.common import begin_write, insert_ignoring_conflicts
 
 STAGES = ("collect", "evaluate", "detect", "alert", "schedule_recovery", "report")
+#: a default meaning "not read by the caller: read it here" (:func:`save_report`)
+UNREAD = object()
 
 
 def window_key(model: str, version: str | None, start: dt.datetime, end: dt.datetime) -> str:
@@ -30,12 +32,20 @@ def open_run(session: Session, *, model_id: int, model_name: str, version: str |
     The unique ``dedup_key`` makes racing beats, duplicate beats and repeated forced checks
     converge on one run; ``rerun`` asks explicitly for a new one.
     """
+    run_id, created = open_run_id(session, model_id=model_id, model_name=model_name, version=version,
+                                  trigger=trigger, start=start, end=end, rerun=rerun)
+    return get_run(session, run_id), created
+
+
+def open_run_id(session: Session, *, model_id: int, model_name: str, version: str | None, trigger: str,
+                start: dt.datetime, end: dt.datetime, rerun: bool = False) -> tuple[str, bool]:
+    """:func:`open_run` for a caller that needs only the run's id: a run it creates costs one
+    statement, a window that has a run already one more (its id by ``dedup_key``)."""
     row = run_row(model_id=model_id, model_name=model_name, version=version, trigger=trigger,
                   start=start, end=end, rerun=rerun)
-    key = row["dedup_key"]
-    inserted = insert_ignoring_conflicts(session, CheckRun.__table__, [row])
-    run = session.scalar(select(CheckRun).where(CheckRun.dedup_key == key))
-    return run, bool(inserted)
+    if insert_ignoring_conflicts(session, CheckRun.__table__, [row]):
+        return row["id"], True
+    return session.scalar(select(CheckRun.id).where(CheckRun.dedup_key == row["dedup_key"])), False
 
 
 def run_row(*, model_id: int, model_name: str, version: str | None, trigger: str, start: dt.datetime,
@@ -78,14 +88,27 @@ def lock_run(session: Session, run_id: str) -> CheckRun:
     would queue behind it. There, two copies of one stage (a redelivery while the original still
     runs) may both run the body, as before: the stages replace their rows rather than append, and
     a copy that finishes second finds nothing new to write (docs/architecture.md, "Exactly once").
+
+    The run's model row comes in the same statement (only the run's row is locked): every stage
+    body reads the model's spec, and ``session.get(Model, id)`` then finds it in the session
+    instead of sending one more SELECT per stage.
     """
-    statement = select(CheckRun).where(CheckRun.id == run_id)
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    run = session.scalar(statement)
-    if run is None:
+    row = session.execute(_lock_statement(session.get_bind().dialect.name), {"run_id": run_id}).first()
+    if row is None:
         raise NotFound(f"no check run {run_id!r}")
+    run, model = row
+    session.info.setdefault("held_rows", []).append(model)  # the identity map holds rows weakly
     return run
+
+
+@functools.lru_cache(maxsize=4)
+def _lock_statement(dialect: str):
+    """:func:`lock_run`'s SELECT of the run and its model (``FOR UPDATE OF check_runs`` on PostgreSQL)."""
+    statement = (select(CheckRun, Model).join(Model, Model.id == CheckRun.model_id)
+                 .where(CheckRun.id == bindparam("run_id")))
+    if dialect == "postgresql":
+        statement = statement.with_for_update(of=CheckRun)
+    return statement
 
 
 @dataclass(frozen=True)
@@ -174,19 +197,25 @@ def finish_run(run: CheckRun) -> None:
     run.finished_at = utcnow()
 
 
-def save_kpis(session: Session, run: CheckRun, kpis: dict[str, float | None],
-              baseline: dict[str, float | None], segment: str = "") -> None:
-    """Replace the run's KPI values (safe to run twice)."""
-    session.execute(delete(KpiValue).where(KpiValue.run_id == run.id, KpiValue.segment == segment))
-    session.execute(KpiValue.__table__.insert(), [
-        {"run_id": run.id, "model_id": run.model_id, "version": run.version, "name": name,
-         "segment": segment, "value": value, "baseline": baseline.get(name), "window_end": run.window_end}
-        for name, value in kpis.items()
-    ])
+def save_kpis(session: Session, run: CheckRun,
+              parts: dict[str, tuple[dict[str, float | None], dict[str, float | None]]]) -> None:
+    """Replace the run's KPI values (safe to run twice): ``parts`` maps a segment (``""`` for the
+    whole window) to its ``(kpis, baselines)``. One DELETE and one INSERT whatever the number of
+    segments (a model with a segment column of ten values wrote 11 of each)."""
+    session.execute(delete(KpiValue).where(KpiValue.run_id == run.id))
+    rows = [{"run_id": run.id, "model_id": run.model_id, "version": run.version, "name": name,
+             "segment": segment, "value": value, "baseline": baseline.get(name), "window_end": run.window_end}
+            for segment, (kpis, baseline) in parts.items() for name, value in kpis.items()]
+    if rows:
+        session.execute(KpiValue.__table__.insert(), rows)
 
 
-def kpis_of(session: Session, run_id: str) -> list[KpiValue]:
-    return list(session.scalars(select(KpiValue).where(KpiValue.run_id == run_id).order_by(KpiValue.id)))
+def kpis_of(session: Session, run_id: str, segment: str | None = None) -> list[KpiValue]:
+    """The run's KPI rows; only the whole window's (``segment=""``) or one segment's when given."""
+    statement = select(KpiValue).where(KpiValue.run_id == run_id)
+    if segment is not None:
+        statement = statement.where(KpiValue.segment == segment)
+    return list(session.scalars(statement.order_by(KpiValue.id)))
 
 
 def save_findings(session: Session, run: CheckRun, evaluations: list[RuleEvaluation]) -> None:
@@ -240,14 +269,31 @@ def _history_statement(count: int, limit: int):
 def check_number(session: Session, run: CheckRun) -> int:
     """The run's place among its model's checks, oldest first (1 = the model's first check): what
     a rule on a cadence (``rules.drift.joint.every``) counts. Stable across a run's retries."""
-    return int(session.scalar(select(func.count()).select_from(CheckRun).where(
-        CheckRun.model_id == run.model_id, CheckRun.created_at <= run.created_at)) or 1)
+    return int(session.scalar(_check_number(run)) or 1)
 
 
-def save_report(session: Session, run: CheckRun, summary: dict, html: str = "") -> Report:
+def _check_number(run: CheckRun):
+    return select(func.count()).select_from(CheckRun).where(CheckRun.model_id == run.model_id,
+                                                            CheckRun.created_at <= run.created_at)
+
+
+def check_number_and_quarantined(session: Session, run: CheckRun) -> tuple[int, int]:
+    """:func:`check_number` and the rows quarantined in the run's window
+    (``monitor.store.logs.quarantined_between``), in one round trip: the detect stage reads both."""
+    from monitor.store.logs import quarantined_count
+
+    number, quarantined = session.execute(select(
+        _check_number(run).scalar_subquery(),
+        quarantined_count(run.model_id, run.window_start, run.window_end).scalar_subquery())).one()
+    return int(number or 1), int(quarantined or 0)
+
+
+def save_report(session: Session, run: CheckRun, summary: dict, html: str = "", *,
+                existing: Report | None | object = UNREAD) -> Report:
     """Store the run's report; an empty ``html`` is rendered from the summary when read
-    (``monitor.reports.report_page``)."""
-    report = session.scalar(select(Report).where(Report.run_id == run.id))
+    (``monitor.reports.report_page``). ``existing``: the run's stored report (or None) when the
+    caller read it in this transaction already; by default it is read here."""
+    report = report_of(session, run.id) if existing is UNREAD else existing
     if report is None:
         report = Report(run_id=run.id, model_id=run.model_id)
         session.add(report)

@@ -219,3 +219,50 @@ def test_silence_needs_a_matcher_a_comment_and_a_future_end(db_url):
             silences.create(s, actor="a", comment="x", model="churn")
         with pytest.raises(ConfigError, match="future"):
             silences.create(s, actor="a", comment="x", model="churn", until=utcnow() - dt.timedelta(minutes=1))
+
+
+def quality(segment: str, status: str) -> RuleEvaluation:
+    return RuleEvaluation(rule="data_quality", kind="data_quality", status=status, segment=segment,
+                          message=f"{segment} {status}", metric="missing_share", value=0.5, threshold=0.1)
+
+
+def test_a_wildcard_ok_clears_the_rules_open_alerts_the_run_did_not_find_again_and_no_other_rules(db_url):
+    spec = make_spec(alerting={"rules": {"data_quality": {"resolve_after": 1}, "recall_drop": {"resolve_after": 1}}})
+    model_id = add_model(db_url, spec)
+    first = check(db_url, model_id, spec, 0, quality("amount", "firing"), quality("age", "firing"), recall("firing"))
+    assert len(first.fired) == 3 and first.applied
+    # the next check finds "age" again, nothing else wrong with the data, and says nothing of recall
+    second = check(db_url, model_id, spec, 1, quality("age", "firing"), quality("*", "ok"))
+    with session(db_url) as s:
+        states = {(a.rule, a.segment): a.state for a in s.scalars(select(Alert))}
+    assert states == {("data_quality", "amount"): "resolved", ("data_quality", "age"): "firing",
+                      ("recall_drop", ""): "firing"}
+    assert len(second.resolved) == 1 and second.fired == [] and second.applied
+    again = check(db_url, model_id, spec, 1, quality("*", "ok"))  # the same window's run: applied already
+    assert not again.applied and again.resolved == [] and alerts(db_url).count(("data_quality", "firing")) == 1
+
+
+def test_on_sqlite_a_copy_holding_the_run_from_before_another_copy_applied_it_changes_nothing(sqlite_url):
+    """Two copies of the alert stage on SQLite (no row locks): the second read the run before the
+    first committed, then waited for the write lock; it must see the run applied and not count its
+    clean check a second time."""
+    spec = make_spec(alerting={"rules": {"recall_drop": {"resolve_after": 3}}})
+    model_id = add_model(sqlite_url, spec)
+    check(sqlite_url, model_id, spec, 0, recall("firing"))
+    end = T0 + STEP
+    with session(sqlite_url) as s:
+        run, _ = store_runs.open_run(s, model_id=model_id, model_name=spec.name, version=None, trigger="schedule",
+                                     start=end - dt.timedelta(hours=1), end=end)
+        store_runs.save_findings(s, run, [recall("ok")])
+        run_id = run.id
+    with session(sqlite_url) as late:
+        stale = store_runs.get_run(late, run_id)  # read before the other copy commits
+        findings = store_runs.findings_of(late, run_id)
+        with session(sqlite_url) as first:
+            applied = lifecycle.apply_findings(first, store_runs.get_run(first, run_id), spec,
+                                               store_runs.findings_of(first, run_id), "http://mw/r")
+        assert applied.applied and not stale.alerts_applied
+        again = lifecycle.apply_findings(late, stale, spec, findings, "http://mw/r")
+    assert not again.applied
+    with session(sqlite_url) as s:
+        assert [(a.state, a.clean_checks) for a in s.scalars(select(Alert))] == [("firing", 1)]

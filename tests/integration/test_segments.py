@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from monitor.check.summary import build_summary
 from monitor.config import Settings
 from monitor.db.engine import session_scope
 from monitor.registry import builtin
@@ -55,6 +56,10 @@ def test_recall_drop_in_one_segment_fires_only_for_that_segment(db_url, tmp_path
     assert firing == {("recall_drop", "region=south")}
     assert segment_kpis["region=south"] < 0.5 < segment_kpis["region=north"]
     assert set(segment_kpis) == {"", "region=north", "region=south", "region=east"}
+    with session_scope(db_url) as s:  # the report's KPIs are the whole window's, each segment's under "segments"
+        summary = build_summary(s, runs.get_run(s, run_id))
+    assert summary["kpis"]["recall"]["value"] == segment_kpis[""]
+    assert summary["segments"]["region=south"]["kpis"]["recall"] == segment_kpis["region=south"]
 
 
 def test_drift_confined_to_one_segment_is_named_with_its_segment(db_url, tmp_path):

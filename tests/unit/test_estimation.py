@@ -51,13 +51,13 @@ def test_expected_roc_auc_is_the_auc_of_the_expected_roc_curve():
     p = rng.random(2000)
     ones, zeros = np.ones(2000), np.zeros(2000)
     expected = skm.roc_auc_score(np.r_[ones, zeros], np.r_[scores, scores], sample_weight=np.r_[p, 1 - p])
-    assert cbpe._expected_auc(cbpe.rankdata(scores), p) == pytest.approx(expected, abs=1e-12)
+    assert cbpe._expected_auc(rankdata(scores), p) == pytest.approx(expected, abs=1e-12)
     # The expected curve itself: expected TPR against expected FPR over the thresholds.
     order = np.argsort(-scores, kind="stable")
     cuts = np.r_[np.flatnonzero(np.diff(scores[order])), len(scores) - 1]
     tpr = np.r_[0, np.cumsum(p[order])[cuts]] / p.sum()
     fpr = np.r_[0, np.cumsum(1 - p[order])[cuts]] / (1 - p).sum()
-    assert cbpe._expected_auc(cbpe.rankdata(scores), p) == pytest.approx(np.trapezoid(tpr, fpr), abs=1e-12)
+    assert cbpe._expected_auc(rankdata(scores), p) == pytest.approx(np.trapezoid(tpr, fpr), abs=1e-12)
 
 
 def test_well_calibrated_estimates_hold_the_realised_kpis_in_their_band():
@@ -193,3 +193,37 @@ def test_positive_mask_keys_each_value_as_label_key_does():
     assert _positive_mask(values, 1).tolist() == [True, True, True, True, False, False, False, True, False]
     assert _positive_mask(values, "yes").tolist() == [v == "yes" for v in values]
     assert _positive_mask([], 1).tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_midranks_are_scipys_rankdata_exactly(seed):
+    from monitor.kpis.classification import midranks
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    values = rng.integers(0, max(2, n // int(rng.integers(1, 20))), n).astype(float)  # many ties
+    if seed % 2:
+        values = rng.random(n).round(int(rng.integers(1, 6)))  # ties by rounding, or (seed 5) almost none
+    assert np.array_equal(midranks(values), rankdata(values))
+    assert np.array_equal(midranks(np.array([7.0])), rankdata([7.0])) and len(midranks(np.array([]))) == 0
+
+
+@pytest.mark.parametrize("n", [3, 200, 1999, 2500, 20_000])
+def test_bigger_bootstrap_chunks_draw_the_same_labels_and_bands_as_chunks_of_fifty(monkeypatch, calibrator, n):
+    """A small window's draws in one chunk (``CELLS``) give exactly what chunks of ``CHUNK`` gave:
+    the Generator fills arrays in C order. The bands (one percentile call for all five KPIs when
+    every draw is finite) are each KPI's percentiles alone; n = 3 has NaN AUCs, the other path."""
+    rng = np.random.default_rng(n)
+    scores = rng.beta(2, 2, n)
+    predictions = (scores > 0.5) if n > 3 else np.array([True, True, True])  # n = 3: one class, AUC NaN
+    now = estimate(scores, calibrator=calibrator, predictions=predictions, positive_label=True, draws=230)
+    monkeypatch.setattr(cbpe, "CELLS", 0)  # every chunk CHUNK draws, as before
+    before = estimate(scores, calibrator=calibrator, predictions=predictions, positive_label=True, draws=230)
+    assert now == before
+    p, ranks = calibrator.transform(scores), rankdata(scores)
+    sampled = cbpe._bootstrap(p, np.asarray(predictions, dtype=bool), ranks, 230, np.random.default_rng(0))
+    for name in KPIS:
+        values = sampled[name][np.isfinite(sampled[name])]
+        tail = (1 - 0.95) / 2 * 100  # as estimate() spells it (2.5000000000000022)
+        band = [float(v) for v in np.percentile(values, [tail, 100 - tail])] if len(values) else [None, None]
+        assert [now.lower[name], now.upper[name]] == band

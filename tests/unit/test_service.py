@@ -50,3 +50,41 @@ def test_slo_rules_fire_only_past_their_threshold(kpis, rules, expected):
 
 def test_unset_slo_rules_are_not_evaluated():
     assert detect_service_slo({"latency_p95_ms": 9999.0}, Rules()) == []
+
+
+def _old_service_kpis(window: pd.DataFrame, window_seconds: float) -> dict:
+    """service_kpis as it was before it normalised each distinct status once (the reference)."""
+    from monitor.service.kpis import OK_STATUSES, SERVICE_KPIS
+
+    kpis = dict.fromkeys(SERVICE_KPIS)
+    kpis["throughput_rpm"] = len(window) / (window_seconds / 60) if window_seconds > 0 else None
+    if len(window) and "latency_ms" in window:
+        latency = pd.to_numeric(window["latency_ms"], errors="coerce").to_numpy(dtype=float)
+        latency = latency[np.isfinite(latency)]
+        if latency.size:
+            p50, p95, p99 = np.percentile(latency, [50, 95, 99])
+            kpis.update(latency_p50_ms=float(p50), latency_p95_ms=float(p95), latency_p99_ms=float(p99))
+    if len(window) and "status" in window:
+        status = window["status"].dropna().astype(str).str.strip().str.lower()
+        if len(status):
+            kpis["error_rate"] = float((~status.isin(OK_STATUSES)).mean())
+    return kpis
+
+
+STATUSES = ["ok", " OK ", "Success", "500", "timeout", None, np.nan, "200", 200, 201.0, 500, True, "", "204 "]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_service_kpis_are_what_they_were_on_mixed_statuses_and_latencies(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    statuses = [STATUSES[i] for i in rng.integers(0, len(STATUSES), n)]
+    latency = rng.gamma(2, 30, n)
+    latency[rng.random(n) < 0.2] = np.nan
+    frames = [pd.DataFrame({"latency_ms": latency, "status": pd.Series(statuses, dtype=object)}),
+              pd.DataFrame({"latency_ms": pd.Series([str(v) if v == v else None for v in latency], dtype=object),
+                            "status": pd.Series([s if isinstance(s, str) else None for s in statuses], dtype="string")}),
+              pd.DataFrame({"latency_ms": pd.Series([None] * n, dtype=float), "status": pd.Series([None] * n, dtype="str")}),
+              pd.DataFrame({"latency_ms": latency, "status": rng.choice([200, 201, 500], n)})]
+    for frame in frames:
+        assert service_kpis(frame, 600) == _old_service_kpis(frame, 600)
