@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from monitor.db.schema import CheckRun, Notification, RecoveryAction
 from frontdoors.demo.receiver import WebhookReceiver
-from monitor.registry import on_model_update
 from tests.conftest import session, wait_for
-from tests.support.scenario import MODEL, write_model, write_window
+from tests.support.scenario import MODEL, seed_dropped_version
 
 pytestmark = pytest.mark.integration
 
@@ -27,11 +26,7 @@ def _kill(service) -> None:
 def test_sigkilled_workers_leave_no_duplicate_notification_or_recovery(redis_stack, tmp_path):
     stack, url = redis_stack, redis_stack.database_url
     with WebhookReceiver() as hook:
-        stack.cli("apply", "-f", str(write_model(tmp_path, hook.url)))
-        on_model_update(MODEL, "2", settings=stack.settings())
-        predictions, labels = write_window(tmp_path, version="2", recall=0.4)
-        stack.cli("ingest", "predictions", str(predictions), "--model", MODEL)
-        stack.cli("ingest", "labels", str(labels), "--model", MODEL)
+        seed_dropped_version(stack, tmp_path, hook.url)
 
         # Worker 1 stalls after the alert stage committed: it is killed holding the unacked message.
         first = stack.worker("w1", {"MODELWATCH_FAILPOINTS": "alert.after=sleep(60)"})

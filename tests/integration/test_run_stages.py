@@ -16,9 +16,8 @@ from sqlalchemy import select
 from frontdoors.demo.receiver import WebhookReceiver
 from monitor.db.schema import CheckRun, Notification, RecoveryAction
 from monitor.errors import TransientError
-from monitor.registry import on_model_update
 from tests.conftest import session, wait_for
-from tests.support.scenario import MODEL, seed_fraud, write_model, write_window
+from tests.support.scenario import MODEL, seed_dropped_version, seed_fraud
 from workers.celeryconfig import build_config
 
 pytestmark = pytest.mark.integration
@@ -47,11 +46,7 @@ def _stage_state(url: str, stage: str) -> str | None:
 def test_a_worker_killed_between_two_stages_resumes_at_the_next_and_runs_each_stage_once(redis_stack, tmp_path):
     stack, url = redis_stack, redis_stack.database_url
     with WebhookReceiver() as hook:
-        stack.cli("apply", "-f", str(write_model(tmp_path, hook.url)))
-        on_model_update(MODEL, "2", settings=stack.settings())
-        predictions, labels = write_window(tmp_path, version="2", recall=0.4)
-        stack.cli("ingest", "predictions", str(predictions), "--model", MODEL)
-        stack.cli("ingest", "labels", str(labels), "--model", MODEL)
+        seed_dropped_version(stack, tmp_path, hook.url)
 
         # One pool process, so the copy Redis restores after the visibility timeout waits for
         # the next worker instead of going to this one's other process.

@@ -57,6 +57,19 @@ def write_window(folder: Path, *, version: str, recall: float, n: int = 800, see
     return predictions, labels
 
 
+def seed_dropped_version(stack, folder: Path, webhook_url: str, *, recall: float = 0.4) -> None:
+    """The crash drills' start: the spec applied through ``stack``'s CLI, version 2 registered, and
+    a window of version 2 whose recall fell, ingested with its labels (its check fires
+    ``recall_drop``, notifies and rolls back)."""
+    from monitor.registry import on_model_update
+
+    stack.cli("apply", "-f", str(write_model(folder, webhook_url)))
+    on_model_update(MODEL, "2", settings=stack.settings())
+    predictions, labels = write_window(folder, version="2", recall=recall)
+    stack.cli("ingest", "predictions", str(predictions), "--model", MODEL)
+    stack.cli("ingest", "labels", str(labels), "--model", MODEL)
+
+
 def seed_fraud(url: str, alerts: list, *, recall: float, rows: int, reference_rows: int, seed: int,
                recovery: dict | None = None, name: str = MODEL, extra: dict | None = None,
                earlier_version: str | None = None) -> None:
