@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from monitor import failpoints
 from monitor.check import stages
@@ -119,9 +120,19 @@ def run_stages(self, run: dict) -> dict:
         start = resume_at(stages.progress(get_settings(), run["run_id"]))
         logger.info("run %s: message redelivered, resuming at %s", run["run_id"], start)
     result = {"run_id": run["run_id"], "model": run.get("model")}
-    for name in ORDER[ORDER.index(start):]:
+    for index, name in enumerate(ORDER[ORDER.index(start):]):
         self.request.stage = name  # for retry and on_failure
-        result[name] = _stage(name, run)
+        try:
+            result[name] = _stage(name, run, interruptions=(SoftTimeLimitExceeded,) if index else ())
+        except SoftTimeLimitExceeded:
+            if not index:  # the stage had the task's whole time limit to itself: it fails the run
+                raise
+            # The time limit bounds a task, and a stage should have it to itself as when each
+            # stage was a task: the run goes on from this stage in a new task.
+            logger.warning("run %s: the task's time limit came during %s; it goes on in a new task",
+                           run["run_id"], name)
+            launch(run["run_id"], run.get("model"), from_stage=name)
+            return {**result, "continued_at": name}
     return result
 
 
@@ -150,11 +161,11 @@ def resume_at(entries: dict[str, Any] | None) -> str:
     return ORDER[-1]
 
 
-def _stage(name: str, run: dict[str, Any]) -> dict[str, Any]:
+def _stage(name: str, run: dict[str, Any], interruptions: tuple[type[BaseException], ...] = ()) -> dict[str, Any]:
     """One stage: run it (or take its stored output), publish what it asked for, then the
     ``<stage>.after`` failpoint (the stage's work and hand-offs done, the message unacked)."""
     settings = get_settings()
-    output = stages.run_stage(settings, run["run_id"], name, stages.STAGES[name])
+    output = stages.run_stage(settings, run["run_id"], name, stages.STAGES[name], interruptions)
     hand_off = HAND_OFFS.get(name)
     if hand_off is not None:
         hand_off(run, output)

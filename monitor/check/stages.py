@@ -65,8 +65,13 @@ def progress(settings: Settings, run_id: str) -> dict[str, Any]:
         return session.scalar(select(CheckRun.stages).where(CheckRun.id == run_id)) or {}
 
 
-def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict[str, Any]:
+def run_stage(settings: Settings, run_id: str, name: str, body: StageFn,
+              interruptions: tuple[type[BaseException], ...] = ()) -> dict[str, Any]:
     """Run one stage with its bookkeeping: state, attempts, duration, and the failure reason.
+
+    ``interruptions`` are errors that stop the stage without failing the run: it is marked
+    ``retrying`` and the error re-raised as it is, for the caller to go on elsewhere (the task's
+    time limit reaching a stage that did not start the task: ``tasks.check.run_stages``).
 
     A stage that already succeeded for this run returns the output it stored then: a message
     redelivered after the run moved on (even after its frozen window was released) changes
@@ -101,12 +106,15 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn) -> dict
                                       duration_ms=round((time.perf_counter() - started) * 1000, 1))
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
+        interrupted = isinstance(exc, interruptions)
         with session_scope(url) as session:
             run = store_runs.get_run(session, run_id)
-            if is_transient(exc):
+            if interrupted or is_transient(exc):
                 store_runs.mark_stage(session, run, name, "retrying", attempts=attempts, error=reason)
             elif run.status != "succeeded":
                 store_runs.fail_run(session, run, name, reason)
+        if interrupted:
+            raise
         if is_transient(exc):
             raise TransientError(reason) from exc
         raise StageError(reason) from exc

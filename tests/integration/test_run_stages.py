@@ -171,3 +171,66 @@ def test_a_permanent_error_after_a_stage_fails_the_run_at_that_stage(db_url, mon
             assert run.stages["evaluate"]["state"] == "failed" and "detect" not in run.stages
     finally:
         get_settings.cache_clear()
+
+
+def test_a_time_limit_in_a_later_stage_goes_on_in_a_new_task_from_that_stage(db_url, monkeypatch):
+    """The time limits bound a task, and a stage should have them to itself, as when each stage
+    was a task. Celery's soft limit coming during detect (the task started at collect) leaves detect
+    ``retrying`` and publishes the run again from detect (``launch``, recorded here; the new task is
+    run next in this process), which finishes it instead of failing the run."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from monitor.check import stages
+    from monitor.config import get_settings
+    import tasks.check
+    from tasks.check import run_stages
+
+    run_id = _open(db_url, monkeypatch)
+    detect, cut, launched = stages.STAGES["detect"], [], []
+
+    def detect_cut_once(session, run, settings):  # the real body, after one time limit
+        if not cut:
+            cut.append(run.id)
+            raise SoftTimeLimitExceeded()
+        return detect(session, run, settings)
+
+    monkeypatch.setitem(stages.STAGES, "detect", detect_cut_once)
+    monkeypatch.setattr(tasks.check, "launch", lambda run_id, model, from_stage: launched.append(from_stage))
+    try:
+        first = run_stages.apply(args=[{"run_id": run_id, "model": MODEL, "from": "collect"}])
+        assert first.successful(), first.traceback
+        assert first.result["continued_at"] == "detect" and launched == ["detect"]
+        assert _run(db_url).stages["detect"]["state"] == "retrying"
+        second = run_stages.apply(args=[{"run_id": run_id, "model": MODEL, "from": "detect"}])
+        assert second.successful(), second.traceback
+        run = _run(db_url)
+        assert run.status == "succeeded"
+        assert {name: entry["attempts"] for name, entry in run.stages.items()} == {**dict.fromkeys(ORDER, 1),
+                                                                                "detect": 2}
+    finally:
+        get_settings.cache_clear()
+
+
+def test_an_interruption_leaves_the_stage_retrying_and_the_run_open(db_url, monkeypatch):
+    """``run_stage``'s ``interruptions`` (what ``run_stages`` passes for a time limit) mark the
+    stage ``retrying`` and re-raise as they are; any other error in the body fails the run."""
+    from monitor.check import stages
+    from monitor.config import get_settings
+
+    class Interrupted(Exception):
+        pass
+
+    def cut(session, run, settings):
+        raise Interrupted("the time limit")
+
+    run_id = _open(db_url, monkeypatch)
+    settings = get_settings()
+    stages.run_stage(settings, run_id, "collect", stages.STAGES["collect"])
+    with pytest.raises(Interrupted):
+        stages.run_stage(settings, run_id, "evaluate", cut, (Interrupted,))
+    run = _run(db_url)
+    assert run.status != "failed" and run.stages["evaluate"]["state"] == "retrying"
+    assert stages.run_stage(settings, run_id, "evaluate", stages.STAGES["evaluate"])  # it goes on
+    with pytest.raises(stages.StageError, match="Interrupted: the time limit"):
+        stages.run_stage(settings, run_id, "detect", cut)
+    assert _run(db_url).status == "failed"
