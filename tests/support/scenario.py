@@ -43,12 +43,16 @@ def write_model(folder: Path, webhook_url: str, *, secret: str = "s3cret", every
 
 def write_window(folder: Path, *, version: str, recall: float, n: int = 800, seed: int = 1,
                  prefix: str = "req") -> tuple[Path, Path]:
-    """Prediction logs of the last half hour and their labels, as two CSV files."""
+    """Prediction logs of the last half hour (of today, UTC) and their labels, as two CSV files."""
     rng = np.random.default_rng(seed)
     frame = _labelled(n, rng, recall=recall)
     now = dt.datetime.now(dt.timezone.utc)
+    # Not before today's UTC midnight: rows in yesterday's window would make beat's scheduled check
+    # of a daily model (its previous day, due all day) find them and act before the test's own check.
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    span = max(6.0, min(1800.0, (now - midnight).total_seconds() - 1))
     frame["request_id"] = [f"{prefix}-{version}-{i}" for i in range(n)]
-    frame["ts"] = [(now - dt.timedelta(seconds=float(s))).isoformat() for s in rng.uniform(5, 1800, n)]
+    frame["ts"] = [(now - dt.timedelta(seconds=float(s))).isoformat() for s in rng.uniform(5, span, n)]
     frame["version"] = version
     predictions = folder / f"predictions-{prefix}-{version}.csv"
     labels = folder / f"labels-{prefix}-{version}.csv"
