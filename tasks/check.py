@@ -26,6 +26,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from monitor import failpoints
 from monitor.check import stages
+from monitor.check.progress import resume_at
 from monitor.check.results import AlertResult, RecoveryPlan
 from monitor.check.runs import open_check
 from monitor.config import get_settings
@@ -112,8 +113,8 @@ def run_stages(self, run: dict) -> dict:
     """Run the stages of ``run`` from ``run["from"]`` (default ``collect``) to ``report``.
 
     A message Redis hands out again (its worker died) starts where the database says the run
-    stopped (:func:`resume_at`), not at its ``from``. Returns every stage's output, as the
-    per-stage tasks did one at a time.
+    stopped (``monitor.check.progress.resume_at``, the stage the sweeper re-drives from too), not
+    at its ``from``. Returns every stage's output, as the per-stage tasks did one at a time.
     """
     start = run.get("from") or ORDER[0]
     if (self.request.delivery_info or {}).get("redelivered"):
@@ -134,31 +135,6 @@ def run_stages(self, run: dict) -> dict:
             launch(run["run_id"], run.get("model"), from_stage=name)
             return {**result, "continued_at": name}
     return result
-
-
-def resume_at(entries: dict[str, Any] | None) -> str:
-    """Where a redelivered run goes on: its first stage that has not succeeded, or the stage
-    before it when that one hands work on and the next was never claimed (the worker may have
-    died between its commit and its publishes: they are sent again, and claimed once downstream).
-
-    >>> resume_at({})
-    'collect'
-    >>> done = {"state": "succeeded"}
-    >>> resume_at({"collect": done, "evaluate": done, "detect": done})
-    'alert'
-    >>> resume_at({"collect": done, "evaluate": done, "detect": done, "alert": done})
-    'alert'
-    >>> resume_at({"collect": done, "evaluate": done, "detect": done, "alert": done,
-    ...            "schedule_recovery": {"state": "running", "started_at": "2026-12-03T21:00:00+00:00"}})
-    'schedule_recovery'
-    """
-    entries = entries or {}
-    for index, name in enumerate(ORDER):
-        entry = entries.get(name) or {}
-        if entry.get("state") != "succeeded":
-            before = ORDER[index - 1] if index else None
-            return before if before in HAND_OFFS and not entry.get("started_at") else name
-    return ORDER[-1]
 
 
 def _stage(name: str, run: dict[str, Any], interruptions: tuple[type[BaseException], ...] = ()) -> dict[str, Any]:
@@ -195,7 +171,9 @@ def _after_report(run: dict[str, Any], output: dict[str, Any]) -> None:
         publish.export_graphite(run["run_id"])
 
 
-#: What a stage's task publishes once the stage committed (and again if its message comes back).
+#: What a stage's task publishes once the stage committed (and again when a redelivered or
+#: re-driven run resumes at that stage). Their stages are ``monitor.check.progress.HAND_OFF_STAGES``,
+#: which decides where a run resumes: a stage added here must be added there.
 HAND_OFFS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "alert": _after_alert, "schedule_recovery": _after_schedule_recovery, "report": _after_report}
 

@@ -1,12 +1,18 @@
-"""Re-driving check runs whose chain was lost, from the first stage that has not succeeded.
+"""Re-driving check runs whose chain was lost, from where the run resumes (``monitor.check.progress``).
 
 A run's chain lives in the broker: one message per stage, the next published when the previous
 returns. A Redis restarted empty, a message dropped, or a stage whose retries could not even be
 published (Celery rejects a task whose ``retry`` fails to publish) leaves the run ``pending`` or
 ``running`` with nothing queued to move it. The run's row says how far it got, and every stage is
 idempotent and claims itself (``monitor.check.stages.run_stage``), so the sweeper publishes the
-next stage again once the run has made no progress for :attr:`Settings.redrive_after` seconds; a
-copy racing a late original runs once.
+run again once it has made no progress for :attr:`Settings.redrive_after` seconds; a copy racing a
+late original runs once. It publishes from the stage a redelivered message would resume at
+(``progress.resume_at``): the first stage that has not succeeded, or the hand-off stage before it
+(alert, schedule_recovery, report) when the next was never claimed. A worker that died after alert
+committed but before its notifications were published leaves a run whose next stage never
+started; re-driven from alert, the stage returns its stored output and its task publishes the
+notifications again (their claims send each once), where a re-drive from schedule_recovery left
+them pending until the notification sweep's grace ran out (``monitor.recovery.sweep``).
 
 "No progress" is measured from the newest of the run's ``created_at``, each stage's
 ``started_at`` / ``finished_at`` and the last re-drive. A run that no stage has started is the
@@ -19,7 +25,7 @@ note once ``collect`` has run, ``workers.queued_runs``): a run still queued wait
 empty, a publish that never happened) is re-driven after ``redrive_after`` as before. A stage still marked ``running`` may be
 alive (a long evaluate): it is taken for lost only after ``task_time_limit`` more, since the hard
 time limit ends any live attempt before then (once re-driven, it gets the short bound again until
-the re-published copy starts). Each re-drive is counted on the stage's entry
+the re-published copy starts). Each re-drive is counted on the entry of the stage it publishes from
 (``redrives``, ``redriven_at``) and in the audit trail (action ``redrive``, actor ``system``),
 which ``/metrics`` counts as ``modelwatch_runs_redriven_total``. A run re-driven
 :attr:`Settings.redrive_limit` times without finishing is failed with that reason, so every run
@@ -39,6 +45,7 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from monitor import audit
+from monitor.check.progress import first_unfinished, resume_at
 from monitor.config import Settings
 from monitor.db.schema import AuditEvent, CheckRun, utcnow
 from monitor.db.schema.runs import OPEN_RUN, OPEN_STATUSES
@@ -67,21 +74,6 @@ class Redrive:
 QueuedLookup = Callable[[list[str]], dict[str, dt.datetime]]
 
 
-def next_stage(stages: dict[str, Any] | None) -> str:
-    """The first stage of the chain that has not succeeded (``report`` if all before it did).
-
-    >>> next_stage({})
-    'collect'
-    >>> next_stage({"collect": {"state": "succeeded"}, "evaluate": {"state": "retrying"}})
-    'evaluate'
-    """
-    done = stages or {}
-    for name in store_runs.STAGES:
-        if (done.get(name) or {}).get("state") != "succeeded":
-            return name
-    return store_runs.STAGES[-1]
-
-
 def last_progress(run: CheckRun) -> dt.datetime:
     """When the run last moved: opened, a stage started or finished, or it was re-driven."""
     moments = [run.created_at]
@@ -102,7 +94,9 @@ def idle_limit(run: CheckRun, settings: Settings) -> dt.timedelta:
     >>> idle_limit(CheckRun(stages={}), Settings(redrive_after=60)).total_seconds()
     60.0
     """
-    entry = (run.stages or {}).get(next_stage(run.stages)) or {}
+    # The stage that may be running is the first unfinished one, not the resume stage: a run
+    # resuming at a hand-off stage (succeeded) has a next stage that never started either way.
+    entry = (run.stages or {}).get(first_unfinished(run.stages)) or {}
     running = entry.get("state") == "running" and entry.get("started_at", "") > entry.get("redriven_at", "")
     return dt.timedelta(seconds=settings.redrive_after + (settings.task_time_limit if running else 0))
 
@@ -175,12 +169,14 @@ def open_runs_before(created: dt.datetime) -> Select:
 
 
 def _redrive(session: Session, run: CheckRun, settings: Settings, now: dt.datetime, idle: float) -> str | None:
-    """Mark ``run`` re-driven from its next stage (returned), or fail it past the limit (None)."""
-    stage = next_stage(run.stages)
+    """Mark ``run`` re-driven from the stage it resumes at (returned; the mark goes on that stage's
+    entry, a succeeded hand-off stage's included), or fail it past the limit at its first unfinished
+    stage (None)."""
+    stage = resume_at(run.stages)
     count = int(((run.stages or {}).get(stage) or {}).get("redrives", 0))
     if sum(int(e.get("redrives", 0)) for e in (run.stages or {}).values()) >= settings.redrive_limit:
-        store_runs.fail_run(session, run, stage, f"no progress after {settings.redrive_limit} re-drives "
-                            f"(last {idle:.0f}s idle)")
+        store_runs.fail_run(session, run, first_unfinished(run.stages),
+                            f"no progress after {settings.redrive_limit} re-drives (last {idle:.0f}s idle)")
         return None
     stages = dict(run.stages or {})
     stages[stage] = {**(stages.get(stage) or {}), "redrives": count + 1, "redriven_at": now.isoformat()}

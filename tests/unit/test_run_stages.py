@@ -1,4 +1,5 @@
-"""Where a run's message starts and at which priority (``tasks.check.run_stages``)."""
+"""Where a run's message starts and at which priority (``tasks.check.run_stages``), and where a
+redelivered or re-driven run goes on (``monitor.check.progress``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import doctest
 
 import pytest
 
+from monitor.check import progress, redrive
 from monitor.config import Settings
+from monitor.db.schema import CheckRun
 from tasks import check, publish
 from workers import celeryconfig
 from workers.celeryconfig import PRIORITY_FORCED, RUN_STAGES, STAGE_PRIORITIES, build_config, run_priority
@@ -15,7 +18,7 @@ DONE = {"state": "succeeded", "started_at": "2026-12-03T21:00:00+00:00"}
 CLAIMED = {"state": "running", "started_at": "2026-12-03T21:00:01+00:00"}
 
 
-@pytest.mark.parametrize("module", [check, publish, celeryconfig])
+@pytest.mark.parametrize("module", [check, publish, celeryconfig, progress, redrive])
 def test_doctests(module):
     result = doctest.testmod(module)
     assert result.failed == 0
@@ -38,8 +41,35 @@ def test_doctests(module):
     ({"collect": DONE, "evaluate": {"state": "retrying", **CLAIMED}}, "evaluate"),
     ({name: DONE for name in check.ORDER}, "report"),
 ])
-def test_a_redelivered_run_resumes_at_its_first_unfinished_stage_or_the_hand_off_before_it(entries, expected):
-    assert check.resume_at(entries) == expected
+def test_a_stopped_run_resumes_at_its_first_unfinished_stage_or_the_hand_off_before_it(entries, expected):
+    assert progress.resume_at(entries) == expected
+    # one answer for both paths: a redelivered message (run_stages) and the sweeper's re-drive
+    assert check.resume_at is progress.resume_at
+    assert redrive.resume_at is progress.resume_at
+
+
+@pytest.mark.parametrize(("entries", "expected"), [
+    ({}, "collect"),
+    ({"collect": DONE, "evaluate": DONE, "detect": DONE, "alert": DONE}, "schedule_recovery"),
+    ({"collect": DONE, "evaluate": DONE, "detect": DONE, "alert": DONE, "schedule_recovery": CLAIMED},
+     "schedule_recovery"),
+    ({name: DONE for name in check.ORDER}, "report"),
+])
+def test_the_first_unfinished_stage_is_the_one_that_may_be_running(entries, expected):
+    assert progress.first_unfinished(entries) == expected
+
+
+def test_a_run_resuming_at_a_hand_off_gets_the_short_bound_and_a_running_next_stage_the_long_one():
+    """``idle_limit`` asks whether the first unfinished stage runs, not the resume stage: a run
+    resuming at alert (succeeded) has nothing running; once schedule_recovery is claimed it may be
+    alive for the task time limit, until a re-drive of it (then the short bound again)."""
+    settings = Settings(redrive_after=60, task_time_limit=360)
+    before = {"collect": DONE, "evaluate": DONE, "detect": DONE, "alert": DONE}
+    assert redrive.idle_limit(CheckRun(stages=before), settings).total_seconds() == 60
+    claimed = {**before, "schedule_recovery": CLAIMED}
+    assert redrive.idle_limit(CheckRun(stages=claimed), settings).total_seconds() == 420
+    redriven = {**before, "schedule_recovery": {**CLAIMED, "redrives": 1, "redriven_at": "2026-12-03T21:09:00+00:00"}}
+    assert redrive.idle_limit(CheckRun(stages=redriven), settings).total_seconds() == 60
 
 
 def test_a_run_starts_at_its_collects_priority_and_goes_on_at_its_stages():
@@ -58,3 +88,5 @@ def test_every_stage_has_a_per_stage_task_for_the_messages_an_earlier_version_qu
     assert {f"tasks.check.{stage}" for stage in check.ORDER} | {RUN_STAGES} <= set(app.tasks)
     assert check.ORDER == ("collect", "evaluate", "detect", "alert", "schedule_recovery", "report")
     assert set(check.HAND_OFFS) == {"alert", "schedule_recovery", "report"}
+    # the resume rule knows every stage that hands work on (else its hand-offs die with a worker)
+    assert set(check.HAND_OFFS) == progress.HAND_OFF_STAGES
