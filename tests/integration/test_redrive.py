@@ -1,7 +1,8 @@
-"""Runs whose chain was lost are re-driven from their first unfinished stage, counted, and ended
-(issue 12, finding 3): the sweeper's rule on the database, then a real chain that loses its
-messages to a Redis restarted empty and still ends with one report and one notification per
-alert change."""
+"""Runs whose chain was lost are re-driven from where they resume (their first unfinished stage,
+or the hand-off stage before it), counted, and ended (issue 12, finding 3): the sweeper's rule on
+the database, a real chain that loses its messages to a Redis restarted empty and still ends with
+one report and one notification per alert change, and a run lost between alert's commit and its
+publishes on the embedded default, whose notification the re-drive delivers once."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from frontdoors.demo.receiver import WebhookReceiver
 from monitor.check import redrive
 from monitor.config import Settings, get_settings
 from monitor.db.migrate import upgrade
-from monitor.db.schema import CheckRun, Notification, Report, utcnow
+from monitor.db.schema import AuditEvent, CheckRun, Notification, Report, utcnow
 from monitor.spec import parse_spec
 from monitor.store import models as store, runs
 from tests.conftest import session, wait_for
@@ -107,6 +108,75 @@ def test_the_sweep_redrives_each_lost_run_once_per_bound_and_fails_it_past_the_l
         text = render(s)
     assert 'modelwatch_runs_redriven_total{model="m",stage="detect"} 2.0' in text
     assert 'modelwatch_runs_redriven_total{model="m",stage="report"} 0.0' in text
+
+
+def test_a_run_lost_after_a_hand_off_stage_is_redriven_from_it_while_its_next_stage_never_started(db_url):
+    """Alert committed and its worker died (its notifications maybe unsent): the re-drive publishes
+    alert again, not schedule_recovery; once schedule_recovery was claimed, from there."""
+    settings = Settings(database_url=db_url, redrive_after=60, task_time_limit=360)
+    now = utcnow()
+    ago = lambda seconds: now - dt.timedelta(seconds=seconds)  # noqa: E731
+    before_publishes = _open(db_url, ago(900), done=("collect", "evaluate", "detect", "alert"), at=ago(600))
+    in_recovery = _open(db_url, ago(900), done=("collect", "evaluate", "detect", "alert"),
+                        running="schedule_recovery", at=ago(600))
+    with session(db_url) as s:
+        found = {r.run_id: r.stage for r in redrive.find(s, settings, {}, now=now)}
+    assert found == {before_publishes: "alert", in_recovery: "schedule_recovery"}
+    with session(db_url) as s:
+        run = runs.get_run(s, before_publishes)
+        assert run.stages["alert"]["redrives"] == 1 and run.stages["alert"]["state"] == "succeeded"
+        assert "schedule_recovery" not in run.stages  # nothing claimed: a re-drive lost again goes back to alert
+        again = redrive.find(s, Settings(database_url=db_url, redrive_after=60, redrive_limit=1),
+                             {}, now=now + dt.timedelta(seconds=61))
+        assert again == []  # past the limit: failed at the stage that never ran, alert stays succeeded
+        ended = runs.get_run(s, before_publishes)
+        assert ended.status == "failed" and ended.error.startswith("schedule_recovery: no progress after 1 re-drives")
+        assert ended.stages["alert"]["state"] == "succeeded"
+
+
+def test_a_run_lost_between_alerts_commit_and_its_publishes_is_redriven_from_alert_and_notifies_once(
+        embedded_stack, monkeypatch):
+    """The embedded default cannot redeliver: a worker that died after the alert stage committed,
+    before it published the notifications, leaves only the run's row. The sweeper re-drives the
+    run from alert, whose stored output has the task publish them; each reaches the webhook once.
+    The notification sweep's grace is an hour here, so only the re-drive can deliver them."""
+    from monitor.check import stages
+    from monitor.check.runs import open_check
+
+    stack, url = embedded_stack, embedded_stack.database_url
+    stack.env.update({"MODELWATCH_REDRIVE_AFTER": "3", "MODELWATCH_SWEEP_INTERVAL": "1",
+                      "MODELWATCH_RECOVERY_GRACE": "3600", "MODELWATCH_STREAM_INTERVAL": "0",
+                      "MODELWATCH_DISPATCH_INTERVAL": "3600", "MODELWATCH_PROBE_INTERVAL": "3600"})
+    monkeypatch.setenv("MODELWATCH_DATA_DIR", stack.env["MODELWATCH_DATA_DIR"])  # this process's stages
+    get_settings.cache_clear()
+    upgrade(url)
+    with WebhookReceiver() as hook:
+        seed_fraud(url, [{"webhook": {"url": hook.url, "secret": "s3cret"}}], recall=0.4, rows=400,
+                   reference_rows=1500, seed=5)
+        # What the dead worker did: collect to alert, each through its real claim and transaction,
+        # and no publish (the hand-offs run in tasks.check, which is not called here).
+        with session(url) as s:
+            run_id = open_check(s, MODEL, trigger="manual").run_id
+        for name in ("collect", "evaluate", "detect", "alert"):
+            stages.run_stage(get_settings(), run_id, name, stages.STAGES[name])
+        with session(url) as s:
+            assert s.scalars(select(Notification.state)).all()  # the alert stage made notifications ...
+            assert set(s.scalars(select(Notification.state))) == {"pending"}  # ... and none went out
+
+        stack.beat()
+        stack.worker("w1")
+        run = wait_for(lambda: _finished(url), 60, "the sweeper to re-drive the run to its end")
+        assert run.status == "succeeded", run.error
+        wait_for(lambda: _all_sent(url), 30, "the re-drive to publish the alert's notifications")
+        assert run.stages["alert"]["redrives"] >= 1 and run.stages["alert"]["attempts"] == 1
+        with session(url) as s:
+            sent = s.scalars(select(Notification).where(Notification.channel.like("%webhook"))).all()
+            assert sent and all((n.state, n.attempts) == ("sent", 1) for n in sent)
+            stages_redriven = {e.details["stage"] for e in s.scalars(
+                select(AuditEvent).where(AuditEvent.action == redrive.ACTION))}
+        assert stages_redriven == {"alert"}
+        wait_for(lambda: len(hook.received) >= len(sent), 10, "the webhook to receive them")
+        assert len(hook.received) == len(sent)  # each notification reached the webhook once
 
 
 def test_a_chain_lost_to_a_redis_restart_is_redriven_to_one_report(redis_stack, redis_server, monkeypatch):
