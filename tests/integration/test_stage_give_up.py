@@ -57,7 +57,9 @@ def test_a_permanent_give_up_fails_the_run_a_transient_one_leaves_it_to_the_swee
         assert (open_run.status, open_run.error) == ("running", None)
         assert (finished.status, finished.error) == ("succeeded", None)
         lost = redrive.find(s, Settings(database_url=db_url, redrive_after=60), {})
-    assert [(r.run_id, r.stage) for r in lost] == [(stalled, "report")]  # its actions are persisted: on to report
+    # its actions are persisted but their publish failed, and report never started: the re-drive
+    # goes back to schedule_recovery, whose stored plan is published again (each action claims itself)
+    assert [(r.run_id, r.stage) for r in lost] == [(stalled, "schedule_recovery")]
 
 
 def test_a_publish_to_an_unreachable_broker_raises_a_transient_error():
