@@ -51,7 +51,7 @@ class StageTask(Task):
     stage a per-stage task is named after. A permanent error (bad data, a bug) fails the run with
     its reason (``stages.abandon``). A transient one (database or broker unreachable through every
     retry) does not: the run's stored stages are intact, so it stays open and the sweeper re-drives
-    it from its first unfinished stage once it has made no progress for ``redrive_after``
+    it from where it resumes (``monitor.check.progress``) once it has made no progress for ``redrive_after``
     (``monitor.check.redrive``). Retries themselves do not come here, nor a retry Celery could not
     publish (it rejects those).
     """

@@ -67,7 +67,8 @@ def sweep() -> dict:
 
     Actions and verifications overdue by more than a grace period get a new message (their
     claims let one run); notifications stuck pending or with an expired lease get a new delivery;
-    a run with no progress for ``redrive_after`` is re-driven from its first unfinished stage, with
+    a run with no progress for ``redrive_after`` is re-driven from where it resumes
+    (``monitor.check.progress.resume_at``: the stage after its last success, or that hand-off stage), with
     its priority, unless no stage started and its first message is still in the broker
     (``monitor.check.redrive``, ``workers.queued_runs``); an action left ``running`` past the task time
     limit failed with its worker and is not re-run automatically; an action still waiting for

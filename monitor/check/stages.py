@@ -60,7 +60,7 @@ def abandon(settings: Settings, run_id: str, name: str, reason: str) -> bool:
 
 def progress(settings: Settings, run_id: str) -> dict[str, Any]:
     """The run's per-stage entries (``check_runs.stages``), read alone and without a lock: where a
-    redelivered run resumes (``tasks.check.resume_at``); each stage's claim then decides for itself."""
+    redelivered or re-driven run resumes (``monitor.check.progress.resume_at``); each stage's claim then decides for itself."""
     with session_scope(settings.effective_database_url) as session:
         return session.scalar(select(CheckRun.stages).where(CheckRun.id == run_id)) or {}
 

@@ -5,7 +5,7 @@ Every piece of work the queue carries is also a row, so one pass over the rows f
 overdue by more than a grace period and must be sent again; the claims on those rows make a
 re-sent message that races a late original run once. ``tasks.recovery.sweep`` runs :func:`find`
 every ``MODELWATCH_SWEEP_INTERVAL`` and publishes what it returns. Check runs whose chain was lost
-are re-driven from their first unfinished stage (``monitor.check.redrive``).
+are re-driven from where they resume (``monitor.check.redrive``, ``monitor.check.progress``).
 """
 
 from __future__ import annotations
