@@ -59,9 +59,9 @@ def resume_at(entries: dict[str, Any] | None) -> str:
     """
     entries = entries or {}
     name = first_unfinished(entries)
-    index = STAGES.index(name)
-    if (entries.get(name) or {}).get("state") == "succeeded":  # every stage did (an ended run)
+    entry = entries.get(name) or {}
+    if entry.get("state") == "succeeded":  # every stage did (an ended run)
         return name
+    index = STAGES.index(name)
     before = STAGES[index - 1] if index else None
-    claimed = bool((entries.get(name) or {}).get("started_at"))
-    return before if before in HAND_OFF_STAGES and not claimed else name
+    return before if before in HAND_OFF_STAGES and not entry.get("started_at") else name
