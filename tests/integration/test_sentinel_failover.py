@@ -67,7 +67,8 @@ def test_a_primary_killed_mid_chain_fails_over_and_the_chain_finishes_once(senti
         recovered_after = time.monotonic() - killed
         wait_for(lambda: _action_state(url) == "succeeded", 30, "the rollback to run")
         # the rollback makes version 1 serve, and beat opens that version's window: it must finish too
-        runs = wait_for(lambda: _all_reported(url), 60, "every check run, after the rollback, to reach its report")
+        runs = wait_for(lambda: _all_reported(url, version="1"), 60,
+                        "the rolled-back version's run, and every other, to reach its report")
         print(f"\nsentinel failover: promoted {promoted_after:.1f}s after kill -9, every run reported "
               f"{recovered_after:.1f}s after; runs {len(runs)}")
 
@@ -103,11 +104,16 @@ def _all_sent(url: str) -> bool:
         return bool(states) and all(state == "sent" for state in states)
 
 
-def _all_reported(url: str):
+def _all_reported(url: str, version: str | None = None):
+    """Every run finished, once the forced one (and a run of ``version``, when given) exists:
+    without the version, the wait after the rollback could end before beat opened version 1's
+    window, and that run would still be pending at the assertions."""
     with session(url) as s:
         runs = s.scalars(select(CheckRun)).all()
         forced = [r for r in runs if r.trigger != "schedule"]
-        if not forced or any(r.status not in ("succeeded", "failed") for r in runs):
+        if not forced or (version is not None and not any(r.version == version for r in runs)):
+            return None
+        if any(r.status not in ("succeeded", "failed") for r in runs):
             return None
         return runs
 
