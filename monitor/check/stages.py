@@ -105,7 +105,10 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn,
     nothing. Copies of a stage running at once serialise on the run's row: the first mark is
     taken under the row lock too, so a copy redelivered while the original still runs (a stage
     longer than the visibility timeout, a re-drive) waits, then finds it succeeded, instead of
-    overwriting the original's ``succeeded`` with a stale ``running``.
+    overwriting the original's ``succeeded`` with a stale ``running``. When this process committed
+    the run's previous stage, the claim is first tried as one conditional UPDATE against the row
+    it wrote (``store.runs.claim_stage``), which any other process's write since makes fail over
+    to the locked read.
     """
     url = settings.effective_database_url
     with session_scope(url) as session:  # the `running` mark, committed first: the sweeper's sign of life

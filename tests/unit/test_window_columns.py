@@ -213,3 +213,19 @@ def test_a_drift_reference_viewed_in_its_bundle_equals_the_decoded_one():
                     assert not other.flags.writeable  # a view of the bundle, not a copy
                 else:
                     assert other == value or (value != value and other != other)
+
+
+@pytest.mark.parametrize("task", ["binary_classification", "regression"])
+def test_the_outputs_of_a_view_equal_those_of_the_drift_frame(task):
+    """``window_frame`` of a view converts each output alone (``reference.output_column``),
+    exactly as ``drift_frame`` converts the frame's."""
+    from monitor.detect.frames import window_frame
+    from monitor.reference import PREDICTION, SCORE
+
+    spec = parse_spec({"name": "m", "task": task, "columns": {"numeric": ["x"]}}, "test")[0]
+    frame = pd.DataFrame({"x": [1.0, 2.0, None, 4.0], "prediction": [1.0, 0.0, None, 2.5],
+                          "score": [0.5, None, 0.25, 1.0]})
+    view = columns.ColumnFrame(len(frame), {name: (lambda name=name: frame[name]) for name in frame.columns})
+    expected, derived = window_frame(frame, spec), window_frame(view, spec)
+    for name in (PREDICTION, SCORE):
+        pd.testing.assert_series_equal(derived[name], expected[name])
