@@ -134,8 +134,6 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn,
                 store_runs.mark_stage(session, run, name, "succeeded", attempts=attempts, output=output,
                                       finished_at=utcnow().isoformat(),
                                       duration_ms=round((time.perf_counter() - started) * 1000, 1))
-        if refused is None and name != store_runs.STAGES[-1]:  # committed: the next stage's claim starts from it
-            _written.keep(url, run_id, store_runs.StagesWritten(run.stages, run.status))
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         interrupted = isinstance(exc, interruptions)
@@ -152,6 +150,8 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn,
         raise StageError(reason) from exc
     if refused:
         raise StageError(refused)
+    if name != store_runs.STAGES[-1]:  # committed: the run's next claim in this process starts from it
+        _written.keep(url, run_id, store_runs.StagesWritten(run.stages, run.status))
     return output
 
 
