@@ -101,12 +101,19 @@ def drift_frame(frame: pd.DataFrame, spec: ModelSpec, *, prediction: str, score:
     columns = spec.columns
     out = frame[[c for c in columns.features if c in frame]]  # copy-on-write: no copy of the columns
     if prediction in frame:
-        values = frame[prediction]
-        out[PREDICTION] = pd.to_numeric(values, errors="coerce") if spec.task is Task.regression else \
-            _prediction_text(values)
+        out[PREDICTION] = output_column(frame[prediction], spec, PREDICTION)
     if score and score in frame:
-        out[SCORE] = pd.to_numeric(frame[score], errors="coerce")
+        out[SCORE] = output_column(frame[score], spec, SCORE)
     return out
+
+
+def output_column(values: pd.Series, spec: ModelSpec, name: str) -> pd.Series:
+    """One of the model's outputs as :func:`drift_frame` holds it under ``name`` (``PREDICTION``:
+    numbers for a regression, else classes as text; ``SCORE``: numbers). A window read column by
+    column converts each output alone with it (``monitor.detect.frames.window_frame``)."""
+    if name == PREDICTION and spec.task is not Task.regression:
+        return _prediction_text(values).rename(name)
+    return pd.to_numeric(values, errors="coerce").rename(name)
 
 
 def _prediction_text(values: pd.Series) -> pd.Series:

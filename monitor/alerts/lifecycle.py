@@ -121,7 +121,9 @@ def apply_findings(session: Session, run: CheckRun, spec: ModelSpec, findings: l
                 changes.resolved.append(alert.id)
                 events.alert_event(session, "alert.resolved", alert)
     session.flush()
-    changes.notifications = notify.plan(session, run, spec, changes.resolved, report_url)
+    # the alerts read (and locked) above, opened and resolved here: the plan does not read them again
+    changes.notifications = notify.plan(session, run, spec, changes.resolved, report_url,
+                                        alerts=list(open_alerts.values()))
     run.alerts_applied = True  # written with the stage's own update of the run, in this transaction
     changes.applied = True
     return changes

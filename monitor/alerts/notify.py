@@ -108,20 +108,41 @@ def group_payload(spec: ModelSpec, run: CheckRun, items: list[dict[str, Any]], r
             "alerts": items}
 
 
+def planned(alerts: list[Alert], resolved: list[int], only: list[int] | None = None) -> list[Alert]:
+    """What :func:`plan` reads for itself, taken from ``alerts`` instead: the open ones and those
+    in ``resolved`` (among ``only``, when given), by id.
+
+    >>> a = [Alert(id=3, state="firing"), Alert(id=1, state="resolved"), Alert(id=2, state="resolved")]
+    >>> [alert.id for alert in planned(a, resolved=[2])]
+    [2, 3]
+    """
+    return sorted((a for a in alerts if (a.state in OPEN_STATES or a.id in resolved)
+                   and (only is None or a.id in only)), key=lambda a: a.id)
+
+
 def plan(session: Session, run: CheckRun, spec: ModelSpec, resolved: list[int], report_url: str, *,
-         only: list[int] | None = None, tag: str = "") -> list[int]:
+         only: list[int] | None = None, tag: str = "", alerts: list[Alert] | None = None) -> list[int]:
     """Create this run's grouped notifications (pending); returns their ids.
 
     The alert stage plans for all the model's alerts. Another decision within a run (a
     recovery's verification escalating or standing down) plans for ``only`` its alerts, under its
     own ``tag`` so its notification is a row of its own, deduplicated like the stage's.
+
+    ``alerts``: the model's alerts as the caller holds them in this transaction (the alert stage:
+    the open ones it read and locked, those it opened, those it resolved), so they are not read
+    again; :func:`planned` picks from them what the query would. An alert another process opened
+    after the caller read them (a streaming alert, which takes no lock the stage holds) is then
+    planned by the model's next run, not by this one.
     """
     now = utcnow()
-    statement = select(Alert).where(Alert.model_id == run.model_id,
-                                    Alert.state.in_(OPEN_STATES) | Alert.id.in_(resolved or [-1]))
-    if only is not None:
-        statement = statement.where(Alert.id.in_(only or [-1]))
-    candidates = list(session.scalars(statement.order_by(Alert.id)))
+    if alerts is None:
+        statement = select(Alert).where(Alert.model_id == run.model_id,
+                                        Alert.state.in_(OPEN_STATES) | Alert.id.in_(resolved or [-1]))
+        if only is not None:
+            statement = statement.where(Alert.id.in_(only or [-1]))
+        candidates = list(session.scalars(statement.order_by(Alert.id)))
+    else:
+        candidates = planned(alerts, resolved, only)
     heard = history(session, [a.id for a in candidates])
     active = silences.active(session, now)
     held = {a.id for a in candidates if silences.silencing(active, spec.name, a, now) is not None}

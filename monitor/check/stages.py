@@ -8,6 +8,7 @@ alert applies a run once (``alerts_applied``), recovery actions and notification
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +66,32 @@ def progress(settings: Settings, run_id: str) -> dict[str, Any]:
         return session.scalar(select(CheckRun.stages).where(CheckRun.id == run_id)) or {}
 
 
+class _LastWritten:
+    """Per process, each run's ``stages`` and ``status`` as this process last committed them (its
+    stage's ``succeeded`` mark), taken by the run's next claim (``store.runs.claim_stage``): a
+    run's stages run back to back in one process (``tasks.check.run_stages``), so the next claim is
+    usually one conditional UPDATE against it. Only a few runs are kept (a thread pool runs
+    several at once); a run not found here is claimed by the locked read, as always."""
+
+    def __init__(self, size: int = 8):
+        self._size, self._lock = size, threading.Lock()
+        self._runs: dict[tuple[str, str], store_runs.StagesWritten] = {}
+
+    def keep(self, url: str, run_id: str, written: store_runs.StagesWritten) -> None:
+        with self._lock:
+            self._runs.pop((url, run_id), None)
+            self._runs[(url, run_id)] = written
+            while len(self._runs) > self._size:
+                self._runs.pop(next(iter(self._runs)))
+
+    def take(self, url: str, run_id: str) -> store_runs.StagesWritten | None:
+        with self._lock:
+            return self._runs.pop((url, run_id), None)
+
+
+_written = _LastWritten()
+
+
 def run_stage(settings: Settings, run_id: str, name: str, body: StageFn,
               interruptions: tuple[type[BaseException], ...] = ()) -> dict[str, Any]:
     """Run one stage with its bookkeeping: state, attempts, duration, and the failure reason.
@@ -78,11 +105,14 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn,
     nothing. Copies of a stage running at once serialise on the run's row: the first mark is
     taken under the row lock too, so a copy redelivered while the original still runs (a stage
     longer than the visibility timeout, a re-drive) waits, then finds it succeeded, instead of
-    overwriting the original's ``succeeded`` with a stale ``running``.
+    overwriting the original's ``succeeded`` with a stale ``running``. When this process committed
+    the run's previous stage, the claim is first tried as one conditional UPDATE against the row
+    it wrote (``store.runs.claim_stage``), which any other process's write since makes fail over
+    to the locked read.
     """
     url = settings.effective_database_url
     with session_scope(url) as session:  # the `running` mark, committed first: the sweeper's sign of life
-        claim = store_runs.claim_stage(session, run_id, name)
+        claim = store_runs.claim_stage(session, run_id, name, written=_written.take(url, run_id))
     if claim.output is not None:
         return claim.output
     if claim.refused:
@@ -120,6 +150,8 @@ def run_stage(settings: Settings, run_id: str, name: str, body: StageFn,
         raise StageError(reason) from exc
     if refused:
         raise StageError(refused)
+    if name != store_runs.STAGES[-1]:  # committed: the run's next claim in this process starts from it
+        _written.keep(url, run_id, store_runs.StagesWritten(run.stages, run.status))
     return output
 
 

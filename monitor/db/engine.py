@@ -2,7 +2,8 @@
 
 Celery's prefork pool forks worker processes; a connection pool must never cross a fork, so the
 engine cache is keyed by PID as well as URL. SQLite is put in WAL mode with a generous busy
-timeout so that a worker, beat and the CLI can share the embedded database.
+timeout so that a worker, beat and the CLI can share the embedded database. JSON columns are
+decoded by orjson with ``json.loads``'s answers (``monitor.db.jsoncolumns``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from monitor.db import jsoncolumns
 
 _engines: dict[tuple[str, int], Engine] = {}
 _lock = threading.Lock()
@@ -43,10 +46,11 @@ def get_engine(url: str) -> Engine:
                 database = make_url(url).database
                 if database and database != ":memory:":
                     os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
-                engine = create_engine(url, connect_args={"timeout": 30})
+                engine = create_engine(url, connect_args={"timeout": 30}, json_deserializer=jsoncolumns.loads)
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                                       json_deserializer=jsoncolumns.loads)
             _engines[key] = engine
         return engine
 

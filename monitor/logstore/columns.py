@@ -13,6 +13,15 @@ The selection is fixed when the window is opened and the segments are immutable,
 read later comes from the same rows: a frozen window stays frozen. A file deleted or truncated
 after the checksum was verified fails the read as :class:`~monitor.logstore.LostSegment`.
 
+A small window (its prediction segments at most :data:`WHOLE_WINDOW_BYTES` together: a small
+model's 200 rows are about 20 KB) is read whole when it is opened instead: each file once, the
+bytes that were verified decoded at once, every column then taken from memory. Opening it and
+reading its columns one by one cost about ten file reads of ~1.2 ms each per check (the checksum
+read, the row selection, the footer, then each column asked for); the decoded tables are a few
+hundred KB at most, held as long as the window is (``monitor.store.log_windows`` keeps two). Its
+columns come from the verified bytes, so a file deleted after the window was opened no longer
+fails a later read: there is nothing left to read from it.
+
 :class:`ColumnFrame` is the read-only, DataFrame-shaped view the detect rules get: ``frame[name]``
 (a Series), ``frame[[names]]`` (a narrower view), ``name in frame``, ``len(frame)``,
 ``frame.columns``, ``frame.empty`` and ``frame.take(positions)`` (a real DataFrame of a few rows).
@@ -34,13 +43,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from monitor.logstore.files import read_verified_columns, verify_segment
+from monitor.logstore.files import read_segment, read_verified_columns, verify_segment
 from monitor.logstore.tables import BASE_PREDICTION, FEATURE
 from monitor.logstore.window import (ROWS_PER_ID, Segment, SegmentRef, first_occurrences, join_labels, read_labels,
                                      series_of, unify_tables as _unify)
 
 #: the columns a window's rows are selected by
 _SELECTING = ["request_id", "ts", "version"]
+#: a window whose prediction segments hold at most this many bytes is read whole when opened
+WHOLE_WINDOW_BYTES = 256 * 1024
 
 
 class ColumnFrame:
@@ -87,10 +98,12 @@ class WindowColumns:
 
     def __init__(self, segments: list[Segment], selections: list[np.ndarray | None], first: np.ndarray | None,
                  row_ids: np.ndarray, names: dict[str, str | None], label: pa.ChunkedArray | pa.Array,
-                 cache_bytes: int = 0):
+                 cache_bytes: int = 0, tables: dict[int, pa.Table] | None = None):
         #: per segment, the positions of its rows in the window (None: all of them), then the
         #: positions of the first occurrence of each request id among those (None: all)
         self._segments, self._selections, self._first = segments, selections, first
+        #: a small window's segments decoded whole, by segment id (columns are taken from these)
+        self._tables = tables or {}
         self.row_ids, self._names, self._label = row_ids, names, label
         self._kept_columns: dict[str, pd.Series] = {}
         self._footers: dict[int, Any] = {}  # each segment's parsed Parquet footer, by segment id
@@ -134,7 +147,11 @@ class WindowColumns:
             return pa.nulls(self.rows, pa.string())
         parts = []
         for segment, selection in zip(self._segments, self._selections):
-            table = read_verified_columns(segment.id, segment.location, segment.bytes, [stored], self._footers)
+            whole = self._tables.get(segment.id)
+            if whole is not None:
+                table = whole.select([stored] if stored in whole.column_names else [])
+            else:
+                table = read_verified_columns(segment.id, segment.location, segment.bytes, [stored], self._footers)
             if not table.num_columns:
                 table = pa.table({stored: pa.nulls(table.num_rows)})
             parts.append(table if selection is None else table.take(selection))
@@ -158,19 +175,28 @@ class WindowColumns:
 
 
 def open_window(segments: Sequence[Segment], label_segments: Sequence[Segment], start: dt.datetime | None,
-                end: dt.datetime | None, version: str | None, cache_bytes: int = 0) -> WindowColumns:
+                end: dt.datetime | None, version: str | None, cache_bytes: int = 0,
+                whole_up_to: int = WHOLE_WINDOW_BYTES) -> WindowColumns:
     """Verify the segments, select the window's rows (the same rows, in the same order, as
     :func:`monitor.logstore.window.read_predictions`) and join their labels; up to
-    ``cache_bytes`` of decoded columns are kept for later reads."""
+    ``cache_bytes`` of decoded columns are kept for later reads. Segments of at most
+    ``whole_up_to`` bytes together are read whole, once (the module's docstring)."""
     segments = sorted((SegmentRef.of(s) for s in segments), key=lambda s: s.id)
     if not segments:
         return WindowColumns([], [], None, np.empty(0, dtype=np.int64), _layout({}), pa.nulls(0))
     selections, ids, keys = [], [], []
     schema: dict[str, None] = {}
+    tables: dict[int, pa.Table] = {}
+    whole_window = sum(segment.bytes for segment in segments) <= whole_up_to
     for segment in segments:
-        verify_segment(segment.id, segment.location, segment.checksum, segment.bytes)
-        table = read_verified_columns(segment.id, segment.location, segment.bytes, _SELECTING)
-        schema.update(dict.fromkeys(_stored_names(segment)))
+        if whole_window:  # verified and decoded from the same bytes, in one read of the file
+            tables[segment.id] = whole = read_segment(segment.id, segment.location, segment.checksum, segment.bytes)
+            table = whole.select([c for c in _SELECTING if c in whole.column_names])
+            schema.update(dict.fromkeys(whole.column_names))
+        else:
+            verify_segment(segment.id, segment.location, segment.checksum, segment.bytes)
+            table = read_verified_columns(segment.id, segment.location, segment.bytes, _SELECTING)
+            schema.update(dict.fromkeys(_stored_names(segment)))
         mask = np.ones(len(table), dtype=bool)
         if start is not None:
             mask &= np.asarray(pc.greater_equal(table["ts"], pa.scalar(start, table["ts"].type)))
@@ -193,7 +219,7 @@ def open_window(segments: Sequence[Segment], label_segments: Sequence[Segment], 
     label = join_labels(pa.table({"request_id": request_ids}), read_labels(label_segments))["label"]
     del request_ids, keys
     _release_arrow_pages()
-    return WindowColumns(segments, selections, first, row_ids, _layout(schema), label, cache_bytes)
+    return WindowColumns(segments, selections, first, row_ids, _layout(schema), label, cache_bytes, tables)
 
 
 def _release_arrow_pages() -> None:

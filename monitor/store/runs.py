@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, union_all
+from sqlalchemy import Text, bindparam, cast, delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, Finding, KpiValue, Model, Report, utcnow
@@ -121,7 +121,16 @@ class StageClaim:
     refused: str | None = None
 
 
-def claim_stage(session: Session, run_id: str, stage: str) -> StageClaim:
+@dataclass(frozen=True)
+class StagesWritten:
+    """A run's ``stages`` and ``status`` exactly as this process last committed them (the mark of a
+    stage it just finished): what :func:`claim_stage` may claim the next stage against."""
+
+    stages: dict[str, Any]
+    status: str
+
+
+def claim_stage(session: Session, run_id: str, stage: str, written: StagesWritten | None = None) -> StageClaim:
     """Mark ``stage`` of the run ``running`` (attempt n+1) under the run's row lock, unless it
     already succeeded or the run failed.
 
@@ -130,7 +139,16 @@ def claim_stage(session: Session, run_id: str, stage: str) -> StageClaim:
     ``results`` and ``watermark`` JSON, were most of a stage's bookkeeping CPU on a small check.
     The start time is taken once the row lock is held: a copy that waited behind a long original
     must not record a start that makes it look lost to the re-drive sweep while it runs.
+
+    ``written``: the row as this process committed it a moment ago (``run_stages`` runs a run's
+    stages back to back), tried first by :func:`_claim_unchanged`; when anyone else wrote the row
+    since, that claims nothing and the locked read decides, as without it.
     """
+    if written is not None:
+        claim = _claim_unchanged(session, run_id, stage, written)
+        if claim is not None:
+            return claim
+        session.rollback()  # the locked read below opens its own transaction (SQLite: BEGIN IMMEDIATE)
     read, write = _claim_statements(session.get_bind().dialect.name)
     begin_write(session)  # SQLite: the read and the write one transaction, as FOR UPDATE makes them on PostgreSQL
     row = session.execute(read, {"run_id": run_id}).first()
@@ -147,6 +165,43 @@ def claim_stage(session: Session, run_id: str, stage: str) -> StageClaim:
     session.execute(write, {"run_id": run_id, "new_stages": {**(stages or {}), stage: entry},
                             "new_status": "running" if status == "pending" else status})
     return StageClaim(attempts=attempts)
+
+
+def _claim_unchanged(session: Session, run_id: str, stage: str, written: StagesWritten) -> StageClaim | None:
+    """Claim ``stage`` with one conditional UPDATE: only if the row's ``stages`` is still, to the
+    byte, the text this process wrote, and its ``status`` the one it wrote. Then nobody claimed,
+    finished, re-drove or failed anything of the run since, so the locked read would have found
+    exactly ``written`` and made this same claim. Returns None when the UPDATE matched nothing
+    (another process wrote the row), or when ``written`` says the stage must not be claimed.
+
+    Atomic on both engines: SQLite's UPDATE takes the write lock for its own check; on PostgreSQL
+    it waits for a transaction holding the row (a copy's stage body under ``lock_run``) and then
+    re-checks its condition on the row that transaction left. Saves the SELECT ... FOR UPDATE (and
+    SQLite's ``BEGIN IMMEDIATE``) of four of a run's five later stages' claims.
+    """
+    done = written.stages.get(stage) or {}
+    if done.get("state") == "succeeded" or written.status in ("failed", "succeeded"):
+        return None
+    attempts = int(done.get("attempts", 0)) + 1
+    entry = {**done, "state": "running", "attempts": attempts, "started_at": utcnow().isoformat()}
+    result = session.execute(_unchanged_statement(), {
+        "run_id": run_id, "old_stages": written.stages, "old_status": written.status,
+        "new_stages": {**written.stages, stage: entry},
+        "new_status": "running" if written.status == "pending" else written.status})
+    return StageClaim(attempts=attempts) if result.rowcount == 1 else None
+
+
+@functools.lru_cache(maxsize=1)
+def _unchanged_statement():
+    """:func:`_claim_unchanged`'s UPDATE; ``stages`` compared as text (PostgreSQL's ``json`` keeps
+    the text it was given, SQLite stores it), the old value serialised as the ORM serialised it."""
+    table = CheckRun.__table__
+    json_type = table.c.stages.type
+    return (table.update()
+            .where(table.c.id == bindparam("run_id"), table.c.status == bindparam("old_status"),
+                   cast(table.c.stages, Text) == cast(bindparam("old_stages", type_=json_type), Text))
+            .values(stages=bindparam("new_stages", type_=json_type),
+                    status=bindparam("new_status", type_=table.c.status.type)))
 
 
 @functools.lru_cache(maxsize=4)

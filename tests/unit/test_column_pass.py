@@ -67,7 +67,8 @@ def _view_context(window) -> WindowContext:
     """The window as the detect stage gets it: a view read column by column, no column cache, and
     the small columns the evaluate stage keeps (outputs, the segment column) already in memory."""
     segments, base = window
-    opened = columns.open_window(segments, [], NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=1), None)
+    opened = columns.open_window(segments, [], NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=1), None,
+                                 whole_up_to=0)  # read column by column, as a window over 256 KB is
     for name in ("prediction", "score", "c0"):
         opened.column(name, keep=True)
     view = opened.view()
@@ -166,7 +167,7 @@ def test_the_detect_view_does_not_fill_the_column_cache(window, reads):
     check of the same open window reads the features again, whatever the cache budget."""
     segments, base = window
     opened = columns.open_window(segments, [], NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=1), None,
-                                 cache_bytes=2**30)
+                                 cache_bytes=2**30, whole_up_to=0)
     view = opened.view()
     context = dataclasses.replace(base, window=view, frame=window_frame(view, base.spec))
     run_rules(context)

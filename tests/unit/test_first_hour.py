@@ -226,9 +226,11 @@ def test_runtime_dependencies_are_ranges_and_the_exact_pins_live_in_constraints(
     assert any(d.startswith("celery[redis]") for d in core), "a plain install must be able to use Redis"
     assert {"redis", "postgres", "server", "mlflow"} <= set(project["optional-dependencies"])
     assert not [d for d in core if d.split("[")[0].split(">")[0].lower() in {"fastapi", "uvicorn", "flower", "psycopg"}]
+    # every engine decodes JSON columns with it (monitor/db/jsoncolumns.py), so a plain install needs it
+    assert any(d.startswith("orjson>=") for d in core), "orjson is a core dependency"
     pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
                 if line and not line.startswith("#"))
-    assert {"celery", "kombu", "redis", "packaging", "fastapi"} <= {name.lower() for name in pins}
+    assert {"celery", "kombu", "redis", "packaging", "fastapi", "orjson"} <= {name.lower() for name in pins}
     assert "-c constraints.txt" in (ROOT / "Makefile").read_text()
     assert "constraints.txt" in (ROOT / "Dockerfile").read_text()
     ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}

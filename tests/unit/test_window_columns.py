@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import doctest
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -73,10 +74,57 @@ def test_a_window_of_no_segments_is_empty_with_the_layout():
 
 def test_a_segment_deleted_after_the_window_was_opened_fails_the_column_read(tmp_path):
     segment = _segment(tmp_path, 1, "predictions", [{"request_id": "a", "ts": NOW, "prediction": 1, "features": {"x": 1}}])
-    opened = columns.open_window([segment], [], START, END, None)
+    opened = columns.open_window([segment], [], START, END, None, whole_up_to=0)  # read by columns
     files.delete_segment(segment.location)
     with pytest.raises(LostSegment, match="log segment 1 at .* is missing"):
         opened.column("x")
+
+
+def _counting(monkeypatch) -> Counter:
+    """How often each of the segment file readers ``columns`` uses is called."""
+    calls: Counter = Counter()
+    for name in ("read_segment", "read_verified_columns", "verify_segment"):
+        def counted(*args, _real=getattr(columns, name), _name=name, **kwargs):
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(columns, name, counted)
+    return calls
+
+
+def test_a_small_window_reads_each_file_once_and_equals_the_window_read_by_columns(tmp_path, monkeypatch):
+    first = _segment(tmp_path, 1, "predictions", [
+        {"request_id": "a", "ts": NOW, "prediction": 1, "score": 0.9, "features": {"x": 1, "city": "Oslo"}},
+        {"request_id": "old", "ts": NOW - dt.timedelta(days=2), "prediction": 0, "features": {"x": "stale"}},
+        {"request_id": "c", "ts": NOW, "prediction": 1, "version": "v2", "features": {"x": 3}}])
+    second = _segment(tmp_path, 2, "predictions", [
+        {"request_id": "a", "ts": NOW, "prediction": 0, "features": {"x": "high"}},
+        {"request_id": "b", "ts": NOW, "prediction": 0, "features": {"x": 2.5, "y": 7}}])
+    labels = [_segment(tmp_path, 3, "labels", [{"request_id": "b", "label": 1}])]
+    calls = _counting(monkeypatch)
+    for version in (None, "v2"):
+        by_columns = columns.open_window([second, first], labels, START, END, version, whole_up_to=0)
+        expected = by_columns.frame()
+        pd.testing.assert_frame_equal(expected, _whole([second, first], labels, version=version))
+        calls.clear()
+        small = columns.open_window([second, first], labels, START, END, version)
+        assert list(small.row_ids) == list(by_columns.row_ids)
+        for name in expected.columns:
+            pd.testing.assert_series_equal(small.view()[name], expected[name])
+            pd.testing.assert_series_equal(small.column(name), expected[name])
+        pd.testing.assert_frame_equal(small.frame(), expected)
+        # each prediction file verified and decoded in one read, the label file in its own
+        assert calls == {"read_segment": 2}, calls
+
+
+def test_a_small_window_keeps_serving_the_rows_it_verified_after_a_file_is_deleted(tmp_path):
+    segment = _segment(tmp_path, 1, "predictions", [{"request_id": "a", "ts": NOW, "prediction": 1, "features": {"x": 1}}])
+    opened = columns.open_window([segment], [], START, END, None)
+    files.delete_segment(segment.location)
+    assert opened.column("x").tolist() == [1.0]  # decoded from the verified bytes when it was opened
+    changed = _segment(tmp_path, 2, "predictions", [{"request_id": "a", "ts": NOW, "prediction": 1}])
+    changed.checksum = "0" * 64
+    with pytest.raises(LostSegment, match="does not match its sha256"):  # verified before it is decoded
+        columns.open_window([changed], [], START, END, None)
 
 
 def _drifted_window(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -165,3 +213,19 @@ def test_a_drift_reference_viewed_in_its_bundle_equals_the_decoded_one():
                     assert not other.flags.writeable  # a view of the bundle, not a copy
                 else:
                     assert other == value or (value != value and other != other)
+
+
+@pytest.mark.parametrize("task", ["binary_classification", "regression"])
+def test_the_outputs_of_a_view_equal_those_of_the_drift_frame(task):
+    """``window_frame`` of a view converts each output alone (``reference.output_column``),
+    exactly as ``drift_frame`` converts the frame's."""
+    from monitor.detect.frames import window_frame
+    from monitor.reference import PREDICTION, SCORE
+
+    spec = parse_spec({"name": "m", "task": task, "columns": {"numeric": ["x"]}}, "test")[0]
+    frame = pd.DataFrame({"x": [1.0, 2.0, None, 4.0], "prediction": [1.0, 0.0, None, 2.5],
+                          "score": [0.5, None, 0.25, 1.0]})
+    view = columns.ColumnFrame(len(frame), {name: (lambda name=name: frame[name]) for name in frame.columns})
+    expected, derived = window_frame(frame, spec), window_frame(view, spec)
+    for name in (PREDICTION, SCORE):
+        pd.testing.assert_series_equal(derived[name], expected[name])
