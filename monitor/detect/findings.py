@@ -3,7 +3,7 @@ per-segment KPIs a check hands its rules.
 
 Plain values without pandas: the store, the check's stage results and the commands that only read
 runs (``modelwatch status``, ``check``, ``alerts``) import them, and must not pay for the rules'
-stack (pandas, about 0.3-0.5 CPU-s to import; tests/unit/test_import_cost.py).
+stack (pandas with numpy and pyarrow, about 0.3 CPU-s to import; tests/unit/test_import_cost.py).
 """
 
 from __future__ import annotations

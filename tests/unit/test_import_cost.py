@@ -142,9 +142,9 @@ def test_a_command_on_a_current_schema_does_not_import_alembic(tmp_path, sqlite_
     assert "alembic" in cli_imports(["migrate", "--data-dir", str(tmp_path / "new")], env=env)
 
 
-#: what a command computes nothing with: pandas (with numpy and pyarrow about 0.3-0.5 CPU-s), the
-#: test statistics (scipy.stats about 0.5) and the HTTP client (httpx, which imports rich and
-#: pygments for its own CLI: 0.1-0.2)
+#: what a command computes nothing with: pandas (with numpy and pyarrow about 0.3 CPU-s), the test
+#: statistics (scipy.stats about 0.5) and the HTTP client (httpx, which imports rich and pygments
+#: for its own CLI: about 0.05)
 NOT_FOR_READERS = {"pandas", "scipy", "httpx"}
 
 
@@ -176,7 +176,8 @@ def cli_env(data) -> dict[str, str]:
 def test_commands_that_read_or_enqueue_runs_import_neither_pandas_nor_scipy_nor_httpx(checked_state, tmp_path, args):
     """``status``, ``report``, ``check`` (publishing the run) and ``agent --once`` read rows,
     render stored results or publish a message: pandas, scipy.stats and httpx are the imports of the
-    code that computes or sends (about 0.9 CPU-s a process together, before this was pinned)."""
+    code that computes or sends (these four cost 0.18-0.37 CPU-s more each when they imported them:
+    docs/performance.md, "CLI start-up")."""
     data = tmp_path / "data"
     shutil.copytree(checked_state, data)
     imported = cli_imports([arg.format(tmp=tmp_path) for arg in args], env=cli_env(data))
