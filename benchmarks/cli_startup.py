@@ -9,9 +9,14 @@ and tree, the ratio to the first tree, and the load average before and after.
     .venv/bin/python benchmarks/cli_startup.py --trees /tmp/base,/work/wt/startup --rounds 5
 
 State (a model with a 3,000-row reference, an ingested window, one finished check with its
-report) is built once with the first tree; ``apply`` runs on an empty data dir, ``ingest`` and
-``check`` (enqueue) on a fresh copy of that state. ``check --wait`` is served by a real worker
-(solo pool, the first tree's code) started on the shared state; only the CLI's CPU is counted.
+report) is built once with the first tree; ``apply`` runs on an empty data dir (new state: it
+migrates and profiles the reference) and on a fresh copy of that state (existing: the model and
+its profile are there), ``ingest``, ``check`` (enqueue) and ``agent --once`` (one host sample
+written) on a fresh copy too. ``check --wait`` is served by a real worker (solo pool, the first
+tree's code) started on the shared state; only the CLI's CPU is counted.
+
+Project modules are compiled on import when the trees hold no ``__pycache__`` (the suite runs
+with ``PYTHONDONTWRITEBYTECODE=1``): compare trees in the same state, e.g. both without.
 """
 
 from __future__ import annotations
@@ -33,17 +38,20 @@ def commands(work: Path) -> dict[str, list[str]]:
     return {
         "--help": ["--help"],
         "apply -f (new state)": ["apply", "-f", str(work / "models.yaml")],
+        "apply -f (existing state)": ["apply", "-f", str(work / "models.yaml")],
         "ingest predictions": ["ingest", "predictions", str(work / "predictions.csv"), "--model", "fraud"],
         "check (enqueue)": ["check", "fraud", "--rerun"],
         "check --wait (finished run)": ["check", "fraud", "--wait", "--fail-on", "never"],
         "report": ["report", "fraud", "-o", str(work / "out.html")],
         "status": ["status"],
         "alerts": ["alerts"],
+        "agent --once": ["agent", "--model", "fraud", "--once"],
     }
 
 
 #: commands that change the state run on a fresh copy each time (``apply``: on an empty data dir)
-FRESH = {"apply -f (new state)": "empty", "ingest predictions": "seeded", "check (enqueue)": "seeded"}
+FRESH = {"apply -f (new state)": "empty", "apply -f (existing state)": "seeded", "ingest predictions": "seeded",
+         "check (enqueue)": "seeded", "agent --once": "seeded"}
 
 
 def seed(tree: Path, work: Path) -> None:

@@ -34,12 +34,13 @@ import smtplib
 import socket
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
-
 from monitor.errors import ModelwatchError
+
+if TYPE_CHECKING:  # httpx (and rich, which its CLI imports) at send time: `apply` only checks addresses
+    import httpx
 
 Address = IPv4Address | IPv6Address
 
@@ -162,18 +163,24 @@ def check_url(url: str, field: str, guard: Policy | None = None) -> list[str]:
 
 # -- send time: connect to the address that was checked ------------------------------------------
 
-class _CheckedBackend(httpcore.SyncBackend):
-    """httpcore's network backend, connecting to the checked address of the host it was asked for."""
+@functools.cache
+def _checked_backend() -> type:
+    """httpcore's network backend, connecting to the checked address of the host it was asked for
+    (a class made on first send: importing httpcore is for the processes that send)."""
+    import httpcore
 
-    def __init__(self, guard: Policy, field: str):
-        self.guard, self.field = guard, field
+    class CheckedBackend(httpcore.SyncBackend):
+        def __init__(self, guard: Policy, field: str):
+            self.guard, self.field = guard, field
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        address = self.guard.resolve(host, port, self.field)[0]
-        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            address = self.guard.resolve(host, port, self.field)[0]
+            return super().connect_tcp(address, port, timeout, local_address, socket_options)
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):
-        raise OutboundRefused(f"{self.field}: unix sockets are not an outbound destination")
+        def connect_unix_socket(self, path, timeout=None, socket_options=None):
+            raise OutboundRefused(f"{self.field}: unix sockets are not an outbound destination")
+
+    return CheckedBackend
 
 
 def http_client(field: str, timeout: float, guard: Policy | None = None, **options) -> httpx.Client:
@@ -183,8 +190,10 @@ def http_client(field: str, timeout: float, guard: Policy | None = None, **optio
     not from the address it connected to. With a transport given, httpx ignores proxy variables
     (``HTTPS_PROXY``): a proxy would resolve the name itself, past the check.
     """
+    import httpx
+
     transport = httpx.HTTPTransport()
-    transport._pool._network_backend = _CheckedBackend(guard or policy(), field)  # httpcore's one seam
+    transport._pool._network_backend = _checked_backend()(guard or policy(), field)  # httpcore's one seam
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, **options)
 
 

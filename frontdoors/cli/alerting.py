@@ -35,7 +35,6 @@ def alerts(ctx: click.Context, open_only: bool, model_name: str | None, as_json:
     """Alerts with their state and how each channel was told; `alerts ack ID` acknowledges one."""
     if ctx.invoked_subcommand is not None:
         return
-    from frontdoors.schemas import AlertsOutput
     from monitor.alerts.ack import to_json
     from monitor.alerts.lifecycle import list_alerts
     from monitor.detect.frames import segment_label  # the detectors' stack: not at CLI start-up
@@ -45,7 +44,7 @@ def alerts(ctx: click.Context, open_only: bool, model_name: str | None, as_json:
         model_id = store.get_model(session, model_name).id if model_name else None
         rows = [to_json(session, a, with_attempts=as_json) for a in list_alerts(session, model_id, open_only)]
     if as_json:
-        emit_json(AlertsOutput, alerts=rows)
+        emit_json("alerts", alerts=rows)
         return
     table(["id", "model", "rule", "state", "severity", "since", "notified", "message"],
           [[r["id"], r["model"], r["rule"] + (f" [{segment_label(r['segment'])}]" if r["segment"] else ""),
@@ -89,7 +88,6 @@ def silence() -> None:
 def silence_add(model: str | None, rule: str | None, severity: str | None, duration: str | None, until: str | None,
                 comment: str, as_json: bool) -> None:
     """Add a silence (at least one of --model/--rule/--severity; one of --for/--until)."""
-    from frontdoors.schemas import SilenceCreatedOutput
     from monitor import audit
     from monitor.alerts import silences
 
@@ -99,7 +97,7 @@ def silence_add(model: str | None, rule: str | None, severity: str | None, durat
         created = silences.to_json(silences.create(session, actor=audit.cli_actor(), comment=comment, model=model,
                                                    rule=rule, severity=severity, duration=duration, until=until))
     if as_json:
-        emit_json(SilenceCreatedOutput, silence=created)
+        emit_json("silence-created", silence=created)
     else:
         click.echo(f"silence {created['id']} holds {_matchers(created)} until {created['ends_at']}")
 
@@ -113,13 +111,12 @@ def _matchers(row: dict) -> str:
 @click.option("--json", "as_json", is_flag=True)
 def silence_list(include_expired: bool, as_json: bool) -> None:
     """Active silences (with --all, expired ones too)."""
-    from frontdoors.schemas import SilencesOutput
     from monitor.alerts import silences
 
     with session_scope(database_url()) as session:
         rows = [silences.to_json(s) for s in silences.list_silences(session, include_expired)]
     if as_json:
-        emit_json(SilencesOutput, silences=rows)
+        emit_json("silences", silences=rows)
         return
     table(["id", "matches", "ends", "by", "comment"],
           [[r["id"], _matchers(r), when(_parse(r["ends_at"])), r["created_by"], r["comment"]] for r in rows],

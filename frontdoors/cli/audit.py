@@ -18,7 +18,6 @@ def register(main: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def audit(model_name: str | None, limit: int, as_json: bool) -> None:
     """Every acknowledgement, silence, approval, cancellation, promotion and rollback, newest first."""
-    from frontdoors.schemas import AuditOutput
     from monitor import audit as trail
     from monitor.store import models as store
 
@@ -29,7 +28,7 @@ def audit(model_name: str | None, limit: int, as_json: bool) -> None:
         rows = [{**trail.to_json(e), "model": names.get(e.model_id)} for e in found]
         moments = [e.at for e in found]
     if as_json:
-        emit_json(AuditOutput, events=rows)
+        emit_json("audit", events=rows)
         return
     table(["when", "who", "action", "model", "subject", "why"],
           [[when(at), r["actor"], r["action"], r["model"] or "-", r["subject"], r["reason"] or "-"] for r, at in zip(rows, moments)],

@@ -110,7 +110,6 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
     """
     from tqdm import tqdm
 
-    from frontdoors.schemas import IngestOutput
     from monitor.ingest import count_rows, read_batches
     from monitor.ingest.prefetch import prefetched
     from monitor.store import logs, models as store
@@ -143,7 +142,7 @@ def ingest(kind: str, path: Path, model_name: str, batch_size: int, as_json: boo
             bar.update(batch.table.num_rows + len(batch.rejected) + batch.duplicates)
     code = ingest_exit_code(counts["accepted"], counts["duplicates"], counts["quarantined"], max_quarantined)
     if as_json:
-        emit_json(IngestOutput, model=model_name, kind=kind, file=str(path), **counts, reasons=reasons,
+        emit_json("ingest", model=model_name, kind=kind, file=str(path), **counts, reasons=reasons,
                   exit_code=code)
     else:
         click.echo(f"{path}: {counts['accepted']} accepted, {counts['duplicates']} duplicate, "
@@ -171,7 +170,6 @@ def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float, fai
     Exit codes (docs/cli.md#exit-codes): 0 healthy (below --fail-on), 1 findings at or above
     --fail-on, 2 usage or input error, 3 the run failed or did not finish within --timeout.
     """
-    from frontdoors.schemas import CheckOutput, CheckQueuedOutput
     from monitor.check.runs import open_check
     from tasks.publish import launch
 
@@ -182,7 +180,7 @@ def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float, fai
         launch(opened.run_id, name, forced=True)
     if not wait:
         if as_json:
-            emit_json(CheckQueuedOutput, run_id=opened.run_id, model=name, state=get_settings().state_location,
+            emit_json("check-queued", run_id=opened.run_id, model=name, state=get_settings().state_location,
                       status="queued" if opened.created else "exists")
         else:
             click.echo(state_line())
@@ -195,7 +193,7 @@ def check(name: str, wait: bool, as_json: bool, rerun: bool, timeout: float, fai
         sys.exit(RUN_FAILED)
     code = check_exit_code(summary["outcome"], fail_on)
     if as_json:
-        emit_json(CheckOutput, **summary, exit_code=code, state=get_settings().state_location)
+        emit_json("check", **summary, exit_code=code, state=get_settings().state_location)
     else:
         click.echo(state_line())
         _print_summary(summary)
@@ -256,7 +254,6 @@ def _fmt(value, digits: int = 4) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (docs/schemas/status.schema.json).")
 def status(as_json: bool) -> None:
     """Each model with its serving version, last check, health, open alerts and pending actions."""
-    from frontdoors.schemas import StatusOutput
     from monitor.alerts.lifecycle import health_of, list_alerts
     from monitor.check import redrive
     from monitor.recovery.schedule import PENDING, list_actions
@@ -282,7 +279,7 @@ def status(as_json: bool) -> None:
                 "redrives": sum(n for (model_id, _), n in redriven.items() if model_id == model.id),
             })
     if as_json:
-        emit_json(StatusOutput, state=get_settings().state_location, models=rows)
+        emit_json("status", state=get_settings().state_location, models=rows)
         return
     click.echo(state_line())
     table(["model", "task", "serving", "last check", "status", "health", "open alerts", "pending recovery", "service"],

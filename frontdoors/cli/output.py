@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-if TYPE_CHECKING:  # rich, humanize and the pydantic schemas are imported where a command prints
+if TYPE_CHECKING:  # rich and humanize are imported where a command prints
     from rich.console import Console
-
-    from frontdoors.schemas import Output
 
 #: cells longer than this are cut with an ellipsis (a message must not push the table off screen)
 MAX_CELL = 60
@@ -59,8 +57,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(
     _console().print(grid)
 
 
-def emit_json(schema: type[Output], **fields: Any) -> None:
-    """Print one ``--json`` output, checked against its versioned schema (docs/schemas/)."""
-    from frontdoors.schemas import render
+def emit_json(schema: str, **fields: Any) -> None:
+    """Print one ``--json`` output, checked against its versioned schema, named as its file in
+    docs/schemas/ (``"status"`` for status.schema.json; ``frontdoors.schemas.SCHEMAS``).
 
-    click.echo(render(schema, **fields))
+    By name, so that a command imports the schemas (pydantic building some 20 models) only when it
+    prints JSON, not each time it runs (tests/unit/test_import_cost.py).
+    """
+    from frontdoors.schemas import SCHEMAS, render
+
+    click.echo(render(SCHEMAS[schema], **fields))

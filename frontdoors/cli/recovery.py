@@ -36,7 +36,6 @@ def _outcome(row: dict) -> str:
 @click.option("--json", "as_json", is_flag=True)
 def recovery_list(model_name: str | None, as_json: bool) -> None:
     """Recovery actions with their state, ETA, outcome and verification."""
-    from frontdoors.schemas import RecoveryOutput
     from monitor.recovery.schedule import list_actions, to_json
     from monitor.store import models as store
 
@@ -45,7 +44,7 @@ def recovery_list(model_name: str | None, as_json: bool) -> None:
         names = {m.id: m.name for m in store.list_models(session)}
         rows = [to_json(a, names.get(a.model_id)) for a in list_actions(session, model_id)]
     if as_json:
-        emit_json(RecoveryOutput, actions=rows)
+        emit_json("recovery", actions=rows)
         return
     table(["id", "model", "kind", "rule", "state", "eta", "runs", "verified", "outcome"],
           [[r["id"], r["model"], r["kind"], r["rule"] or "-", r["state"], _when(r["eta"]), r["executions"],

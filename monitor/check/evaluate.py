@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from monitor.check.results import EvaluateResult
 from monitor.db.schema import CheckRun
-from monitor.detect.rule import SegmentKpis
+from monitor.detect.findings import SegmentKpis
 from monitor.detect.rules.estimated import estimate_window
 from monitor.service.host import host_kpis
 from monitor.kpis.interactions import InteractionCounts, count_interactions

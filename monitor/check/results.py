@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.detect.rule import SegmentKpis
+from monitor.detect.findings import SegmentKpis
 from monitor.kpis import Evaluation
 
 

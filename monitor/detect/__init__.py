@@ -2,9 +2,22 @@
 
 ``rule.py`` is the interface (:class:`Rule`, :class:`WindowContext`), ``rules/`` holds one module
 per rule family, ``findings.py`` the value every rule returns.
+
+:class:`Rule` and :class:`WindowContext` are imported on first use (PEP 562): importing
+``monitor.detect.findings``, as the store and every command that reads runs do, imports this
+package first, and ``rule.py`` imports pandas.
 """
 
+from typing import Any
+
 from monitor.detect.findings import Finding, RuleEvaluation
-from monitor.detect.rule import Rule, WindowContext
 
 __all__ = ["Finding", "Rule", "RuleEvaluation", "WindowContext"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Rule", "WindowContext"):
+        from monitor.detect import rule
+
+        return getattr(rule, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

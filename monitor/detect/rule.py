@@ -21,25 +21,9 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from monitor.detect.findings import Finding
+from monitor.detect.findings import Finding, SegmentKpis  # noqa: F401 - SegmentKpis: re-exported for callers
 from monitor.kpis.interactions import PooledReference
 from monitor.spec import ModelSpec
-
-
-@dataclass(frozen=True)
-class SegmentKpis:
-    """One segment value's realised KPIs, labelled rows and its own baseline (from the reference)."""
-
-    kpis: dict[str, float | None]
-    labelled_rows: int
-    baseline: dict[str, float | None]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kpis": self.kpis, "labelled_rows": self.labelled_rows, "baseline": self.baseline}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "SegmentKpis":
-        return cls(kpis=data["kpis"], labelled_rows=data["labelled_rows"], baseline=data["baseline"])
 
 
 @dataclass(frozen=True)

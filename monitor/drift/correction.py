@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 
 def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -34,4 +33,6 @@ def benjamini_hochberg(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
         raise ValueError("benjamini_hochberg: p-values must be numbers between 0 and 1")
     if ps.size <= 1:
         return ps.copy()
+    from scipy import stats  # here, not at the top: importing monitor.drift must not import scipy
+
     return stats.false_discovery_control(ps, method="bh")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from scipy.spatial import distance
-
 from monitor.drift.base import DriftMethod, MethodResult, register
 from monitor.drift.reference import CategoricalReference, CategoryCounts, Contingency
 
@@ -43,4 +41,6 @@ class JensenShannon(DriftMethod):
         if table.reference.sum() == 0 or table.current.sum() == 0:
             raise ValueError(f"jensen_shannon: column {reference_column.name!r} needs at least one value on "
                              "each side")
+        from scipy.spatial import distance  # not at the top: importing monitor.drift must not import scipy
+
         return MethodResult(float(distance.jensenshannon(table.reference, table.current, base=2)))

@@ -16,15 +16,15 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from monitor.drift.base import DriftMethod, MethodResult, register
 from monitor.drift.reference import NumericReference, SortedWindow, sorted_ranks, sorted_window
 
-try:  # the exact p-value ks_2samp(method="auto") computes; see the module docstring
-    from scipy.stats._stats_py import _attempt_exact_2kssamp
-except ImportError:  # pragma: no cover - depends on the installed scipy
-    _attempt_exact_2kssamp = None
+#: scipy's helper for the exact p-value ks_2samp(method="auto") computes (see the module docstring),
+#: looked up on the first test (:func:`_exact_helper`): importing monitor.drift, as ``modelwatch
+#: apply`` does to profile a reference, must not import scipy.stats (about 0.5 CPU-s). None when
+#: the installed scipy has no such helper.
+_attempt_exact_2kssamp: Any = ...
 
 #: ``ks_2samp(method="auto")`` is exact when both samples have at most this many values.
 MAX_AUTO_N = 10000
@@ -90,6 +90,8 @@ def ks_p_value(d: float, n1: int, n2: int) -> float:
     Kolmogorov distribution of ``round(n1 n2 / (n1 + n2))`` values, which is all this needs: the
     two ECDF extremes come from :func:`ks_statistic` without re-sorting the (large) reference.
     """
+    from scipy import stats
+
     m, n = sorted([float(n1), float(n2)], reverse=True)
     return float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0, 1))
 
@@ -142,6 +144,8 @@ def ks_test(reference: np.ndarray, window: SortedWindow) -> MethodResult:
     if max(n1, n2) <= MAX_AUTO_N:
         exact = _exact(n1, n2, d)
         if exact is None:  # scipy's helper is gone or changed: ks_2samp itself, same numbers
+            from scipy import stats
+
             result = stats.ks_2samp(reference, window.values)
             return MethodResult(float(result.statistic), float(result.pvalue))
         return exact
@@ -152,10 +156,11 @@ def _exact(n1: int, n2: int, d: float) -> MethodResult | None:
     """ks_2samp's exact branch: its statistic is ``d`` rounded to a multiple of ``1 / lcm(n1, n2)``
     (when scipy's exact computation fails, ks_2samp warns and goes asymptotic with that ``d``).
     None when scipy's helper is not there to call."""
-    if _attempt_exact_2kssamp is None:
+    helper = _exact_helper()
+    if helper is None:
         return None
     try:
-        success, d_exact, p = _attempt_exact_2kssamp(n1, n2, math.gcd(n1, n2), d, "two-sided")
+        success, d_exact, p = helper(n1, n2, math.gcd(n1, n2), d, "two-sided")
     except TypeError:  # a scipy whose helper changed its signature
         return None
     if not success:
@@ -163,3 +168,15 @@ def _exact(n1: int, n2: int, d: float) -> MethodResult | None:
                       stacklevel=3)
         return MethodResult(float(d_exact), ks_p_value(float(d_exact), n1, n2))
     return MethodResult(float(d_exact), float(np.clip(p, 0, 1)))
+
+
+def _exact_helper():
+    """scipy's ``_attempt_exact_2kssamp``, imported on first use; None if scipy has none."""
+    global _attempt_exact_2kssamp
+    if _attempt_exact_2kssamp is ...:
+        try:
+            from scipy.stats._stats_py import _attempt_exact_2kssamp as helper
+        except ImportError:  # pragma: no cover - depends on the installed scipy
+            helper = None
+        _attempt_exact_2kssamp = helper
+    return _attempt_exact_2kssamp

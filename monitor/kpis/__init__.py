@@ -1,9 +1,24 @@
 """Key performance indicators of a window: realised KPIs of labelled predictions
 (:mod:`~monitor.kpis.labelled`, by task in ``classification`` and ``regression``) and user
 interaction KPIs (:mod:`~monitor.kpis.interactions`). Service KPIs from the logs are
-``monitor.service``."""
+``monitor.service``.
+
+:func:`evaluate` is imported on first use (PEP 562): the KPI names and how a change is judged
+(``monitor.kpis.base``, ``monitor.kpis.change``) are read by ``modelwatch status``, ``report`` and
+the CLI's tables, which compute no KPI and must not import pandas for it
+(tests/unit/test_import_cost.py).
+"""
+
+from typing import Any
 
 from monitor.kpis.base import CLASSIFICATION_KPIS, LOWER_IS_BETTER, REGRESSION_KPIS, Evaluation, label_key
-from monitor.kpis.labelled import evaluate
 
 __all__ = ["CLASSIFICATION_KPIS", "LOWER_IS_BETTER", "REGRESSION_KPIS", "Evaluation", "evaluate", "label_key"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":
+        from monitor.kpis.labelled import evaluate
+
+        return evaluate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

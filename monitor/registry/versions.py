@@ -1,15 +1,20 @@
-"""Recording a new model version from Python: what ``monitor.registry.on_model_update`` does."""
+"""Recording a new model version from Python: what ``monitor.registry.on_model_update`` does.
+
+The reference profile's stack (pandas, ``monitor.registry.builtin``) is imported when a version is
+recorded: ``tasks.publish`` imports this module, and ``modelwatch check`` imports that to publish
+a run (tests/unit/test_import_cost.py).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Settings, get_settings
 from monitor.db.engine import session_scope
-from monitor.registry import builtin
 from monitor.store import models as store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def on_model_update(name: str, version: str, *, reference: pd.DataFrame | str | None = None,
@@ -23,6 +28,7 @@ def on_model_update(name: str, version: str, *, reference: pd.DataFrame | str | 
     new version (``tasks.publish.register_version``) waits, so the check sees its traffic.
     """
     from monitor.reference import read_table
+    from monitor.registry import builtin
 
     settings = settings or get_settings()
     if isinstance(reference, str):

@@ -7,16 +7,25 @@ window of all three into service KPIs (``monitor/check/service.py``). This modul
 re-exports their public names.
 """
 
-from monitor.service.host import (
-    HOST_KPIS, Collector, HostSample, RejectedSample, Sampler, database_writer, host_kpis, parse_samples, tree_rss,
-)
-from monitor.service.kpis import OK_STATUSES, SERVICE_KPIS, service_kpis
-from monitor.service.probes import (
-    PROBE_KPIS, ProbeOutcome, ProbeTarget, availability_kpis, due_targets, probe, slot_of,
-)
+from typing import Any
 
-__all__ = [
-    "HOST_KPIS", "OK_STATUSES", "PROBE_KPIS", "SERVICE_KPIS", "Collector", "HostSample", "ProbeOutcome",
-    "ProbeTarget", "RejectedSample", "Sampler", "availability_kpis", "database_writer", "due_targets",
-    "host_kpis", "parse_samples", "probe", "service_kpis", "slot_of", "tree_rss",
-]
+#: each public name and the module that defines it, imported on first use (PEP 562): ``modelwatch
+#: agent`` needs only ``host``'s collector, not the log KPIs' pandas nor the probes' httpx
+#: (tests/unit/test_import_cost.py)
+_MODULES = {
+    "host": ("HOST_KPIS", "Collector", "HostSample", "RejectedSample", "Sampler", "database_writer", "host_kpis",
+             "parse_samples", "tree_rss"),
+    "kpis": ("OK_STATUSES", "SERVICE_KPIS", "service_kpis"),
+    "probes": ("PROBE_KPIS", "ProbeOutcome", "ProbeTarget", "availability_kpis", "due_targets", "probe", "slot_of"),
+}
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        import importlib
+
+        return getattr(importlib.import_module(f"monitor.service.{_HOME[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

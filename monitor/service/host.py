@@ -21,12 +21,14 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import psutil
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:  # pandas is for the check's KPIs (host_kpis); `modelwatch agent` only samples
+    import numpy as np
+    import pandas as pd
 
 logger = logging.getLogger("modelwatch.hostmetrics")
 
@@ -176,11 +178,15 @@ class Sampler(threading.Thread):
 def host_kpis(samples: pd.DataFrame) -> dict[str, float | None]:
     """The window's resource KPIs from its samples; all None when there were none.
 
+    >>> import pandas as pd
     >>> frame = pd.DataFrame({"cpu_pct": [10.0, 20.0, 90.0], "memory_pct": [50.0, 50.0, 50.0],
     ...                       "disk_pct": [40.0, 41.0, None], "rss_bytes": [None, 2**20, 3 * 2**20]})
     >>> host_kpis(frame)
     {'host_cpu_pct_p95': 83.0, 'host_memory_pct_p95': 50.0, 'host_disk_pct_max': 41.0, 'host_rss_mb_max': 3.0}
     """
+    import numpy as np
+    import pandas as pd
+
     kpis: dict[str, float | None] = dict.fromkeys(HOST_KPIS)
     if not len(samples):
         return kpis

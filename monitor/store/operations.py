@@ -1,17 +1,23 @@
-"""Probe results and host samples: the operational time series beside the prediction logs."""
+"""Probe results and host samples: the operational time series beside the prediction logs.
+
+pandas is imported by the two readers that build frames (the check's service KPIs): ``modelwatch
+status`` (``latest_kpis``) and ``agent`` (``save_host_samples``) only read or write rows.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.db.schema import CheckRun, HostMetric, KpiValue, ProbeResult
 from monitor.store.common import insert_ignoring_conflicts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 AGENT = "agent"
 
@@ -42,6 +48,8 @@ def probes_between(session: Session, model_id: int, start: dt.datetime, end: dt.
         .where(ProbeResult.model_id == model_id, ProbeResult.ts >= start, ProbeResult.ts < end)
         .order_by(ProbeResult.ts)
     ).all()
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["ts", "ok", "status_code", "latency_ms", "error"])
 
 
@@ -61,6 +69,8 @@ def host_samples_between(session: Session, model_id: int, start: dt.datetime, en
                HostMetric.ts >= start, HostMetric.ts < end)
         .order_by(HostMetric.ts)
     ).all()
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["ts", "host", "cpu_pct", "memory_pct", "disk_pct", "rss_bytes"])
 
 

@@ -307,7 +307,7 @@ def test_benjamini_hochberg_equals_scipy(seed):
 
 def test_benjamini_hochberg_is_scipys_not_a_copy(monkeypatch):
     calls = []
-    monkeypatch.setattr(correction.stats, "false_discovery_control",
+    monkeypatch.setattr(stats, "false_discovery_control",
                         lambda ps, method: calls.append(method) or np.asarray(ps))
     benjamini_hochberg([0.1, 0.2, 0.3])
     assert calls == ["bh"]

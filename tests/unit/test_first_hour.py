@@ -130,6 +130,22 @@ def test_json_schemas_in_docs_match_the_models():
     assert on_disk == expected, "docs/schemas/ drifted: run `python -m frontdoors.schemas docs/schemas`"
 
 
+def test_every_commands_json_output_names_a_schema_in_docs():
+    """``emit_json`` takes the schema's file name (so a command imports the schemas only to print
+    JSON): every call in the CLI's modules names one of ``SCHEMAS``, and every schema is printed."""
+    import ast
+
+    named = []
+    for path in sorted((ROOT / "frontdoors" / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "emit_json":
+                first = node.args[0]
+                assert isinstance(first, ast.Constant), f"{path.name}:{node.lineno}: emit_json takes a schema name"
+                named.append(first.value)
+    assert set(named) <= set(schemas.SCHEMAS), set(named) - set(schemas.SCHEMAS)
+    assert set(named) == set(schemas.SCHEMAS), set(schemas.SCHEMAS) - set(named)
+
+
 def test_every_json_time_is_iso_utc_with_z():
     value = normalize({"a": dt.datetime(2026, 12, 3, 0, 5, 5, 235958, tzinfo=dt.timezone.utc),
                        "b": "2026-12-03 00:05:05.235958+00:00", "c": ["2026-12-03T00:05:05+00:00"],

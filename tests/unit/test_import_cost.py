@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
-from tests.conftest import ROOT
-from tests.support.scenario import MODEL, seed_fraud
+import pytest
+
+from tests.conftest import ROOT, migrated_sqlite
+from tests.support.scenario import MODEL, seed_fraud, write_model, write_window
 
 HEAVY = ("scipy", "sklearn")
 
@@ -137,3 +140,70 @@ def test_a_command_on_a_current_schema_does_not_import_alembic(tmp_path, sqlite_
     imported = cli_imports(["audit"], env=env)
     assert "sqlalchemy" in imported and "alembic" not in imported, imported
     assert "alembic" in cli_imports(["migrate", "--data-dir", str(tmp_path / "new")], env=env)
+
+
+#: what a command computes nothing with: pandas (with numpy and pyarrow about 0.3 CPU-s), the test
+#: statistics (scipy.stats about 0.5) and the HTTP client (httpx, which imports rich and pygments
+#: for its own CLI: about 0.05)
+NOT_FOR_READERS = {"pandas", "scipy", "httpx"}
+
+
+@pytest.fixture(scope="module")
+def checked_state(tmp_path_factory, migrated_sqlite_template):
+    """A data dir holding the fraud model with a finished check and its report (the chain run
+    in this process), for the commands that read runs."""
+    from monitor.config import Settings
+    from monitor.db.engine import dispose_all
+    from tests.support.stages import run_chain
+
+    data = tmp_path_factory.mktemp("checked") / "data"
+    url = migrated_sqlite(data / "modelwatch.db", migrated_sqlite_template)
+    seed_fraud(url, [], recall=0.4, rows=300, reference_rows=400, seed=7)
+    run_chain(Settings(data_dir=data), MODEL)
+    dispose_all()
+    return data
+
+
+def cli_env(data) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
+    return env | {"MODELWATCH_DATA_DIR": str(data), "PYTHONPATH": str(ROOT), "MODELWATCH_OUTBOUND_ALLOW_PRIVATE": "true"}
+
+
+@pytest.mark.parametrize("args", [
+    ["status"], ["report", MODEL, "-o", "{tmp}/report.html"], ["check", MODEL, "--rerun"],
+    ["agent", "--model", MODEL, "--once"],
+], ids=lambda args: args[0])
+def test_commands_that_read_or_enqueue_runs_import_neither_pandas_nor_scipy_nor_httpx(checked_state, tmp_path, args):
+    """``status``, ``report``, ``check`` (publishing the run) and ``agent --once`` read rows,
+    render stored results or publish a message: pandas, scipy.stats and httpx are the imports of the
+    code that computes or sends (these four cost 0.18-0.37 CPU-s more each when they imported them:
+    docs/performance.md, "CLI start-up")."""
+    data = tmp_path / "data"
+    shutil.copytree(checked_state, data)
+    imported = cli_imports([arg.format(tmp=tmp_path) for arg in args], env=cli_env(data))
+    assert "sqlalchemy" in imported and not NOT_FOR_READERS & set(imported), imported
+
+
+def test_apply_and_ingest_import_neither_scipy_nor_httpx(tmp_path):
+    """``apply`` profiles the reference (pandas) and checks the spec's destinations without
+    connecting (no httpx); the profile needs no test statistic (no scipy.stats), on a new data dir
+    as on an existing one. ``ingest`` validates and writes rows (pandas, pyarrow) only."""
+    spec = write_model(tmp_path, "http://127.0.0.1:9/hook")
+    predictions, _ = write_window(tmp_path, version="1", recall=0.5, n=200)
+    env = cli_env(tmp_path / "data")
+    applied = cli_imports(["apply", "-f", str(spec)], env=env)
+    assert {"pandas", "alembic"} <= set(applied) and not {"scipy", "httpx"} & set(applied), applied
+    again = cli_imports(["apply", "-f", str(spec)], env=env)
+    assert "pandas" in again and not {"scipy", "httpx", "alembic"} & set(again), again
+    ingested = cli_imports(["ingest", "predictions", str(predictions), "--model", MODEL], env=env)
+    assert "pyarrow" in ingested and not {"scipy", "httpx"} & set(ingested), ingested
+
+
+@pytest.mark.parametrize("package", ["monitor.detect", "monitor.kpis", "monitor.reports", "monitor.service"])
+def test_every_name_a_package_exports_on_first_use_is_there(package):
+    """These packages import their pandas (or jinja2) modules when a name is first asked for (PEP
+    562), so a misspelt entry would only fail in the process that asks; each one resolves."""
+    module = __import__(package, fromlist=["__all__"])
+    assert module.__all__ and all(getattr(module, name) is not None for name in module.__all__)
+    with pytest.raises(AttributeError):
+        getattr(module, "no_such_name")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from pydantic import Field, field_validator
 
 from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
@@ -67,6 +66,8 @@ class AlertmanagerChannel(Channel):
         return cls(config["url"], config.get("timeout", 5.0), config.get("labels"))
 
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
+        import httpx  # here: validating a spec loads every channel, and need not import httpx
+
         try:
             with http_client("alertmanager url", self.timeout) as client:
                 response = client.post(f"{self.url}/api/v2/alerts", json=alerts_body(payload, self.labels),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from pydantic import Field, field_validator
 
 from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
@@ -62,6 +61,8 @@ class SlackChannel(Channel):
         return [self.url]
 
     def send(self, payload: dict[str, Any], *, idempotency_key: str) -> Delivery:
+        import httpx  # here: validating a spec loads every channel, and need not import httpx
+
         try:
             with http_client("slack url", self.timeout) as client:
                 response = client.post(self.url, json=message(payload), headers={"User-Agent": "modelwatch"})

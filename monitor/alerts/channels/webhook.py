@@ -26,7 +26,6 @@ import json
 import time
 from typing import Any
 
-import httpx
 from pydantic import Field, field_validator
 
 from monitor.alerts.channels.base import Channel, ChannelConfig, Delivery, http_delivery, http_url
@@ -103,6 +102,8 @@ class WebhookChannel(Channel):
             except MissingSecret as exc:  # configuration, not the receiver: retrying will not help
                 return Delivery(False, str(exc), retryable=False)
             headers[name] = value
+        import httpx  # here: validating a spec loads every channel, and need not import httpx
+
         try:
             with http_client("webhook url", self.timeout) as client:
                 response = client.post(self.url, content=body, headers=headers)

@@ -20,15 +20,17 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pandas as pd
 from sqlalchemy.orm import Session, object_session
 
 from monitor.db.schema import Model, utcnow
 from monitor.errors import ModelwatchError
 from monitor.plugins import ADAPTERS
 from monitor.spec import ModelSpec, RegistrySpec
+
+if TYPE_CHECKING:  # an annotation only: publishing a check imports this module (tasks.publish)
+    import pandas as pd
 
 
 class RegistryError(ModelwatchError):
