@@ -17,6 +17,8 @@ finished check, checks finished after 10/30/60 s, and the no-op floor's chains/s
 from this process, no dispatcher). ``--fifo`` repeats the largest size with every run at one
 priority (what Redis did before the stage priorities), to show the ordering's effect (since a
 run's stages run back to back in one task, only forced runs and re-drives are ordered).
+``MODELWATCH_TASK_EVENTS=false`` in the environment turns task events off in the worker and the
+publisher alike (docs/operations.md, "Task events and Flower").
 """
 
 from __future__ import annotations
@@ -65,8 +67,12 @@ class Fleet:
     floor_size: int | None = None  # chains of the floor (--floor-max caps it)
 
 
+#: settings of this process's environment the worker gets too (the others are the benchmark's own)
+PASSED_ON = ("MODELWATCH_TASK_EVENTS",)
+
+
 def _env(redis_url: str, db_url: str, data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELWATCH_") or k in PASSED_ON}
     env.update({"MODELWATCH_BROKER_URL": redis_url, "MODELWATCH_DATABASE_URL": db_url,
                 "MODELWATCH_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)})
     return env

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
                                "('no progress after N re-drives').")
     recovery_grace: float | None = Field(None, gt=0, description="Seconds a recovery action or verification may be "
                                          "overdue before the sweeper re-sends it (default: max(30, 2 x sweep_interval)).")
+    task_events: bool = Field(True, description="Celery task events (received, started, succeeded, sent): what "
+                              "Flower shows tasks from. Off, a worker's main process spends about 1.3 ms less CPU "
+                              "per check (docs/operations.md#task-events-and-flower); Flower then lists workers "
+                              "and queues but no tasks.")
     auto_migrate: bool = Field(True, description="Upgrade the schema on start (advisory-locked on PostgreSQL).")
     api_token: str | None = Field(None, description="Bearer token for the API's writes (actor name 'admin').")
     read_token: str | None = Field(None, description="Bearer token for reads and the dashboard only (actor 'reader').")

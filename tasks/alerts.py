@@ -14,7 +14,6 @@ from monitor import failpoints
 from monitor.alerts import delivery
 from monitor.config import get_settings
 from monitor.db.engine import session_scope
-from monitor.db.schema import Alert
 from monitor.store import models as store_models
 from tasks.base import RELIABLE
 from workers.app import app
@@ -28,8 +27,7 @@ def deliver(self, notification_id: int) -> dict:
         notification = delivery.claim(session, notification_id, lease)
         if notification is None:
             return {"notification_id": notification_id, "skipped": True}
-        alert = session.get(Alert, notification.alert_id)
-        spec = store_models.spec_of(store_models.get_model_by_id(session, alert.model_id))
+        spec = store_models.spec_of(store_models.model_of_alert(session, notification.alert_id))
         session.expunge(notification)
     failpoints.hit(settings.failpoints, "deliver.claimed")
     outcome = delivery.send(spec, notification)

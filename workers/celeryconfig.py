@@ -140,8 +140,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_queues": [Queue(name) for name in QUEUES],
         "task_routes": {**_stage_priority_routes(), **ROUTES},
         "task_create_missing_queues": False,
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # what Flower shows tasks from; MODELWATCH_TASK_EVENTS=false for a fleet with no Flower
+        "worker_send_task_events": settings.task_events,
+        "task_send_sent_event": settings.task_events,
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": beat_schedule(settings),

@@ -31,6 +31,9 @@ def _on_worker_init(**_: object) -> None:
     from workers.preload import preload
 
     preload()  # before the pool forks, so that the children inherit it (workers/preload.py)
+    from tasks.heap import freeze_imports
+
+    freeze_imports()  # and its heap frozen, so no child's collector walks it again (tasks/heap.py)
 
 
 @beat_init.connect

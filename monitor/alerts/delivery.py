@@ -51,9 +51,10 @@ def claim(session: Session, notification_id: int, lease: dt.timedelta = LEASE) -
     ).rowcount
     if not claimed:
         return None
-    notification = session.get(Notification, notification_id)
-    session.refresh(notification)
-    _close_lost(session, notification_id, now)
+    # one SELECT that takes the row as the UPDATE left it, even if this session held it already
+    notification = session.get(Notification, notification_id, populate_existing=True)
+    if notification.attempts > 1:  # only an earlier claim opened an attempt that may have been lost
+        _close_lost(session, notification_id, now)
     session.add(DeliveryAttempt(notification_id=notification_id, attempt=notification.attempts, started_at=now,
                                 outcome="sending"))
     session.flush()

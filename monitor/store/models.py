@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, object_session
 
-from monitor.db.schema import Model, ModelVersion, ReferenceProfile, utcnow
+from monitor.db.schema import Alert, Model, ModelVersion, ReferenceProfile, utcnow
 from monitor.errors import NotFound
 from monitor.spec import ModelSpec
 from monitor.store.cache import LruCache
@@ -65,6 +65,15 @@ def get_model_by_id(session: Session, model_id: int) -> Model:
     model = session.get(Model, model_id)
     if model is None:
         raise NotFound(f"no model with id {model_id}")
+    return model
+
+
+def model_of_alert(session: Session, alert_id: int) -> Model:
+    """The model an alert is about, read with the alert in one SELECT (a notification's delivery
+    needs its spec, not the alert row)."""
+    model = session.scalars(select(Model).join(Alert, Alert.model_id == Model.id).where(Alert.id == alert_id)).first()
+    if model is None:
+        raise NotFound(f"no alert with id {alert_id}")
     return model
 
 

@@ -613,6 +613,31 @@ def test_notification_claim_is_exclusive_while_leased_and_retries_end_in_failed(
         assert [(a.attempt, a.outcome) for a in delivery.attempts_of(s, webhook_id)] == [(1, "lost"), (2, "sent")]
 
 
+def test_a_first_claim_sends_three_statements_and_the_sender_finds_the_model_in_one(db_url):
+    """A delivery's first claim: the conditional UPDATE, one SELECT of the claimed row and the
+    attempt's INSERT (no re-read, and no look for a lost attempt: none can exist before the first
+    claim; later claims still close one, above); the spec's model comes with its alert."""
+    from sqlalchemy import event
+
+    from monitor.db.engine import get_engine
+
+    spec = make_spec()
+    model_id = add_model(db_url, spec)
+    _, changes = check(db_url, model_id, spec, utcnow().replace(microsecond=0), _evaluation("firing"))
+    seen: list[str] = []
+    listener = lambda conn, cursor, statement, *rest: seen.append(statement.split()[0])  # noqa: E731
+    event.listen(get_engine(db_url), "before_cursor_execute", listener)
+    try:
+        with session(db_url) as s:
+            claimed = delivery.claim(s, changes.notifications[0])
+            assert (claimed.state, claimed.attempts) == ("sending", 1)
+            assert [verb for verb in seen if verb != "BEGIN"] == ["UPDATE", "SELECT", "INSERT"], seen
+            model = store_models.model_of_alert(s, claimed.alert_id)
+    finally:
+        event.remove(get_engine(db_url), "before_cursor_execute", listener)
+    assert [verb for verb in seen if verb != "BEGIN"][3:] == ["SELECT"] and model.id == model_id
+
+
 def test_non_retryable_failure_fails_the_notification_at_once(db_url):
     spec = make_spec()
     model_id = add_model(db_url, spec)
