@@ -14,7 +14,7 @@ small model's window is two ``every`` long: a dispatch in the same period as the
 minutes, and may cross the boundary) both see all ``rows``. With the rows in the current period
 and a window of one ``every``, as before, a dispatch within the same period checked empty windows
 (no rule has data, so far cheaper) and one in the next checked full ones, so the fleet
-benchmark's CPU per check depended on the hour it ran in (docs/performance.md, "Fleet at N = 10,000").
+benchmark's CPU per check depended on the hour it ran in (measured on 2026-12-03; the runs are in the git history of docs/performance.md).
 
     from benchmarks.fleet_models import register_small_models
     names = register_small_models(url, 1000)      # fleet-00000 ... fleet-00999

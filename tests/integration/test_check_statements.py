@@ -1,6 +1,6 @@
 """What a small check sends to the database: each stage body finds the run's model row in its
 session (``lock_run`` reads it with the run) instead of reading it again, and the whole check stays
-within the statements measured for it (docs/performance.md, "Fewer statements per check")."""
+within the statements measured for it (docs/performance.md, "Where a small check's time goes")."""
 
 from __future__ import annotations
 
