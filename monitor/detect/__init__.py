@@ -8,16 +8,9 @@ per rule family, ``findings.py`` the value every rule returns.
 package first, and ``rule.py`` imports pandas.
 """
 
-from typing import Any
-
+from monitor import lazy
 from monitor.detect.findings import Finding, RuleEvaluation
 
 __all__ = ["Finding", "Rule", "RuleEvaluation", "WindowContext"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("Rule", "WindowContext"):
-        from monitor.detect import rule
-
-        return getattr(rule, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, {"rule": ("Rule", "WindowContext")})

@@ -9,16 +9,9 @@ the CLI's tables, which compute no KPI and must not import pandas for it
 (tests/unit/test_import_cost.py).
 """
 
-from typing import Any
-
+from monitor import lazy
 from monitor.kpis.base import CLASSIFICATION_KPIS, LOWER_IS_BETTER, REGRESSION_KPIS, Evaluation, label_key
 
 __all__ = ["CLASSIFICATION_KPIS", "LOWER_IS_BETTER", "REGRESSION_KPIS", "Evaluation", "evaluate", "label_key"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "evaluate":
-        from monitor.kpis.labelled import evaluate
-
-        return evaluate
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, {"labelled": ("evaluate",)})

@@ -5,14 +5,8 @@ status`` reads the service KPIs' names and their one-line brief from ``monitor.r
 and need not import the page's templates (jinja2) to print a table.
 """
 
-from typing import Any
+from monitor import lazy
 
 __all__ = ["render_html", "report_page"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from monitor.reports import html
-
-        return getattr(html, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, {"html": __all__})

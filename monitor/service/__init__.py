@@ -7,7 +7,7 @@ window of all three into service KPIs (``monitor/check/service.py``). This modul
 re-exports their public names.
 """
 
-from typing import Any
+from monitor import lazy
 
 #: each public name and the module that defines it, imported on first use (PEP 562): ``modelwatch
 #: agent`` needs only ``host``'s collector, not the log KPIs' pandas nor the probes' httpx
@@ -18,14 +18,5 @@ _MODULES = {
     "kpis": ("OK_STATUSES", "SERVICE_KPIS", "service_kpis"),
     "probes": ("PROBE_KPIS", "ProbeOutcome", "ProbeTarget", "availability_kpis", "due_targets", "probe", "slot_of"),
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        import importlib
-
-        return getattr(importlib.import_module(f"monitor.service.{_HOME[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = sorted(name for names in _MODULES.values() for name in names)
+__getattr__ = lazy.exports(__name__, _MODULES)
