@@ -67,12 +67,18 @@ def record(run_ids: Iterable[str], connection: Any, at: float | None = None) -> 
 
 
 def discard(run_id: str, connection: Any) -> None:
-    """Forget ``run_id``'s note: its ``collect`` has run (on the embedded broker: was fetched)."""
-    folder = _folder(connection)
-    if folder is not None:
-        (folder / run_id).unlink(missing_ok=True)
-        return
-    _client(connection).zrem(KEY, run_id)
+    """Forget ``run_id``'s note: its ``collect`` has run (on the embedded broker: was fetched).
+
+    Best effort, and never raises: a note left behind (the broker just went away) is harmless,
+    since a started run's note is never read and old notes are pruned (:func:`published`)."""
+    try:
+        folder = _folder(connection)
+        if folder is not None:
+            (folder / run_id).unlink(missing_ok=True)
+            return
+        _client(connection).zrem(KEY, run_id)
+    except (OSError, RedisError, KombuOperationalError) as exc:
+        logger.warning("run %s: its queue note stays in the broker (%s)", run_id, exc)
 
 
 def published(run_ids: list[str], connection: Any) -> dict[str, dt.datetime]:

@@ -5,7 +5,9 @@ One primary, one replica, three real sentinels (tests/support/sentinel.py). The 
 after its alert stage committed (failpoint ``alert.after``), the primary is SIGKILLed, and the
 worker must find the promoted replica through the sentinels, get its unacked alert message back
 and finish: every run reaches a report, each notification reaches the receiver exactly once and
-the rollback runs once. modelwatch's own Redis client (the event notices, the API's queue depth)
+the rollback runs once. Redis replicates asynchronously, so a failover may lose the last messages
+the dead primary took (beat's, in the instant before the kill): the sweeper re-drives a run whose
+message was lost, here after 15 s of no progress instead of the default 120. modelwatch's own Redis client (the event notices, the API's queue depth)
 follows the new primary too.
 """
 
@@ -39,7 +41,8 @@ def cluster(tmp_path):
 def sentinel_stack(tmp_path, request, cluster, migrated_postgres_url):
     yield from _stack(tmp_path, request, {"MODELWATCH_BROKER_URL": cluster.url,
                                           "MODELWATCH_DATABASE_URL": migrated_postgres_url,
-                                          "MODELWATCH_VISIBILITY_TIMEOUT": "5"})
+                                          "MODELWATCH_VISIBILITY_TIMEOUT": "5",
+                                          "MODELWATCH_REDRIVE_AFTER": "15"})
 
 
 def test_a_primary_killed_mid_chain_fails_over_and_the_chain_finishes_once(sentinel_stack, cluster, tmp_path):
@@ -53,22 +56,25 @@ def test_a_primary_killed_mid_chain_fails_over_and_the_chain_finishes_once(senti
         cluster.wait_ready()
         before = cluster.primary()
 
-        stack.worker("w1", {"MODELWATCH_FAILPOINTS": "alert.after=sleep(5)"})
+        # three processes: the forced run and beat's each sleep in the failpoint, the third delivers
+        stack.worker("w1", {"MODELWATCH_FAILPOINTS": "alert.after=sleep(8)"}, concurrency=3)
         stack.beat()
         stack.celery("call", "tasks.check.run_check", "--args", json.dumps([MODEL]))
-        wait_for(lambda: _all_sent(url), 60, "the alert stage to commit and its notifications to be sent")
+        _wait_for_runs(url, lambda: _all_sent(url) and _forced_held_after_alert(url), 60,
+                       "the forced run's alert stage to commit and its notifications to be sent, the run "
+                       "still held in the alert.after failpoint")
 
         cluster.kill_primary()  # the worker sleeps after the alert stage, holding its unacked message
         killed = time.monotonic()
         promoted_after = cluster.wait_promoted()
         assert cluster.primary() != before
 
-        wait_for(lambda: _all_reported(url), 90, "every check run to reach its report")
+        _wait_for_runs(url, lambda: _all_reported(url), 90, "every check run to reach its report")
         recovered_after = time.monotonic() - killed
-        wait_for(lambda: _action_state(url) == "succeeded", 30, "the rollback to run")
+        _wait_for_runs(url, lambda: _action_state(url) == "succeeded", 30, "the rollback to run")
         # the rollback makes version 1 serve, and beat opens that version's window: it must finish too
-        runs = wait_for(lambda: _all_reported(url, version="1"), 60,
-                        "the rolled-back version's run, and every other, to reach its report")
+        runs = _wait_for_runs(url, lambda: _all_reported(url, version="1"), 60,
+                              "the rolled-back version's run, and every other, to reach its report")
         print(f"\nsentinel failover: promoted {promoted_after:.1f}s after kill -9, every run reported "
               f"{recovered_after:.1f}s after; runs {len(runs)}")
 
@@ -96,6 +102,28 @@ def _beat_reached_worker_after_failover(stack) -> bool:
     log = (stack.logs / "worker-w1.log").read_text(errors="replace")
     after = log.partition("Connection to broker lost")[2]
     return "tasks.dispatch.dispatch_due[" in after and "succeeded in" in after.partition("tasks.dispatch.dispatch_due[")[2]
+
+
+def _wait_for_runs(url: str, condition, timeout: float, what: str):
+    """``wait_for``, and when it times out, a message with every run's stages and the actions'
+    states: what a failover left behind is the diagnosis."""
+    try:
+        return wait_for(condition, timeout, what)
+    except AssertionError as timed_out:
+        with session(url) as s:
+            runs = [(r.trigger, r.version, r.status, {k: (v or {}).get("state") for k, v in (r.stages or {}).items()})
+                    for r in s.scalars(select(CheckRun))]
+            actions = [(a.kind, a.state, a.executions) for a in s.scalars(select(RecoveryAction))]
+        raise AssertionError(f"{timed_out}; runs {runs}; actions {actions}") from None
+
+
+def _forced_held_after_alert(url: str) -> bool:
+    """The forced run's alert stage committed and the next stage is not claimed: its worker is in
+    the ``alert.after`` failpoint, holding the message."""
+    with session(url) as s:
+        forced = s.scalars(select(CheckRun).where(CheckRun.trigger != "schedule")).first()
+        stages = (forced.stages or {}) if forced else {}
+        return (stages.get("alert") or {}).get("state") == "succeeded" and "schedule_recovery" not in stages
 
 
 def _all_sent(url: str) -> bool:

@@ -45,3 +45,12 @@ def test_a_broker_that_cannot_be_asked_leaves_every_run_waiting_for_this_sweep()
         noted = queued_runs.published(["a", "b"], broker)
     assert set(noted) == {"a", "b"}
     assert all(time.time() - at.timestamp() < 60 for at in noted.values())
+
+
+def test_dropping_a_note_when_the_broker_went_away_does_not_raise(caplog):
+    """A run's collect ran just as the broker went away (a failover): the note cannot be dropped,
+    and the task that ran must not be logged as failing for it; the note is left, and said so."""
+    with Connection("redis://127.0.0.1:1/0", transport_options={"socket_connect_timeout": 0.2,
+                                                                 "max_retries": 0}) as broker:
+        queued_runs.discard("a", broker)
+    assert "run a: its queue note stays in the broker" in caplog.text
