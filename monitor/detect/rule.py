@@ -52,7 +52,7 @@ class WindowContext:
     interactions: dict[str, Any] | None = None
     interaction_reference: PooledReference | None = None
     #: the reference: packed per-segment drift references, a row sample, per-column statistics
-    drift_reference: bytes | None = None
+    drift_reference: bytes | memoryview | None = None
     reference_sample: pd.DataFrame = field(default_factory=pd.DataFrame)
     quality_stats: dict[str, dict] | None = None
     #: rows of the window quarantined at ingestion

@@ -5,6 +5,7 @@ once per cached profile, never served from an older profile."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from sqlalchemy import event
 
 from monitor.db.engine import get_engine
@@ -69,3 +70,42 @@ def test_a_profile_without_a_sample_gives_an_empty_frame(db_url):
         model_id = _model(s, {"quality": {}})
     with session(db_url) as s:
         assert store.reference_for(s, model_id, "1").sample.empty
+
+
+def test_a_large_drift_reference_is_read_in_pieces_byte_for_byte(db_url, monkeypatch):
+    """A drift reference larger than a piece (``monitor.db.blobs``) comes back whole and exact,
+    its last piece a short one; a small one comes with the row (the test above: two statements)."""
+    from monitor.db import blobs
+
+    monkeypatch.setattr(blobs, "PIECE", 1000)
+    large = bytes(range(256)) * 10 + b"\x00tail"  # 2,565 bytes: pieces of 1,000, 1,000 and 565
+    with session(db_url) as s:
+        model_id = _model(s, {})
+        store.save_reference(s, store.get_version(s, model_id, "1"), {}, {}, rows=1, drift_reference=large)
+    store.REFERENCES.clear()
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(get_engine(db_url), "before_cursor_execute", listener)
+    try:
+        with session(db_url) as s:
+            reference = store.reference_for(s, model_id, "1")
+    finally:
+        event.remove(get_engine(db_url), "before_cursor_execute", listener)
+    assert bytes(reference.drift_reference) == large and reference.drift_reference.readonly
+    # SQLite reads through its incremental blob I/O, beside the statements; elsewhere one per piece
+    assert len(statements) == (2 if db_url.startswith("sqlite") else 2 + 3)
+
+
+def test_a_value_whose_row_goes_away_between_pieces_raises_blob_changed(db_url, monkeypatch):
+    from monitor.db import blobs
+    from monitor.db.schema import ReferenceProfile
+
+    monkeypatch.setattr(blobs, "PIECE", 100)
+    with session(db_url) as s:
+        model_id = _model(s, {})
+        store.save_reference(s, store.get_version(s, model_id, "1"), {}, {}, rows=1, drift_reference=b"x" * 250)
+        profile_id = s.query(ReferenceProfile.id).scalar()
+    with session(db_url) as s:
+        s.query(ReferenceProfile).delete()
+        with pytest.raises(blobs.BlobChanged, match="row"):
+            blobs.read_blob(s, ReferenceProfile.drift_reference, ReferenceProfile.id, profile_id, 250)
