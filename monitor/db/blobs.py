@@ -54,16 +54,17 @@ def _read_sqlite(session: Session, column, key_value: int, buffer: bytearray) ->
     """Through ``blobopen`` on the session's connection (the key is the table's rowid)."""
     import sqlite3
 
-    table = column.table.name if isinstance(column, Column) else column.class_.__table__.name
+    target = column if isinstance(column, Column) else column.expression  # the table's Column
+    table, name = target.table.name, target.name
     raw = session.connection().connection.driver_connection
     try:
-        with raw.blobopen(table, column.key, key_value, readonly=True) as blob:
+        with raw.blobopen(table, name, key_value, readonly=True) as blob:
             if len(blob) != len(buffer):
-                raise BlobChanged(f"{table}.{column.key} of row {key_value} changed size while it was read")
+                raise BlobChanged(f"{table}.{name} of row {key_value} changed size while it was read")
             for offset in range(0, len(buffer), PIECE):
                 _place(buffer, offset, blob.read(PIECE), column, key_value)
     except sqlite3.OperationalError as exc:  # "no such rowid": the row was deleted meanwhile
-        raise BlobChanged(f"{table}.{column.key} of row {key_value} could not be read: {exc}") from exc
+        raise BlobChanged(f"{table}.{name} of row {key_value} could not be read: {exc}") from exc
 
 
 def _place(buffer: bytearray, offset: int, piece: bytes | memoryview | None, column, key_value: int) -> None:
