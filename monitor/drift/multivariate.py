@@ -30,7 +30,7 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from monitor.drift.sampling import sample_rows
 
@@ -46,6 +46,13 @@ ITERATIONS = 50
 SMALL_WINDOW_ROWS = 1000
 SMALL_WINDOW_ITERATIONS = 15
 SMALL_WINDOW_LEARNING_RATE = 0.3
+
+#: The thread pools of the native libraries loaded by now, scikit-learn's OpenMP among them (its
+#: boosting's extension modules are imported above). Found once: ``threadpool_limits()`` looks them
+#: up anew on every call (the realpath of every shared library of the process: 31 ms the first
+#: time, 1.2 ms after), and the libraries a process has loaded by now do not change; a worker's
+#: pool children inherit it (``workers/preload.py``).
+THREADPOOLS = ThreadpoolController()
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,7 @@ def domain_classifier_drift(reference: pd.DataFrame, current: pd.DataFrame, nume
     model = _classifier(is_categorical if categorical else None, sizes["n_current"], seed)
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     # A few thousand rows gain nothing from OpenMP threads; on a busy host they cost seconds.
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with THREADPOOLS.limit(limits=1, user_api="openmp"):
         scores = cross_val_score(model, X, y, cv=folds, scoring="roc_auc")
     auc, auc_std = float(np.mean(scores)), float(np.std(scores))
     top = _importances(X, y, names, is_categorical, seed)

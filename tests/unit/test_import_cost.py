@@ -2,7 +2,8 @@
 1.5 CPU-s of imports, and the suite starts about 160 CLI, worker, beat and API processes that only
 validate specs or send tasks. These tests pin down that those do not import them: only the code
 that computes with them does (an AUC, a drift test, a calibration fit), and a worker's main process
-imports scipy.stats once before it forks, for its pool children (workers/preload.py)."""
+imports what a check computes with (scipy.stats, scikit-learn) once before it forks, for its pool
+children (workers/preload.py)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ mark("validated")
 
 def test_the_app_and_its_task_modules_import_neither_scipy_nor_sklearn(tmp_path):
     """Beat and a worker's main process import the app and its task modules (Celery's ``include``)
-    and never run a check themselves. Beat never needs the statistics; a worker imports scipy.stats
+    and never run a check themselves. Beat never needs the statistics; a worker imports them
     on ``worker_init`` for its pool children (the next test). The suite starts about 80 of these."""
     env = {**os.environ, "MODELWATCH_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
     phases = imported_after("""
@@ -74,10 +75,11 @@ mark("tasks")
     assert phases["tasks"] == []
 
 
-def test_a_worker_imports_scipy_stats_before_forking_because_its_checks_need_it(tmp_path, sqlite_url):
-    """``worker_init`` (sent before the prefork pool starts) imports scipy.stats, so the pool
-    children inherit it instead of each importing it on its first check: a real check's six
-    stages, run in a fresh interpreter, import it when nothing did before."""
+def test_a_worker_imports_the_statistics_before_forking_because_its_checks_need_them(tmp_path, sqlite_url):
+    """``worker_init`` (sent before the prefork pool starts) imports scipy.stats and scikit-learn,
+    so the pool children inherit them instead of each importing them on its first check: a real
+    check's six stages, run in a fresh interpreter, import both when nothing did before (the
+    AUC, the drift tests, the joint-drift classifier, CBPE's calibration)."""
     seed_fraud(sqlite_url, [], recall=0.4, rows=300, reference_rows=400, seed=7)
     env = {**os.environ, "MODELWATCH_DATA_DIR": str(tmp_path / "data"), "MODELWATCH_DATABASE_URL": sqlite_url,
            "PYTHONPATH": str(ROOT)}
@@ -92,11 +94,11 @@ run_chain(get_settings(), {MODEL!r})
 mark("checked")
 """
     lazy = imported_after(code.replace("INIT", ""), env=env)
-    assert lazy["forked"] == [] and "scipy" in lazy["checked"]
+    assert lazy["forked"] == [] and lazy["checked"] == ["scipy", "sklearn"]
 
     initialised = imported_after(code.replace("INIT", "from celery.signals import worker_init; "
                                                       "worker_init.send(sender=None)"), env=env)
-    assert initialised["forked"] == ["scipy"]
+    assert initialised["forked"] == ["scipy", "sklearn"]
 
 
 #: what a command that only parses its arguments must not import (each 0.05-0.8 CPU-s)
