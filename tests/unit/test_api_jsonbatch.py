@@ -180,6 +180,30 @@ def test_bodies_it_cannot_be_sure_of_go_the_old_way(body):
     assert json_batch(body, LIMIT) is None
 
 
+_ROW = b'"request_id": "a", "ts": "2024-05-01T12:00:00Z", "prediction": 1'
+
+
+@pytest.mark.parametrize("body", [
+    b'{"rows": [{"re\\u0071uest_id": "a", "ts": "2024-05-01T12:00:00Z", "prediction": 1}]}',  # an escaped key
+    b'{"r\\u006fws": [{' + _ROW + b'}]}',
+    b'{"rows": [{' + _ROW + b', "\\u0072equest_id": "b"}]}',          # the same key twice, once escaped
+    b'{"rows": [{"request_id": "a", "t\\u0073": 5, "prediction": 1}]}',
+    b'{"rows": [{"request_id": "a", "t\\u0073": "2024-05-01T12:00:00Z", "prediction": 1}]}',
+    b'{"rows": [{' + _ROW + b', "plan": "\\b\\f\\n\\r\\t\\/\\u2028\x7f"}]}',
+    b'{"rows": [{' + _ROW + b', "plan": "\\u00e9\\u4e2d\\ud83d\\ude00 \xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80"}]}',
+    b'{"rows": [{' + _ROW + b', "extra": {"a": {"b": [[[1]]]}}}]}', b'{"rows": [{' + _ROW + b', "extra": [1, "x"]}]}',
+    b'{"rows": [{' + _ROW + b'}, {"request_id": "b", "age": 12345678901234567890}]}',
+    b'{"rows": [{"request_id": "a", "prediction": 9223372036854775807}, {"prediction": -9223372036854775808}]}',
+    b'{"rows": [{' + _ROW + b', "age": 1e-400, "income": 5e-324, "score": 1.7976931348623157e308}]}',
+    b'{"rows": [{' + _ROW + b', "plan": "' + b"x" * 300 + b'"}, {}, {"request_id": null, "ts": null}]}',
+    b'{"rows": [{' + _ROW + b', "": 1, "rows": 2}]}', b'\r\n{"rows":\r\n[{' + _ROW + b'}]}\r\n',
+    b'{"rows": [{' + _ROW + b'}]}\n{"rows": []}', b'{"rows": [{' + _ROW + b', "plan": "a\nb"}]}',
+    b'{"rows": [{"request_id": "a", "prediction": 1e2, "score": 1E-0, "age": -0E+0}] }   ',
+])
+def test_tricky_bodies_give_the_same_batch(body):
+    _same(body, "predictions", _spec())
+
+
 def test_too_many_rows_is_the_same_413():
     body = ("{\"rows\": [" + ", ".join(f'{{"request_id": "r{i}"}}' for i in range(LIMIT + 1)) + "]}").encode()
     with pytest.raises(HTTPException) as refused:
