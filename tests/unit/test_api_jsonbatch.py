@@ -260,3 +260,12 @@ def test_the_route_answers_alike_either_way(monkeypatch, tmp_path, migrate):
                 answers.append((answer.status_code, text.replace('"model":"twin"', '"model":"churn"')))
         assert answers[:2] == answers[2:], body
     assert sum(taken) > 20
+
+
+def test_the_module_examples_hold():
+    import doctest
+
+    import frontdoors.api.jsonbatch as module
+
+    result = doctest.testmod(module)
+    assert result.attempted and not result.failed
