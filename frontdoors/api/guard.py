@@ -132,16 +132,18 @@ class RequestGuard:
         return _replay(body, receive)
 
     async def _read(self, receive) -> bytes:
-        received = bytearray()
+        chunks, size = [], 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise Refused(400, "the client went away before sending the whole body")
-            received += message.get("body", b"")
-            if len(received) > self.limit:
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.limit:
                 raise Refused(413, too_large_detail(f"more than {self.limit}", self.limit))
             if not message.get("more_body", False):
-                return bytes(received)
+                return b"".join(chunks)  # one copy of the body, not one per growth of a buffer
 
 
 def _replay(body: bytes, receive):

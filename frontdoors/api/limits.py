@@ -33,12 +33,13 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
             raise HTTPException(400, f"Content-Length {declared[:40]!r} is not a number") from None
         if length > limit:
             raise too_large(str(length), limit)
-    received = bytearray()
+    chunks, size = [], 0
     async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
             raise too_large(f"more than {limit}", limit)
-    return bytes(received)
+    return b"".join(chunks)  # one copy; none for the one chunk the request guard replays
 
 
 async def read_json_body(request: Request, settings: Settings) -> Any:
@@ -50,10 +51,15 @@ async def read_json_document(request: Request, settings: Settings) -> tuple[byte
     """The raw body and its parsed JSON, within the size limit; 400 naming the position if it is
     not JSON. (The ingest routes look at the raw text again: see ``routes/ingest.py``.)"""
     body = await read_limited_body(request, settings.max_body_bytes)
+    return body, await parse_json_document(body)
+
+
+async def parse_json_document(body: bytes) -> Any:
+    """The parsed JSON of a body already read; 400 naming the position if it is not JSON."""
     if not body.strip():
         raise HTTPException(400, "empty request body; expected a JSON object")
     try:
-        return body, await run_in_threadpool(loads, body)  # a 10 MiB parse must not stall other requests
+        return await run_in_threadpool(loads, body)  # a 10 MiB parse must not stall other requests
     except UnicodeDecodeError as exc:
         raise HTTPException(400, f"request body is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:

@@ -44,11 +44,11 @@ from monitor.ingest.readers import (
     ALL_EXTENSIONS, CSV_EXTENSIONS, CSV_NA_VALUES, JSON_EXTENSIONS, JSONL_EXTENSIONS, PARQUET_EXTENSIONS,
     count_rows, read_batches,
 )
-from monitor.ingest.validate import Batch, Rejected, validate_records
+from monitor.ingest.validate import Batch, Rejected, validate_columns, validate_records
 from monitor.ingest.values import UTC
 
 __all__ = [
     "ALL_EXTENSIONS", "CSV_EXTENSIONS", "CSV_NA_VALUES", "FUTURE_TOLERANCE", "JSONL_EXTENSIONS",
     "JSON_EXTENSIONS", "KINDS", "MAX_LEN", "PARQUET_EXTENSIONS", "UTC", "Batch", "Rejected", "count_rows",
-    "read_batches", "validate_records",
+    "read_batches", "validate_columns", "validate_records",
 ]

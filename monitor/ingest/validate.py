@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
@@ -82,17 +83,18 @@ def validate_arrays(
     now: dt.datetime | None,
     *,
     source: Callable[[str, int], Any] | None = None,
-    absent: dict[str, np.ndarray] | None = None,
+    absent: Mapping[str, np.ndarray] | None = None,
     csv: bool = False,
     extra_rejected: list[Rejected] | None = None,
 ) -> Batch:
     """The core. ``arrays`` maps a source column to its n cells (None: cells that are not one Arrow
-    column; ``source(column, i)`` then gives each); ``absent`` marks cells whose row lacks the key;
+    column; ``source(column, i)`` then gives each); ``absent`` marks cells whose row lacks the key
+    (read only for a required column's missing cells);
     ``csv`` says a classifier's text "1"/"true" means 1/True."""
     fields, features = field_plan(kind, spec, now)
     problems: dict[int, list[str]] = {}
     bad = np.zeros(n, dtype=bool)
-    absent = absent or {}
+    absent = {} if absent is None else absent
     noted: dict[str, np.ndarray] = {}  # per key: the cells its parser rejected
 
     def note(i: int, message: str) -> None:
@@ -114,14 +116,14 @@ def validate_arrays(
         if csv and target.kind == "class":
             target = dataclasses.replace(target, csv_scalar=True)
             parse = _csv_scalar(parse)
-        gaps = absent.get(column)
         before = bad.copy()
         values = convert(array, n, target, parse, cell(column, array), note, column)
         noted[key] = bad & ~before
         if required:
-            missing = ~values.is_valid().to_numpy(zero_copy_only=False) & ~noted[key]
+            missing = np.flatnonzero(~values.is_valid().to_numpy(zero_copy_only=False) & ~noted[key])
             word = "empty request id" if key == "request_id" else "missing value"
-            for i in np.flatnonzero(missing):
+            gaps = absent.get(column) if len(missing) else None  # (asked only here: it may parse the rows)
+            for i in missing:
                 i = int(i)
                 note(i, f"column {column!r} is missing" if gaps is not None and gaps[i] else f"column {column!r}: {word}")
         return values
@@ -328,3 +330,53 @@ def validate_records(
     numbers = range(first_row_number, first_row_number + len(records))
     return validate_dicts(list(records), numbers, kind, spec, now, json_without_booleans=json_without_booleans)
 
+
+def validate_columns(n: int, arrays: dict[str, pa.Array], kind: str, spec, rows: Callable[[], list[dict]], *,
+                     now: dt.datetime | None = None) -> Batch:
+    """Validate ``n`` rows that come as Arrow columns, the very columns :func:`validate_dicts`
+    would build from the dicts ``rows()`` returns (the API reads a JSON body straight into them:
+    ``frontdoors/api/jsonbatch.py``); the same batch as :func:`validate_records` on those dicts.
+
+    ``rows()`` is called only when the dicts are needed: a cell the columns cannot decide (its
+    parser reads the value and words the reason), a quarantined row's raw value, a null in a
+    required column (its reason says whether the row had the key)."""
+    check_kind(kind)
+    parsed: list[list[dict]] = []
+
+    def dicts() -> list[dict]:
+        if not parsed:
+            parsed.append(rows())
+        return parsed[0]
+
+    return validate_arrays(n, arrays, range(1, n + 1), lambda i: jsonable(dicts()[i]), kind, spec, now,
+                           source=lambda column, i: dicts()[i].get(column), absent=_Lacking(arrays, dicts))
+
+
+class _Lacking(Mapping):
+    """Per column, the rows that lack its key (as :func:`_struct_columns` marks them), found in the
+    dicts when first asked; a column with no null has no such row and needs no dicts."""
+
+    def __init__(self, arrays: dict[str, pa.Array], dicts: Callable[[], list[dict]]):
+        self._arrays, self._dicts, self._found = arrays, dicts, {}
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in self._found:
+            array = self._arrays[column]
+            lacking = []
+            if array.null_count:
+                nulls = np.flatnonzero(~array.is_valid().to_numpy(zero_copy_only=False))
+                lacking = [int(i) for i in nulls if column not in self._dicts()[i]]
+            gaps = None
+            if lacking:
+                gaps = np.zeros(len(array), dtype=bool)
+                gaps[lacking] = True
+            self._found[column] = gaps
+        if self._found[column] is None:
+            raise KeyError(column)
+        return self._found[column]
+
+    def __iter__(self) -> Iterator[str]:
+        return (column for column in self._arrays if column in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -4,7 +4,10 @@ A batch is ``{"rows": [{column: value, ...}, ...]}`` (or the bare array, like th
 endpoint takes) with the column names of the model's spec,
 validated by :func:`monitor.ingest.validate_records`, the validator that ``modelwatch ingest`` and
 :class:`monitor.client.Client` use: the parsed body becomes one Arrow column per field (no model
-object per row). A bad row never fails the batch: it is quarantined with its reason (a NUL, a lone
+object per row). An ordinary ``{"rows": [...]}`` body is read straight into those columns by
+``pyarrow.json``, with no Python object per cell, where that gives the same columns
+(:mod:`frontdoors.api.jsonbatch` says where; every other body is parsed as before, and the answers
+are the same either way). A bad row never fails the batch: it is quarantined with its reason (a NUL, a lone
 surrogate, an oversized or nested value included) and reported back by position, and the good
 rows are written.
 The same batch may come as an Arrow IPC stream (``Content-Type:
@@ -26,7 +29,8 @@ from starlette.concurrency import run_in_threadpool
 from frontdoors.api.deps import settings as app_settings
 from frontdoors.api.guard import ARROW_STREAM, is_arrow
 from frontdoors.api.jsonbody import may_hold_booleans
-from frontdoors.api.limits import read_json_document, read_limited_body
+from frontdoors.api.jsonbatch import JsonBatch, json_batch, too_many_rows
+from frontdoors.api.limits import parse_json_document, read_limited_body
 from frontdoors.api.security import Principal, writer
 from monitor.config import Settings
 from monitor.db.engine import session_scope
@@ -80,8 +84,7 @@ def batch_rows(payload: Any, limit: int) -> list[Any]:
     if not isinstance(rows, list):
         raise HTTPException(422, f'"rows" must be an array of objects, got {type(rows).__name__}')
     if len(rows) > limit:
-        raise HTTPException(413, f"batch has {len(rows)} rows; the limit is {limit} "
-                                 "(MODELWATCH_MAX_BATCH_ROWS): split it into smaller batches")
+        raise too_many_rows(len(rows), limit)
     return rows
 
 
@@ -92,9 +95,12 @@ async def _ingest(kind: str, name: str, request: Request, settings: Settings, pr
         rows = await run_in_threadpool(arrow_rows, body, settings.max_batch_rows)
         one_pass = False
     else:
-        body, payload = await read_json_document(request, settings)
-        rows = batch_rows(payload, settings.max_batch_rows)
-        one_pass = without_booleans(body)
+        body = await read_limited_body(request, settings.max_body_bytes)
+        rows = await run_in_threadpool(json_batch, body, settings.max_batch_rows)
+        one_pass = False
+        if rows is None:  # not a body read straight into columns: parsed into Python objects
+            rows = batch_rows(await parse_json_document(body), settings.max_batch_rows)
+            one_pass = without_booleans(body)
     return await run_in_threadpool(store_batch, kind, name, rows, settings, principal.actor, one_pass)
 
 
@@ -121,8 +127,7 @@ def arrow_rows(body: bytes, limit: int):
     except (pa.ArrowException, OSError) as exc:
         raise HTTPException(400, f"request body is not an Arrow IPC stream ({ARROW_STREAM}): {exc}") from None
     if table.num_rows > limit:
-        raise HTTPException(413, f"batch has {table.num_rows} rows; the limit is {limit} "
-                                 "(MODELWATCH_MAX_BATCH_ROWS): split it into smaller batches")
+        raise too_many_rows(table.num_rows, limit)
     names = table.column_names
     if len(set(names)) != len(names):
         raise HTTPException(422, f"the stream repeats column(s) {sorted({n for n in names if names.count(n) > 1})}")
@@ -132,10 +137,10 @@ def arrow_rows(body: bytes, limit: int):
 
 def store_batch(kind: str, name: str, rows: Any, settings: Settings, actor: str,
                 one_pass: bool = False) -> IngestResult:
-    """Validate ``rows`` (row dicts, or an Arrow record batch) for the model's spec and write them
-    (bad ones to quarantine) in one transaction. ``one_pass``: the dicts were parsed from JSON
-    text without booleans (:func:`without_booleans`)."""
-    from monitor.ingest import validate_records
+    """Validate ``rows`` (row dicts, a JSON body's columns, or an Arrow record batch) for the
+    model's spec and write them (bad ones to quarantine) in one transaction. ``one_pass``: the
+    dicts were parsed from JSON text without booleans (:func:`without_booleans`)."""
+    from monitor.ingest import validate_columns, validate_records
     from monitor.ingest.readers import validate_record_batch
     from monitor.store import logs, models as store
 
@@ -143,6 +148,8 @@ def store_batch(kind: str, name: str, rows: Any, settings: Settings, actor: str,
         model = store.get_model(session, name)
         if isinstance(rows, list):
             batch = validate_records(rows, kind, store.spec_of(model), json_without_booleans=one_pass)
+        elif isinstance(rows, JsonBatch):
+            batch = validate_columns(rows.num_rows, rows.columns, kind, store.spec_of(model), rows.rows)
         else:
             batch = validate_record_batch(rows, 1, kind, store.spec_of(model))
         serving = store.serving_version(session, model.id) if kind == "predictions" else None
