@@ -2,12 +2,15 @@
 check going when the Redis primary is killed mid-chain and the sentinels promote the replica.
 
 One primary, one replica, three real sentinels (tests/support/sentinel.py). The chain is held
-after its alert stage committed (failpoint ``alert.after``), the primary is SIGKILLed, and the
-worker must find the promoted replica through the sentinels, get its unacked alert message back
-and finish: every run reaches a report, each notification reaches the receiver exactly once and
-the rollback runs once. Redis replicates asynchronously, so a failover may lose the last messages
-the dead primary took (beat's, in the instant before the kill): the sweeper re-drives a run whose
-message was lost, here after 15 s of no progress instead of the default 120. modelwatch's own Redis client (the event notices, the API's queue depth)
+after its alert stage committed (failpoint ``alert.after=hold(FILE)``: held until the test deletes
+the file, so the kill cannot come too late), the primary is SIGKILLed, and the worker must find
+the promoted replica through the sentinels, get its unacked message back (the visibility timeout,
+30 s here, after its delivery) and finish: every run reaches a report, each notification reaches
+the receiver exactly once and the rollback runs once. Redis replicates asynchronously, so a
+failover may lose the last messages the dead primary took (beat's, in the instant before the
+kill): the sweeper re-drives a run whose message was lost, here after 60 s of no progress instead
+of the default 120 (longer than the forced run waits for its message to come back, so its own
+resumption is the redelivery, not a re-drive). modelwatch's own Redis client (the event notices, the API's queue depth)
 follows the new primary too.
 """
 
@@ -41,8 +44,8 @@ def cluster(tmp_path):
 def sentinel_stack(tmp_path, request, cluster, migrated_postgres_url):
     yield from _stack(tmp_path, request, {"MODELWATCH_BROKER_URL": cluster.url,
                                           "MODELWATCH_DATABASE_URL": migrated_postgres_url,
-                                          "MODELWATCH_VISIBILITY_TIMEOUT": "5",
-                                          "MODELWATCH_REDRIVE_AFTER": "15"})
+                                          "MODELWATCH_VISIBILITY_TIMEOUT": "30",
+                                          "MODELWATCH_REDRIVE_AFTER": "60"})
 
 
 def test_a_primary_killed_mid_chain_fails_over_and_the_chain_finishes_once(sentinel_stack, cluster, tmp_path):
@@ -56,20 +59,23 @@ def test_a_primary_killed_mid_chain_fails_over_and_the_chain_finishes_once(senti
         cluster.wait_ready()
         before = cluster.primary()
 
-        # three processes: the forced run and beat's each sleep in the failpoint, the third delivers
-        stack.worker("w1", {"MODELWATCH_FAILPOINTS": "alert.after=sleep(8)"}, concurrency=3)
+        # three processes: the forced run and beat's are each held in the failpoint, the third delivers
+        gate = tmp_path / "hold-after-alert"
+        gate.touch()
+        stack.worker("w1", {"MODELWATCH_FAILPOINTS": f"alert.after=hold({gate})"}, concurrency=3)
         stack.beat()
         stack.celery("call", "tasks.check.run_check", "--args", json.dumps([MODEL]))
-        _wait_for_runs(url, lambda: _all_sent(url) and _forced_held_after_alert(url), 60,
-                       "the forced run's alert stage to commit and its notifications to be sent, the run "
-                       "still held in the alert.after failpoint")
+        forced = _wait_for_runs(url, lambda: _all_sent(url) and _forced_held_after_alert(url), 60,
+                                "the forced run's alert stage to commit and its notifications to be sent, "
+                                "the run held in the alert.after failpoint")
 
-        cluster.kill_primary()  # the worker sleeps after the alert stage, holding its unacked message
+        cluster.kill_primary()  # the worker is held after the alert stage, with its unacked message
         killed = time.monotonic()
         promoted_after = cluster.wait_promoted()
         assert cluster.primary() != before
+        gate.unlink()  # the redelivered messages go through
 
-        _wait_for_runs(url, lambda: _all_reported(url), 90, "every check run to reach its report")
+        _wait_for_runs(url, lambda: _all_reported(url), 120, "every check run to reach its report")
         recovered_after = time.monotonic() - killed
         _wait_for_runs(url, lambda: _action_state(url) == "succeeded", 30, "the rollback to run")
         # the rollback makes version 1 serve, and beat opens that version's window: it must finish too
@@ -88,7 +94,7 @@ def test_a_primary_killed_mid_chain_fails_over_and_the_chain_finishes_once(senti
             assert webhook and all((n.state, n.attempts) == ("sent", 1) for n in webhook)
         assert len(hook.received) == len(webhook)  # each notification reached the receiver exactly once
         log = (stack.logs / "worker-w1.log").read_text(errors="replace")
-        assert "tasks.check.run_stages[" in log
+        assert f"run {forced}: message redelivered, resuming at" in log  # its unacked message came back
         # beat found the new primary too: its dispatches reach the reconnected worker
         wait_for(lambda: _beat_reached_worker_after_failover(stack), 30, "a beat dispatch after the failover")
 
@@ -117,13 +123,14 @@ def _wait_for_runs(url: str, condition, timeout: float, what: str):
         raise AssertionError(f"{timed_out}; runs {runs}; actions {actions}") from None
 
 
-def _forced_held_after_alert(url: str) -> bool:
-    """The forced run's alert stage committed and the next stage is not claimed: its worker is in
-    the ``alert.after`` failpoint, holding the message."""
+def _forced_held_after_alert(url: str) -> str | None:
+    """The forced run's id once its alert stage committed and the next stage is not claimed: its
+    worker is in the ``alert.after`` failpoint, holding the message."""
     with session(url) as s:
         forced = s.scalars(select(CheckRun).where(CheckRun.trigger != "schedule")).first()
         stages = (forced.stages or {}) if forced else {}
-        return (stages.get("alert") or {}).get("state") == "succeeded" and "schedule_recovery" not in stages
+        held = (stages.get("alert") or {}).get("state") == "succeeded" and "schedule_recovery" not in stages
+        return forced.id if held else None
 
 
 def _all_sent(url: str) -> bool:

@@ -163,3 +163,24 @@ def test_unknown_name_is_a_no_op(monkeypatch):
 
 def test_empty_spec_is_a_no_op():
     assert failpoints.hit("", "evaluate") is None
+
+
+def test_hold_waits_while_its_file_exists_and_goes_on_once_it_is_deleted(tmp_path):
+    import threading
+    import time
+
+    gate = tmp_path / "gate"
+    gate.touch()
+    assert failpoints.parse(f"alert.after=hold({gate})") == {"alert.after": ("hold", str(gate))}
+    threading.Timer(0.5, gate.unlink).start()
+    started = time.monotonic()
+    failpoints.hit(f"alert.after=hold({gate})", "alert.after")
+    assert 0.4 < time.monotonic() - started < 5
+    started = time.monotonic()
+    failpoints.hit(f"alert.after=hold({gate})", "alert.after")  # no file: no wait
+    assert time.monotonic() - started < 0.1
+
+
+def test_a_hold_without_a_path_is_malformed():
+    with pytest.raises(ConfigError, match="NAME=hold"):
+        failpoints.parse("alert.after=hold()")
