@@ -12,14 +12,21 @@ that fits in one piece is read with its row, :func:`small_value`):
   the value's pages a piece at a time, on the session's own connection (its transaction);
 * PostgreSQL (and any other database): one ``substr(value, start, PIECE)`` per piece.
 
-The row must not change while it is read: a value whose row vanished or shrank between the
-pieces raises :class:`BlobChanged` (the stage retries and reads the row that replaced it).
+The row must not change while it is read: the pieces are separate reads, so a row replaced
+meanwhile (a version's reference saved again; SQLite may give the new row the deleted one's id)
+would mix two values. A value whose row vanished or changed size between the pieces, or whose
+``unchanged`` column no longer holds what the caller read with the row, raises
+:class:`BlobChanged`, a transient error: the stage retries and reads the row that replaced it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from monitor.errors import TransientError
 
 #: bytes per piece: small beside a worker's budget, large enough that a 64 MB value is 16 reads
 PIECE = 4 * 2**20
@@ -31,15 +38,17 @@ def small_value(column: InstrumentedAttribute | Column):
     return case((func.length(column) <= PIECE, column), else_=None)
 
 
-class BlobChanged(RuntimeError):
+class BlobChanged(TransientError):
     """The row holding a value that was being read in pieces was replaced or deleted meanwhile."""
 
 
 def read_blob(session: Session, column: InstrumentedAttribute | Column, key: InstrumentedAttribute | Column,
-              key_value: int, size: int) -> memoryview:
+              key_value: int, size: int, unchanged: tuple[InstrumentedAttribute | Column, Any] | None = None
+              ) -> memoryview:
     """The ``column`` value of the row whose ``key`` (its integer primary key) is ``key_value``,
     ``size`` bytes long (``func.length(column)``, read with the rest of the row), as a read-only
-    view of one buffer."""
+    view of one buffer. ``unchanged``: a column of the row and the value the caller read with it
+    (a creation time), checked again once the pieces are in, so they are from the same row."""
     buffer = bytearray(size)
     if session.get_bind().dialect.name == "sqlite" and size:
         _read_sqlite(session, column, key_value, buffer)
@@ -47,6 +56,10 @@ def read_blob(session: Session, column: InstrumentedAttribute | Column, key: Ins
         for offset in range(0, size, PIECE):
             piece = session.scalar(select(func.substr(column, offset + 1, PIECE)).where(key == key_value))
             _place(buffer, offset, piece, column, key_value)
+    if unchanged is not None:
+        marker, expected = unchanged
+        if session.scalar(select(marker).where(key == key_value)) != expected:
+            raise BlobChanged(f"the row {key_value} holding {column.key} was replaced while it was read")
     return memoryview(buffer).toreadonly()
 
 

@@ -236,10 +236,12 @@ def _load_reference(session: Session, profile_id: int) -> Reference:
     beside Python's raised a worker's RSS by twice its size, three times on PostgreSQL)."""
     row = session.execute(select(
         ReferenceProfile.id, ReferenceProfile.model_version_id, ReferenceProfile.rows, ReferenceProfile.profile,
-        ReferenceProfile.baseline_kpis, func.length(ReferenceProfile.drift_reference).label("drift_bytes"),
+        ReferenceProfile.baseline_kpis, ReferenceProfile.created_at,
+        func.length(ReferenceProfile.drift_reference).label("drift_bytes"),
         small_value(ReferenceProfile.drift_reference).label("drift_small")).where(ReferenceProfile.id == profile_id)).one()
     drift = row.drift_small
     if drift is None and row.drift_bytes is not None:
-        drift = read_blob(session, ReferenceProfile.drift_reference, ReferenceProfile.id, profile_id, row.drift_bytes)
+        drift = read_blob(session, ReferenceProfile.drift_reference, ReferenceProfile.id, profile_id, row.drift_bytes,
+                          unchanged=(ReferenceProfile.created_at, row.created_at))
     return Reference(id=row.id, model_version_id=row.model_version_id, rows=row.rows, profile=row.profile,
                      baseline_kpis=row.baseline_kpis, drift_reference=drift)

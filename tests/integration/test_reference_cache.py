@@ -92,11 +92,12 @@ def test_a_large_drift_reference_is_read_in_pieces_byte_for_byte(db_url, monkeyp
     finally:
         event.remove(get_engine(db_url), "before_cursor_execute", listener)
     assert bytes(reference.drift_reference) == large and reference.drift_reference.readonly
-    # SQLite reads through its incremental blob I/O, beside the statements; elsewhere one per piece
-    assert len(statements) == (2 if db_url.startswith("sqlite") else 2 + 3)
+    # SQLite reads through its incremental blob I/O, beside the statements; elsewhere one per
+    # piece; then one statement checks that the row is still the one whose pieces were read
+    assert len(statements) == (2 + 1 if db_url.startswith("sqlite") else 2 + 3 + 1)
 
 
-def test_a_value_whose_row_goes_away_between_pieces_raises_blob_changed(db_url, monkeypatch):
+def test_a_value_whose_row_is_deleted_before_it_is_read_raises_blob_changed(db_url, monkeypatch):
     from monitor.db import blobs
     from monitor.db.schema import ReferenceProfile
 
@@ -109,3 +110,27 @@ def test_a_value_whose_row_goes_away_between_pieces_raises_blob_changed(db_url, 
         s.query(ReferenceProfile).delete()
         with pytest.raises(blobs.BlobChanged, match="row"):
             blobs.read_blob(s, ReferenceProfile.drift_reference, ReferenceProfile.id, profile_id, 250)
+
+
+def test_a_row_replaced_by_one_of_the_same_size_is_not_mixed_into_the_old_one(db_url, monkeypatch):
+    """The row was read (its profile, its creation time), then replaced before its drift reference
+    was read: SQLite may give the new row the old id, and an equal size passes every piece. The
+    creation time, read again after the pieces, tells; the error is transient (the stage retries
+    and reads the new row)."""
+    from monitor.db import blobs
+    from monitor.db.schema import ReferenceProfile
+    from monitor.errors import TransientError
+
+    monkeypatch.setattr(blobs, "PIECE", 100)
+    with session(db_url) as s:
+        model_id = _model(s, {})
+        store.save_reference(s, store.get_version(s, model_id, "1"), {"v": "old"}, {}, rows=1,
+                             drift_reference=b"a" * 350)
+        old_id, old_created = s.query(ReferenceProfile.id, ReferenceProfile.created_at).one()
+    with session(db_url) as s:
+        store.save_reference(s, store.get_version(s, model_id, "1"), {"v": "new"}, {}, rows=1,
+                             drift_reference=b"b" * 350)
+    with session(db_url) as s, pytest.raises(blobs.BlobChanged) as raised:
+        blobs.read_blob(s, ReferenceProfile.drift_reference, ReferenceProfile.id, old_id, 350,
+                        unchanged=(ReferenceProfile.created_at, old_created))
+    assert isinstance(raised.value, TransientError)
