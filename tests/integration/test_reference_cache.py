@@ -25,20 +25,25 @@ def _model(s, profile: dict):
     return model.id
 
 
-def test_the_profile_is_read_in_one_statement_with_the_values_the_orm_gave(db_url):
-    profile = {"sample": SAMPLE, "quality": {"x": {"type": "numeric", "histogram": [1, 2]}},
-               "nested": {"big": 2**70, "neg": -3, "tiny": 1e-300, "unicode": "é€😀", "flag": True}}
-    with session(db_url) as s:
-        model_id = _model(s, profile)
+def _read_counting_statements(db_url: str, model_id: int):
+    """A fresh process's read of version 1's profile, and the statements it sent."""
     store.REFERENCES.clear()
     statements = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(get_engine(db_url), "before_cursor_execute", listener)
     try:
         with session(db_url) as s:
-            reference = store.reference_for(s, model_id, "1")
+            return store.reference_for(s, model_id, "1"), statements
     finally:
         event.remove(get_engine(db_url), "before_cursor_execute", listener)
+
+
+def test_the_profile_is_read_in_one_statement_with_the_values_the_orm_gave(db_url):
+    profile = {"sample": SAMPLE, "quality": {"x": {"type": "numeric", "histogram": [1, 2]}},
+               "nested": {"big": 2**70, "neg": -3, "tiny": 1e-300, "unicode": "é€😀", "flag": True}}
+    with session(db_url) as s:
+        model_id = _model(s, profile)
+    reference, statements = _read_counting_statements(db_url, model_id)
     assert len(statements) == 2  # which row (id, created_at), then the row itself
     assert reference.profile == profile and reference.baseline_kpis == {"recall": 0.9, "auc": None}
     assert reference.drift_reference == b"\x00bytes\xff" and reference.rows == 2
@@ -82,15 +87,7 @@ def test_a_large_drift_reference_is_read_in_pieces_byte_for_byte(db_url, monkeyp
     with session(db_url) as s:
         model_id = _model(s, {})
         store.save_reference(s, store.get_version(s, model_id, "1"), {}, {}, rows=1, drift_reference=large)
-    store.REFERENCES.clear()
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(get_engine(db_url), "before_cursor_execute", listener)
-    try:
-        with session(db_url) as s:
-            reference = store.reference_for(s, model_id, "1")
-    finally:
-        event.remove(get_engine(db_url), "before_cursor_execute", listener)
+    reference, statements = _read_counting_statements(db_url, model_id)
     assert bytes(reference.drift_reference) == large and reference.drift_reference.readonly
     # SQLite reads through its incremental blob I/O, beside the statements; elsewhere one per
     # piece; then one statement checks that the row is still the one whose pieces were read
